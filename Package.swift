@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+//
+// Layers, bottom to top (arrows point down only):
+//   CRibbonABI            C layout of the structures shared with native code (FiberHeader, signals)
+//   RibbonCore            ISA table, instruction words, Ids, unit-image format constants      (leaf)
+//   RibbonSyntax          lexer, parser, AST, diagnostics                                       (leaf)
+//   RibbonBytecode        Builder, Encoder, Decoder/disassembler, unit images (serialize, load)
+//   RibbonCompiler        type checking and lowering AST -> Builder
+//   RibbonVM              Fiber, interpreter loop, builtins, traps and backtraces
+//   RibbonDriver          the pipeline: source -> compile -> load -> run
+//   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
+//   ribbon                @main only
+import PackageDescription
+
+let package = Package(
+    name: "Ribbon",
+    products: [
+        .executable(name: "ribbon", targets: ["ribbon"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        .target(name: "CRibbonABI"),
+        .target(name: "RibbonCore", dependencies: ["CRibbonABI"]),
+        .target(name: "RibbonSyntax"),
+        .target(name: "RibbonBytecode", dependencies: ["RibbonCore"]),
+        .target(name: "RibbonCompiler", dependencies: ["RibbonSyntax", "RibbonBytecode"]),
+        .target(name: "RibbonVM", dependencies: ["RibbonBytecode"]),
+        .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM"]),
+        .target(
+            name: "RibbonCLI",
+            dependencies: [
+                "RibbonDriver",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "ribbon", dependencies: ["RibbonCLI"]),
+
+        .testTarget(name: "RibbonCoreTests", dependencies: ["RibbonCore"]),
+        .testTarget(name: "RibbonSyntaxTests", dependencies: ["RibbonSyntax"]),
+        .testTarget(name: "RibbonBytecodeTests", dependencies: ["RibbonBytecode"]),
+        .testTarget(name: "RibbonCompilerTests", dependencies: ["RibbonCompiler"]),
+        .testTarget(name: "RibbonVMTests", dependencies: ["RibbonVM", "RibbonCompiler"]),
+        .testTarget(name: "RibbonCLITests", dependencies: ["RibbonCLI", "RibbonDriver"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver"]),
+    ],
+    // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
+    // thread; Swift 6's strict checking would only add `nonisolated(unsafe)` noise.
+    swiftLanguageModes: [.v5]
+)

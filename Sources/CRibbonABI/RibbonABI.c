@@ -1,0 +1,1 @@
+// Empty: CRibbonABI only declares types (see include/RibbonABI.h).

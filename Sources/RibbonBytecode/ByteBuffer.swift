@@ -1,0 +1,80 @@
+/// Little-endian writing of an image under construction.
+struct ByteWriter {
+    var bytes: [UInt8] = []
+
+    mutating func u8(_ v: UInt8) { bytes.append(v) }
+    mutating func u16(_ v: UInt16) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u32(_ v: UInt32) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func u64(_ v: UInt64) { withUnsafeBytes(of: v.littleEndian) { bytes.append(contentsOf: $0) } }
+    mutating func append(_ other: [UInt8]) { bytes.append(contentsOf: other) }
+    mutating func pad(toMultipleOf n: Int) { while bytes.count % n != 0 { bytes.append(0) } }
+
+    /// Overwrites a u32 written earlier (section tables are filled in last).
+    mutating func patchU32(at offset: Int, _ v: UInt32) {
+        withUnsafeBytes(of: v.littleEndian) { raw in
+            for i in 0..<4 { bytes[offset + i] = raw[i] }
+        }
+    }
+}
+
+/// Bounds-checked little-endian reading of untrusted bytes: every read either succeeds or
+/// throws `ImageError.truncated`, so a damaged image can never make the loader read outside it.
+struct ByteReader {
+    let base: UnsafeRawBufferPointer
+
+    func u8(_ offset: Int) throws(ImageError) -> UInt8 {
+        guard offset >= 0, offset < base.count else { throw .truncated }
+        return base[offset]
+    }
+
+    func u16(_ offset: Int) throws(ImageError) -> UInt16 {
+        guard offset >= 0, offset <= base.count - 2 else { throw .truncated }
+        return UInt16(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt16.self))
+    }
+
+    func u32(_ offset: Int) throws(ImageError) -> UInt32 {
+        guard offset >= 0, offset <= base.count - 4 else { throw .truncated }
+        return UInt32(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt32.self))
+    }
+
+    func u64(_ offset: Int) throws(ImageError) -> UInt64 {
+        guard offset >= 0, offset <= base.count - 8 else { throw .truncated }
+        return UInt64(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: UInt64.self))
+    }
+
+    /// A checked sub-range `[offset, offset + length)`.
+    func range(_ offset: Int, _ length: Int) throws(ImageError) -> Range<Int> {
+        guard offset >= 0, length >= 0, offset <= base.count, length <= base.count - offset else {
+            throw .truncated
+        }
+        return offset..<(offset + length)
+    }
+
+    func string(_ offset: Int, _ length: Int) throws(ImageError) -> String {
+        let r = try range(offset, length)
+        return String(decoding: UnsafeRawBufferPointer(rebasing: base[r]), as: UTF8.self)
+    }
+}
+
+/// Why an image could not be decoded or loaded. Never fatal: the caller treats it as a miss.
+public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
+    case badMagic
+    case unsupportedVersion(UInt32)
+    case truncated
+    case malformed(String)
+    case unresolvedBuiltin(String)
+    case unresolvedForeign(String)
+    case unresolvedImport(String)
+
+    public var description: String {
+        switch self {
+        case .badMagic: "not a Ribbon unit image"
+        case .unsupportedVersion(let v): "unsupported unit image version \(v)"
+        case .truncated: "unit image is truncated or has an out-of-range offset"
+        case .malformed(let why): "malformed unit image: \(why)"
+        case .unresolvedBuiltin(let name): "unknown builtin `\(name)`"
+        case .unresolvedForeign(let name): "foreign symbol `\(name)` not found"
+        case .unresolvedImport(let name): "imported name `\(name)` not found"
+        }
+    }
+}

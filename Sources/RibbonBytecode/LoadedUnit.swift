@@ -1,0 +1,318 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RibbonCore
+
+/// How a loader finds what a unit refers to by name.
+public struct SymbolResolver {
+    /// Address of a runtime builtin (a `BuiltinFunction`), by name.
+    public var builtin: (String) -> UInt64?
+    /// Address of a C function, by symbol; the default asks `dlsym`.
+    public var foreign: (String) -> UInt64?
+    /// Address of a name exported by another unit (later: multi-file programs).
+    public var imported: (String) -> UInt64?
+
+    public init(
+        builtin: @escaping (String) -> UInt64?,
+        foreign: @escaping (String) -> UInt64? = SymbolResolver.dlsymLookup,
+        imported: @escaping (String) -> UInt64? = { _ in nil }
+    ) {
+        self.builtin = builtin
+        self.foreign = foreign
+        self.imported = imported
+    }
+
+    /// `dlsym(RTLD_DEFAULT, symbol)`: the process and the libraries it has loaded (libc, libm).
+    public static func dlsymLookup(_ symbol: String) -> UInt64? {
+        guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), symbol) else { return nil }
+        return UInt64(UInt(bitPattern: address))
+    }
+}
+
+/// A unit image placed in fresh memory and relocated: the AddressTable holds absolute
+/// addresses, function headers point at it, globals are initialised. Owns its memory.
+///
+/// Memory layout of one allocation: `[AddressTable][globals][code][data]`, 16-byte aligned.
+public final class LoadedUnit {
+    public let sourcePath: String
+    /// The AddressTable: one 8-byte entry per Id.
+    public let addressTable: UnsafeMutablePointer<UInt64>
+    public let entryCount: Int
+    /// The kind of each Id.
+    public let entryKinds: [AddressTableEntryKind]
+    /// Entry names for builtins, foreign symbols and imports (by Id), for disassembly.
+    public let entryNames: [Int: String]
+    /// Name → Id (functions and globals this unit defines).
+    public let symbols: [String: UInt32]
+    public let functions: [FunctionInfo]
+    private let memory: UnsafeMutableRawPointer
+    private let memorySize: Int
+
+    /// What the runtime needs to know about one function besides its header.
+    public struct FunctionInfo {
+        public var id: UInt32
+        public var name: String
+        /// Address of the function's `FunctionHeader` in loaded memory.
+        public var header: UnsafeMutablePointer<FunctionHeader>
+        /// (word index, line) rows, ascending by word.
+        public var lines: [(word: UInt32, line: UInt32)]
+
+        /// The source line of the instruction at `word`.
+        public func line(atWord word: Int) -> Int {
+            var result = lines.first.map { Int($0.line) } ?? 0
+            for row in lines {
+                if Int(row.word) > word { break }
+                result = Int(row.line)
+            }
+            return result
+        }
+    }
+
+    /// Decodes, verifies and relocates `image`. Throws `ImageError` on anything malformed or
+    /// unresolvable; never reads outside `image` and never traps on bad input.
+    public init(image: UnitImage, resolver: SymbolResolver) throws(ImageError) {
+        let loaded: LoadedParts
+        do {
+            loaded = try image.bytes.withUnsafeBytes { raw in
+                try LoadedUnit.decode(ByteReader(base: raw), resolver: resolver)
+            }
+        } catch let error as ImageError {
+            throw error
+        } catch {
+            throw .truncated
+        }
+        sourcePath = loaded.sourcePath
+        addressTable = loaded.table
+        entryCount = loaded.entryKinds.count
+        entryKinds = loaded.entryKinds
+        entryNames = loaded.entryNames
+        symbols = loaded.symbols
+        functions = loaded.functions
+        memory = loaded.memory
+        memorySize = loaded.memorySize
+        let unmanaged = Unmanaged.passUnretained(self).toOpaque()
+        for f in functions {
+            f.header.pointee.unit = unmanaged
+        }
+    }
+
+    deinit {
+        memory.deallocate()
+    }
+
+    /// The function with this Id, if the Id names one of this unit's functions.
+    public func function(id: UInt32) -> FunctionInfo? {
+        functions.first { $0.id == id }
+    }
+
+    /// The function whose header is at `header` (for backtraces).
+    public func function(header: UnsafePointer<FunctionHeader>) -> FunctionInfo? {
+        functions.first { UnsafePointer($0.header) == header }
+    }
+
+    /// The unit a function header belongs to.
+    public static func owning(_ header: UnsafePointer<FunctionHeader>) -> LoadedUnit? {
+        guard let unit = header.pointee.unit else { return nil }
+        return Unmanaged<LoadedUnit>.fromOpaque(unit).takeUnretainedValue()
+    }
+
+    private struct LoadedParts {
+        var sourcePath: String
+        var table: UnsafeMutablePointer<UInt64>
+        var entryKinds: [AddressTableEntryKind]
+        var entryNames: [Int: String]
+        var symbols: [String: UInt32]
+        var functions: [FunctionInfo]
+        var memory: UnsafeMutableRawPointer
+        var memorySize: Int
+    }
+
+    private static func decode(_ r: ByteReader, resolver: SymbolResolver) throws(ImageError) -> LoadedParts {
+        guard r.base.count >= UnitImage.headerSize else { throw .truncated }
+        for (i, m) in UnitImage.magic.enumerated() where try r.u8(i) != m { throw .badMagic }
+        let version = try r.u32(8)
+        guard version == UnitImage.formatVersion else { throw .unsupportedVersion(version) }
+        let entryCount = Int(try r.u32(12))
+        let symbolCount = Int(try r.u32(16))
+        let functionCount = Int(try r.u32(20))
+        let globalCount = Int(try r.u32(24))
+        var sections: [Range<Int>] = []
+        for s in UnitImage.Section.allCases {
+            let offset = Int(try r.u32(32 + s.rawValue * 8))
+            let length = Int(try r.u32(32 + s.rawValue * 8 + 4))
+            sections.append(try r.range(offset, length))
+        }
+        func section(_ s: UnitImage.Section) -> Range<Int> { sections[s.rawValue] }
+        guard section(.entries).count == entryCount * UnitImage.entrySize,
+            section(.symbols).count == symbolCount * UnitImage.symbolSize,
+            section(.functions).count == functionCount * UnitImage.functionSize,
+            section(.globals).count == globalCount * UnitImage.globalSize,
+            section(.code).count % 8 == 0, section(.lines).count % UnitImage.lineSize == 0
+        else { throw .malformed("section sizes do not match their counts") }
+        let strings = section(.strings)
+        func string(_ offset: UInt32, _ length: UInt32) throws(ImageError) -> String {
+            guard Int(offset) <= strings.count, Int(length) <= strings.count - Int(offset) else {
+                throw .truncated
+            }
+            return try r.string(strings.lowerBound + Int(offset), Int(length))
+        }
+        // The source path is the first string; the header's last word holds its length.
+        let pathLength = try r.u32(28)
+        let sourcePath = try string(0, pathLength)
+
+        // Allocate: table, globals, code, data.
+        let tableBytes = entryCount * 8
+        let globalsBytes = globalCount * 8
+        let codeRange = section(.code)
+        let dataRange = section(.data)
+        let codeAt = tableBytes + globalsBytes
+        let dataAt = codeAt + codeRange.count
+        let total = dataAt + dataRange.count
+        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(total, 16), alignment: 16)
+        var ok = false
+        defer { if !ok { memory.deallocate() } }
+        memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(total, 16))
+        let table = memory.bindMemory(to: UInt64.self, capacity: entryCount + globalCount)
+        let globalsBase = table + entryCount
+        memory.advanced(by: codeAt).copyMemory(
+            from: r.base.baseAddress!.advanced(by: codeRange.lowerBound), byteCount: codeRange.count)
+        if !dataRange.isEmpty {
+            memory.advanced(by: dataAt).copyMemory(
+                from: r.base.baseAddress!.advanced(by: dataRange.lowerBound), byteCount: dataRange.count)
+        }
+
+        // AddressTable.
+        var kinds: [AddressTableEntryKind] = []
+        kinds.reserveCapacity(entryCount)
+        var names: [Int: String] = [:]
+        var functionHeaderIds: [Int: Int] = [:]  // header offset in code -> Id
+        for id in 0..<entryCount {
+            let at = section(.entries).lowerBound + id * UnitImage.entrySize
+            guard let kind = AddressTableEntryKind(rawValue: try r.u8(at)) else {
+                throw .malformed("entry \(id) has an unknown kind")
+            }
+            let a = try r.u32(at + 4)
+            let b = try r.u64(at + 8)
+            kinds.append(kind)
+            switch kind {
+            case .function:
+                guard b % 8 == 0, b <= UInt64(codeRange.count),
+                    UInt64(codeRange.count) - b >= UInt64(functionHeaderWords * 8)
+                else { throw .malformed("function entry \(id) is outside the code") }
+                functionHeaderIds[Int(b)] = id
+                table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
+            case .global:
+                guard Int(a) < globalCount else { throw .malformed("global entry \(id) out of range") }
+                table[id] = UInt64(UInt(bitPattern: globalsBase + Int(a)))
+            case .constant:
+                guard b <= UInt64(dataRange.count), UInt64(a) <= UInt64(dataRange.count) - b, a > 0 else {
+                    throw .malformed("constant entry \(id) is outside the data")
+                }
+                // Str constants are read as C strings: the last byte must be the NUL.
+                guard r.base[dataRange.lowerBound + Int(b) + Int(a) - 1] == 0 else {
+                    throw .malformed("constant entry \(id) is not NUL-terminated")
+                }
+                table[id] = UInt64(UInt(bitPattern: memory.advanced(by: dataAt + Int(b))))
+            case .builtin, .foreign, .imported:
+                guard b <= UInt64(UInt32.max) else { throw .truncated }
+                let name = try string(UInt32(b), a)
+                names[id] = name
+                let address: UInt64?
+                switch kind {
+                case .builtin: address = resolver.builtin(name)
+                case .foreign: address = resolver.foreign(name)
+                default: address = resolver.imported(name)
+                }
+                guard let address else {
+                    switch kind {
+                    case .builtin: throw .unresolvedBuiltin(name)
+                    case .foreign: throw .unresolvedForeign(name)
+                    default: throw .unresolvedImport(name)
+                    }
+                }
+                table[id] = address
+            }
+        }
+
+        // Globals' initial values.
+        for g in 0..<globalCount {
+            let at = section(.globals).lowerBound + g * UnitImage.globalSize
+            let kind = try r.u8(at)
+            let value = try r.u64(at + 8)
+            switch kind {
+            case 0:
+                globalsBase[g] = value
+            case 1:
+                guard value < UInt64(entryCount), kinds[Int(value)] == .constant else {
+                    throw .malformed("global \(g) refers to a non-constant")
+                }
+                globalsBase[g] = table[Int(value)]
+            default:
+                throw .malformed("global \(g) has an unknown initialiser kind")
+            }
+        }
+
+        // SymbolTable.
+        var symbols: [String: UInt32] = [:]
+        for s in 0..<symbolCount {
+            let at = section(.symbols).lowerBound + s * UnitImage.symbolSize
+            let name = try string(try r.u32(at), try r.u32(at + 4))
+            let id = try r.u32(at + 8)
+            guard Int(id) < entryCount, kinds[Int(id)] == .function || kinds[Int(id)] == .global else {
+                throw .malformed("symbol `\(name)` names a bad Id")
+            }
+            symbols[name] = id
+        }
+
+        // Functions: check each header against its row, fill in the absolute fields, verify code.
+        let lineRange = section(.lines)
+        let lineRowCount = lineRange.count / UnitImage.lineSize
+        var functions: [FunctionInfo] = []
+        functions.reserveCapacity(functionCount)
+        for f in 0..<functionCount {
+            let at = section(.functions).lowerBound + f * UnitImage.functionSize
+            let id = try r.u32(at)
+            let name = try string(try r.u32(at + 4), try r.u32(at + 8))
+            let headerOffset = Int(try r.u32(at + 12))
+            let codeWords = Int(try r.u32(at + 16))
+            let frameSize = Int(try r.u16(at + 20))
+            let parameterCount = Int(try r.u16(at + 22))
+            let firstLine = Int(try r.u32(at + 24))
+            let lineCount = Int(try r.u32(at + 28))
+            guard functionHeaderIds[headerOffset] == Int(id) else {
+                throw .malformed("function `\(name)` does not match its AddressTable entry")
+            }
+            let headerBytes = functionHeaderWords * 8
+            guard codeWords <= (codeRange.count - headerOffset - headerBytes) / 8 else {
+                throw .malformed("function `\(name)` runs past the code")
+            }
+            guard frameSize <= maximumFrameSize, parameterCount <= frameSize else {
+                throw .malformed("function `\(name)` has a bad frame size")
+            }
+            guard firstLine <= lineRowCount, lineCount <= lineRowCount - firstLine else {
+                throw .malformed("function `\(name)` has bad line rows")
+            }
+            let header = memory.advanced(by: codeAt + headerOffset).assumingMemoryBound(to: FunctionHeader.self)
+            guard header.pointee.frameSize == UInt32(frameSize), header.pointee.parameterCount == UInt32(parameterCount),
+                header.pointee.functionId == id, header.pointee.codeWords == UInt32(codeWords)
+            else { throw .malformed("function `\(name)` header disagrees with its row") }
+            header.pointee.addressTable = table
+            header.pointee.hotness = 0
+            var lines: [(UInt32, UInt32)] = []
+            lines.reserveCapacity(lineCount)
+            for row in 0..<lineCount {
+                let rowAt = lineRange.lowerBound + (firstLine + row) * UnitImage.lineSize
+                lines.append((try r.u32(rowAt), try r.u32(rowAt + 4)))
+            }
+            let code = UnsafeRawPointer(header).advanced(by: headerBytes).assumingMemoryBound(to: UInt64.self)
+            try Verifier.verify(
+                code: UnsafeBufferPointer(start: code, count: codeWords), frameSize: frameSize,
+                entryKinds: kinds, functionName: name)
+            functions.append(FunctionInfo(id: id, name: name, header: header, lines: lines))
+        }
+        ok = true
+        return LoadedParts(
+            sourcePath: sourcePath, table: table, entryKinds: kinds, entryNames: names, symbols: symbols,
+            functions: functions, memory: memory, memorySize: total)
+    }
+}

@@ -1,0 +1,103 @@
+import RibbonCore
+
+/// The value a global cell starts with.
+public enum GlobalInitializer: Hashable, Sendable {
+    /// Raw 64-bit contents (I64, F64 bit pattern, Bool 0/1).
+    case bits(UInt64)
+    /// The address of the constant with this Id (a `Str` global).
+    case constantAddress(UInt32)
+}
+
+/// Collects everything one Bytecode unit holds — AddressTable entries, symbols, functions,
+/// globals, constant data — and encodes it as a position-independent `UnitImage`.
+public struct UnitBuilder: Sendable {
+    enum Entry: Hashable, Sendable {
+        case function(index: Int)
+        case global(index: Int)
+        case constant(offset: Int, length: Int)
+        case builtin(String)
+        case foreign(String)
+        case imported(String)
+    }
+
+    struct Function: Sendable {
+        var id: UInt32
+        var name: String
+        var parameterCount: Int
+        var frameSize: Int = 0
+        var code: FunctionBuilder? = nil
+    }
+
+    var entries: [Entry] = []
+    var symbols: [(name: String, id: UInt32)] = []
+    var functions: [Function] = []
+    var globals: [GlobalInitializer] = []
+    var data: [UInt8] = []
+    private var constantIds: [[UInt8]: UInt32] = [:]
+    private var namedIds: [Entry: UInt32] = [:]
+    /// Path of the source file, kept in the image for backtraces.
+    public var sourcePath: String
+
+    public init(sourcePath: String) {
+        self.sourcePath = sourcePath
+    }
+
+    private mutating func add(_ entry: Entry) -> UInt32 {
+        entries.append(entry)
+        return UInt32(entries.count - 1)
+    }
+
+    /// Declares a function (its body comes later with `define`); exported under `name`.
+    public mutating func declareFunction(name: String, parameterCount: Int) -> UInt32 {
+        let id = add(.function(index: functions.count))
+        functions.append(Function(id: id, name: name, parameterCount: parameterCount))
+        symbols.append((name, id))
+        return id
+    }
+
+    /// Supplies the body of a declared function.
+    public mutating func define(function id: UInt32, frameSize: Int, code: FunctionBuilder) {
+        guard case .function(let index) = entries[Int(id)] else { preconditionFailure("not a function Id") }
+        precondition(frameSize <= maximumFrameSize && frameSize >= functions[index].parameterCount)
+        functions[index].frameSize = frameSize
+        functions[index].code = code
+    }
+
+    /// Declares a global cell, exported under `name`.
+    public mutating func addGlobal(name: String, initialValue: GlobalInitializer) -> UInt32 {
+        let id = add(.global(index: globals.count))
+        globals.append(initialValue)
+        symbols.append((name, id))
+        return id
+    }
+
+    /// Constant bytes (a NUL is appended: `Str` values are C strings). Equal constants share one Id.
+    public mutating func constant(_ bytes: [UInt8]) -> UInt32 {
+        if let id = constantIds[bytes] { return id }
+        let offset = data.count
+        data.append(contentsOf: bytes)
+        data.append(0)
+        while data.count % 8 != 0 { data.append(0) }
+        let id = add(.constant(offset: offset, length: bytes.count + 1))
+        constantIds[bytes] = id
+        return id
+    }
+
+    /// The Id of a runtime builtin, by name (one Id per name).
+    public mutating func builtin(_ name: String) -> UInt32 { named(.builtin(name)) }
+
+    /// The Id of a C function, by symbol (one Id per symbol).
+    public mutating func foreign(_ symbol: String) -> UInt32 { named(.foreign(symbol)) }
+
+    private mutating func named(_ entry: Entry) -> UInt32 {
+        if let id = namedIds[entry] { return id }
+        let id = add(entry)
+        namedIds[entry] = id
+        return id
+    }
+
+    /// Encodes the unit. Every declared function must have been defined.
+    public func encode() -> UnitImage {
+        UnitImage(encoding: self)
+    }
+}

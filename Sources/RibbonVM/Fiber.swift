@@ -1,0 +1,102 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import RibbonBytecode
+import RibbonCore
+
+/// Where `print` and `write` send their bytes.
+public enum OutputSink {
+    /// The process's standard output, through C stdio (so output from C functions called with
+    /// `foreign` stays in program order).
+    case standardOutput
+    /// An in-memory buffer (tests).
+    case buffer
+}
+
+/// One thread of Ribbon execution: a register stack, a call stack and the `FiberHeader` that
+/// builtins and native code see.
+///
+/// Registers live in one anonymous mapping reserved up front (pages are only touched as frames
+/// use them); a call whose frame would pass the end, or a call depth over `maximumDepth`, is the
+/// `stack overflow` runtime error, never a host crash.
+public final class Fiber {
+    /// Calls deeper than this are `stack overflow` (LANGUAGE.md asks for at least 10,000).
+    public static let maximumDepth = 100_000
+    /// Registers reserved for the register stack (8 bytes each).
+    static let stackWords = 16 << 20
+
+    public let header: UnsafeMutablePointer<FiberHeader>
+    let stackBase: UnsafeMutablePointer<UInt64>
+    let callStack: UnsafeMutablePointer<CallRecord>
+    /// First free call record (the interpreter keeps its own copy while it runs).
+    var callStackTop: UnsafeMutablePointer<CallRecord>
+    /// Arrays allocated by the program; freed with the fiber.
+    var allocations: [UnsafeMutableRawPointer] = []
+    public let outputSink: OutputSink
+    /// What `print`/`write` wrote, with `OutputSink.buffer`.
+    public internal(set) var capturedOutput: [UInt8] = []
+
+    public init(output: OutputSink = .standardOutput) {
+        outputSink = output
+        let bytes = Fiber.stackWords * 8
+        let mapped = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let mapped, mapped != MAP_FAILED else {
+            fatalError("cannot reserve the register stack (\(bytes) bytes)")
+        }
+        stackBase = mapped.bindMemory(to: UInt64.self, capacity: Fiber.stackWords)
+        callStack = .allocate(capacity: Fiber.maximumDepth + 1)
+        callStackTop = callStack
+        header = .allocate(capacity: 1)
+        header.initialize(
+            to: FiberHeader(
+                frame: stackBase, stackLimit: stackBase + Fiber.stackWords, fiber: nil, trapCode: 0, reserved: 0,
+                trapOperands: (0, 0)))
+        header.pointee.fiber = Unmanaged.passUnretained(self).toOpaque()
+    }
+
+    deinit {
+        munmap(stackBase, Fiber.stackWords * 8)
+        callStack.deallocate()
+        header.deallocate()
+        for a in allocations { free(a) }
+    }
+
+    /// The fiber that owns a header (for builtins).
+    @inline(__always)
+    static func from(_ header: UnsafeMutablePointer<FiberHeader>) -> Fiber {
+        Unmanaged<Fiber>.fromOpaque(header.pointee.fiber!).takeUnretainedValue()
+    }
+
+    /// Runs a bytecode function to completion with the given arguments.
+    ///
+    /// Returns the function's result (the raw 64 bits), or the runtime error that stopped it.
+    public func call(_ function: LoadedUnit.FunctionInfo, arguments: [UInt64] = []) -> Result<UInt64, Trap> {
+        let frame = stackBase
+        for (i, a) in arguments.enumerated() { frame[i] = a }
+        return interpret(entry: function.header, frame: frame)
+    }
+
+    /// Writes bytes to the program's output.
+    @inline(__always)
+    func write(_ bytes: UnsafeRawBufferPointer) {
+        switch outputSink {
+        case .standardOutput:
+            _ = fwrite(bytes.baseAddress, 1, bytes.count, stdout)
+        case .buffer:
+            capturedOutput.append(contentsOf: bytes)
+        }
+    }
+
+    /// Flushes C stdio's buffer (before the process writes to stderr or exits).
+    public func flush() {
+        if outputSink == .standardOutput { fflush(stdout) }
+    }
+}
+
+/// A suspended caller: where to resume, its frame and its function.
+struct CallRecord {
+    /// The caller's `call` instruction (its result register is read from it on return).
+    var callPC: UnsafePointer<UInt64>
+    var frame: UnsafeMutablePointer<UInt64>
+    var function: UnsafeMutablePointer<FunctionHeader>
+}

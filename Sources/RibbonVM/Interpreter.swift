@@ -1,0 +1,392 @@
+import RibbonBytecode
+import RibbonCore
+
+/// Register access within a frame: `fp[r]` is register `r`.
+typealias Frame = UnsafeMutablePointer<UInt64>
+/// The program counter: the current instruction word.
+typealias PC = UnsafePointer<UInt64>
+
+extension Opcode {
+    /// The opcode of a verified instruction word, without a range check.
+    ///
+    /// `Opcode` has one case per number below `numberLimit` (gaps are `reservedN` cases), so
+    /// its in-memory tag equals the number; the verifier has checked the number is defined.
+    @inline(__always)
+    static func decodeVerified(_ word: UInt64) -> Opcode {
+        unsafeBitCast(UInt8(truncatingIfNeeded: word), to: Opcode.self)
+    }
+}
+
+/// Register index in byte `i` of word `w`.
+@inline(__always) private func r(_ w: UInt64, _ i: UInt64) -> Int { Int(truncatingIfNeeded: (w >> (i &* 8)) & 0xFF) }
+/// Signed 32-bit field of bytes 4–7.
+@inline(__always) private func imm32(_ w: UInt64) -> Int { Int(Int32(truncatingIfNeeded: w >> 32)) }
+/// Signed 8-bit field of byte 3.
+@inline(__always) private func imm8(_ w: UInt64) -> Int64 { Int64(Int8(truncatingIfNeeded: w >> 24)) }
+@inline(__always) private func f64(_ bits: UInt64) -> Double { Double(bitPattern: bits) }
+@inline(__always) private func i64(_ bits: UInt64) -> Int64 { Int64(bitPattern: bits) }
+@inline(__always) private func bits(_ v: Double) -> UInt64 { v.bitPattern }
+@inline(__always) private func bits(_ v: Int64) -> UInt64 { UInt64(bitPattern: v) }
+@inline(__always) private func bits(_ v: Bool) -> UInt64 { v ? 1 : 0 }
+/// First instruction word of a bytecode function.
+@inline(__always) private func codeStart(_ f: UnsafeMutablePointer<FunctionHeader>) -> PC {
+    UnsafeRawPointer(f).advanced(by: MemoryLayout<FunctionHeader>.stride).assumingMemoryBound(to: UInt64.self)
+}
+
+extension Fiber {
+    /// The dispatch loop.
+    ///
+    /// All state it touches per instruction is in locals — `pc`, `fp`, the current function and
+    /// its AddressTable, the call-stack pointer — so the optimizer keeps them in machine
+    /// registers; nothing in the loop retains, releases or calls through an existential. The
+    /// `switch` over `Opcode` compiles to one jump table.
+    func interpret(entry: UnsafeMutablePointer<FunctionHeader>, frame: Frame) -> Result<UInt64, Trap> {
+        let header = self.header
+        let stackLimit = UnsafeMutablePointer<UInt64>(header.pointee.stackLimit!)
+        let entryCSP = callStackTop
+        let cspLimit = callStack + Fiber.maximumDepth
+        var csp = entryCSP
+        var current = entry
+        var table = UnsafePointer<UInt64>(current.pointee.addressTable!)
+        var fp = frame
+        var pc = codeStart(current)
+        var trapCode = TrapCode.none
+        var trapA: Int64 = 0
+        var trapB: Int64 = 0
+
+        if fp + Int(current.pointee.frameSize) > stackLimit {
+            return .failure(makeTrap(.stackOverflow, 0, 0, pc: pc, function: current, csp: csp, entryCSP: entryCSP))
+        }
+
+        dispatch: while true {
+            let w = pc.pointee
+            switch Opcode.decodeVerified(w) {
+            case .nop, .jitLoopHeader, .jitCold:
+                pc += 1
+            case .mov:
+                fp[r(w, 2)] = fp[r(w, 3)]
+                pc += 1
+            case .constI32:
+                fp[r(w, 2)] = bits(Int64(imm32(w)))
+                pc += 1
+            case .const64:
+                fp[r(w, 2)] = pc[1]
+                pc += 2
+
+            // I64 arithmetic
+            case .iAdd64:
+                fp[r(w, 2)] = fp[r(w, 3)] &+ fp[r(w, 4)]
+                pc += 1
+            case .iSub64:
+                fp[r(w, 2)] = fp[r(w, 3)] &- fp[r(w, 4)]
+                pc += 1
+            case .iMul64:
+                fp[r(w, 2)] = fp[r(w, 3)] &* fp[r(w, 4)]
+                pc += 1
+            case .sDiv64:
+                let b = i64(fp[r(w, 4)])
+                if b == 0 {
+                    trapCode = .divisionByZero
+                    break dispatch
+                }
+                let a = i64(fp[r(w, 3)])
+                fp[r(w, 2)] = bits(b == -1 ? 0 &- a : a / b)
+                pc += 1
+            case .sRem64:
+                let b = i64(fp[r(w, 4)])
+                if b == 0 {
+                    trapCode = .divisionByZero
+                    break dispatch
+                }
+                let a = i64(fp[r(w, 3)])
+                fp[r(w, 2)] = bits(b == -1 ? 0 : a % b)
+                pc += 1
+            case .iAnd64:
+                fp[r(w, 2)] = fp[r(w, 3)] & fp[r(w, 4)]
+                pc += 1
+            case .iOr64:
+                fp[r(w, 2)] = fp[r(w, 3)] | fp[r(w, 4)]
+                pc += 1
+            case .iXor64:
+                fp[r(w, 2)] = fp[r(w, 3)] ^ fp[r(w, 4)]
+                pc += 1
+            case .iShl64:
+                fp[r(w, 2)] = fp[r(w, 3)] &<< (fp[r(w, 4)] & 63)
+                pc += 1
+            case .sShr64:
+                fp[r(w, 2)] = bits(i64(fp[r(w, 3)]) &>> i64(fp[r(w, 4)] & 63))
+                pc += 1
+            case .iNeg64:
+                fp[r(w, 2)] = 0 &- fp[r(w, 3)]
+                pc += 1
+            case .iAbs64:
+                let a = i64(fp[r(w, 3)])
+                fp[r(w, 2)] = bits(a < 0 ? 0 &- a : a)
+                pc += 1
+            case .iAdd64Imm:
+                fp[r(w, 2)] = fp[r(w, 3)] &+ bits(Int64(imm32(w)))
+                pc += 1
+            case .iMul64Imm:
+                fp[r(w, 2)] = fp[r(w, 3)] &* bits(Int64(imm32(w)))
+                pc += 1
+
+            // F64 arithmetic
+            case .fAdd64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) + f64(fp[r(w, 4)]))
+                pc += 1
+            case .fSub64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) - f64(fp[r(w, 4)]))
+                pc += 1
+            case .fMul64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) * f64(fp[r(w, 4)]))
+                pc += 1
+            case .fDiv64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) / f64(fp[r(w, 4)]))
+                pc += 1
+            case .fNeg64:
+                fp[r(w, 2)] = bits(-f64(fp[r(w, 3)]))
+                pc += 1
+            case .fSqrt64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]).squareRoot())
+                pc += 1
+            case .fFloor64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]).rounded(.down))
+                pc += 1
+            case .fAbs64:
+                fp[r(w, 2)] = bits(abs(f64(fp[r(w, 3)])))
+                pc += 1
+
+            // Conversions
+            case .sToF64:
+                fp[r(w, 2)] = bits(Double(i64(fp[r(w, 3)])))
+                pc += 1
+            case .fToS64:
+                let v = f64(fp[r(w, 3)])
+                // In range exactly when -2^63 <= v < 2^63; NaN fails both comparisons.
+                guard v >= -9_223_372_036_854_775_808.0, v < 9_223_372_036_854_775_808.0 else {
+                    trapCode = .cannotConvertToI64
+                    trapA = Int64(bitPattern: v.bitPattern)
+                    break dispatch
+                }
+                fp[r(w, 2)] = bits(Int64(v))
+                pc += 1
+
+            // Comparisons
+            case .iEq64:
+                fp[r(w, 2)] = bits(fp[r(w, 3)] == fp[r(w, 4)])
+                pc += 1
+            case .iNe64:
+                fp[r(w, 2)] = bits(fp[r(w, 3)] != fp[r(w, 4)])
+                pc += 1
+            case .sLt64:
+                fp[r(w, 2)] = bits(i64(fp[r(w, 3)]) < i64(fp[r(w, 4)]))
+                pc += 1
+            case .sLe64:
+                fp[r(w, 2)] = bits(i64(fp[r(w, 3)]) <= i64(fp[r(w, 4)]))
+                pc += 1
+            case .fEq64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) == f64(fp[r(w, 4)]))
+                pc += 1
+            case .fNe64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) != f64(fp[r(w, 4)]))
+                pc += 1
+            case .fLt64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) < f64(fp[r(w, 4)]))
+                pc += 1
+            case .fLe64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) <= f64(fp[r(w, 4)]))
+                pc += 1
+            case .bNot:
+                fp[r(w, 2)] = fp[r(w, 3)] ^ 1
+                pc += 1
+
+            // Branches
+            case .br:
+                pc += imm32(w)
+            case .brIf:
+                pc += fp[r(w, 2)] != 0 ? imm32(w) : 1
+            case .brIfnot:
+                pc += fp[r(w, 2)] == 0 ? imm32(w) : 1
+            case .brIEq64:
+                pc += fp[r(w, 2)] == fp[r(w, 3)] ? imm32(w) : 1
+            case .brINe64:
+                pc += fp[r(w, 2)] != fp[r(w, 3)] ? imm32(w) : 1
+            case .brSLt64:
+                pc += i64(fp[r(w, 2)]) < i64(fp[r(w, 3)]) ? imm32(w) : 1
+            case .brSLe64:
+                pc += i64(fp[r(w, 2)]) <= i64(fp[r(w, 3)]) ? imm32(w) : 1
+            case .brIEq64Imm:
+                pc += i64(fp[r(w, 2)]) == imm8(w) ? imm32(w) : 1
+            case .brINe64Imm:
+                pc += i64(fp[r(w, 2)]) != imm8(w) ? imm32(w) : 1
+            case .brSLt64Imm:
+                pc += i64(fp[r(w, 2)]) < imm8(w) ? imm32(w) : 1
+            case .brSLe64Imm:
+                pc += i64(fp[r(w, 2)]) <= imm8(w) ? imm32(w) : 1
+            case .brSGt64Imm:
+                pc += i64(fp[r(w, 2)]) > imm8(w) ? imm32(w) : 1
+            case .brSGe64Imm:
+                pc += i64(fp[r(w, 2)]) >= imm8(w) ? imm32(w) : 1
+            case .brFLt64:
+                pc += f64(fp[r(w, 2)]) < f64(fp[r(w, 3)]) ? imm32(w) : 1
+            case .brFLe64:
+                pc += f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)]) ? imm32(w) : 1
+            case .brFNlt64:
+                pc += !(f64(fp[r(w, 2)]) < f64(fp[r(w, 3)])) ? imm32(w) : 1
+            case .brFNle64:
+                pc += !(f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)])) ? imm32(w) : 1
+            case .brFEq64:
+                pc += f64(fp[r(w, 2)]) == f64(fp[r(w, 3)]) ? imm32(w) : 1
+            case .brFNe64:
+                pc += f64(fp[r(w, 2)]) != f64(fp[r(w, 3)]) ? imm32(w) : 1
+
+            // Calls
+            case .call:
+                let entry = table[Int(truncatingIfNeeded: w >> 32)]
+                let base = fp + r(w, 3)
+                if entry & bytecodeEntryTag != 0 {
+                    // Bytecode callee: push the caller, switch frame, function and table.
+                    let callee = UnsafeMutablePointer<FunctionHeader>(bitPattern: UInt(entry & ~bytecodeEntryTag))!
+                    if csp == cspLimit || base + Int(callee.pointee.frameSize) > stackLimit {
+                        trapCode = .stackOverflow
+                        break dispatch
+                    }
+                    csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
+                    csp += 1
+                    fp = base
+                    current = callee
+                    table = UnsafePointer(callee.pointee.addressTable!)
+                    pc = codeStart(callee)
+                } else {
+                    // Native callee (builtin, glue or JIT code): the builtin ABI.
+                    header.pointee.frame = base
+                    let native = unsafeBitCast(UInt(entry), to: BuiltinFunction.self)
+                    if native(header) != RibbonSignalReturn {
+                        trapCode = TrapCode(rawValue: header.pointee.trapCode) ?? .invalidInstruction
+                        trapA = header.pointee.trapOperands.0
+                        trapB = header.pointee.trapOperands.1
+                        break dispatch
+                    }
+                    fp[r(w, 2)] = base[0]
+                    pc += 1
+                }
+            case .callC:
+                // Foreign functions are reached only through glue the JIT makes.
+                trapCode = .foreignCallUnavailable
+                break dispatch
+            case .ret:
+                let value = fp[r(w, 2)]
+                if csp == entryCSP { return .success(value) }
+                csp -= 1
+                let caller = csp.pointee
+                fp = caller.frame
+                current = caller.function
+                table = UnsafePointer(current.pointee.addressTable!)
+                fp[r(caller.callPC.pointee, 2)] = value
+                pc = caller.callPC + 1
+            case .retUnit:
+                if csp == entryCSP { return .success(0) }
+                csp -= 1
+                let caller = csp.pointee
+                fp = caller.frame
+                current = caller.function
+                table = UnsafePointer(current.pointee.addressTable!)
+                pc = caller.callPC + 1
+
+            // Globals and constants
+            case .globalGet:
+                fp[r(w, 2)] = UnsafePointer<UInt64>(bitPattern: UInt(table[Int(truncatingIfNeeded: w >> 32)]))!.pointee
+                pc += 1
+            case .globalSet:
+                UnsafeMutablePointer<UInt64>(bitPattern: UInt(table[Int(truncatingIfNeeded: w >> 32)]))!.pointee =
+                    fp[r(w, 2)]
+                pc += 1
+            case .constAddr:
+                fp[r(w, 2)] = table[Int(truncatingIfNeeded: w >> 32)]
+                pc += 1
+
+            // Arrays: [length: I64][elements]
+            case .arrayLen:
+                fp[r(w, 2)] = UnsafePointer<UInt64>(bitPattern: UInt(fp[r(w, 3)]))!.pointee
+                pc += 1
+            case .arrayLoad64:
+                let array = UnsafePointer<UInt64>(bitPattern: UInt(fp[r(w, 3)]))!
+                let index = fp[r(w, 4)]
+                guard index < array.pointee else {
+                    trapCode = .indexOutOfRange
+                    trapA = i64(index)
+                    trapB = i64(array.pointee)
+                    break dispatch
+                }
+                fp[r(w, 2)] = array[1 &+ Int(truncatingIfNeeded: index)]
+                pc += 1
+            case .arrayStore64:
+                let array = UnsafeMutablePointer<UInt64>(bitPattern: UInt(fp[r(w, 2)]))!
+                let index = fp[r(w, 3)]
+                guard index < array.pointee else {
+                    trapCode = .indexOutOfRange
+                    trapA = i64(index)
+                    trapB = i64(array.pointee)
+                    break dispatch
+                }
+                array[1 &+ Int(truncatingIfNeeded: index)] = fp[r(w, 4)]
+                pc += 1
+            case .arrayLoad8:
+                let array = UnsafePointer<UInt64>(bitPattern: UInt(fp[r(w, 3)]))!
+                let index = fp[r(w, 4)]
+                guard index < array.pointee else {
+                    trapCode = .indexOutOfRange
+                    trapA = i64(index)
+                    trapB = i64(array.pointee)
+                    break dispatch
+                }
+                fp[r(w, 2)] = UInt64(
+                    UnsafeRawPointer(array + 1).load(fromByteOffset: Int(truncatingIfNeeded: index), as: UInt8.self))
+                pc += 1
+            case .arrayStore8:
+                let array = UnsafeMutablePointer<UInt64>(bitPattern: UInt(fp[r(w, 2)]))!
+                let index = fp[r(w, 3)]
+                guard index < array.pointee else {
+                    trapCode = .indexOutOfRange
+                    trapA = i64(index)
+                    trapB = i64(array.pointee)
+                    break dispatch
+                }
+                UnsafeMutableRawPointer(array + 1).storeBytes(
+                    of: UInt8(truncatingIfNeeded: fp[r(w, 4)]), toByteOffset: Int(truncatingIfNeeded: index),
+                    as: UInt8.self)
+                pc += 1
+
+            default:
+                // Reserved numbers never pass the verifier.
+                trapCode = .invalidInstruction
+                break dispatch
+            }
+        }
+        return .failure(makeTrap(trapCode, trapA, trapB, pc: pc, function: current, csp: csp, entryCSP: entryCSP))
+    }
+
+    /// Builds the runtime error with its backtrace: the trapping instruction, then each
+    /// suspended caller's `call` instruction.
+    func makeTrap(
+        _ code: TrapCode, _ a: Int64, _ b: Int64, pc: PC, function: UnsafeMutablePointer<FunctionHeader>,
+        csp: UnsafeMutablePointer<CallRecord>, entryCSP: UnsafeMutablePointer<CallRecord>
+    ) -> Trap {
+        var frames: [Trap.Frame] = []
+        func frame(_ f: UnsafeMutablePointer<FunctionHeader>, _ at: PC) {
+            guard let unit = LoadedUnit.owning(f), let info = unit.function(header: f) else {
+                frames.append(Trap.Frame(function: "?", path: "?", line: 0))
+                return
+            }
+            let word = at - UnsafePointer(codeStart(f))
+            frames.append(Trap.Frame(function: info.name, path: unit.sourcePath, line: info.line(atWord: word)))
+        }
+        frame(function, pc)
+        var record = csp
+        while record > entryCSP {
+            record -= 1
+            frame(record.pointee.function, record.pointee.callPC)
+        }
+        return Trap(code: code, reason: Trap.reason(code, a, b), backtrace: frames)
+    }
+}

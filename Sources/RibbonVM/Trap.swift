@@ -1,0 +1,46 @@
+import RibbonCore
+
+/// A runtime error that stopped the program: the message of LANGUAGE.md and where it happened.
+public struct Trap: Error, Sendable, Equatable {
+    /// One frame of the backtrace, innermost first.
+    public struct Frame: Sendable, Equatable {
+        public var function: String
+        public var path: String
+        public var line: Int
+    }
+
+    public var code: TrapCode
+    /// The message after `runtime error: `.
+    public var reason: String
+    public var backtrace: [Frame]
+
+    /// The text printed on standard error: the message, then `  at f (file:line)` per frame
+    /// (the middle of very deep backtraces elided).
+    public var rendered: String {
+        var out = "runtime error: \(reason)\n"
+        let shown = 12
+        for (i, f) in backtrace.enumerated() {
+            if backtrace.count > 2 * shown, i == shown {
+                out += "  ... \(backtrace.count - 2 * shown) more frames ...\n"
+            }
+            if backtrace.count > 2 * shown, i >= shown, i < backtrace.count - shown { continue }
+            out += "  at \(f.function) (\(f.path):\(f.line))\n"
+        }
+        return out
+    }
+
+    /// The message for a trap code and its operands, as LANGUAGE.md words it.
+    static func reason(_ code: TrapCode, _ a: Int64, _ b: Int64) -> String {
+        switch code {
+        case .none: "no error"
+        case .divisionByZero: "division by zero"
+        case .indexOutOfRange: "index \(a) out of range for array of length \(b)"
+        case .negativeArrayLength: "negative array length \(a)"
+        case .stackOverflow: "stack overflow"
+        case .cannotConvertToI64: "cannot convert \(formatF64(Double(bitPattern: UInt64(bitPattern: a)))) to I64"
+        case .outOfMemory: "out of memory allocating an array of length \(a)"
+        case .foreignCallUnavailable: "foreign functions can only be called with the JIT enabled"
+        case .invalidInstruction: "invalid instruction"
+        }
+    }
+}

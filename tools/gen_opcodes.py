@@ -1,0 +1,222 @@
+#!/usr/bin/env python3
+"""The Ribbon ISA: the one table that defines every opcode.
+
+Generates Sources/RibbonCore/Opcode+Generated.swift. Run it after editing the table:
+
+    python3 tools/gen_opcodes.py            # write the Swift file
+    python3 tools/gen_opcodes.py --check    # exit 1 if the file differs (the drift test runs this)
+
+Opcode numbers are part of the cache format: never change or reuse one. Retire an opcode by
+renaming it `retired_N` in place, never by deleting the row.
+
+Operand formats (bytes of the 64-bit little-endian word after the 16-bit opcode):
+  none    -
+  r       a@2
+  rr      d@2 a@3
+  rrr     d@2 a@3 b@4
+  ri32    d@2 imm32@4 (signed)
+  rri32   d@2 a@3 imm32@4 (signed)
+  rx64    d@2, the next word is a 64-bit immediate
+  o32     offset32@4 (signed, in words, relative to this instruction)
+  ro32    a@2 offset32@4
+  rro32   a@2 b@3 offset32@4
+  ri8o32  a@2 imm8@3 (signed) offset32@4
+  rid     r@2 id32@4 (an AddressTable Id)
+  call    d@2 base@3 id32@4 (arguments in base..., result to d)
+"""
+import os, sys
+
+# (number, name, format, flags, summary). flags: "jit" = hint the interpreter runs as nop,
+# "term" = ends a basic block (control never falls through).
+OPCODES = [
+    (0,  "nop",            "none",   "",     "do nothing"),
+    (1,  "mov",            "rr",     "",     "d = a"),
+    (2,  "const_i32",      "ri32",   "",     "d = sign-extended imm32"),
+    (3,  "const64",        "rx64",   "",     "d = the next word"),
+    # I64 arithmetic: + - * wrap; division and remainder trap on a zero divisor.
+    (10, "i_add64",        "rrr",    "",     "d = a + b (wrapping)"),
+    (11, "i_sub64",        "rrr",    "",     "d = a - b (wrapping)"),
+    (12, "i_mul64",        "rrr",    "",     "d = a * b (wrapping)"),
+    (13, "s_div64",        "rrr",    "",     "d = a / b truncated; b == 0 traps; MIN / -1 = MIN"),
+    (14, "s_rem64",        "rrr",    "",     "d = a % b, sign of a; b == 0 traps; MIN % -1 = 0"),
+    (15, "i_and64",        "rrr",    "",     "d = a & b"),
+    (16, "i_or64",         "rrr",    "",     "d = a | b"),
+    (17, "i_xor64",        "rrr",    "",     "d = a ^ b"),
+    (18, "i_shl64",        "rrr",    "",     "d = a << (b mod 64)"),
+    (19, "s_shr64",        "rrr",    "",     "d = a >> (b mod 64), arithmetic"),
+    (20, "i_neg64",        "rr",     "",     "d = -a (wrapping)"),
+    (21, "i_abs64",        "rr",     "",     "d = |a| (wrapping: |MIN| = MIN)"),
+    (22, "i_add64_imm",    "rri32",  "",     "d = a + imm32 (wrapping)"),
+    (23, "i_mul64_imm",    "rri32",  "",     "d = a * imm32 (wrapping)"),
+    # F64 arithmetic (IEEE 754, never traps).
+    (30, "f_add64",        "rrr",    "",     "d = a + b"),
+    (31, "f_sub64",        "rrr",    "",     "d = a - b"),
+    (32, "f_mul64",        "rrr",    "",     "d = a * b"),
+    (33, "f_div64",        "rrr",    "",     "d = a / b"),
+    (34, "f_neg64",        "rr",     "",     "d = -a"),
+    (35, "f_sqrt64",       "rr",     "",     "d = sqrt(a)"),
+    (36, "f_floor64",      "rr",     "",     "d = floor(a)"),
+    (37, "f_abs64",        "rr",     "",     "d = |a|"),
+    # Conversions.
+    (40, "s_to_f64",       "rr",     "",     "d = F64(a)"),
+    (41, "f_to_s64",       "rr",     "",     "d = I64(a) truncated; NaN or out of range traps"),
+    # Comparisons giving a Bool (0 or 1). > and >= are < and <= with the operands swapped.
+    (50, "i_eq64",         "rrr",    "",     "d = a == b"),
+    (51, "i_ne64",         "rrr",    "",     "d = a != b"),
+    (52, "s_lt64",         "rrr",    "",     "d = a < b (signed)"),
+    (53, "s_le64",         "rrr",    "",     "d = a <= b (signed)"),
+    (54, "f_eq64",         "rrr",    "",     "d = a == b"),
+    (55, "f_ne64",         "rrr",    "",     "d = a != b (true when either is NaN)"),
+    (56, "f_lt64",         "rrr",    "",     "d = a < b"),
+    (57, "f_le64",         "rrr",    "",     "d = a <= b"),
+    (58, "b_not",          "rr",     "",     "d = !a (a is 0 or 1)"),
+    # Control flow. Offsets count words from the branch instruction itself.
+    (60, "br",             "o32",    "term", "jump"),
+    (61, "br_if",          "ro32",   "",     "jump if a != 0"),
+    (62, "br_ifnot",       "ro32",   "",     "jump if a == 0"),
+    (63, "br_i_eq64",      "rro32",  "",     "jump if a == b"),
+    (64, "br_i_ne64",      "rro32",  "",     "jump if a != b"),
+    (65, "br_s_lt64",      "rro32",  "",     "jump if a < b (signed)"),
+    (66, "br_s_le64",      "rro32",  "",     "jump if a <= b (signed)"),
+    (67, "br_i_eq64_imm",  "ri8o32", "",     "jump if a == imm8"),
+    (68, "br_i_ne64_imm",  "ri8o32", "",     "jump if a != imm8"),
+    (69, "br_s_lt64_imm",  "ri8o32", "",     "jump if a < imm8"),
+    (70, "br_s_le64_imm",  "ri8o32", "",     "jump if a <= imm8"),
+    (71, "br_s_gt64_imm",  "ri8o32", "",     "jump if a > imm8"),
+    (72, "br_s_ge64_imm",  "ri8o32", "",     "jump if a >= imm8"),
+    (73, "br_f_lt64",      "rro32",  "",     "jump if a < b"),
+    (74, "br_f_le64",      "rro32",  "",     "jump if a <= b"),
+    (75, "br_f_nlt64",     "rro32",  "",     "jump if !(a < b) (also when either is NaN)"),
+    (76, "br_f_nle64",     "rro32",  "",     "jump if !(a <= b) (also when either is NaN)"),
+    (77, "br_f_eq64",      "rro32",  "",     "jump if a == b"),
+    (78, "br_f_ne64",      "rro32",  "",     "jump if a != b (also when either is NaN)"),
+    # Calls. A callee's frame starts at the caller's register `base`: its arguments are r0...
+    (80, "call",           "call",   "",     "call function Id with arguments in base..., result to d"),
+    (81, "call_c",         "call",   "",     "call foreign Id through its System V glue, result to d"),
+    (82, "ret",            "r",      "term", "return a"),
+    (83, "ret_unit",       "none",   "term", "return from a Unit function"),
+    # Globals and constants live behind AddressTable entries.
+    (90, "global_get",     "rid",    "",     "d = *table[id]"),
+    (91, "global_set",     "rid",    "",     "*table[id] = a"),
+    (92, "const_addr",     "rid",    "",     "d = table[id] (address of constant data)"),
+    # Arrays: a pointer to an I64 length followed by the elements. Indexing is bounds-checked.
+    (100, "array_len",     "rr",     "",     "d = length of array a"),
+    (101, "array_load64",  "rrr",    "",     "d = a[b]"),
+    (102, "array_store64", "rrr",    "",     "d[a] = b (d is the array register)"),
+    (103, "array_load8",   "rrr",    "",     "d = a[b] (byte elements: Array Bool)"),
+    (104, "array_store8",  "rrr",    "",     "d[a] = b (byte elements: Array Bool)"),
+    # JIT-only hints: the interpreter runs each as nop.
+    (200, "jit_loop_header", "none", "jit",  "a loop starts at the next instruction (back-edges target it)"),
+    (201, "jit_cold",        "none", "jit",  "the code from here to the next terminator is rarely run"),
+]
+
+FORMATS = ["none", "r", "rr", "rrr", "ri32", "rri32", "rx64", "o32", "ro32", "rro32", "ri8o32", "rid", "call"]
+
+
+def camel(name):
+    parts = name.split("_")
+    return parts[0] + "".join(p[:1].upper() + p[1:] for p in parts[1:])
+
+
+def generate():
+    numbers = [n for n, *_ in OPCODES]
+    names = [name for _, name, *_ in OPCODES]
+    assert len(set(numbers)) == len(numbers), "duplicate opcode number"
+    assert len(set(names)) == len(names), "duplicate opcode name"
+    assert numbers == sorted(numbers), "keep the table sorted by number"
+    for _, name, fmt, flags, _ in OPCODES:
+        assert fmt in FORMATS, name
+        assert set(flags.split()) <= {"jit", "term"}, name
+    by_number = {row[0]: row for row in OPCODES}
+    top = max(numbers)
+    out = []
+    w = out.append
+    w("// GENERATED by tools/gen_opcodes.py from its OPCODES table. Do not edit by hand:")
+    w("// edit the table and run `python3 tools/gen_opcodes.py` (a test checks for drift).")
+    w("")
+    w("/// Every Ribbon opcode. The raw value is the number stored in the low 16 bits of an")
+    w("/// instruction word; numbers never change. Gaps in the numbering are `reservedN` cases so")
+    w("/// that the case index equals the number (the interpreter switches on it directly).")
+    w("public enum Opcode: UInt16, CaseIterable, Sendable {")
+    for n in range(top + 1):
+        if n in by_number:
+            _, name, fmt, flags, summary = by_number[n]
+            w(f"    /// `{name}` ({fmt}): {summary}.")
+            w(f"    case {camel(name)} = {n}")
+        else:
+            w(f"    case reserved{n} = {n}")
+    w("}")
+    w("")
+    w("extension Opcode {")
+    w(f"    /// One past the highest opcode number.")
+    w(f"    public static let numberLimit: UInt16 = {top + 1}")
+    w("")
+    w("    /// Whether the number is a real opcode (not a reserved gap).")
+    w("    public var isDefined: Bool {")
+    w("        switch self {")
+    w("        case " + ", ".join("." + camel(name) for name in names) + ":")
+    w("            true")
+    w("        default:")
+    w("            false")
+    w("        }")
+    w("    }")
+    w("")
+    w("    /// The name written by the disassembler.")
+    w("    public var name: String {")
+    w("        switch self {")
+    for _, name, *_ in OPCODES:
+        w(f"        case .{camel(name)}: \"{name}\"")
+    w("        default: \"reserved\\(rawValue)\"")
+    w("        }")
+    w("    }")
+    w("")
+    w("    /// How the operands are packed into the word (see `OperandFormat`).")
+    w("    public var format: OperandFormat {")
+    w("        switch self {")
+    for fmt in FORMATS:
+        members = [camel(name) for _, name, f, *_ in OPCODES if f == fmt]
+        if members:
+            w("        case " + ", ".join("." + m for m in members) + f": .{fmt}")
+    w("        default: .none")
+    w("        }")
+    w("    }")
+    w("")
+    w("    /// A JIT-only hint: the interpreter executes it as `nop`.")
+    w("    public var isJITHint: Bool {")
+    jit = [camel(name) for _, name, _, flags, _ in OPCODES if "jit" in flags.split()]
+    w("        switch self {")
+    w("        case " + ", ".join("." + m for m in jit) + ": true")
+    w("        default: false")
+    w("        }")
+    w("    }")
+    w("")
+    w("    /// Ends a basic block: control never falls through to the next word.")
+    w("    public var isTerminator: Bool {")
+    term = [camel(name) for _, name, _, flags, _ in OPCODES if "term" in flags.split()]
+    w("        switch self {")
+    w("        case " + ", ".join("." + m for m in term) + ": true")
+    w("        default: false")
+    w("        }")
+    w("    }")
+    w("}")
+    w("")
+    return "\n".join(out)
+
+
+def main():
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    target = os.path.join(root, "Sources", "RibbonCore", "Opcode+Generated.swift")
+    text = generate()
+    if "--check" in sys.argv:
+        current = open(target, encoding="utf-8").read() if os.path.exists(target) else ""
+        if current != text:
+            print("Opcode+Generated.swift differs from tools/gen_opcodes.py: run it", file=sys.stderr)
+            sys.exit(1)
+        print("Opcode+Generated.swift is up to date")
+        return
+    with open(target, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+if __name__ == "__main__":
+    main()
