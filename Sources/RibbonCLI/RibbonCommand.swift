@@ -1,0 +1,99 @@
+import ArgumentParser
+import RibbonDriver
+
+/// `ribbon`: the root command. Subcommands follow DESIGN.md, "Command line".
+public struct RibbonCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "ribbon",
+        abstract: "Run Ribbon Core programs with a bytecode interpreter, an x86-64 JIT and a persistent cache.",
+        subcommands: [RunCommand.self, DisasmCommand.self]
+    )
+
+    public init() {}
+}
+
+extension JITMode: ExpressibleByArgument {}
+
+/// `ribbon run FILE`.
+public struct RunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Compile and run a program; its exit status is main's result (mod 256).",
+        discussion: """
+            Exit status: the program's own; 1 on a compile error; 70 on a runtime error; 74 when \
+            the file cannot be read; 64 on a usage error.
+            """
+    )
+
+    @Argument(help: "The .rib file to run.")
+    var file: String
+
+    @Option(help: "off: interpreter only; tier: compile hot functions; eager: compile every function first. (The JIT is not built yet: every mode interprets.)")
+    var jit: JITMode = .tier
+
+    @Option(name: .customLong("jit-threshold"), help: "Calls plus loop iterations before a function is compiled (with --jit tier). (Not used yet.)")
+    var jitThreshold: Int?
+
+    @Flag(name: .customLong("no-cache"), help: "Neither read nor write the compilation cache.")
+    var noCache = false
+
+    @Option(name: .customLong("cache-dir"), help: "Cache directory (default $RIBBON_CACHE_DIR, $XDG_CACHE_HOME/ribbon, ~/.cache/ribbon). (The cache is not built yet.)")
+    var cacheDir: String?
+
+    @Flag(help: "Print one JSON line of statistics on standard error at exit.")
+    var stats = false
+
+    public init() {}
+
+    public func validate() throws {
+        if let jitThreshold, jitThreshold < 1 {
+            throw ValidationError("--jit-threshold must be at least 1")
+        }
+    }
+
+    public func run() throws {
+        var options = RunOptions()
+        options.jit = jit
+        options.jitThreshold = jitThreshold
+        options.useCache = !noCache
+        options.cacheDirectory = cacheDir
+        options.printStats = stats
+        if jit != .off, CommandLine.arguments.contains(where: { $0 == "--jit" || $0.hasPrefix("--jit=") }) {
+            Driver.printError("ribbon: note: the JIT is not available yet; --jit \(jit.rawValue) runs in the interpreter")
+        }
+        if cacheDir != nil, !noCache {
+            Driver.printError("ribbon: note: the cache is not available yet; --cache-dir is ignored")
+        }
+        let status = Driver.run(path: file, options: options)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
+
+/// `ribbon disasm FILE`.
+public struct DisasmCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "disasm",
+        abstract: "Show the bytecode a program compiles to."
+    )
+
+    @Argument(help: "The .rib file to disassemble.")
+    var file: String
+
+    @Flag(help: "Also show the JIT's machine code from the cache. (Not available yet.)")
+    var machine = false
+
+    public init() {}
+
+    public func run() throws {
+        if machine {
+            Driver.printError("ribbon: note: --machine needs the JIT, which is not available yet; showing bytecode only")
+        }
+        let (text, status) = Driver.disassemble(path: file)
+        if status == 0 {
+            print(text, terminator: "")
+        } else {
+            Driver.printError(text, newline: false)
+            throw ExitCode(status)
+        }
+    }
+}

@@ -1,0 +1,555 @@
+import RibbonBytecode
+import RibbonCore
+import RibbonSyntax
+
+/// Lowers a checked program to one Bytecode unit.
+///
+/// Registers: a function's locals take registers `0 ..< localCount` (parameters first, as the
+/// calling convention delivers them); temporaries are allocated above them like a stack and
+/// released after each statement. A call evaluates its arguments into the top of that stack,
+/// because the callee's frame starts there.
+public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics: [Diagnostic]) {
+    var unit = UnitBuilder(sourcePath: program.path)
+    var functionIds: [UInt32] = []
+    for f in program.functions {
+        functionIds.append(unit.declareFunction(name: f.name, parameterCount: f.parameterCount))
+    }
+    var globalIds: [UInt32] = []
+    for g in program.globals {
+        let initializer: GlobalInitializer
+        switch g.initialValue {
+        case .i64(let v): initializer = .bits(UInt64(bitPattern: v))
+        case .f64(let v): initializer = .bits(v.bitPattern)
+        case .bool(let v): initializer = .bits(v ? 1 : 0)
+        case .str(let bytes): initializer = .constantAddress(unit.constant(bytes))
+        }
+        globalIds.append(unit.addGlobal(name: g.name, initialValue: initializer))
+    }
+    var diagnostics: [Diagnostic] = []
+    for (index, f) in program.functions.enumerated() {
+        var lowering = FunctionLowering(
+            function: f, unit: unit, functionIds: functionIds, globalIds: globalIds, foreigns: program.foreigns)
+        lowering.lowerBody()
+        unit = lowering.unit
+        if lowering.highestRegister > maximumFrameSize {
+            diagnostics.append(
+                Diagnostic(
+                    "function `\(f.name)` needs more than \(maximumFrameSize) registers; split it",
+                    at: SourceLocation(line: f.line, column: 1)))
+            continue
+        }
+        var code = lowering.code
+        code.finish()
+        unit.define(function: functionIds[index], frameSize: max(1, lowering.highestRegister), code: code)
+    }
+    if !diagnostics.isEmpty { return (nil, diagnostics) }
+    return (unit.encode(), [])
+}
+
+/// The bytecode name of each builtin that is a call rather than an instruction.
+extension BuiltinFunction {
+    var runtimeName: String? {
+        switch self {
+        case .printI64: "print_i64"
+        case .printF64: "print_f64"
+        case .printBool: "print_bool"
+        case .printStr: "print_str"
+        case .writeI64: "write_i64"
+        case .writeF64: "write_f64"
+        case .writeBool: "write_bool"
+        case .writeStr: "write_str"
+        case .arrayI64: "array_i64"
+        case .arrayF64: "array_f64"
+        case .arrayBool: "array_bool"
+        case .clock: "clock"
+        default: nil
+        }
+    }
+}
+
+struct FunctionLowering {
+    let function: CheckedFunction
+    var unit: UnitBuilder
+    let functionIds: [UInt32]
+    let globalIds: [UInt32]
+    let foreigns: [CheckedForeign]
+    var code = FunctionBuilder()
+    /// The first free temporary register.
+    var nextTemp: Int
+    /// One past the highest register used so far (the frame size).
+    var highestRegister: Int
+    /// (continue target, exit) of each enclosing loop, innermost last.
+    var loops: [(continueLabel: Label, exit: Label)] = []
+    var localCount: Int { function.localTypes.count }
+
+    init(
+        function: CheckedFunction, unit: UnitBuilder, functionIds: [UInt32], globalIds: [UInt32],
+        foreigns: [CheckedForeign]
+    ) {
+        self.function = function
+        self.unit = unit
+        self.functionIds = functionIds
+        self.globalIds = globalIds
+        self.foreigns = foreigns
+        nextTemp = function.localTypes.count
+        highestRegister = max(function.localTypes.count, function.parameterCount)
+    }
+
+    // MARK: Registers
+
+    /// A new temporary. Past 255 the function is reported as too large (see `lower`); until
+    /// then register numbers are clamped so encoding never traps.
+    mutating func temp() -> Register {
+        let r = nextTemp
+        nextTemp += 1
+        highestRegister = max(highestRegister, nextTemp)
+        return Register(truncatingIfNeeded: min(r, 254))
+    }
+
+    func reg(_ local: Int) -> Register { Register(truncatingIfNeeded: min(local, 254)) }
+
+    func isLocal(_ r: Register) -> Bool { Int(r) < localCount }
+
+    // MARK: Functions and statements
+
+    mutating func lowerBody() {
+        code.mark(line: function.line)
+        if function.resultType == .unit {
+            block(function.body, into: nil)
+            code.emit(.retUnit)
+        } else {
+            let r = block(function.body, into: nil)
+            code.emit(.ret, r ?? 0)
+        }
+    }
+
+    /// Lowers a block; returns the register holding its result (nil when it has none).
+    @discardableResult
+    mutating func block(_ b: CheckedBlock, into target: Register?) -> Register? {
+        for s in b.statements { statement(s) }
+        guard let result = b.result else { return nil }
+        code.mark(line: result.line)
+        return expression(result, into: target)
+    }
+
+    mutating func statement(_ s: CheckedStatement) {
+        code.mark(line: s.line)
+        let mark = nextTemp
+        defer { nextTemp = mark }
+        switch s.kind {
+        case .expression(let e):
+            _ = expression(e, into: nil)
+        case .declare(let local, let e), .assignLocal(let local, let e):
+            _ = expression(e, into: reg(local))
+        case .assignGlobal(let global, let e):
+            let r = expression(e, into: nil)
+            code.emit(.globalSet, r, id: globalIds[global])
+        case .assignIndex(let array, let index, let value):
+            let a = expression(array, into: nil)
+            let i = operand(index, protectingFrom: value)
+            let v = expression(value, into: nil)
+            code.emit(array.type == .arrayBool ? .arrayStore8 : .arrayStore64, a, i, v)
+        case .whileLoop(let condition, let body):
+            // Condition at the bottom: one (fused) branch per iteration.
+            let exit = code.makeLabel()
+            let top = code.makeLabel()
+            let check = code.makeLabel()
+            branch(condition, when: false, to: exit)
+            code.emit(.jitLoopHeader)
+            code.bind(top)
+            loops.append((check, exit))
+            block(body, into: nil)
+            loops.removeLast()
+            code.bind(check)
+            code.mark(line: s.line)
+            branch(condition, when: true, to: top)
+            code.bind(exit)
+        case .returnValue(let e):
+            if let e {
+                let r = expression(e, into: nil)
+                code.emit(.ret, r)
+            } else {
+                code.emit(.retUnit)
+            }
+        case .breakLoop:
+            if let loop = loops.last { code.emitBranch(.br, to: loop.exit) }
+        case .continueLoop:
+            if let loop = loops.last { code.emitBranch(.br, to: loop.continueLabel) }
+        }
+    }
+
+    // MARK: Expressions
+
+    /// Evaluates `e` into some register (`target` when given) and returns it.
+    ///
+    /// Operands are always evaluated into temporaries or read in place from locals; only the
+    /// final operation writes `target`, so `x = y * x` reads `x` before writing it.
+    mutating func expression(_ e: CheckedExpression, into target: Register?) -> Register {
+        switch e.kind {
+        case .intLiteral(let v):
+            let d = target ?? temp()
+            loadConstant(d, UInt64(bitPattern: v))
+            return d
+        case .floatLiteral(let v):
+            let d = target ?? temp()
+            loadConstant(d, v.bitPattern)
+            return d
+        case .boolLiteral(let v):
+            let d = target ?? temp()
+            code.emit(.constI32, d, imm: v ? 1 : 0)
+            return d
+        case .stringLiteral(let bytes):
+            let d = target ?? temp()
+            code.emit(.constAddr, d, id: unit.constant(bytes))
+            return d
+        case .unitLiteral:
+            let d = target ?? temp()
+            code.emit(.constI32, d, imm: 0)
+            return d
+        case .local(let local):
+            let r = reg(local)
+            if let target, target != r {
+                code.emit(.mov, target, r)
+                return target
+            }
+            return r
+        case .global(let g):
+            let d = target ?? temp()
+            code.emit(.globalGet, d, id: globalIds[g])
+            return d
+        case .unary(let op, let operand):
+            let a = expression(operand, into: nil)
+            let d = target ?? temp()
+            switch op {
+            case .negateI64: code.emit(.iNeg64, d, a)
+            case .negateF64: code.emit(.fNeg64, d, a)
+            case .not: code.emit(.bNot, d, a)
+            }
+            return d
+        case .binary(let op, let lhs, let rhs):
+            return binary(op, lhs, rhs, into: target)
+        case .and, .or, .ifElse:
+            // These write their result register more than once: never straight into a local
+            // that the expression itself may still read.
+            let d = (target.map { isLocal($0) } ?? true) ? temp() : target!
+            switch e.kind {
+            case .and(let a, let b), .or(let a, let b):
+                let isAnd: Bool
+                if case .and = e.kind { isAnd = true } else { isAnd = false }
+                let end = code.makeLabel()
+                _ = expression(a, into: d)
+                code.emitBranch(isAnd ? .brIfnot : .brIf, d, to: end)
+                _ = expression(b, into: d)
+                code.bind(end)
+            case .ifElse(let condition, let then, let otherwise):
+                let elseLabel = code.makeLabel()
+                let end = code.makeLabel()
+                branch(condition, when: false, to: elseLabel)
+                let mark = nextTemp
+                if e.type == .unit || otherwise == nil {
+                    block(then, into: nil)
+                } else {
+                    _ = block(then, into: d)
+                }
+                nextTemp = mark
+                if let otherwise {
+                    code.emitBranch(.br, to: end)
+                    code.bind(elseLabel)
+                    if e.type == .unit {
+                        block(otherwise, into: nil)
+                    } else {
+                        _ = block(otherwise, into: d)
+                    }
+                    nextTemp = mark
+                } else {
+                    code.bind(elseLabel)
+                }
+                code.bind(end)
+            default:
+                preconditionFailure()
+            }
+            if let target, target != d {
+                code.emit(.mov, target, d)
+                return target
+            }
+            return d
+        case .call(let function, let arguments):
+            return call(.call, id: functionIds[function], arguments, into: target)
+        case .callForeign(let foreign, let arguments):
+            return call(.callC, id: unit.foreign(foreigns[foreign].symbol), arguments, into: target)
+        case .builtin(let builtin, let arguments):
+            return self.builtin(builtin, arguments, into: target)
+        case .index(let array, let index):
+            let a = expression(array, into: nil)
+            let i = expression(index, into: nil)
+            let d = target ?? temp()
+            code.emit(array.type == .arrayBool ? .arrayLoad8 : .arrayLoad64, d, a, i)
+            return d
+        }
+    }
+
+    /// Evaluates an operand that must keep its value while `later` is evaluated: a local is
+    /// read in place unless `later` could assign locals (only blocks inside `if` can).
+    mutating func operand(_ e: CheckedExpression, protectingFrom later: CheckedExpression) -> Register {
+        let r = expression(e, into: nil)
+        if isLocal(r), containsBlock(later) {
+            let t = temp()
+            code.emit(.mov, t, r)
+            return t
+        }
+        return r
+    }
+
+    func containsBlock(_ e: CheckedExpression) -> Bool {
+        switch e.kind {
+        case .ifElse: return true
+        case .unary(_, let a): return containsBlock(a)
+        case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b), .index(let a, let b):
+            return containsBlock(a) || containsBlock(b)
+        case .call(_, let args), .callForeign(_, let args), .builtin(_, let args):
+            return args.contains { containsBlock($0) }
+        default: return false
+        }
+    }
+
+    mutating func loadConstant(_ d: Register, _ bits: UInt64) {
+        let v = Int64(bitPattern: bits)
+        if v >= Int64(Int32.min), v <= Int64(Int32.max) {
+            code.emit(.constI32, d, imm: Int32(v))
+        } else {
+            code.emit(.const64, d, imm64: bits)
+        }
+    }
+
+    /// A literal that fits the instruction's immediate field, if `e` is one.
+    func smallInt(_ e: CheckedExpression, range: ClosedRange<Int64>) -> Int64? {
+        if case .intLiteral(let v) = e.kind, range.contains(v) { return v }
+        return nil
+    }
+
+    mutating func binary(
+        _ op: BinaryOperation, _ lhs: CheckedExpression, _ rhs: CheckedExpression, into target: Register?
+    ) -> Register {
+        let imm32Range = Int64(Int32.min + 1)...Int64(Int32.max)
+        // Forms with an immediate operand.
+        switch op {
+        case .addI64, .subI64, .mulI64:
+            if let c = smallInt(rhs, range: imm32Range) {
+                let a = expression(lhs, into: nil)
+                let d = target ?? temp()
+                switch op {
+                case .addI64: code.emit(.iAdd64Imm, d, a, imm: Int32(c))
+                case .subI64: code.emit(.iAdd64Imm, d, a, imm: Int32(-c))
+                default: code.emit(.iMul64Imm, d, a, imm: Int32(c))
+                }
+                return d
+            }
+        default:
+            break
+        }
+        let a = operand(lhs, protectingFrom: rhs)
+        let b = expression(rhs, into: nil)
+        let d = target ?? temp()
+        switch op {
+        case .addI64: code.emit(.iAdd64, d, a, b)
+        case .subI64: code.emit(.iSub64, d, a, b)
+        case .mulI64: code.emit(.iMul64, d, a, b)
+        case .divI64: code.emit(.sDiv64, d, a, b)
+        case .remI64: code.emit(.sRem64, d, a, b)
+        case .addF64: code.emit(.fAdd64, d, a, b)
+        case .subF64: code.emit(.fSub64, d, a, b)
+        case .mulF64: code.emit(.fMul64, d, a, b)
+        case .divF64: code.emit(.fDiv64, d, a, b)
+        case .eqI64, .eqBool: code.emit(.iEq64, d, a, b)
+        case .neI64, .neBool: code.emit(.iNe64, d, a, b)
+        case .ltI64: code.emit(.sLt64, d, a, b)
+        case .leI64: code.emit(.sLe64, d, a, b)
+        case .gtI64: code.emit(.sLt64, d, b, a)
+        case .geI64: code.emit(.sLe64, d, b, a)
+        case .eqF64: code.emit(.fEq64, d, a, b)
+        case .neF64: code.emit(.fNe64, d, a, b)
+        case .ltF64: code.emit(.fLt64, d, a, b)
+        case .leF64: code.emit(.fLe64, d, a, b)
+        case .gtF64: code.emit(.fLt64, d, b, a)
+        case .geF64: code.emit(.fLe64, d, b, a)
+        }
+        return d
+    }
+
+    /// Jumps to `label` when `e` evaluates to `when`; falls through otherwise. Comparisons
+    /// become one fused compare-and-branch; `and`/`or`/`not` become control flow.
+    mutating func branch(_ e: CheckedExpression, when: Bool, to label: Label) {
+        let mark = nextTemp
+        defer { nextTemp = mark }
+        switch e.kind {
+        case .boolLiteral(let v):
+            if v == when { code.emitBranch(.br, to: label) }
+            return
+        case .unary(.not, let a):
+            branch(a, when: !when, to: label)
+            return
+        case .and(let a, let b):
+            if when {
+                let skip = code.makeLabel()
+                branch(a, when: false, to: skip)
+                branch(b, when: true, to: label)
+                code.bind(skip)
+            } else {
+                branch(a, when: false, to: label)
+                branch(b, when: false, to: label)
+            }
+            return
+        case .or(let a, let b):
+            if when {
+                branch(a, when: true, to: label)
+                branch(b, when: true, to: label)
+            } else {
+                let skip = code.makeLabel()
+                branch(a, when: true, to: skip)
+                branch(b, when: false, to: label)
+                code.bind(skip)
+            }
+            return
+        case .binary(let op, let lhs, let rhs):
+            if compareAndBranch(op, lhs, rhs, when: when, to: label) { return }
+        default:
+            break
+        }
+        let r = expression(e, into: nil)
+        code.emitBranch(when ? .brIf : .brIfnot, r, to: label)
+    }
+
+    /// Emits the fused branch for a comparison; false when `op` is not a comparison.
+    mutating func compareAndBranch(
+        _ op: BinaryOperation, _ lhs: CheckedExpression, _ rhs: CheckedExpression, when: Bool, to label: Label
+    ) -> Bool {
+        // The relation that makes the branch jump: `op` itself, or its negation.
+        enum Relation { case eq, ne, lt, le, gt, ge }
+        let relation: Relation
+        let isFloat: Bool
+        switch op {
+        case .eqI64, .eqBool: (relation, isFloat) = (.eq, false)
+        case .neI64, .neBool: (relation, isFloat) = (.ne, false)
+        case .ltI64: (relation, isFloat) = (.lt, false)
+        case .leI64: (relation, isFloat) = (.le, false)
+        case .gtI64: (relation, isFloat) = (.gt, false)
+        case .geI64: (relation, isFloat) = (.ge, false)
+        case .eqF64: (relation, isFloat) = (.eq, true)
+        case .neF64: (relation, isFloat) = (.ne, true)
+        case .ltF64: (relation, isFloat) = (.lt, true)
+        case .leF64: (relation, isFloat) = (.le, true)
+        case .gtF64: (relation, isFloat) = (.gt, true)
+        case .geF64: (relation, isFloat) = (.ge, true)
+        default: return false
+        }
+        if isFloat {
+            let a = operand(lhs, protectingFrom: rhs)
+            let b = expression(rhs, into: nil)
+            // F64 negations are not the opposite comparison (NaN): use the `n` forms.
+            switch (relation, when) {
+            case (.eq, true): code.emitBranch(.brFEq64, a, b, to: label)
+            case (.eq, false): code.emitBranch(.brFNe64, a, b, to: label)
+            case (.ne, true): code.emitBranch(.brFNe64, a, b, to: label)
+            case (.ne, false): code.emitBranch(.brFEq64, a, b, to: label)
+            case (.lt, true): code.emitBranch(.brFLt64, a, b, to: label)
+            case (.lt, false): code.emitBranch(.brFNlt64, a, b, to: label)
+            case (.le, true): code.emitBranch(.brFLe64, a, b, to: label)
+            case (.le, false): code.emitBranch(.brFNle64, a, b, to: label)
+            case (.gt, true): code.emitBranch(.brFLt64, b, a, to: label)
+            case (.gt, false): code.emitBranch(.brFNlt64, b, a, to: label)
+            case (.ge, true): code.emitBranch(.brFLe64, b, a, to: label)
+            case (.ge, false): code.emitBranch(.brFNle64, b, a, to: label)
+            }
+            return true
+        }
+        // I64 and Bool: the negation of a relation is another relation.
+        var r = relation
+        if !when {
+            switch relation {
+            case .eq: r = .ne
+            case .ne: r = .eq
+            case .lt: r = .ge
+            case .le: r = .gt
+            case .gt: r = .le
+            case .ge: r = .lt
+            }
+        }
+        if let c = smallInt(rhs, range: -128...127) {
+            let a = expression(lhs, into: nil)
+            let imm = UInt8(bitPattern: Int8(c))
+            switch r {
+            case .eq: code.emitBranch(.brIEq64Imm, a, imm, to: label)
+            case .ne: code.emitBranch(.brINe64Imm, a, imm, to: label)
+            case .lt: code.emitBranch(.brSLt64Imm, a, imm, to: label)
+            case .le: code.emitBranch(.brSLe64Imm, a, imm, to: label)
+            case .gt: code.emitBranch(.brSGt64Imm, a, imm, to: label)
+            case .ge: code.emitBranch(.brSGe64Imm, a, imm, to: label)
+            }
+            return true
+        }
+        let a = operand(lhs, protectingFrom: rhs)
+        let b = expression(rhs, into: nil)
+        switch r {
+        case .eq: code.emitBranch(.brIEq64, a, b, to: label)
+        case .ne: code.emitBranch(.brINe64, a, b, to: label)
+        case .lt: code.emitBranch(.brSLt64, a, b, to: label)
+        case .le: code.emitBranch(.brSLe64, a, b, to: label)
+        case .gt: code.emitBranch(.brSLt64, b, a, to: label)
+        case .ge: code.emitBranch(.brSLe64, b, a, to: label)
+        }
+        return true
+    }
+
+    /// Arguments go into consecutive temporaries at the top of the frame: the callee's frame
+    /// starts at the first of them. The result lands in `target`, or in that first register.
+    mutating func call(_ op: Opcode, id: UInt32, _ arguments: [CheckedExpression], into target: Register?) -> Register {
+        let base = temp()
+        for _ in 1..<max(1, arguments.count) { _ = temp() }
+        for (i, argument) in arguments.enumerated() {
+            let slot = Register(truncatingIfNeeded: min(Int(base) + i, 254))
+            let mark = nextTemp
+            _ = expression(argument, into: slot)
+            nextTemp = mark
+        }
+        let d = target ?? base
+        code.emitCall(op, result: d, base: base, id: id)
+        nextTemp = Int(base) + 1
+        return d
+    }
+
+    mutating func builtin(_ builtin: BuiltinFunction, _ arguments: [CheckedExpression], into target: Register?) -> Register {
+        if let name = builtin.runtimeName {
+            return call(.call, id: unit.builtin(name), arguments, into: target)
+        }
+        let single: Opcode
+        switch builtin {
+        case .len: single = .arrayLen
+        case .float: single = .sToF64
+        case .int: single = .fToS64
+        case .sqrt: single = .fSqrt64
+        case .floor: single = .fFloor64
+        case .absI64: single = .iAbs64
+        case .absF64: single = .fAbs64
+        case .band, .bor, .bxor, .shl, .shr:
+            let a = operand(arguments[0], protectingFrom: arguments[1])
+            let b = expression(arguments[1], into: nil)
+            let d = target ?? temp()
+            let op: Opcode
+            switch builtin {
+            case .band: op = .iAnd64
+            case .bor: op = .iOr64
+            case .bxor: op = .iXor64
+            case .shl: op = .iShl64
+            default: op = .sShr64
+            }
+            code.emit(op, d, a, b)
+            return d
+        default:
+            preconditionFailure("builtin \(builtin) has neither a runtime name nor an instruction")
+        }
+        let a = expression(arguments[0], into: nil)
+        let d = target ?? temp()
+        code.emit(single, d, a)
+        return d
+    }
+}

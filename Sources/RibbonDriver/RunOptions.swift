@@ -1,0 +1,45 @@
+/// How `ribbon run` executes a program.
+public enum JITMode: String, CaseIterable, Sendable {
+    /// Interpreter only.
+    case off
+    /// Interpret, compile hot functions (the default once the JIT exists).
+    case tier
+    /// Compile every function before `main` starts.
+    case eager
+}
+
+public struct RunOptions: Sendable {
+    public var jit: JITMode = .tier
+    public var jitThreshold: Int? = nil
+    public var useCache = true
+    public var cacheDirectory: String? = nil
+    public var printStats = false
+
+    public init() {}
+}
+
+/// What `--stats` reports (DESIGN.md, "Command line"): one JSON object on one line.
+public struct RunStatistics: Sendable {
+    /// "hit", "miss" or "off" for the file run.
+    public var unit = "off"
+    public var unitsCompiled = 0
+    public var unitsLoaded = 0
+    public var functionsCompiled = 0
+    public var jitCompiled = 0
+    public var jitLoaded = 0
+    public var parseMicroseconds = 0
+    public var compileMicroseconds = 0
+    public var jitMicroseconds = 0
+    public var cacheLoadMicroseconds = 0
+    public var cacheStoreMicroseconds = 0
+    public var runMicroseconds = 0
+
+    public var json: String {
+        "{\"unit\":\"\(unit)\",\"units_compiled\":\(unitsCompiled),\"units_loaded\":\(unitsLoaded),"
+            + "\"functions_compiled\":\(functionsCompiled),\"jit_compiled\":\(jitCompiled),"
+            + "\"jit_loaded\":\(jitLoaded),\"time_us\":{\"parse\":\(parseMicroseconds),"
+            + "\"compile\":\(compileMicroseconds),\"jit\":\(jitMicroseconds),"
+            + "\"cache_load\":\(cacheLoadMicroseconds),\"cache_store\":\(cacheStoreMicroseconds),"
+            + "\"run\":\(runMicroseconds)}}"
+    }
+}

@@ -1,0 +1,3 @@
+import RibbonCLI
+
+RibbonCommand.main()
