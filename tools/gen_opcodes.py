@@ -138,7 +138,10 @@ def generate():
     w("/// instruction word; numbers never change. Gaps in the numbering are `reservedN` cases so")
     w("/// that the case index equals the number (the interpreter switches on it directly).")
     w("public enum Opcode: UInt16, CaseIterable, Sendable {")
-    for n in range(top + 1):
+    # Reserved cases up to 255 make the enum cover every byte value, so the dispatch switch
+    # needs no range check before its jump table.
+    limit = max(top + 1, 256)
+    for n in range(limit):
         if n in by_number:
             _, name, fmt, flags, summary = by_number[n]
             w(f"    /// `{name}` ({fmt}): {summary}.")
@@ -149,7 +152,7 @@ def generate():
     w("")
     w("extension Opcode {")
     w(f"    /// One past the highest opcode number.")
-    w(f"    public static let numberLimit: UInt16 = {top + 1}")
+    w(f"    public static let numberLimit: UInt16 = {limit}")
     w("")
     w("    /// Whether the number is a real opcode (not a reserved gap).")
     w("    public var isDefined: Bool {")

@@ -80,6 +80,9 @@ struct FunctionLowering {
     var highestRegister: Int
     /// (continue target, exit) of each enclosing loop, innermost last.
     var loops: [(continueLabel: Label, exit: Label)] = []
+    /// Literals used inside loops, loaded once at function entry into registers just above the
+    /// locals, so a loop body does not reload them each iteration (keyed by their 64 bits).
+    var constantRegisters: [UInt64: Register] = [:]
     var localCount: Int { function.localTypes.count }
 
     init(
@@ -114,12 +117,102 @@ struct FunctionLowering {
 
     mutating func lowerBody() {
         code.mark(line: function.line)
+        hoistLoopConstants()
         if function.resultType == .unit {
             block(function.body, into: nil)
             code.emit(.retUnit)
         } else {
-            let r = block(function.body, into: nil)
-            code.emit(.ret, r ?? 0)
+            tailBlock(function.body)
+        }
+    }
+
+    /// A block whose value the function returns: an `if`/`else` there returns from each
+    /// branch (`ret` in both) instead of joining to a shared `ret`.
+    mutating func tailBlock(_ b: CheckedBlock) {
+        for s in b.statements { statement(s) }
+        guard let result = b.result else {
+            // The block always returns before this point; keep the function well-formed.
+            code.emit(.ret, 0)
+            return
+        }
+        code.mark(line: result.line)
+        if case .ifElse(let condition, let then, let otherwise?) = result.kind {
+            let elseLabel = code.makeLabel()
+            branch(condition, when: false, to: elseLabel)
+            let mark = nextTemp
+            tailBlock(then)
+            nextTemp = mark
+            code.bind(elseLabel)
+            tailBlock(otherwise)
+            nextTemp = mark
+        } else {
+            code.emit(.ret, expression(result, into: nil))
+        }
+    }
+
+    /// Gives each distinct literal that appears inside a loop (and is not small enough for an
+    /// immediate field) a register loaded at entry. At most 24, and only while the frame has room.
+    mutating func hoistLoopConstants() {
+        var found: [UInt64] = []
+        var seen: Set<UInt64> = []
+        func visit(_ e: CheckedExpression) {
+            switch e.kind {
+            case .intLiteral(let v):
+                if !(-128...127).contains(v), seen.insert(UInt64(bitPattern: v)).inserted {
+                    found.append(UInt64(bitPattern: v))
+                }
+            case .floatLiteral(let v):
+                if seen.insert(v.bitPattern).inserted { found.append(v.bitPattern) }
+            case .unary(_, let a): visit(a)
+            case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b), .index(let a, let b):
+                visit(a)
+                visit(b)
+            case .call(_, let args), .callForeign(_, let args), .builtin(_, let args):
+                args.forEach(visit)
+            case .ifElse(let c, let t, let o):
+                visit(c)
+                visitBlock(t)
+                if let o { visitBlock(o) }
+            default: break
+            }
+        }
+        func visitBlock(_ b: CheckedBlock) {
+            for s in b.statements { visitStatement(s) }
+            if let r = b.result { visit(r) }
+        }
+        func visitStatement(_ s: CheckedStatement) {
+            switch s.kind {
+            case .expression(let e), .declare(_, let e), .assignLocal(_, let e), .assignGlobal(_, let e):
+                visit(e)
+            case .assignIndex(let a, let i, let v):
+                visit(a)
+                visit(i)
+                visit(v)
+            case .whileLoop(let c, let body):
+                visit(c)
+                visitBlock(body)
+            case .returnValue(let e):
+                if let e { visit(e) }
+            case .breakLoop, .continueLoop: break
+            }
+        }
+        // Only literals inside loops pay for a register.
+        func walk(_ b: CheckedBlock) {
+            for s in b.statements {
+                if case .whileLoop = s.kind {
+                    visitStatement(s)
+                } else if case .expression(let e) = s.kind, case .ifElse(_, let t, let o) = e.kind {
+                    walk(t)
+                    if let o { walk(o) }
+                }
+            }
+        }
+        walk(function.body)
+        let room = max(0, 200 - localCount)
+        for bits in found.prefix(min(24, room)) {
+            let r = temp()
+            loadConstant(r, bits)
+            constantRegisters[bits] = r
         }
     }
 
@@ -187,10 +280,12 @@ struct FunctionLowering {
     mutating func expression(_ e: CheckedExpression, into target: Register?) -> Register {
         switch e.kind {
         case .intLiteral(let v):
+            if target == nil, let r = constantRegisters[UInt64(bitPattern: v)] { return r }
             let d = target ?? temp()
             loadConstant(d, UInt64(bitPattern: v))
             return d
         case .floatLiteral(let v):
+            if target == nil, let r = constantRegisters[v.bitPattern] { return r }
             let d = target ?? temp()
             loadConstant(d, v.bitPattern)
             return d

@@ -277,11 +277,65 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case jitLoopHeader = 200
     /// `jit_cold` (none): the code from here to the next terminator is rarely run.
     case jitCold = 201
+    case reserved202 = 202
+    case reserved203 = 203
+    case reserved204 = 204
+    case reserved205 = 205
+    case reserved206 = 206
+    case reserved207 = 207
+    case reserved208 = 208
+    case reserved209 = 209
+    case reserved210 = 210
+    case reserved211 = 211
+    case reserved212 = 212
+    case reserved213 = 213
+    case reserved214 = 214
+    case reserved215 = 215
+    case reserved216 = 216
+    case reserved217 = 217
+    case reserved218 = 218
+    case reserved219 = 219
+    case reserved220 = 220
+    case reserved221 = 221
+    case reserved222 = 222
+    case reserved223 = 223
+    case reserved224 = 224
+    case reserved225 = 225
+    case reserved226 = 226
+    case reserved227 = 227
+    case reserved228 = 228
+    case reserved229 = 229
+    case reserved230 = 230
+    case reserved231 = 231
+    case reserved232 = 232
+    case reserved233 = 233
+    case reserved234 = 234
+    case reserved235 = 235
+    case reserved236 = 236
+    case reserved237 = 237
+    case reserved238 = 238
+    case reserved239 = 239
+    case reserved240 = 240
+    case reserved241 = 241
+    case reserved242 = 242
+    case reserved243 = 243
+    case reserved244 = 244
+    case reserved245 = 245
+    case reserved246 = 246
+    case reserved247 = 247
+    case reserved248 = 248
+    case reserved249 = 249
+    case reserved250 = 250
+    case reserved251 = 251
+    case reserved252 = 252
+    case reserved253 = 253
+    case reserved254 = 254
+    case reserved255 = 255
 }
 
 extension Opcode {
     /// One past the highest opcode number.
-    public static let numberLimit: UInt16 = 202
+    public static let numberLimit: UInt16 = 256
 
     /// Whether the number is a real opcode (not a reserved gap).
     public var isDefined: Bool {

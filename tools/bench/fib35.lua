@@ -1,0 +1,7 @@
+-- Naive recursive Fibonacci: call-heavy. fib(35)
+local function fib(n)
+  if n < 2 then return n end
+  return fib(n - 1) + fib(n - 2)
+end
+
+print(fib(35))
