@@ -42,8 +42,8 @@ let package = Package(
         .testTarget(name: "RibbonBytecodeTests", dependencies: ["RibbonBytecode"]),
         .testTarget(name: "RibbonCompilerTests", dependencies: ["RibbonCompiler"]),
         .testTarget(name: "RibbonVMTests", dependencies: ["RibbonVM", "RibbonCompiler"]),
-        .testTarget(name: "RibbonCLITests", dependencies: ["RibbonCLI", "RibbonDriver"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver"]),
+        .testTarget(name: "RibbonCLITests", dependencies: ["RibbonCLI", "RibbonDriver", "RibbonVM"]),
+        .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
     // thread; Swift 6's strict checking would only add `nonisolated(unsafe)` noise.

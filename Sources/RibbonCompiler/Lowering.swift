@@ -27,20 +27,25 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
     }
     var diagnostics: [Diagnostic] = []
     for (index, f) in program.functions.enumerated() {
+        // `consume` hands the builder over without a copy; copying it per function made
+        // lowering quadratic in the number of functions.
         var lowering = FunctionLowering(
-            function: f, unit: unit, functionIds: functionIds, globalIds: globalIds, foreigns: program.foreigns)
+            function: f, unit: consume unit, functionIds: functionIds, globalIds: globalIds,
+            foreigns: program.foreigns)
         lowering.lowerBody()
+        let highestRegister = lowering.highestRegister
+        var code = lowering.code
         unit = lowering.unit
-        if lowering.highestRegister > maximumFrameSize {
+        _ = consume lowering  // so `unit` and `code` are uniquely referenced again
+        if highestRegister > maximumFrameSize {
             diagnostics.append(
                 Diagnostic(
                     "function `\(f.name)` needs more than \(maximumFrameSize) registers; split it",
                     at: SourceLocation(line: f.line, column: 1)))
             continue
         }
-        var code = lowering.code
         code.finish()
-        unit.define(function: functionIds[index], frameSize: max(1, lowering.highestRegister), code: code)
+        unit.define(function: functionIds[index], frameSize: max(1, highestRegister), code: code)
     }
     if !diagnostics.isEmpty { return (nil, diagnostics) }
     return (unit.encode(), [])

@@ -56,30 +56,48 @@ public enum Driver {
         SymbolResolver(builtin: Builtins.address(named:))
     }
 
-    /// Runs a file the way `ribbon run` does, writing to the real stdout and stderr.
+    /// Runs a file the way `ribbon run` does and writes its error output to stderr.
     /// Returns the process exit status.
     public static func run(path: String, options: RunOptions) -> Int32 {
+        let report = execute(path: path, options: options, output: .standardOutput)
+        if !report.standardError.isEmpty { printError(report.standardError, newline: false) }
+        return report.status
+    }
+
+    /// What one run produced.
+    public struct ExecutionReport: Sendable {
+        public var status: Int32
+        /// The program's output, when it was captured (`OutputSink.buffer`).
+        public var standardOutput: [UInt8]
+        /// Diagnostics, runtime errors and the `--stats` line, in the order they happened.
+        public var standardError: String
+    }
+
+    /// Compiles, loads and runs a file. Program output goes to `output`; everything meant for
+    /// standard error is returned in the report (tests run programs in-process this way).
+    public static func execute(path: String, options: RunOptions, output: OutputSink) -> ExecutionReport {
         var statistics = RunStatistics()
-        defer {
-            if options.printStats { printError(statistics.json) }
-        }
-        if options.jit != .off {
-            // Until the JIT lands, every mode runs in the interpreter (same output by design).
+        var report = ExecutionReport(status: 0, standardOutput: [], standardError: "")
+        func finish(_ status: Int32) -> ExecutionReport {
+            report.status = status
+            if options.printStats { report.standardError += statistics.json + "\n" }
+            return report
         }
         let bytes: [UInt8]
         do {
             bytes = try FileSystem.readFile(path)
         } catch {
-            printError("ribbon: error: \(error)")
-            return ExitStatus.ioError
+            report.standardError += "ribbon: error: \(error)\n"
+            return finish(ExitStatus.ioError)
         }
         let file = SourceFile(path: path, bytes: bytes)
         let image: UnitImage
         switch compile(file, statistics: &statistics) {
         case .failure(let diagnostics):
-            for d in diagnostics { printError(d) }
-            printError("ribbon: \(diagnostics.count) error\(diagnostics.count == 1 ? "" : "s") in \(path)")
-            return ExitStatus.compileError
+            for d in diagnostics { report.standardError += d + "\n" }
+            let count = diagnostics.count
+            report.standardError += "ribbon: \(count) error\(count == 1 ? "" : "s") in \(path)\n"
+            return finish(ExitStatus.compileError)
         case .success(let compiled, _):
             image = compiled
         }
@@ -87,23 +105,24 @@ public enum Driver {
         do {
             unit = try LoadedUnit(image: image, resolver: resolver)
         } catch {
-            printError("ribbon: error: \(path): \(error)")
-            return ExitStatus.compileError
+            report.standardError += "ribbon: error: \(path): \(error)\n"
+            return finish(ExitStatus.compileError)
         }
         guard let mainId = unit.symbols["main"], let main = unit.function(id: mainId) else {
-            return 0  // A library: it compiles, and running it does nothing.
+            return finish(0)  // A library: it compiles, and running it does nothing.
         }
-        let fiber = Fiber()
+        let fiber = Fiber(output: output)
         let t0 = monotonicMicroseconds()
         let result = fiber.call(main)
         statistics.runMicroseconds = monotonicMicroseconds() - t0
         fiber.flush()
+        report.standardOutput = fiber.capturedOutput
         switch result {
         case .success(let value):
-            return Int32(truncatingIfNeeded: UInt8(truncatingIfNeeded: value))
+            return finish(Int32(truncatingIfNeeded: UInt8(truncatingIfNeeded: value)))
         case .failure(let trap):
-            printError(trap.rendered, newline: false)
-            return ExitStatus.runtimeError
+            report.standardError += trap.rendered
+            return finish(ExitStatus.runtimeError)
         }
     }
 

@@ -41,7 +41,8 @@ import Testing
         #expect(unit.sourcePath == "sample.rib")
         #expect(unit.entryKinds == [.function, .constant, .global, .global, .builtin])
         #expect(unit.addressTable[4] == 0x1000)
-        let answer = try #require(unit.function(id: try #require(unit.symbols["answer"])))
+        let answerId = try #require(unit.symbols["answer"])
+        let answer = try #require(unit.function(id: answerId))
         #expect(unit.addressTable[0] == UInt64(UInt(bitPattern: answer.header)) | bytecodeEntryTag)
         #expect(answer.header.pointee.addressTable == unit.addressTable)
         let text = try #require(UnsafePointer<CChar>(bitPattern: UInt(unit.addressTable[1])))
@@ -97,7 +98,7 @@ import Testing
         #expect(loaded + rejected == image.count * 3)
     }
 
-    @Test func verifierRejectsBadCode() {
+    @Test func verifierRejectsBadCode() throws {
         func image(_ build: (inout FunctionBuilder) -> Void, frameSize: Int = 2) -> UnitImage {
             var unit = UnitBuilder(sourcePath: "bad.rib")
             let f = unit.declareFunction(name: "f", parameterCount: 0)
@@ -118,24 +119,24 @@ import Testing
                 _ = try LoadedUnit(image: bad, resolver: Self.resolver)
             }
         }
-        // A branch into the middle of a two-word instruction.
+        // A branch into the middle of a two-word instruction: [nop][const64 r0, imm][ret r0],
+        // then the nop is patched into `br +2`, which lands on the immediate word.
         var unit = UnitBuilder(sourcePath: "bad.rib")
         let f = unit.declareFunction(name: "f", parameterCount: 0)
         var code = FunctionBuilder()
+        code.emit(.nop)
         code.emit(.const64, 0, imm64: UInt64(Opcode.ret.rawValue))
         code.emit(.ret, 0)
         code.finish()
         unit.define(function: f, frameSize: 1, code: code)
         var bytes = unit.encode().bytes
-        // Append nothing; patch the first word to `br` to word 1 (the immediate).
-        let codeStart = bytes.count - 0  // located below
-        _ = codeStart
-        let needle = InstructionWord.encode(.const64, 0)
-        let at = stride(from: 0, to: bytes.count - 8, by: 8).first { i in
-            bytes[i..<i + 8].elementsEqual(withUnsafeBytes(of: needle.littleEndian, Array.init))
-        }!
-        let branch = InstructionWord.encode(.br, high32: 1)
-        withUnsafeBytes(of: branch.littleEndian) { for k in 0..<8 { bytes[at + k] = $0[k] } }
+        let nop = withUnsafeBytes(of: InstructionWord.encode(.nop).littleEndian, Array.init)
+        let const64 = withUnsafeBytes(of: InstructionWord.encode(.const64, 0).littleEndian, Array.init)
+        let at = try #require(stride(from: 0, to: bytes.count - 16, by: 8).first { i in
+            bytes[i..<i + 8].elementsEqual(nop) && bytes[i + 8..<i + 16].elementsEqual(const64)
+        })
+        let branch = withUnsafeBytes(of: InstructionWord.encode(.br, high32: 2).littleEndian, Array.init)
+        bytes.replaceSubrange(at..<at + 8, with: branch)
         #expect(throws: ImageError.self) {
             _ = try LoadedUnit(image: UnitImage(bytes: bytes), resolver: Self.resolver)
         }

@@ -8,7 +8,8 @@ import Testing
     func run(_ image: UnitImage, _ name: String = "main", arguments: [UInt64] = []) throws -> (Result<UInt64, Trap>, String) {
         let unit = try LoadedUnit(image: image, resolver: HandBuilt.resolver)
         let fiber = Fiber(output: .buffer)
-        let f = try #require(unit.function(id: try #require(unit.symbols[name])))
+        let id = try #require(unit.symbols[name])
+        let f = try #require(unit.function(id: id))
         let result = fiber.call(f, arguments: arguments)
         return (result, String(decoding: fiber.capturedOutput, as: UTF8.self))
     }

@@ -1,0 +1,135 @@
+import ArgumentParser
+import Foundation
+import Testing
+
+@testable import RibbonCLI
+
+/// The command line as a user meets it: argument parsing through the library, and the built
+/// `ribbon` binary for exit statuses and output streams.
+@Suite struct CLITests {
+    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .deletingLastPathComponent().deletingLastPathComponent()
+
+    /// The `ribbon` built next to this test bundle (swift test builds every product).
+    static var binary: URL? {
+        let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [
+            here.appendingPathComponent("ribbon"),
+            here.deletingLastPathComponent().appendingPathComponent("ribbon"),
+            packageRoot.appendingPathComponent(".build/debug/ribbon"),
+        ]
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
+    }
+
+    struct Outcome {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    func ribbon(_ arguments: [String]) throws -> Outcome {
+        let binary = try #require(Self.binary, "build the ribbon product first")
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        process.currentDirectoryURL = Self.packageRoot
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(
+            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    @Test func parsesEveryDocumentedRunFlag() throws {
+        let command = try RibbonCommand.parseAsRoot([
+            "run", "x.rib", "--jit", "eager", "--jit-threshold", "7", "--no-cache", "--cache-dir", "/tmp/c", "--stats",
+        ])
+        let run = try #require(command as? RunCommand)
+        #expect(run.file == "x.rib")
+        #expect(run.jit == .eager)
+        #expect(run.jitThreshold == 7)
+        #expect(run.noCache)
+        #expect(run.cacheDir == "/tmp/c")
+        #expect(run.stats)
+    }
+
+    @Test func rejectsBadArguments() {
+        #expect(throws: (any Error).self) { _ = try RibbonCommand.parseAsRoot(["run", "x.rib", "--jit", "fast"]) }
+        #expect(throws: (any Error).self) { _ = try RibbonCommand.parseAsRoot(["run", "x.rib", "--jit-threshold", "0"]) }
+        #expect(throws: (any Error).self) { _ = try RibbonCommand.parseAsRoot(["run"]) }
+    }
+
+    @Test func runsAProgramWithItsExitStatus() throws {
+        let r = try ribbon(["run", "../shared/examples/globals.rib"])
+        #expect(r.stdout == "true\ntrue\n19\n105\nno newline, then one\n")
+        #expect(r.status == 3)
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func usageErrorIs64() throws {
+        let r = try ribbon(["run", "examples/hello.rib", "--jit", "sideways"])
+        #expect(r.status == 64)
+        #expect(r.stdout.isEmpty)
+    }
+
+    @Test func missingFileIs74WithOneLine() throws {
+        let r = try ribbon(["run", "no/such/file.rib"])
+        #expect(r.status == 74)
+        #expect(r.stderr == "ribbon: error: cannot read no/such/file.rib: No such file or directory\n")
+    }
+
+    @Test func compileErrorIs1WithCaretDiagnostics() throws {
+        let r = try ribbon(["run", "../shared/examples/errors/type_error.rib"])
+        #expect(r.status == 1)
+        let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(lines.first?.hasPrefix("../shared/examples/errors/type_error.rib:6:") == true)
+        #expect(lines.count >= 4 && lines[2].hasSuffix("^"))
+        #expect(r.stderr.contains("type_error.rib:9:5: error:"))
+    }
+
+    @Test func runtimeErrorIs70AndKeepsEarlierOutput() throws {
+        let r = try ribbon(["run", "../shared/examples/errors/div_zero.rib"])
+        #expect(r.status == 70)
+        #expect(r.stdout == "5\n")
+        #expect(r.stderr.hasPrefix("runtime error: division by zero\n  at divide ("))
+    }
+
+    @Test func statsIsOneJSONLineOnStderr() throws {
+        let r = try ribbon(["run", "--stats", "--no-cache", "examples/hello.rib"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "hello, ribbon\n")
+        let lines = r.stderr.split(separator: "\n")
+        #expect(lines.count == 1)
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as? [String: Any])
+        #expect(object["unit"] as? String == "off")
+        #expect(object["units_compiled"] as? Int == 1)
+        #expect(object["functions_compiled"] as? Int == 1)
+        for key in ["units_loaded", "jit_compiled", "jit_loaded"] { #expect(object[key] as? Int == 0) }
+        let times = try #require(object["time_us"] as? [String: Int])
+        #expect(Set(times.keys) == ["parse", "compile", "jit", "cache_load", "cache_store", "run"])
+    }
+
+    @Test func flagsOfLaterLayersSayTheyDoNothingYet() throws {
+        let r = try ribbon(["run", "--jit", "eager", "--cache-dir", "/tmp/ribbon-cli-test", "examples/hello.rib"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "hello, ribbon\n")
+        #expect(r.stderr.contains("JIT is not available yet"))
+        #expect(r.stderr.contains("cache is not available yet"))
+    }
+
+    @Test func disasmShowsEveryFunction() throws {
+        let r = try ribbon(["disasm", "../shared/examples/fib.rib"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("fib:"))
+        #expect(r.stdout.contains("main:"))
+        #expect(r.stdout.contains("call "))
+        #expect(r.stdout.contains("print_i64 (builtin)"))
+    }
+}
