@@ -154,8 +154,9 @@ public struct CheckedStatement: Sendable {
         case assignLocal(local: Int, CheckedExpression)
         case assignGlobal(global: Int, CheckedExpression)
         /// `a[i] = v`; the element type is `array.type.elementType`.
-        case assignIndex(array: CheckedExpression, index: CheckedExpression, value: CheckedExpression)
-        case whileLoop(condition: CheckedExpression, body: CheckedBlock)
+        /// (The two large cases are `indirect` to keep every statement small.)
+        indirect case assignIndex(array: CheckedExpression, index: CheckedExpression, value: CheckedExpression)
+        indirect case whileLoop(condition: CheckedExpression, body: CheckedBlock)
         /// `return e`, or `return` alone (nil) in a `Unit` function.
         case returnValue(CheckedExpression?)
         case breakLoop
@@ -202,7 +203,9 @@ public enum BuiltinFunction: String, CaseIterable, Sendable {
 }
 
 public struct CheckedExpression: Sendable {
-    public indirect enum Kind: Sendable {
+    /// Only the recursive cases are `indirect`, so literals, locals and globals are stored
+    /// inline instead of in a heap box each (the checker builds hundreds of thousands).
+    public enum Kind: Sendable {
         case intLiteral(Int64)
         case floatLiteral(Double)
         case boolLiteral(Bool)
@@ -212,21 +215,21 @@ public struct CheckedExpression: Sendable {
         case unitLiteral
         case local(Int)
         case global(Int)
-        case unary(UnaryOperation, CheckedExpression)
-        case binary(BinaryOperation, CheckedExpression, CheckedExpression)
-        case and(CheckedExpression, CheckedExpression)
-        case or(CheckedExpression, CheckedExpression)
+        indirect case unary(UnaryOperation, CheckedExpression)
+        indirect case binary(BinaryOperation, CheckedExpression, CheckedExpression)
+        indirect case and(CheckedExpression, CheckedExpression)
+        indirect case or(CheckedExpression, CheckedExpression)
         /// Call of `functions[function]`.
         case call(function: Int, arguments: [CheckedExpression])
         /// Call of `foreigns[foreign]`.
         case callForeign(foreign: Int, arguments: [CheckedExpression])
         case builtin(BuiltinFunction, arguments: [CheckedExpression])
         /// `a[i]`; the expression's type is the element type.
-        case index(array: CheckedExpression, index: CheckedExpression)
+        indirect case index(array: CheckedExpression, index: CheckedExpression)
         /// `if c. A else. B` (`otherwise` nil when there is no `else`; the type is then `Unit`).
         /// `else if` chains nest: the `otherwise` block holds a single `if` as its result or
         /// statement.
-        case ifElse(condition: CheckedExpression, then: CheckedBlock, otherwise: CheckedBlock?)
+        indirect case ifElse(condition: CheckedExpression, then: CheckedBlock, otherwise: CheckedBlock?)
     }
 
     public var kind: Kind

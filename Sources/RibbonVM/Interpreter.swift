@@ -50,15 +50,12 @@ extension Fiber {
         var table = UnsafePointer<UInt64>(current.pointee.addressTable!)
         var fp = frame
         var pc = codeStart(current)
-        var trapCode = TrapCode.none
-        var trapA: Int64 = 0
-        var trapB: Int64 = 0
 
         if fp + Int(current.pointee.frameSize) > stackLimit {
             return .failure(makeTrap(.stackOverflow, 0, 0, pc: pc, function: current, csp: csp, entryCSP: entryCSP))
         }
 
-        dispatch: while true {
+        while true {
             let w = pc.pointee
             switch Opcode.decodeVerified(w) {
             case .nop, .jitLoopHeader, .jitCold:
@@ -85,19 +82,13 @@ extension Fiber {
                 pc += 1
             case .sDiv64:
                 let b = i64(fp[r(w, 4)])
-                if b == 0 {
-                    trapCode = .divisionByZero
-                    break dispatch
-                }
+                if b == 0 { return trap(.divisionByZero, 0, 0, pc, current, csp, entryCSP) }
                 let a = i64(fp[r(w, 3)])
                 fp[r(w, 2)] = bits(b == -1 ? 0 &- a : a / b)
                 pc += 1
             case .sRem64:
                 let b = i64(fp[r(w, 4)])
-                if b == 0 {
-                    trapCode = .divisionByZero
-                    break dispatch
-                }
+                if b == 0 { return trap(.divisionByZero, 0, 0, pc, current, csp, entryCSP) }
                 let a = i64(fp[r(w, 3)])
                 fp[r(w, 2)] = bits(b == -1 ? 0 : a % b)
                 pc += 1
@@ -164,9 +155,7 @@ extension Fiber {
                 let v = f64(fp[r(w, 3)])
                 // In range exactly when -2^63 <= v < 2^63; NaN fails both comparisons.
                 guard v >= -9_223_372_036_854_775_808.0, v < 9_223_372_036_854_775_808.0 else {
-                    trapCode = .cannotConvertToI64
-                    trapA = Int64(bitPattern: v.bitPattern)
-                    break dispatch
+                    return trap(.cannotConvertToI64, i64(v.bitPattern), 0, pc, current, csp, entryCSP)
                 }
                 fp[r(w, 2)] = bits(Int64(v))
                 pc += 1
@@ -248,8 +237,7 @@ extension Fiber {
                     // Bytecode callee: push the caller, switch frame, function and table.
                     let callee = UnsafeMutablePointer<FunctionHeader>(bitPattern: UInt(entry & ~bytecodeEntryTag))!
                     if csp == cspLimit || base + Int(callee.pointee.frameSize) > stackLimit {
-                        trapCode = .stackOverflow
-                        break dispatch
+                        return trap(.stackOverflow, 0, 0, pc, current, csp, entryCSP)
                     }
                     csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
                     csp += 1
@@ -262,18 +250,16 @@ extension Fiber {
                     header.pointee.frame = base
                     let native = unsafeBitCast(UInt(entry), to: BuiltinFunction.self)
                     if native(header) != RibbonSignalReturn {
-                        trapCode = TrapCode(rawValue: header.pointee.trapCode) ?? .invalidInstruction
-                        trapA = header.pointee.trapOperands.0
-                        trapB = header.pointee.trapOperands.1
-                        break dispatch
+                        return trap(
+                            TrapCode(rawValue: header.pointee.trapCode) ?? .invalidInstruction,
+                            header.pointee.trapOperands.0, header.pointee.trapOperands.1, pc, current, csp, entryCSP)
                     }
                     fp[r(w, 2)] = base[0]
                     pc += 1
                 }
             case .callC:
                 // Foreign functions are reached only through glue the JIT makes.
-                trapCode = .foreignCallUnavailable
-                break dispatch
+                return trap(.foreignCallUnavailable, 0, 0, pc, current, csp, entryCSP)
             case .ret:
                 let value = fp[r(w, 2)]
                 if csp == entryCSP { return .success(value) }
@@ -313,10 +299,7 @@ extension Fiber {
                 let array = UnsafePointer<UInt64>(bitPattern: UInt(fp[r(w, 3)]))!
                 let index = fp[r(w, 4)]
                 guard index < array.pointee else {
-                    trapCode = .indexOutOfRange
-                    trapA = i64(index)
-                    trapB = i64(array.pointee)
-                    break dispatch
+                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp, entryCSP)
                 }
                 fp[r(w, 2)] = array[1 &+ Int(truncatingIfNeeded: index)]
                 pc += 1
@@ -324,10 +307,7 @@ extension Fiber {
                 let array = UnsafeMutablePointer<UInt64>(bitPattern: UInt(fp[r(w, 2)]))!
                 let index = fp[r(w, 3)]
                 guard index < array.pointee else {
-                    trapCode = .indexOutOfRange
-                    trapA = i64(index)
-                    trapB = i64(array.pointee)
-                    break dispatch
+                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp, entryCSP)
                 }
                 array[1 &+ Int(truncatingIfNeeded: index)] = fp[r(w, 4)]
                 pc += 1
@@ -335,10 +315,7 @@ extension Fiber {
                 let array = UnsafePointer<UInt64>(bitPattern: UInt(fp[r(w, 3)]))!
                 let index = fp[r(w, 4)]
                 guard index < array.pointee else {
-                    trapCode = .indexOutOfRange
-                    trapA = i64(index)
-                    trapB = i64(array.pointee)
-                    break dispatch
+                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp, entryCSP)
                 }
                 fp[r(w, 2)] = UInt64(
                     UnsafeRawPointer(array + 1).load(fromByteOffset: Int(truncatingIfNeeded: index), as: UInt8.self))
@@ -347,10 +324,7 @@ extension Fiber {
                 let array = UnsafeMutablePointer<UInt64>(bitPattern: UInt(fp[r(w, 2)]))!
                 let index = fp[r(w, 3)]
                 guard index < array.pointee else {
-                    trapCode = .indexOutOfRange
-                    trapA = i64(index)
-                    trapB = i64(array.pointee)
-                    break dispatch
+                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp, entryCSP)
                 }
                 UnsafeMutableRawPointer(array + 1).storeBytes(
                     of: UInt8(truncatingIfNeeded: fp[r(w, 4)]), toByteOffset: Int(truncatingIfNeeded: index),
@@ -359,11 +333,19 @@ extension Fiber {
 
             default:
                 // Reserved numbers never pass the verifier.
-                trapCode = .invalidInstruction
-                break dispatch
+                return trap(.invalidInstruction, 0, 0, pc, current, csp, entryCSP)
             }
         }
-        return .failure(makeTrap(trapCode, trapA, trapB, pc: pc, function: current, csp: csp, entryCSP: entryCSP))
+    }
+
+    /// The slow path of every runtime error, kept out of the dispatch loop so the loop holds
+    /// no trap state of its own.
+    @inline(never)
+    func trap(
+        _ code: TrapCode, _ a: Int64, _ b: Int64, _ pc: PC, _ function: UnsafeMutablePointer<FunctionHeader>,
+        _ csp: UnsafeMutablePointer<CallRecord>, _ entryCSP: UnsafeMutablePointer<CallRecord>
+    ) -> Result<UInt64, Trap> {
+        .failure(makeTrap(code, a, b, pc: pc, function: function, csp: csp, entryCSP: entryCSP))
     }
 
     /// Builds the runtime error with its backtrace: the trapping instruction, then each
