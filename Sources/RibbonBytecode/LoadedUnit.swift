@@ -310,6 +310,18 @@ public final class LoadedUnit {
                 entryKinds: kinds, functionName: name)
             functions.append(FunctionInfo(id: id, name: name, header: header, lines: lines))
         }
+        // Each function entry has exactly one row, and no two functions' headers and code
+        // overlap: otherwise unverified words could be reached, or verified words rewritten.
+        guard functions.count == functionHeaderIds.count,
+            Set(functions.map(\.id)).count == functions.count
+        else { throw .malformed("function entries and function rows do not match") }
+        let extents = functions.map { f in
+            let start = UnsafeRawPointer(f.header) - UnsafeRawPointer(memory.advanced(by: codeAt))
+            return (start, start + functionHeaderWords * 8 + Int(f.header.pointee.codeWords) * 8)
+        }.sorted { $0.0 < $1.0 }
+        for (a, b) in zip(extents, extents.dropFirst()) where a.1 > b.0 {
+            throw .malformed("functions overlap in the code section")
+        }
         ok = true
         return LoadedParts(
             sourcePath: sourcePath, table: table, entryKinds: kinds, entryNames: names, symbols: symbols,

@@ -25,6 +25,9 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
         }
         globalIds.append(unit.addGlobal(name: g.name, initialValue: initializer))
     }
+    // Every foreign declaration gets its entry, called or not, so that loading resolves each
+    // symbol and an unknown one stops the program before it starts (LANGUAGE.md).
+    for foreign in program.foreigns { _ = unit.foreign(foreign.symbol) }
     var diagnostics: [Diagnostic] = []
     for (index, f) in program.functions.enumerated() {
         // `consume` hands the builder over without a copy; copying it per function made
@@ -169,6 +172,11 @@ struct FunctionLowering {
             case .floatLiteral(let v):
                 if seen.insert(v.bitPattern).inserted { found.append(v.bitPattern) }
             case .unary(_, let a): visit(a)
+            case .binary(let op, let a, let b) where [.addI64, .subI64, .mulI64].contains(op):
+                // A small right operand goes into the instruction's immediate field instead.
+                visit(a)
+                if case .intLiteral(let v) = b.kind, v > Int64(Int32.min), v <= Int64(Int32.max) { break }
+                visit(b)
             case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b), .index(let a, let b):
                 visit(a)
                 visit(b)
