@@ -4,7 +4,7 @@
 usage: table.py RESULTS-DIR WORKLOAD...
 
 For each WORKLOAD, reads RESULTS-DIR/WORKLOAD.status (lines `engine<TAB>ok|failed|wrong|missing|skip`)
-and RESULTS-DIR/WORKLOAD.json (hyperfine --export-json, commands named by engine)."""
+and RESULTS-DIR/WORKLOAD.json (alternate.py's hyperfine-shaped JSON, commands named by engine)."""
 import json
 import os
 import sys
@@ -65,7 +65,7 @@ def main():
                 row.append("n/a")
         print("| " + " | ".join(row) + " |")
     print()
-    print("Mean wall time (hyperfine). n/a: engine failed or not installed; "
+    print("Median wall time, runs interleaved across engines (alternate.py). n/a: engine failed or not installed; "
           "wrong: printed a wrong result; -: skipped for this workload.")
 
 
