@@ -1,0 +1,347 @@
+import RibbonSyntax
+
+/// Parses and type-checks one source file.
+///
+/// `program` is non-nil exactly when `diagnostics` is empty. Diagnostics (syntax and type
+/// errors together) are sorted by position. Every error is reported once: an expression whose
+/// type is unknown because of an earlier error gets an "error type" that agrees with every
+/// type, so one mistake does not cascade.
+public func check(_ file: SourceFile) -> (program: CheckedProgram?, diagnostics: [Diagnostic]) {
+    let (syntax, syntaxDiagnostics) = parse(file)
+    var checker = Checker(path: file.path)
+    let program = checker.checkFile(consume syntax)
+    let diagnostics = (syntaxDiagnostics + checker.diagnostics).sortedByLocation()
+    return (diagnostics.isEmpty ? program : nil, diagnostics)
+}
+
+/// What a top-level name stands for.
+enum TopLevelEntity {
+    case function(Int)
+    case foreign(Int)
+    case global(Int)
+    /// A definition that failed to parse or check: uses of it are not errors of their own.
+    case invalid
+}
+
+/// A function's type as callers see it. `nil` types come from errors already reported.
+struct FunctionSignature {
+    var name: String
+    var parameters: [ValueType?]
+    var result: ValueType?
+}
+
+/// An expression after checking.
+struct Typed {
+    var expression: CheckedExpression
+    /// The expression's type; `nil` is the error type (an error was already reported), which
+    /// agrees with every type.
+    var type: ValueType?
+    /// Evaluating the expression never completes normally (an `if`/`else` whose branches all
+    /// end in `return`, `break` or `continue`).
+    var diverges = false
+}
+
+/// The type checker's state for one file. Its `check…` methods live in the `Checker…` files
+/// next to this one: statements, expressions, built-ins, constants.
+struct Checker {
+    let path: String
+    var diagnostics: [Diagnostic] = []
+
+    /// The file's interned names; the tables below are indexed by `Name.id`.
+    var names = NameTable()
+    /// The built-in each name stands for, if any.
+    var builtinOfName: [BuiltinName?] = []
+
+    // Top level, by name id.
+    var topLevel: [TopLevelEntity?] = []
+    var topLevelLocations: [SourceLocation?] = []
+    var globals: [CheckedGlobal] = []
+    /// Parallel to `globals`; `nil` when the initialiser had an error.
+    var globalTypes: [ValueType?] = []
+    var signatures: [FunctionSignature] = []
+    var foreigns: [CheckedForeign] = []
+    var foreignSignatures: [FunctionSignature] = []
+
+    // The function being checked.
+    var currentFunction = FunctionSignature(name: "", parameters: [], result: .unit)
+    /// Local slots of the current function; `nil` types come from errors.
+    var localTypes: [ValueType?] = []
+    var localNames: [String] = []
+    /// The local slot each name currently refers to (-1: none), by name id.
+    var localOfName: [Int] = []
+    /// Undo log for `localOfName`: (name id, the slot it referred to before), innermost last.
+    /// A block truncates it back to its mark on exit, restoring outer bindings.
+    var scope: [(name: Int, previous: Int)] = []
+    /// For each enclosing `while`, how many `break`s target it.
+    var loopBreaks: [Int] = []
+
+    init(path: String) {
+        self.path = path
+    }
+
+    mutating func report(_ message: String, at location: SourceLocation) {
+        diagnostics.append(Diagnostic(message, at: location))
+    }
+
+    // MARK: File
+
+    /// Checks a file. The syntax tree is consumed: each function's tree is freed once checked,
+    /// so the checked program mostly reuses its memory (fresh pages are what a large file
+    /// costs most).
+    mutating func checkFile(_ syntax: consuming SourceFileSyntax) -> CheckedProgram {
+        names = syntax.names
+        builtinOfName = Array(repeating: nil, count: names.count)
+        for builtin in BuiltinName.allCases {
+            if let name = names.lookup(builtin.rawValue) { builtinOfName[Int(name.id)] = builtin }
+        }
+        topLevel = Array(repeating: nil, count: names.count)
+        topLevelLocations = Array(repeating: nil, count: names.count)
+        localOfName = Array(repeating: -1, count: names.count)
+
+        var uses: [(path: String, line: Int)] = []
+        var functionSyntaxes: [(name: Identifier, syntax: FunctionSyntax)?] = []
+
+        // Pass 1: every top-level name, signature and global value, so that bodies may refer
+        // to names defined later in the file.
+        for declaration in syntax.declarations {
+            switch declaration {
+            case .use(let pathBytes, let location):
+                uses.append((String(decoding: pathBytes, as: UTF8.self), location.line))
+            case .function(let name, let function):
+                let index = signatures.count
+                signatures.append(checkSignature(name: names[name.name], function))
+                functionSyntaxes.append((name, function))
+                define(name, as: .function(index))
+            case .foreign(let name, let foreign):
+                let index = foreigns.count
+                checkForeign(name: name, foreign)
+                define(name, as: .foreign(index))
+            case .global(let name, let initialiser):
+                let index = globals.count
+                let value = evaluateGlobal(initialiser)
+                globalTypes.append(value?.type)
+                globals.append(
+                    CheckedGlobal(
+                        name: names[name.name], type: value?.type ?? .i64, initialValue: value ?? .i64(0),
+                        line: name.location.line))
+                define(name, as: .global(index))
+            case .invalid(let name):
+                define(name, as: .invalid)
+            }
+        }
+
+        _ = consume syntax
+        let mainFunction = checkMain()
+
+        // Pass 2: function bodies.
+        var functions: [CheckedFunction] = []
+        functions.reserveCapacity(functionSyntaxes.count)
+        for index in functionSyntaxes.indices {
+            guard let (name, function) = functionSyntaxes[index].take() else { continue }
+            functions.append(checkFunction(name: name, function, signature: signatures[index]))
+        }
+
+        return CheckedProgram(
+            path: path, globals: globals, functions: functions, foreigns: foreigns,
+            mainFunction: mainFunction, uses: uses)
+    }
+
+    /// Records a top-level name, reporting built-in names and duplicates (the first
+    /// definition keeps the name).
+    mutating func define(_ name: Identifier, as entity: TopLevelEntity) {
+        let id = Int(name.name.id)
+        if builtinOfName[id] != nil {
+            report("`\(names[name.name])` is a built-in function and cannot be redefined", at: name.location)
+            return
+        }
+        if let previous = topLevelLocations[id] {
+            report("`\(names[name.name])` is already defined at \(previous)", at: name.location)
+            return
+        }
+        topLevel[id] = entity
+        topLevelLocations[id] = name.location
+    }
+
+    func builtin(_ name: Name) -> BuiltinName? { builtinOfName[Int(name.id)] }
+
+    func topLevelEntity(_ name: Name) -> TopLevelEntity? { topLevel[Int(name.id)] }
+
+    /// `main`, if declared, must be `fun () -> I64`; returns its index in `functions`.
+    mutating func checkMain() -> Int? {
+        guard let main = names.lookup("main"), let entity = topLevel[Int(main.id)],
+            let location = topLevelLocations[Int(main.id)]
+        else { return nil }
+        switch entity {
+        case .function(let index):
+            let signature = signatures[index]
+            // Unknown parameter or result types were reported already.
+            if !signature.parameters.isEmpty || (signature.result != nil && signature.result != .i64) {
+                report("`main` must be declared as `fun () -> I64`", at: location)
+            }
+            return index
+        case .foreign, .global:
+            report("`main` must be a function declared as `fun () -> I64`", at: location)
+            return nil
+        case .invalid:
+            return nil
+        }
+    }
+
+    // MARK: Types and signatures
+
+    /// Resolves a written type; reports unknown names and returns `nil` for them.
+    mutating func resolve(_ type: TypeSyntax) -> ValueType? {
+        switch type.name {
+        case "I64": return .i64
+        case "F64": return .f64
+        case "Bool": return .bool
+        case "Str": return .str
+        case "Unit": return .unit
+        case "Array":
+            switch type.element {
+            case "I64": return .arrayI64
+            case "F64": return .arrayF64
+            case "Bool": return .arrayBool
+            case nil:
+                report("`Array` needs an element type: `Array I64`, `Array F64` or `Array Bool`", at: type.location)
+            case let element?:
+                report("arrays of `\(element)` are not supported: use `Array I64`, `Array F64` or `Array Bool`", at: type.location)
+            }
+            return nil
+        default:
+            report("unknown type `\(type.name)`", at: type.location)
+            return nil
+        }
+    }
+
+    /// Parameter types (reporting `Unit` parameters, duplicates and built-in names) and the
+    /// result type (`Unit` when omitted).
+    mutating func checkSignature(name: String, _ function: FunctionSyntax) -> FunctionSignature {
+        var parameters: [ValueType?] = []
+        var seen: Set<Name> = []
+        for parameter in function.parameters {
+            var type = resolve(parameter.type)
+            if type == .unit {
+                report("a parameter cannot have type Unit", at: parameter.type.location)
+                type = nil
+            }
+            parameters.append(type)
+            if builtin(parameter.name.name) != nil {
+                report("`\(names[parameter.name.name])` is a built-in function and cannot be used as a name", at: parameter.name.location)
+            } else if !seen.insert(parameter.name.name).inserted {
+                report("duplicate parameter `\(names[parameter.name.name])`", at: parameter.name.location)
+            }
+        }
+        let result = function.result.map { resolve($0) } ?? .unit
+        return FunctionSignature(name: name, parameters: parameters, result: result)
+    }
+
+    /// A foreign declaration: C-compatible types only, and no more arguments than the
+    /// System V argument registers (6 integer-class, 8 `F64`).
+    mutating func checkForeign(name: Identifier, _ foreign: ForeignSyntax) {
+        func cType(_ syntax: TypeSyntax, _ what: String) -> ValueType? {
+            guard let type = resolve(syntax) else { return nil }
+            switch type {
+            case .i64, .f64, .bool, .str:
+                return type
+            default:
+                report("a foreign function's \(what) must be I64, F64, Bool or Str, not \(type)", at: syntax.location)
+                return nil
+            }
+        }
+        var parameterTypes: [ValueType?] = []
+        var integerCount = 0
+        var floatCount = 0
+        for parameter in foreign.parameters {
+            let type = cType(parameter.type, "parameter")
+            parameterTypes.append(type)
+            if type == .f64 {
+                floatCount += 1
+                if floatCount == 9 {
+                    report("a foreign function takes at most 8 F64 parameters", at: parameter.name.location)
+                }
+            } else if type != nil {
+                integerCount += 1
+                if integerCount == 7 {
+                    report("a foreign function takes at most 6 integer-class (I64, Bool, Str) parameters", at: parameter.name.location)
+                }
+            }
+        }
+        var result: ValueType?
+        if let syntax = foreign.result {
+            result = cType(syntax, "result")
+        } else {
+            report("a foreign function must declare its result type (`-> I64`, `F64`, `Bool` or `Str`)", at: foreign.location)
+        }
+        foreignSignatures.append(FunctionSignature(name: names[name.name], parameters: parameterTypes, result: result))
+        foreigns.append(
+            CheckedForeign(
+                name: names[name.name], symbol: String(decoding: foreign.symbol, as: UTF8.self),
+                parameterTypes: parameterTypes.map { $0 ?? .i64 }, resultType: result ?? .i64,
+                line: name.location.line))
+    }
+
+    // MARK: Functions and locals
+
+    mutating func checkFunction(name: Identifier, _ function: FunctionSyntax, signature: FunctionSignature) -> CheckedFunction {
+        currentFunction = signature
+        localTypes = []
+        localNames = []
+        loopBreaks = []
+        let scopeMark = scope.count
+        defer { closeScope(scopeMark) }
+        // A parameter named like a built-in, or repeating an earlier one, was reported by
+        // `checkSignature`; it gets a slot but no name, so its uses do not mislead.
+        for (parameter, type) in zip(function.parameters, signature.parameters) {
+            let name = parameter.name.name
+            let visible = builtin(name) == nil && lookupLocal(name) == nil
+            declareLocal(name, type: type, visible: visible)
+        }
+
+        let expected = signature.result
+        let body = checkBlock(function.body, wantsValue: expected != .unit)
+        if let expected, expected != .unit, !body.diverges, let found = body.type {
+            if found == .unit {
+                let location = function.result?.location ?? function.location
+                report("`\(names[name.name])` must produce a value of type \(expected) on every path (end the body with one, or `return` it)", at: location)
+            } else if found != expected {
+                let location = function.body.statements.last?.location ?? function.location
+                report("`\(names[name.name])` returns \(expected), but its body ends with a value of type \(found)", at: location)
+            }
+        }
+        return CheckedFunction(
+            name: names[name.name], parameterCount: function.parameters.count,
+            localTypes: localTypes.map { $0 ?? .i64 }, localNames: localNames,
+            resultType: expected ?? .unit, body: body.block, line: function.location.line)
+    }
+
+    /// Adds a local slot and makes `name` refer to it from now on.
+    /// A local named like a built-in gets a slot but stays invisible (the error was reported),
+    /// so later uses of the name still mean the built-in.
+    @discardableResult
+    mutating func declareLocal(_ name: Name, type: ValueType?, visible: Bool = true) -> Int {
+        let slot = localTypes.count
+        localTypes.append(type)
+        localNames.append(names[name])
+        if visible {
+            let id = Int(name.id)
+            scope.append((id, localOfName[id]))
+            localOfName[id] = slot
+        }
+        return slot
+    }
+
+    /// Forgets the locals declared since `mark` (a count of `scope`), restoring what their
+    /// names referred to before.
+    mutating func closeScope(_ mark: Int) {
+        while scope.count > mark {
+            let (id, previous) = scope.removeLast()
+            localOfName[id] = previous
+        }
+    }
+
+    func lookupLocal(_ name: Name) -> Int? {
+        let slot = localOfName[Int(name.id)]
+        return slot >= 0 ? slot : nil
+    }
+}

@@ -1,0 +1,194 @@
+import RibbonSyntax
+
+/// The built-in functions by name (LANGUAGE.md, "Built-in functions"). Their names are
+/// reserved: no top-level definition, parameter or local may use them.
+enum BuiltinName: String, CaseIterable {
+    case print, write, array, len, float, int, sqrt, floor, abs, band, bor, bxor, shl, shr, clock
+
+    /// How many arguments the built-in takes (`clock` takes none and is called `clock ()`).
+    var arity: Int {
+        switch self {
+        case .clock: 0
+        case .array, .band, .bor, .bxor, .shl, .shr: 2
+        default: 1
+        }
+    }
+}
+
+extension Checker {
+    /// Application by juxtaposition: `callee arg1 arg2 …`.
+    mutating func checkApplication(_ callee: ExpressionSyntax, _ argumentSyntaxes: [ExpressionSyntax]) -> Typed {
+        let location = callee.location
+        guard case .name(let nameID) = callee.kind else {
+            let value = checkExpression(callee)
+            _ = argumentSyntaxes.map { checkExpression($0) }  // for the errors inside them
+            if let type = value.type {
+                report("a value of type \(type) is not a function and cannot be applied to arguments", at: location)
+            }
+            return Checker.failed(at: location)
+        }
+        let name = names[nameID]
+        if let slot = lookupLocal(nameID) {
+            _ = argumentSyntaxes.map { checkExpression($0) }
+            if let type = localTypes[slot] {
+                report("`\(name)` is a variable of type \(type), not a function", at: location)
+            }
+            return Checker.failed(at: location)
+        }
+        if let entity = topLevelEntity(nameID) {
+            switch entity {
+            case .function(let index):
+                let signature = signatures[index]
+                let arguments = checkArguments(of: signature, argumentSyntaxes, at: location)
+                guard let result = signature.result else { return Checker.failed(at: location) }
+                return Checker.typed(.call(function: index, arguments: arguments), result, at: location)
+            case .foreign(let index):
+                let signature = foreignSignatures[index]
+                let arguments = checkArguments(of: signature, argumentSyntaxes, at: location)
+                guard let result = signature.result else { return Checker.failed(at: location) }
+                return Checker.typed(.callForeign(foreign: index, arguments: arguments), result, at: location)
+            case .global(let index):
+                _ = argumentSyntaxes.map { checkExpression($0) }
+                if let type = globalTypes[index] {
+                    report("`\(name)` is a global of type \(type), not a function", at: location)
+                }
+                return Checker.failed(at: location)
+            case .invalid:
+                _ = argumentSyntaxes.map { checkExpression($0) }
+                return Checker.failed(at: location)
+            }
+        }
+        if let builtin = builtin(nameID) {
+            return checkBuiltin(builtin, argumentSyntaxes, at: location)
+        }
+        report("undefined name `\(name)`", at: location)
+        _ = argumentSyntaxes.map { checkExpression($0) }
+        return Checker.failed(at: location)
+    }
+
+    /// Whether the arguments are the single `()` that calls a function without parameters.
+    static func isUnitArgument(_ arguments: [ExpressionSyntax]) -> Bool {
+        guard arguments.count == 1, case .unit = arguments[0].kind else { return false }
+        return true
+    }
+
+    static func argumentCount(_ count: Int) -> String {
+        count == 1 ? "1 argument" : "\(count) arguments"
+    }
+
+    /// Checks the arguments of a call to a user or foreign function. There is no currying: the
+    /// number of arguments must match. A function without parameters is called with `()`.
+    mutating func checkArguments(
+        of signature: FunctionSignature, _ syntaxes: [ExpressionSyntax], at location: SourceLocation
+    ) -> [CheckedExpression] {
+        let name = signature.name
+        if signature.parameters.isEmpty {
+            if !Checker.isUnitArgument(syntaxes) {
+                report("`\(name)` takes no arguments: call it as `\(name) ()`", at: location)
+                _ = syntaxes.map { checkExpression($0) }
+            }
+            return []
+        }
+        let arguments = syntaxes.map { checkExpression($0) }
+        if arguments.count != signature.parameters.count {
+            report(
+                "`\(name)` takes \(Checker.argumentCount(signature.parameters.count)), got \(arguments.count)",
+                at: location)
+            return arguments.map(\.expression)
+        }
+        for (position, (argument, parameter)) in zip(arguments, signature.parameters).enumerated() {
+            if let parameter, let type = argument.type, type != parameter, !argument.diverges {
+                report(
+                    "argument \(position + 1) of `\(name)` must be \(parameter), not \(type)",
+                    at: syntaxes[position].location)
+            }
+        }
+        return arguments.map(\.expression)
+    }
+
+    /// Resolves a built-in to the overload its argument types select.
+    mutating func checkBuiltin(_ builtin: BuiltinName, _ syntaxes: [ExpressionSyntax], at location: SourceLocation) -> Typed {
+        let name = builtin.rawValue
+        if builtin.arity == 0 {
+            if !Checker.isUnitArgument(syntaxes) {
+                report("`\(name)` takes no arguments: call it as `\(name) ()`", at: location)
+                _ = syntaxes.map { checkExpression($0) }
+            }
+            return Checker.typed(.builtin(.clock, arguments: []), .i64, at: location)
+        }
+        let arguments = syntaxes.map { checkExpression($0) }
+        guard arguments.count == builtin.arity else {
+            report("`\(name)` takes \(Checker.argumentCount(builtin.arity)), got \(arguments.count)", at: location)
+            return Checker.failed(at: location)
+        }
+        let expressions = arguments.map(\.expression)
+
+        /// Reports argument `position` unless its type is one of `accepted`; returns its type
+        /// when it is (nil otherwise).
+        func accept(_ position: Int, _ accepted: [ValueType], _ expected: String) -> ValueType? {
+            guard let type = arguments[position].type else { return nil }
+            if accepted.contains(type) { return type }
+            let ordinal = builtin.arity == 1 ? "the argument" : "argument \(position + 1)"
+            report("\(ordinal) of `\(name)` must be \(expected), not \(type)", at: syntaxes[position].location)
+            return nil
+        }
+        func result(_ function: BuiltinFunction, _ type: ValueType) -> Typed {
+            Checker.typed(.builtin(function, arguments: expressions), type, at: location)
+        }
+
+        switch builtin {
+        case .print, .write:
+            let isPrint = builtin == .print
+            switch accept(0, [.i64, .f64, .bool, .str], "I64, F64, Bool or Str") {
+            case .i64?: return result(isPrint ? .printI64 : .writeI64, .unit)
+            case .f64?: return result(isPrint ? .printF64 : .writeF64, .unit)
+            case .bool?: return result(isPrint ? .printBool : .writeBool, .unit)
+            case .str?: return result(isPrint ? .printStr : .writeStr, .unit)
+            default: return Typed(expression: Checker.placeholder(at: location), type: .unit)
+            }
+        case .array:
+            _ = accept(0, [.i64], "I64 (the length)")
+            switch accept(1, [.i64, .f64, .bool], "I64, F64 or Bool (the initial element)") {
+            case .i64?: return result(.arrayI64, .arrayI64)
+            case .f64?: return result(.arrayF64, .arrayF64)
+            case .bool?: return result(.arrayBool, .arrayBool)
+            default: return Checker.failed(at: location)
+            }
+        case .len:
+            _ = accept(0, [.arrayI64, .arrayF64, .arrayBool], "an array")
+            return result(.len, .i64)
+        case .float:
+            _ = accept(0, [.i64], "I64")
+            return result(.float, .f64)
+        case .int:
+            _ = accept(0, [.f64], "F64")
+            return result(.int, .i64)
+        case .sqrt:
+            _ = accept(0, [.f64], "F64")
+            return result(.sqrt, .f64)
+        case .floor:
+            _ = accept(0, [.f64], "F64")
+            return result(.floor, .f64)
+        case .abs:
+            switch accept(0, [.i64, .f64], "I64 or F64") {
+            case .i64?: return result(.absI64, .i64)
+            case .f64?: return result(.absF64, .f64)
+            default: return Checker.failed(at: location)
+            }
+        case .band, .bor, .bxor, .shl, .shr:
+            _ = accept(0, [.i64], "I64")
+            _ = accept(1, [.i64], "I64")
+            let function: BuiltinFunction =
+                switch builtin {
+                case .band: .band
+                case .bor: .bor
+                case .bxor: .bxor
+                case .shl: .shl
+                default: .shr
+                }
+            return result(function, .i64)
+        case .clock:
+            return result(.clock, .i64)
+        }
+    }
+}

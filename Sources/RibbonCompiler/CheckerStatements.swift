@@ -1,0 +1,198 @@
+import RibbonSyntax
+
+/// What checking a block found.
+struct CheckedBlockOutcome {
+    var block: CheckedBlock
+    /// The block's value type: the last expression's type when the block's value is wanted and
+    /// not `Unit`, else `Unit`; `nil` after an error, or when the block diverges.
+    var type: ValueType?
+    /// Every path through the block ends in `return`, `break` or `continue` (its `result` is
+    /// then `nil`, and it agrees with any expected type).
+    var diverges: Bool
+}
+
+extension Checker {
+    /// Checks a block in a scope of its own.
+    ///
+    /// With `wantsValue`, a last expression of a type other than `Unit` becomes the block's
+    /// `result`; otherwise it stays a statement and its value is dropped.
+    mutating func checkBlock(_ block: BlockSyntax, wantsValue: Bool) -> CheckedBlockOutcome {
+        let scopeMark = scope.count
+        defer { closeScope(scopeMark) }
+
+        var statements: [CheckedStatement] = []
+        statements.reserveCapacity(block.statements.count)
+        var outcome = CheckedBlockOutcome(block: CheckedBlock(statements: [], result: nil), type: .unit, diverges: false)
+
+        for (position, statement) in block.statements.enumerated() {
+            let isLast = position == block.statements.count - 1
+            if isLast, case .expression(let syntax) = statement.kind {
+                let typed = checkExpression(syntax, wantsValue: wantsValue)
+                if typed.diverges {
+                    statements.append(CheckedStatement(.expression(typed.expression), line: statement.location.line))
+                    outcome.type = nil
+                    outcome.diverges = true
+                } else if wantsValue, let type = typed.type, type != .unit {
+                    outcome.block.result = typed.expression
+                    outcome.type = type
+                } else {
+                    statements.append(CheckedStatement(.expression(typed.expression), line: statement.location.line))
+                    outcome.type = typed.type == nil ? nil : .unit
+                }
+            } else {
+                let (checked, diverges) = checkStatement(statement)
+                statements.append(checked)
+                if isLast {
+                    outcome.diverges = diverges
+                    outcome.type = diverges || Checker.isPlaceholder(statement) ? nil : .unit
+                }
+            }
+        }
+        outcome.block.statements = statements
+        return outcome
+    }
+
+    /// Whether the statement stands in for one that failed to parse (`name := <invalid>`): a
+    /// block ending in it has an unknown type rather than `Unit`, so no "missing result" follows.
+    static func isPlaceholder(_ statement: StatementSyntax) -> Bool {
+        if case .declare(_, let value) = statement.kind, case .invalid = value.kind { return true }
+        return false
+    }
+
+    /// Checks one statement; also says whether it diverges.
+    mutating func checkStatement(_ statement: StatementSyntax) -> (CheckedStatement, diverges: Bool) {
+        let line = statement.location.line
+        switch statement.kind {
+        case .expression(let syntax):
+            let typed = checkExpression(syntax, wantsValue: false)
+            return (CheckedStatement(.expression(typed.expression), line: line), typed.diverges)
+
+        case .declare(let name, let syntax):
+            let value = checkExpression(syntax)
+            var type = value.type
+            if type == .unit {
+                report("cannot declare `\(names[name.name])` with a value of type Unit", at: syntax.location)
+                type = nil
+            }
+            let isBuiltinName = builtin(name.name) != nil
+            if isBuiltinName {
+                report("`\(names[name.name])` is a built-in function and cannot be used as a name", at: name.location)
+            }
+            let slot = declareLocal(name.name, type: type, visible: !isBuiltinName)
+            return (CheckedStatement(.declare(local: slot, value.expression), line: line), value.diverges)
+
+        case .assign(let target, let syntax):
+            return (checkAssignment(target: target, value: syntax, line: line), false)
+
+        case .whileLoop(let conditionSyntax, let bodySyntax):
+            let condition = checkCondition(conditionSyntax)
+            loopBreaks.append(0)
+            let body = checkBlock(bodySyntax, wantsValue: false)
+            let breaks = loopBreaks.removeLast()
+            // `while true.` without a `break` only ends by `return`: it diverges.
+            var isLiteralTrue = false
+            if case .bool(true) = conditionSyntax.kind { isLiteralTrue = true }
+            return (
+                CheckedStatement(.whileLoop(condition: condition.expression, body: body.block), line: line),
+                isLiteralTrue && breaks == 0
+            )
+
+        case .returnValue(let syntax):
+            return (checkReturn(syntax, at: statement.location), true)
+
+        case .breakLoop:
+            if loopBreaks.isEmpty {
+                report("`break` outside a loop", at: statement.location)
+            } else {
+                loopBreaks[loopBreaks.count - 1] += 1
+            }
+            return (CheckedStatement(.breakLoop, line: line), true)
+
+        case .continueLoop:
+            if loopBreaks.isEmpty {
+                report("`continue` outside a loop", at: statement.location)
+            }
+            return (CheckedStatement(.continueLoop, line: line), true)
+        }
+    }
+
+    mutating func checkReturn(_ syntax: ExpressionSyntax?, at location: SourceLocation) -> CheckedStatement {
+        let name = currentFunction.name
+        guard let syntax else {
+            if let result = currentFunction.result, result != .unit {
+                report("`return` needs a value: `\(name)` returns \(result)", at: location)
+            }
+            return CheckedStatement(.returnValue(nil), line: location.line)
+        }
+        let value = checkExpression(syntax)
+        switch currentFunction.result {
+        case .unit?:
+            report("`\(name)` has no result type, so `return` takes no value", at: syntax.location)
+        case let result?:
+            if let type = value.type, type != result, !value.diverges {
+                report("`\(name)` returns \(result), but this value has type \(type)", at: syntax.location)
+            }
+        case nil:
+            break
+        }
+        return CheckedStatement(.returnValue(value.expression), line: location.line)
+    }
+
+    mutating func checkAssignment(target: ExpressionSyntax, value syntax: ExpressionSyntax, line: Int) -> CheckedStatement {
+        let placeholder = CheckedStatement(.expression(Checker.placeholder(at: target.location)), line: line)
+        switch target.kind {
+        case .name(let nameID):
+            let name = names[nameID]
+            let value = checkExpression(syntax)
+            let expected: ValueType?
+            let kind: CheckedStatement.Kind
+            if let slot = lookupLocal(nameID) {
+                expected = localTypes[slot]
+                kind = .assignLocal(local: slot, value.expression)
+            } else if let entity = topLevelEntity(nameID) {
+                switch entity {
+                case .global(let index):
+                    expected = globalTypes[index]
+                    kind = .assignGlobal(global: index, value.expression)
+                case .function, .foreign:
+                    report("cannot assign to `\(name)`: it is a function", at: target.location)
+                    return placeholder
+                case .invalid:
+                    return placeholder
+                }
+            } else if builtin(nameID) != nil {
+                report("cannot assign to `\(name)`: it is a built-in function", at: target.location)
+                return placeholder
+            } else {
+                report("undefined name `\(name)` (declare a variable with `\(name) := ...`)", at: target.location)
+                return placeholder
+            }
+            if let expected, let type = value.type, type != expected, !value.diverges {
+                report("cannot assign a value of type \(type) to `\(name)`, which has type \(expected)", at: syntax.location)
+            }
+            return CheckedStatement(kind, line: line)
+
+        case .index(let arraySyntax, let indexSyntax):
+            let (array, index, elementType) = checkIndexOperands(arraySyntax, indexSyntax, at: target.location)
+            let value = checkExpression(syntax)
+            if let elementType, let type = value.type, type != elementType, !value.diverges {
+                report("cannot store a value of type \(type) in an array of \(elementType)", at: syntax.location)
+            }
+            return CheckedStatement(.assignIndex(array: array.expression, index: index.expression, value: value.expression), line: line)
+
+        default:
+            // The parser only builds assignments to names and elements.
+            _ = checkExpression(syntax)
+            return placeholder
+        }
+    }
+
+    /// A condition of `if` or `while`: must be `Bool`.
+    mutating func checkCondition(_ syntax: ExpressionSyntax) -> Typed {
+        let condition = checkExpression(syntax)
+        if let type = condition.type, type != .bool, !condition.diverges {
+            report("condition must be Bool, not \(type)", at: syntax.location)
+        }
+        return condition
+    }
+}

@@ -1,0 +1,173 @@
+/// Number and string literals.
+///
+/// Numbers: decimal `123`, hex `0xFF`, floats `1.5`, `2.0e-3`, `1e9`. A `.` belongs to a number
+/// only with digits on both sides, so `1.` is the integer `1` followed by a `.` (which is how
+/// `if n < 2. n` reads) and `.5` is a `.` followed by `5`. `_` may group digits, but only
+/// between two digits: `1_000` is fine, `1__0`, `1_`, `0x_FF` and `1_.5` are malformed.
+/// A number directly followed by a letter or `_` (`12ab`, `1.5e`) is malformed.
+extension Lexer {
+    static func isDecimalDigit(_ byte: UInt8) -> Bool {
+        byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
+    }
+
+    static func hexDigitValue(_ byte: UInt8) -> UInt64? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): UInt64(byte - UInt8(ascii: "0"))
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): UInt64(byte - UInt8(ascii: "a") + 10)
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): UInt64(byte - UInt8(ascii: "A") + 10)
+        default: nil
+        }
+    }
+
+    /// Whether `bytes[range]` is a well-grouped run of digits: non-empty, and every `_` sits
+    /// between two digits.
+    func isWellGrouped(_ range: Range<Int>) -> Bool {
+        guard !range.isEmpty, bytes[range.lowerBound] != UInt8(ascii: "_"),
+            bytes[range.upperBound - 1] != UInt8(ascii: "_")
+        else { return false }
+        for offset in range.dropFirst() where bytes[offset] == UInt8(ascii: "_") && bytes[offset - 1] == UInt8(ascii: "_") {
+            return false
+        }
+        return true
+    }
+
+    /// Advances over `[0-9_]*` (or hex digits and `_`) and returns the range.
+    mutating func scanDigits(hex: Bool = false) -> Range<Int> {
+        let first = position
+        while let byte = byte(at: position),
+            byte == UInt8(ascii: "_") || (hex ? Lexer.hexDigitValue(byte) != nil : Lexer.isDecimalDigit(byte))
+        {
+            position += 1
+        }
+        return first..<position
+    }
+
+    mutating func lexNumber() {
+        let start = location
+        let first = position
+        var wellFormed = true
+        var isFloat = false
+        var value: UInt64 = 0
+        var overflowed = false
+
+        func accumulate(_ range: Range<Int>, radix: UInt64) {
+            for offset in range where bytes[offset] != UInt8(ascii: "_") {
+                let digit = Lexer.hexDigitValue(bytes[offset])!
+                let (shifted, overflow1) = value.multipliedReportingOverflow(by: radix)
+                let (sum, overflow2) = shifted.addingReportingOverflow(digit)
+                if overflow1 || overflow2 { overflowed = true }
+                value = sum
+            }
+        }
+
+        if bytes[position] == UInt8(ascii: "0"),
+            let next = byte(at: position + 1), next == UInt8(ascii: "x") || next == UInt8(ascii: "X")
+        {
+            position += 2
+            let digits = scanDigits(hex: true)
+            wellFormed = isWellGrouped(digits)
+            accumulate(digits, radix: 16)
+        } else {
+            let integerPart = scanDigits()
+            wellFormed = isWellGrouped(integerPart)
+            accumulate(integerPart, radix: 10)
+            if byte(at: position) == UInt8(ascii: "."), let next = byte(at: position + 1), Lexer.isDecimalDigit(next) {
+                isFloat = true
+                position += 1
+                wellFormed = isWellGrouped(scanDigits()) && wellFormed
+            }
+            if let e = byte(at: position), e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+                var offset = position + 1
+                if let sign = byte(at: offset), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { offset += 1 }
+                if let digit = byte(at: offset), Lexer.isDecimalDigit(digit) {
+                    isFloat = true
+                    position = offset
+                    wellFormed = isWellGrouped(scanDigits()) && wellFormed
+                }
+            }
+        }
+        // `12ab`, `1.5e`, `0xFG`: letters glued to a number make it malformed.
+        while let byte = byte(at: position), Lexer.isIdentifierByte(byte) {
+            wellFormed = false
+            position += 1
+        }
+
+        var text: String { String(decoding: bytes[first..<position], as: UTF8.self) }
+        guard wellFormed else {
+            report("malformed number `\(text)`", at: start)
+            tokens.append(Token(isFloat ? .float(0) : .integer(0), at: start))
+            return
+        }
+        if isFloat {
+            var digits = text  // Floats are rare enough to parse through a String.
+            digits.removeAll { $0 == "_" }
+            let number = Double(digits) ?? .infinity
+            if !number.isFinite {
+                report("float literal `\(text)` is out of range", at: start)
+            }
+            tokens.append(Token(.float(number.isFinite ? number : 0), at: start))
+        } else {
+            tokens.append(Token(.integer(overflowed ? .max : value), at: start))
+        }
+    }
+
+    /// A string literal, from its opening quote. An unterminated string (the line ends first)
+    /// is reported at the opening quote and yields the bytes up to the end of the line.
+    mutating func lexString() {
+        let start = location
+        position += 1
+        var value: [UInt8] = []
+        while true {
+            guard let byte = byte(at: position), byte != UInt8(ascii: "\n") else {
+                report("unterminated string literal", at: start)
+                break
+            }
+            if byte == UInt8(ascii: "\"") {
+                position += 1
+                break
+            }
+            if byte == UInt8(ascii: "\\") {
+                lexEscape(into: &value)
+                continue
+            }
+            if byte & 0xC0 == 0x80 { continuationBytes += 1 }
+            value.append(byte)
+            position += 1
+        }
+        tokens.append(Token(.string(Int32(strings.count)), at: start))
+        strings.append(value)
+    }
+
+    /// One escape sequence, from its backslash: `\n \t \\ \" \0 \xHH`.
+    mutating func lexEscape(into value: inout [UInt8]) {
+        let backslash = location
+        position += 1
+        guard let code = byte(at: position), code != UInt8(ascii: "\n") else {
+            report("invalid escape sequence `\\` at the end of the line", at: backslash)
+            return
+        }
+        position += 1
+        switch code {
+        case UInt8(ascii: "n"): value.append(0x0A)
+        case UInt8(ascii: "t"): value.append(0x09)
+        case UInt8(ascii: "\\"): value.append(UInt8(ascii: "\\"))
+        case UInt8(ascii: "\""): value.append(UInt8(ascii: "\""))
+        case UInt8(ascii: "0"): value.append(0)
+        case UInt8(ascii: "x"):
+            if let high = byte(at: position).flatMap(Lexer.hexDigitValue),
+                let low = byte(at: position + 1).flatMap(Lexer.hexDigitValue)
+            {
+                value.append(UInt8(high << 4 | low))
+                position += 2
+            } else {
+                report("invalid escape sequence `\\x`: expected two hex digits", at: backslash)
+            }
+        default:
+            let end = scalarEnd(from: position - 1)
+            let text = String(decoding: bytes[(position - 1)..<end], as: UTF8.self)
+            continuationBytes += end - position
+            position = end
+            report("invalid escape sequence `\\\(text)`", at: backslash)
+        }
+    }
+}
