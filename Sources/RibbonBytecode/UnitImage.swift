@@ -1,5 +1,9 @@
 import RibbonCore
 
+#if _endian(big)
+#error("unit images are little-endian; the encoder copies instruction words as they are in memory")
+#endif
+
 /// The position-independent bytes of one Bytecode unit: what the cache stores.
 ///
 /// Layout (all integers little-endian; offsets are from the start of the image):
@@ -65,6 +69,8 @@ public struct UnitImage: Sendable, Equatable {
 
         // Code section: header + words per function, remembering where each header sits.
         var code = ByteWriter()
+        code.bytes.reserveCapacity(
+            unit.functions.reduce(0) { $0 + functionHeaderWords * 8 + ($1.code?.words.count ?? 0) * 8 })
         var lines = ByteWriter()
         var functionRows = ByteWriter()
         var headerOffsets: [Int] = []
@@ -80,7 +86,8 @@ public struct UnitImage: Sendable, Equatable {
             code.u32(function.id)
             code.u32(UInt32(body.words.count))
             code.u64(0)  // hotness
-            for word in body.words { code.u64(word) }
+            // One copy per function (words are little-endian in memory on x86-64).
+            body.words.withUnsafeBytes { code.bytes.append(contentsOf: $0) }
             let name = intern(function.name)
             functionRows.u32(function.id)
             functionRows.u32(name.offset)
