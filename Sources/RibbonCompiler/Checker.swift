@@ -47,6 +47,8 @@ struct Checker {
     let path: String
     var diagnostics: [Diagnostic] = []
 
+    /// The file being checked (its node tables are indexed by the ids in its nodes).
+    var tree = SourceFileSyntax()
     /// The file's interned names; the tables below are indexed by `Name.id`.
     var names = NameTable()
     /// The built-in each name stands for, if any.
@@ -85,11 +87,12 @@ struct Checker {
 
     // MARK: File
 
-    /// Checks a file. The syntax tree is consumed: each function's tree is freed once checked,
-    /// so the checked program mostly reuses its memory (fresh pages are what a large file
-    /// costs most).
+    /// Checks a file. The syntax tree is consumed (it is a handful of flat arrays, freed when
+    /// checking is done).
     mutating func checkFile(_ syntax: consuming SourceFileSyntax) -> CheckedProgram {
-        names = syntax.names
+        tree = syntax
+        defer { tree = SourceFileSyntax() }
+        names = tree.names
         builtinOfName = Array(repeating: nil, count: names.count)
         for builtin in BuiltinName.allCases {
             if let name = names.lookup(builtin.rawValue) { builtinOfName[Int(name.id)] = builtin }
@@ -99,11 +102,11 @@ struct Checker {
         localOfName = Array(repeating: -1, count: names.count)
 
         var uses: [(path: String, line: Int)] = []
-        var functionSyntaxes: [(name: Identifier, syntax: FunctionSyntax)?] = []
+        var functionSyntaxes: [(name: Identifier, syntax: FunctionSyntax)] = []
 
         // Pass 1: every top-level name, signature and global value, so that bodies may refer
         // to names defined later in the file.
-        for declaration in syntax.declarations {
+        for declaration in tree.declarations {
             switch declaration {
             case .use(let pathBytes, let location):
                 uses.append((String(decoding: pathBytes, as: UTF8.self), location.line))
@@ -130,14 +133,13 @@ struct Checker {
             }
         }
 
-        _ = consume syntax
         let mainFunction = checkMain()
 
         // Pass 2: function bodies.
         var functions: [CheckedFunction] = []
         functions.reserveCapacity(functionSyntaxes.count)
         for index in functionSyntaxes.indices {
-            guard let (name, function) = functionSyntaxes[index].take() else { continue }
+            let (name, function) = functionSyntaxes[index]
             functions.append(checkFunction(name: name, function, signature: signatures[index]))
         }
 
@@ -191,14 +193,15 @@ struct Checker {
 
     /// Resolves a written type; reports unknown names and returns `nil` for them.
     mutating func resolve(_ type: TypeSyntax) -> ValueType? {
-        switch type.name {
+        let name = names[type.name]
+        switch name {
         case "I64": return .i64
         case "F64": return .f64
         case "Bool": return .bool
         case "Str": return .str
         case "Unit": return .unit
         case "Array":
-            switch type.element {
+            switch type.element.map({ names[$0] }) {
             case "I64": return .arrayI64
             case "F64": return .arrayF64
             case "Bool": return .arrayBool
@@ -209,7 +212,7 @@ struct Checker {
             }
             return nil
         default:
-            report("unknown type `\(type.name)`", at: type.location)
+            report("unknown type `\(name)`", at: type.location)
             return nil
         }
     }
@@ -218,8 +221,9 @@ struct Checker {
     /// result type (`Unit` when omitted).
     mutating func checkSignature(name: String, _ function: FunctionSyntax) -> FunctionSignature {
         var parameters: [ValueType?] = []
-        var seen: Set<Name> = []
-        for parameter in function.parameters {
+        parameters.reserveCapacity(function.parameters.count)
+        let syntaxes = tree.parameters(function.parameters)
+        for (position, parameter) in zip(syntaxes.indices, syntaxes) {
             var type = resolve(parameter.type)
             if type == .unit {
                 report("a parameter cannot have type Unit", at: parameter.type.location)
@@ -228,7 +232,7 @@ struct Checker {
             parameters.append(type)
             if builtin(parameter.name.name) != nil {
                 report("`\(names[parameter.name.name])` is a built-in function and cannot be used as a name", at: parameter.name.location)
-            } else if !seen.insert(parameter.name.name).inserted {
+            } else if syntaxes[..<position].contains(where: { $0.name.name == parameter.name.name }) {
                 report("duplicate parameter `\(names[parameter.name.name])`", at: parameter.name.location)
             }
         }
@@ -252,7 +256,7 @@ struct Checker {
         var parameterTypes: [ValueType?] = []
         var integerCount = 0
         var floatCount = 0
-        for parameter in foreign.parameters {
+        for parameter in tree.parameters(foreign.parameters) {
             let type = cType(parameter.type, "parameter")
             parameterTypes.append(type)
             if type == .f64 {
@@ -292,7 +296,7 @@ struct Checker {
         defer { closeScope(scopeMark) }
         // A parameter named like a built-in, or repeating an earlier one, was reported by
         // `checkSignature`; it gets a slot but no name, so its uses do not mislead.
-        for (parameter, type) in zip(function.parameters, signature.parameters) {
+        for (parameter, type) in zip(tree.parameters(function.parameters), signature.parameters) {
             let name = parameter.name.name
             let visible = builtin(name) == nil && lookupLocal(name) == nil
             declareLocal(name, type: type, visible: visible)
@@ -305,7 +309,7 @@ struct Checker {
                 let location = function.result?.location ?? function.location
                 report("`\(names[name.name])` must produce a value of type \(expected) on every path (end the body with one, or `return` it)", at: location)
             } else if found != expected {
-                let location = function.body.statements.last?.location ?? function.location
+                let location = tree.statements(of: tree[function.body]).last?.location ?? function.location
                 report("`\(names[name.name])` returns \(expected), but its body ends with a value of type \(found)", at: location)
             }
         }

@@ -17,11 +17,12 @@ enum BuiltinName: String, CaseIterable {
 
 extension Checker {
     /// Application by juxtaposition: `callee arg1 arg2 …`.
-    mutating func checkApplication(_ callee: ExpressionSyntax, _ argumentSyntaxes: [ExpressionSyntax]) -> Typed {
+    mutating func checkApplication(_ calleeID: ExpressionID, _ argumentSyntaxes: Range<Int32>) -> Typed {
+        let callee = tree[calleeID]
         let location = callee.location
         guard case .name(let nameID) = callee.kind else {
-            let value = checkExpression(callee)
-            _ = argumentSyntaxes.map { checkExpression($0) }  // for the errors inside them
+            let value = checkExpression(calleeID)
+            checkAll(argumentSyntaxes)  // for the errors inside them
             if let type = value.type {
                 report("a value of type \(type) is not a function and cannot be applied to arguments", at: location)
             }
@@ -29,7 +30,7 @@ extension Checker {
         }
         let name = names[nameID]
         if let slot = lookupLocal(nameID) {
-            _ = argumentSyntaxes.map { checkExpression($0) }
+            checkAll(argumentSyntaxes)
             if let type = localTypes[slot] {
                 report("`\(name)` is a variable of type \(type), not a function", at: location)
             }
@@ -48,13 +49,13 @@ extension Checker {
                 guard let result = signature.result else { return Checker.failed(at: location) }
                 return Checker.typed(.callForeign(foreign: index, arguments: arguments), result, at: location)
             case .global(let index):
-                _ = argumentSyntaxes.map { checkExpression($0) }
+                checkAll(argumentSyntaxes)
                 if let type = globalTypes[index] {
                     report("`\(name)` is a global of type \(type), not a function", at: location)
                 }
                 return Checker.failed(at: location)
             case .invalid:
-                _ = argumentSyntaxes.map { checkExpression($0) }
+                checkAll(argumentSyntaxes)
                 return Checker.failed(at: location)
             }
         }
@@ -62,13 +63,20 @@ extension Checker {
             return checkBuiltin(builtin, argumentSyntaxes, at: location)
         }
         report("undefined name `\(name)`", at: location)
-        _ = argumentSyntaxes.map { checkExpression($0) }
+        checkAll(argumentSyntaxes)
         return Checker.failed(at: location)
     }
 
+    /// Checks expressions only for the errors inside them.
+    mutating func checkAll(_ syntaxes: Range<Int32>) {
+        for position in Int(syntaxes.lowerBound)..<Int(syntaxes.upperBound) {
+            _ = checkExpression(tree.arguments[position])
+        }
+    }
+
     /// Whether the arguments are the single `()` that calls a function without parameters.
-    static func isUnitArgument(_ arguments: [ExpressionSyntax]) -> Bool {
-        guard arguments.count == 1, case .unit = arguments[0].kind else { return false }
+    func isUnitArgument(_ arguments: Range<Int32>) -> Bool {
+        guard arguments.count == 1, case .unit = tree[tree.arguments[Int(arguments.lowerBound)]].kind else { return false }
         return true
     }
 
@@ -79,57 +87,72 @@ extension Checker {
     /// Checks the arguments of a call to a user or foreign function. There is no currying: the
     /// number of arguments must match. A function without parameters is called with `()`.
     mutating func checkArguments(
-        of signature: FunctionSignature, _ syntaxes: [ExpressionSyntax], at location: SourceLocation
+        of signature: FunctionSignature, _ syntaxes: Range<Int32>, at location: SourceLocation
     ) -> [CheckedExpression] {
         let name = signature.name
         if signature.parameters.isEmpty {
-            if !Checker.isUnitArgument(syntaxes) {
+            if !isUnitArgument(syntaxes) {
                 report("`\(name)` takes no arguments: call it as `\(name) ()`", at: location)
-                _ = syntaxes.map { checkExpression($0) }
+                checkAll(syntaxes)
             }
             return []
         }
-        let arguments = syntaxes.map { checkExpression($0) }
-        if arguments.count != signature.parameters.count {
-            report(
-                "`\(name)` takes \(Checker.argumentCount(signature.parameters.count)), got \(arguments.count)",
-                at: location)
-            return arguments.map(\.expression)
-        }
-        for (position, (argument, parameter)) in zip(arguments, signature.parameters).enumerated() {
-            if let parameter, let type = argument.type, type != parameter, !argument.diverges {
+        // Each argument's mismatch is reported right after the errors inside it, which is the
+        // order checking all arguments first and then comparing them would give once sorted.
+        let countMatches = syntaxes.count == signature.parameters.count
+        var arguments: [CheckedExpression] = []
+        arguments.reserveCapacity(syntaxes.count)
+        for position in 0..<syntaxes.count {
+            let syntax = tree.arguments[Int(syntaxes.lowerBound) + position]
+            let argument = checkExpression(syntax)
+            if countMatches, let parameter = signature.parameters[position], let type = argument.type, type != parameter,
+                !argument.diverges
+            {
                 report(
                     "argument \(position + 1) of `\(name)` must be \(parameter), not \(type)",
-                    at: syntaxes[position].location)
+                    at: tree[syntax].location)
             }
+            arguments.append(argument.expression)
         }
-        return arguments.map(\.expression)
+        if !countMatches {
+            report(
+                "`\(name)` takes \(Checker.argumentCount(signature.parameters.count)), got \(syntaxes.count)",
+                at: location)
+        }
+        return arguments
     }
 
     /// Resolves a built-in to the overload its argument types select.
-    mutating func checkBuiltin(_ builtin: BuiltinName, _ syntaxes: [ExpressionSyntax], at location: SourceLocation) -> Typed {
+    mutating func checkBuiltin(_ builtin: BuiltinName, _ syntaxes: Range<Int32>, at location: SourceLocation) -> Typed {
         let name = builtin.rawValue
         if builtin.arity == 0 {
-            if !Checker.isUnitArgument(syntaxes) {
+            if !isUnitArgument(syntaxes) {
                 report("`\(name)` takes no arguments: call it as `\(name) ()`", at: location)
-                _ = syntaxes.map { checkExpression($0) }
+                checkAll(syntaxes)
             }
             return Checker.typed(.builtin(.clock, arguments: []), .i64, at: location)
         }
-        let arguments = syntaxes.map { checkExpression($0) }
-        guard arguments.count == builtin.arity else {
-            report("`\(name)` takes \(Checker.argumentCount(builtin.arity)), got \(arguments.count)", at: location)
+        var expressions: [CheckedExpression] = []
+        expressions.reserveCapacity(syntaxes.count)
+        // The arity is at most 2: the first two argument types are all `accept` needs.
+        var types: (ValueType?, ValueType?) = (nil, nil)
+        for position in 0..<syntaxes.count {
+            let argument = checkExpression(tree.arguments[Int(syntaxes.lowerBound) + position])
+            if position == 0 { types.0 = argument.type } else if position == 1 { types.1 = argument.type }
+            expressions.append(argument.expression)
+        }
+        guard syntaxes.count == builtin.arity else {
+            report("`\(name)` takes \(Checker.argumentCount(builtin.arity)), got \(syntaxes.count)", at: location)
             return Checker.failed(at: location)
         }
-        let expressions = arguments.map(\.expression)
 
         /// Reports argument `position` unless its type is one of `accepted`; returns its type
         /// when it is (nil otherwise).
         func accept(_ position: Int, _ accepted: [ValueType], _ expected: String) -> ValueType? {
-            guard let type = arguments[position].type else { return nil }
+            guard let type = position == 0 ? types.0 : types.1 else { return nil }
             if accepted.contains(type) { return type }
             let ordinal = builtin.arity == 1 ? "the argument" : "argument \(position + 1)"
-            report("\(ordinal) of `\(name)` must be \(expected), not \(type)", at: syntaxes[position].location)
+            report("\(ordinal) of `\(name)` must be \(expected), not \(type)", at: tree[tree.arguments[Int(syntaxes.lowerBound) + position]].location)
             return nil
         }
         func result(_ function: BuiltinFunction, _ type: ValueType) -> Typed {

@@ -16,7 +16,8 @@ extension Checker {
     /// parentheses, prefix `-` and `not`, and the binary operators on constants (I64
     /// arithmetic wraps like at run time; dividing by zero is an error). Names, calls, indexing
     /// and `if` are not constant. Returns `nil` after reporting an error.
-    mutating func evaluateGlobal(_ syntax: ExpressionSyntax) -> ConstantValue? {
+    mutating func evaluateGlobal(_ id: ExpressionID) -> ConstantValue? {
+        let syntax = tree[id]
         let location = syntax.location
         switch syntax.kind {
         case .integer(let magnitude):
@@ -27,15 +28,15 @@ extension Checker {
             return .i64(Int64(magnitude))
         case .float(let value):
             return .f64(value)
-        case .string(let bytes):
-            return .str(bytes)
+        case .string(let index):
+            return .str(tree.string(index))
         case .bool(let value):
             return .bool(value)
         case .unit:
             report("a global cannot have type Unit", at: location)
             return nil
         case .negate(let operand):
-            if case .integer(let magnitude) = operand.kind, magnitude == UInt64(Int64.max) + 1 {
+            if case .integer(let magnitude) = tree[operand].kind, magnitude == UInt64(Int64.max) + 1 {
                 return .i64(.min)
             }
             switch evaluateGlobal(operand) {

@@ -21,7 +21,8 @@ extension Checker {
 
     /// Checks an expression. `wantsValue` only matters for `if`/`else`: when its value is
     /// dropped, its branches need not agree on a type.
-    mutating func checkExpression(_ syntax: ExpressionSyntax, wantsValue: Bool = true) -> Typed {
+    mutating func checkExpression(_ id: ExpressionID, wantsValue: Bool = true) -> Typed {
+        let syntax = tree[id]
         let location = syntax.location
         switch syntax.kind {
         case .integer(let magnitude):
@@ -32,8 +33,8 @@ extension Checker {
             return Checker.typed(.intLiteral(Int64(magnitude)), .i64, at: location)
         case .float(let value):
             return Checker.typed(.floatLiteral(value), .f64, at: location)
-        case .string(let bytes):
-            return Checker.typed(.stringLiteral(bytes), .str, at: location)
+        case .string(let index):
+            return Checker.typed(.stringLiteral(tree.string(index)), .str, at: location)
         case .bool(let value):
             return Checker.typed(.boolLiteral(value), .bool, at: location)
         case .unit:
@@ -98,10 +99,10 @@ extension Checker {
 
     // MARK: Operators
 
-    mutating func checkNegate(_ operandSyntax: ExpressionSyntax, at location: SourceLocation) -> Typed {
+    mutating func checkNegate(_ operandSyntax: ExpressionID, at location: SourceLocation) -> Typed {
         // Literals fold, which is also how the minimum I64 is written: 9223372036854775808
         // does not fit on its own, but directly after a prefix `-` it does.
-        switch operandSyntax.kind {
+        switch tree[operandSyntax].kind {
         case .integer(let magnitude) where magnitude <= UInt64(Int64.max) + 1:
             return Checker.typed(.intLiteral(Int64(truncatingIfNeeded: 0 &- magnitude)), .i64, at: location)
         case .float(let value):
@@ -176,7 +177,7 @@ extension Checker {
     }
 
     mutating func checkBinary(
-        _ op: BinaryOperator, _ leftSyntax: ExpressionSyntax, _ rightSyntax: ExpressionSyntax, at location: SourceLocation
+        _ op: BinaryOperator, _ leftSyntax: ExpressionID, _ rightSyntax: ExpressionID, at location: SourceLocation
     ) -> Typed {
         let left = checkExpression(leftSyntax)
         let right = checkExpression(rightSyntax)
@@ -207,12 +208,12 @@ extension Checker {
 
     /// `a[i]`: `a` must be an array, `i` an I64. Returns the element type (`nil` after errors).
     mutating func checkIndexOperands(
-        _ arraySyntax: ExpressionSyntax, _ indexSyntax: ExpressionSyntax, at location: SourceLocation
+        _ arraySyntax: ExpressionID, _ indexSyntax: ExpressionID, at location: SourceLocation
     ) -> (array: Typed, index: Typed, elementType: ValueType?) {
         let array = checkExpression(arraySyntax)
         let index = checkExpression(indexSyntax)
         if let type = index.type, type != .i64 {
-            report("an array index must be I64, not \(type)", at: indexSyntax.location)
+            report("an array index must be I64, not \(type)", at: tree[indexSyntax].location)
         }
         guard let arrayType = array.type else { return (array, index, nil) }
         guard let element = arrayType.elementType else {

@@ -16,16 +16,21 @@ extension Checker {
     ///
     /// With `wantsValue`, a last expression of a type other than `Unit` becomes the block's
     /// `result`; otherwise it stays a statement and its value is dropped.
-    mutating func checkBlock(_ block: BlockSyntax, wantsValue: Bool) -> CheckedBlockOutcome {
+    mutating func checkBlock(_ id: BlockID, wantsValue: Bool) -> CheckedBlockOutcome {
         let scopeMark = scope.count
         defer { closeScope(scopeMark) }
 
+        let block = tree[id]
         var statements: [CheckedStatement] = []
-        statements.reserveCapacity(block.statements.count)
+        statements.reserveCapacity(block.count)
         var outcome = CheckedBlockOutcome(block: CheckedBlock(statements: [], result: nil), type: .unit, diverges: false)
 
-        for (position, statement) in block.statements.enumerated() {
-            let isLast = position == block.statements.count - 1
+        let last = Int(block.statements.upperBound) - 1
+        var position = Int(block.statements.lowerBound)
+        while position <= last {
+            defer { position += 1 }
+            let statement = tree.statements[position]
+            let isLast = position == last
             if isLast, case .expression(let syntax) = statement.kind {
                 let typed = checkExpression(syntax, wantsValue: wantsValue)
                 if typed.diverges {
@@ -44,7 +49,7 @@ extension Checker {
                 statements.append(checked)
                 if isLast {
                     outcome.diverges = diverges
-                    outcome.type = diverges || Checker.isPlaceholder(statement) ? nil : .unit
+                    outcome.type = diverges || isPlaceholder(statement) ? nil : .unit
                 }
             }
         }
@@ -54,8 +59,8 @@ extension Checker {
 
     /// Whether the statement stands in for one that failed to parse (`name := <invalid>`): a
     /// block ending in it has an unknown type rather than `Unit`, so no "missing result" follows.
-    static func isPlaceholder(_ statement: StatementSyntax) -> Bool {
-        if case .declare(_, let value) = statement.kind, case .invalid = value.kind { return true }
+    func isPlaceholder(_ statement: StatementSyntax) -> Bool {
+        if case .declare(_, let value) = statement.kind, case .invalid = tree[value].kind { return true }
         return false
     }
 
@@ -71,7 +76,7 @@ extension Checker {
             let value = checkExpression(syntax)
             var type = value.type
             if type == .unit {
-                report("cannot declare `\(names[name.name])` with a value of type Unit", at: syntax.location)
+                report("cannot declare `\(names[name.name])` with a value of type Unit", at: tree[syntax].location)
                 type = nil
             }
             let isBuiltinName = builtin(name.name) != nil
@@ -91,7 +96,7 @@ extension Checker {
             let breaks = loopBreaks.removeLast()
             // `while true.` without a `break` only ends by `return`: it diverges.
             var isLiteralTrue = false
-            if case .bool(true) = conditionSyntax.kind { isLiteralTrue = true }
+            if case .bool(true) = tree[conditionSyntax].kind { isLiteralTrue = true }
             return (
                 CheckedStatement(.whileLoop(condition: condition.expression, body: body.block), line: line),
                 isLiteralTrue && breaks == 0
@@ -116,7 +121,7 @@ extension Checker {
         }
     }
 
-    mutating func checkReturn(_ syntax: ExpressionSyntax?, at location: SourceLocation) -> CheckedStatement {
+    mutating func checkReturn(_ syntax: ExpressionID?, at location: SourceLocation) -> CheckedStatement {
         let name = currentFunction.name
         guard let syntax else {
             if let result = currentFunction.result, result != .unit {
@@ -127,10 +132,10 @@ extension Checker {
         let value = checkExpression(syntax)
         switch currentFunction.result {
         case .unit?:
-            report("`\(name)` has no result type, so `return` takes no value", at: syntax.location)
+            report("`\(name)` has no result type, so `return` takes no value", at: tree[syntax].location)
         case let result?:
             if let type = value.type, type != result, !value.diverges {
-                report("`\(name)` returns \(result), but this value has type \(type)", at: syntax.location)
+                report("`\(name)` returns \(result), but this value has type \(type)", at: tree[syntax].location)
             }
         case nil:
             break
@@ -138,7 +143,8 @@ extension Checker {
         return CheckedStatement(.returnValue(value.expression), line: location.line)
     }
 
-    mutating func checkAssignment(target: ExpressionSyntax, value syntax: ExpressionSyntax, line: Int) -> CheckedStatement {
+    mutating func checkAssignment(target targetID: ExpressionID, value syntax: ExpressionID, line: Int) -> CheckedStatement {
+        let target = tree[targetID]
         let placeholder = CheckedStatement(.expression(Checker.placeholder(at: target.location)), line: line)
         switch target.kind {
         case .name(let nameID):
@@ -168,7 +174,7 @@ extension Checker {
                 return placeholder
             }
             if let expected, let type = value.type, type != expected, !value.diverges {
-                report("cannot assign a value of type \(type) to `\(name)`, which has type \(expected)", at: syntax.location)
+                report("cannot assign a value of type \(type) to `\(name)`, which has type \(expected)", at: tree[syntax].location)
             }
             return CheckedStatement(kind, line: line)
 
@@ -176,7 +182,7 @@ extension Checker {
             let (array, index, elementType) = checkIndexOperands(arraySyntax, indexSyntax, at: target.location)
             let value = checkExpression(syntax)
             if let elementType, let type = value.type, type != elementType, !value.diverges {
-                report("cannot store a value of type \(type) in an array of \(elementType)", at: syntax.location)
+                report("cannot store a value of type \(type) in an array of \(elementType)", at: tree[syntax].location)
             }
             return CheckedStatement(.assignIndex(array: array.expression, index: index.expression, value: value.expression), line: line)
 
@@ -188,10 +194,10 @@ extension Checker {
     }
 
     /// A condition of `if` or `while`: must be `Bool`.
-    mutating func checkCondition(_ syntax: ExpressionSyntax) -> Typed {
+    mutating func checkCondition(_ syntax: ExpressionID) -> Typed {
         let condition = checkExpression(syntax)
         if let type = condition.type, type != .bool, !condition.diverges {
-            report("condition must be Bool, not \(type)", at: syntax.location)
+            report("condition must be Bool, not \(type)", at: tree[syntax].location)
         }
         return condition
     }

@@ -10,8 +10,10 @@ public struct NameTable: Sendable {
     /// UTF-8 bytes of all names, back to back; `spellingRanges[id]` locates one.
     var spellingBytes: [UInt8] = []
     var spellingRanges: [Range<Int>] = []
-    /// Hash slots: `id + 1`, or 0 when empty. The count is a power of two.
-    var slots: [Int32] = Array(repeating: 0, count: 1024)
+    /// Hash slots: the spelling's hash in the high 32 bits and `id + 1` in the low ones, or 0
+    /// when empty (comparing hashes first skips most spelling comparisons). The count is a
+    /// power of two.
+    var slots: [UInt64] = Array(repeating: 0, count: 1024)
 
     /// Keyword tokens in interning order: ids `0 ..< keywordCount`.
     static let keywords: [(String, TokenKind)] = [
@@ -31,7 +33,15 @@ public struct NameTable: Sendable {
 
     public var count: Int { texts.count }
 
+    @inlinable
     public subscript(name: Name) -> String { texts[Int(name.id)] }
+
+    /// Whether `name` is spelled `Array`.
+    func isArray(_ name: Name) -> Bool {
+        let range = spellingRanges[Int(name.id)]
+        guard range.count == 5 else { return false }
+        return spellingBytes[range].elementsEqual("Array".utf8)
+    }
 
     /// The id of an existing name, if `text` was interned.
     public func lookup(_ text: String) -> Name? {
@@ -39,7 +49,7 @@ public struct NameTable: Sendable {
         return bytes.withUnsafeBufferPointer { buffer in
             var slot = Int(NameTable.hash(buffer)) & (slots.count - 1)
             while slots[slot] != 0 {
-                let id = slots[slot] - 1
+                let id = Int32(truncatingIfNeeded: slots[slot]) - 1
                 if spelling(of: id, equals: buffer) { return Name(id: id) }
                 slot = (slot + 1) & (slots.count - 1)
             }
@@ -58,28 +68,38 @@ public struct NameTable: Sendable {
     func spelling(of id: Int32, equals bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         let range = spellingRanges[Int(id)]
         guard range.count == bytes.count else { return false }
-        var offset = 0
-        while offset < bytes.count {
-            if spellingBytes[range.lowerBound + offset] != bytes[offset] { return false }
-            offset += 1
+        return spellingBytes.withUnsafeBufferPointer { stored in
+            var offset = 0
+            while offset < bytes.count {
+                if stored[range.lowerBound + offset] != bytes[offset] { return false }
+                offset += 1
+            }
+            return true
         }
-        return true
     }
 
     /// The id of `bytes`, interning it if new.
     mutating func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> Name {
+        let hash = NameTable.hash(bytes)
         let mask = slots.count - 1
-        var slot = Int(NameTable.hash(bytes)) & mask
-        while slots[slot] != 0 {
-            let id = slots[slot] - 1
-            if spelling(of: id, equals: bytes) { return Name(id: id) }
-            slot = (slot + 1) & mask
+        var slot = Int(hash) & mask
+        let found: Int32? = slots.withUnsafeBufferPointer { slots in
+            while true {
+                let entry = slots[slot]
+                if entry == 0 { return nil }
+                if UInt32(truncatingIfNeeded: entry >> 32) == hash {
+                    let id = Int32(truncatingIfNeeded: entry) - 1
+                    if spelling(of: id, equals: bytes) { return id }
+                }
+                slot = (slot + 1) & mask
+            }
         }
+        if let found { return Name(id: found) }
         let id = Int32(texts.count)
         texts.append(String(decoding: bytes, as: UTF8.self))
         spellingRanges.append(spellingBytes.count..<(spellingBytes.count + bytes.count))
         spellingBytes.append(contentsOf: bytes)
-        slots[slot] = id + 1
+        slots[slot] = UInt64(hash) << 32 | UInt64(UInt32(id + 1))
         if texts.count * 2 > slots.count { grow() }
         return Name(id: id)
     }
@@ -88,9 +108,10 @@ public struct NameTable: Sendable {
         slots = Array(repeating: 0, count: slots.count * 2)
         let mask = slots.count - 1
         for (id, range) in spellingRanges.enumerated() {
-            var slot = spellingBytes.withUnsafeBufferPointer { Int(NameTable.hash(UnsafeBufferPointer(rebasing: $0[range]))) } & mask
+            let hash = spellingBytes.withUnsafeBufferPointer { NameTable.hash(UnsafeBufferPointer(rebasing: $0[range])) }
+            var slot = Int(hash) & mask
             while slots[slot] != 0 { slot = (slot + 1) & mask }
-            slots[slot] = Int32(id) + 1
+            slots[slot] = UInt64(hash) << 32 | UInt64(UInt32(id + 1))
         }
     }
 }

@@ -1,9 +1,14 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Parses a source file. Never fails: syntax errors are returned as diagnostics (sorted by
 /// position, lexer errors included) and the tree holds what could be parsed, with
 /// `.invalid` placeholders where a statement or declaration was dropped.
 public func parse(_ file: SourceFile) -> (SourceFileSyntax, [Diagnostic]) {
     file.bytes.withUnsafeBufferPointer { bytes in
         var parser = Parser(lexer: Lexer(bytes: bytes))
+        parser.reserve(forBytes: bytes.count)
         let syntax = parser.parseFile()
         return (syntax, (parser.lexer.diagnostics + parser.diagnostics).sortedByLocation())
     }
@@ -31,6 +36,16 @@ struct Parser {
     var index = 0
     var depth = 0
     var diagnostics: [Diagnostic] = []
+    /// The tree being built (its `names` and `strings` are filled in at the end).
+    var tree = SourceFileSyntax()
+    /// Statements of the blocks being parsed, innermost block last; a finished block moves its
+    /// own (the top of the stack) to `tree.statements` in one piece.
+    var pendingStatements: [StatementSyntax] = []
+    /// Arguments of the applications being parsed, likewise moved to `tree.arguments`.
+    var pendingArguments: [ExpressionID] = []
+    /// The height of every expression in `tree.expressions` (a leaf is 1). Never above
+    /// `maximumNesting` + 1: deeper trees are refused as they are built.
+    var expressionHeights: [UInt8] = []
 
     init(lexer: Lexer) {
         self.lexer = lexer
@@ -38,6 +53,91 @@ struct Parser {
     }
 
     var names: NameTable { lexer.names }
+
+    /// Reserves room in the node tables for a file of `count` bytes (measured on generated
+    /// code: about one expression per 3 bytes, one statement per 25). Untouched capacity
+    /// costs no memory, and growing the tables by copying is what this avoids.
+    mutating func reserve(forBytes count: Int) {
+        tree.expressions.reserveCapacity(count / 3 + 16)
+        expressionHeights.reserveCapacity(count / 3 + 16)
+        tree.parameters.reserveCapacity(count / 100 + 16)
+        tree.statements.reserveCapacity(count / 20 + 16)
+        tree.blocks.reserveCapacity(count / 60 + 16)
+        tree.arguments.reserveCapacity(count / 12 + 16)
+        adviseHugePages(&tree.expressions)
+        pendingStatements.reserveCapacity(64)
+        pendingArguments.reserveCapacity(64)
+    }
+
+    /// Asks the kernel to back the reserved (still untouched) capacity of a large table with
+    /// transparent huge pages: filling a fresh table otherwise costs one page fault per 4 KiB,
+    /// which for a large file is a sizeable part of parsing. Only a hint; harmless if ignored.
+    func adviseHugePages<Element>(_ table: inout [Element]) {
+        #if os(Linux)
+        let hugePage = 2 << 20
+        let bytes = table.capacity * MemoryLayout<Element>.stride
+        guard table.isEmpty, bytes >= 2 * hugePage else { return }
+        table.withUnsafeMutableBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            let start = (Int(bitPattern: base) + hugePage - 1) & ~(hugePage - 1)
+            let end = (Int(bitPattern: base) + bytes) & ~(hugePage - 1)
+            guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
+            _ = madvise(pointer, end - start, 14)  // MADV_HUGEPAGE
+        }
+        #endif
+    }
+
+    /// The node an id refers to.
+    func node(_ id: ExpressionID) -> ExpressionSyntax { tree.expressions[Int(id.index)] }
+
+    func height(_ id: ExpressionID) -> Int { Int(expressionHeights[Int(id.index)]) }
+
+    func height(_ id: BlockID) -> Int { Int(tree.blocks[Int(id.index)].height) }
+
+    /// Adds a leaf expression.
+    mutating func leaf(_ kind: ExpressionSyntax.Kind, at location: SourceLocation) -> ExpressionID {
+        let id = ExpressionID(Int32(truncatingIfNeeded: tree.expressions.count))
+        tree.expressions.append(ExpressionSyntax(kind, at: location))
+        expressionHeights.append(1)
+        return id
+    }
+
+    /// The height of the tree under a statement of this kind.
+    func height(_ kind: StatementSyntax.Kind) -> Int {
+        switch kind {
+        case .expression(let expression), .declare(_, let expression): height(expression)
+        case .assign(let target, let value): max(height(target), height(value))
+        case .whileLoop(let condition, let body): max(height(condition), height(body)) + 1
+        case .returnValue(let value): value.map { height($0) } ?? 0
+        case .breakLoop, .continueLoop: 0
+        }
+    }
+
+    func statement(_ kind: StatementSyntax.Kind, at location: SourceLocation) -> StatementSyntax {
+        StatementSyntax(kind, at: location, height: Int32(clamping: height(kind)))
+    }
+
+    /// Moves the pending statements from `mark` on into a block.
+    mutating func finishBlock(from mark: Int, at location: SourceLocation) -> BlockID {
+        let start = Int32(truncatingIfNeeded: tree.statements.count)
+        var height = 0
+        for index in mark..<pendingStatements.count {
+            height = max(height, Int(pendingStatements[index].height))
+        }
+        tree.statements.append(contentsOf: pendingStatements[mark...])
+        pendingStatements.removeSubrange(mark...)
+        let end = Int32(truncatingIfNeeded: tree.statements.count)
+        let id = BlockID(Int32(truncatingIfNeeded: tree.blocks.count))
+        tree.blocks.append(BlockSyntax(statements: start..<end, at: location, height: Int32(clamping: height + 1)))
+        return id
+    }
+
+    /// A block of the one statement `statement`.
+    mutating func singleStatementBlock(_ statement: StatementSyntax) -> BlockID {
+        let mark = pendingStatements.count
+        pendingStatements.append(statement)
+        return finishBlock(from: mark, at: statement.location)
+    }
 
     var current: Token { lexer.tokens[index] }
 
@@ -103,13 +203,34 @@ struct Parser {
 
     mutating func leave() { depth -= 1 }
 
-    /// Builds an expression node, refusing trees higher than `maximumNesting`.
-    func node(_ kind: ExpressionSyntax.Kind, at location: SourceLocation) throws(Diagnostic) -> ExpressionSyntax {
-        let expression = ExpressionSyntax(kind, at: location)
-        if expression.height > Parser.maximumNesting {
+    /// Builds an inner expression node, refusing trees higher than `maximumNesting`.
+    mutating func node(_ kind: ExpressionSyntax.Kind, at location: SourceLocation) throws(Diagnostic) -> ExpressionID {
+        let height: Int
+        switch kind {
+        case .integer, .float, .string, .bool, .unit, .name, .invalid:
+            height = 1
+        case .negate(let operand), .not(let operand):
+            height = self.height(operand) + 1
+        case .binary(_, let left, let right):
+            height = max(self.height(left), self.height(right)) + 1
+        case .apply(let callee, let arguments):
+            var deepest = self.height(callee)
+            for index in Int(arguments.lowerBound)..<Int(arguments.upperBound) {
+                deepest = max(deepest, self.height(tree.arguments[index]))
+            }
+            height = deepest + 1
+        case .index(let array, let index):
+            height = max(self.height(array), self.height(index)) + 1
+        case .ifElse(let syntax):
+            height = max(self.height(syntax.condition), self.height(syntax.then), syntax.otherwise.map { self.height($0) } ?? 0) + 1
+        }
+        if height > Parser.maximumNesting {
             throw error("expression nested too deeply", at: location)
         }
-        return expression
+        let id = ExpressionID(Int32(truncatingIfNeeded: tree.expressions.count))
+        tree.expressions.append(ExpressionSyntax(kind, at: location))
+        expressionHeights.append(UInt8(height))
+        return id
     }
 
     // MARK: Recovery
@@ -175,7 +296,10 @@ struct Parser {
         while true {
             switch current.kind {
             case .endOfFile:
-                return SourceFileSyntax(declarations: declarations, names: names)
+                tree.declarations = declarations
+                tree.names = names
+                tree.strings = lexer.strings
+                return tree
             case .newline, .semicolon, .dedent:
                 advance()
             case .indent:
@@ -189,6 +313,8 @@ struct Parser {
                     try expectEndOfStatement()
                 } catch {
                     diagnostics.append(error)
+                    pendingStatements.removeAll(keepingCapacity: true)
+                    pendingArguments.removeAll(keepingCapacity: true)
                     if case .identifier(let name) = start.kind, declares {
                         declarations.append(.invalid(name: Identifier(name, at: start.location)))
                     }
@@ -256,42 +382,41 @@ struct Parser {
     }
 
     /// `( name: Type, ... )`
-    mutating func parseParameters() throws(Diagnostic) -> [ParameterSyntax] {
+    mutating func parseParameters() throws(Diagnostic) -> Range<Int32> {
         try expect(.leftParen)
-        var parameters: [ParameterSyntax] = []
+        let start = Int32(truncatingIfNeeded: tree.parameters.count)
         if current.kind != .rightParen {
             while true {
                 let name = try expectIdentifier("a parameter name")
                 try expect(.colon, " after the parameter name")
-                parameters.append(ParameterSyntax(name: name, type: try parseType()))
+                tree.parameters.append(ParameterSyntax(name: name, type: try parseType()))
                 guard current.kind == .comma else { break }
                 advance()
             }
         }
         try expect(.rightParen)
-        return parameters
+        return start..<Int32(truncatingIfNeeded: tree.parameters.count)
     }
 
     /// `Name` or `Array Name`.
     mutating func parseType() throws(Diagnostic) -> TypeSyntax {
         let location = current.location
         let name = try expectIdentifier("a type").name
-        let text = names[name]
-        if text == "Array", case .identifier(let element) = current.kind {
+        if case .identifier(let element) = current.kind, lexer.names.isArray(name) {
             advance()
-            return TypeSyntax(name: text, element: names[element], at: location)
+            return TypeSyntax(name: name, element: element, at: location)
         }
-        return TypeSyntax(name: text, at: location)
+        return TypeSyntax(name: name, at: location)
     }
 
     // MARK: Blocks and statements
 
     /// The body after a header's `.`: an indented block on the following lines, or one
     /// statement on the same line.
-    mutating func parseBody(header dot: SourceLocation) throws(Diagnostic) -> BlockSyntax {
+    mutating func parseBody(header dot: SourceLocation) throws(Diagnostic) -> BlockID {
         guard current.kind == .newline else {
             let statement = try parseStatement()
-            return BlockSyntax(statements: [statement], at: statement.location)
+            return singleStatementBlock(statement)
         }
         guard peek() == .indent else {
             throw error("expected an indented block after `.`", at: dot)
@@ -301,22 +426,23 @@ struct Parser {
         advance()
         try enter()
         defer { leave() }
-        let statements = parseStatements()
+        let mark = pendingStatements.count
+        parseStatements()
         if current.kind == .dedent { advance() }
-        let block = BlockSyntax(statements: statements, at: location)
-        if block.height > Parser.maximumNesting {
+        let block = finishBlock(from: mark, at: location)
+        if height(block) > Parser.maximumNesting {
             throw error("expression nested too deeply", at: location)
         }
         return block
     }
 
-    /// Statements up to the end of the current block (a `dedent`, not consumed, or the end).
-    mutating func parseStatements() -> [StatementSyntax] {
-        var statements: [StatementSyntax] = []
+    /// Statements up to the end of the current block (a `dedent`, not consumed, or the end),
+    /// appended to `pendingStatements`.
+    mutating func parseStatements() {
         while true {
             switch current.kind {
             case .dedent, .endOfFile:
-                return statements
+                return
             case .newline, .semicolon:
                 advance()
             case .indent:
@@ -329,18 +455,23 @@ struct Parser {
                 }
                 depth += 1
                 advance()
-                statements += parseStatements()
+                parseStatements()
                 if current.kind == .dedent { advance() }
                 depth -= 1
             default:
                 let start = current
                 let declares = peek() == .declare
+                let statementMark = pendingStatements.count
+                let argumentMark = pendingArguments.count
                 do {
-                    statements.append(try parseStatement())
+                    pendingStatements.append(try parseStatement())
                     try expectEndOfStatement()
                 } catch {
                     diagnostics.append(error)
-                    statements.append(placeholder(forStatementAt: start, declares: declares))
+                    // Drop whatever the broken statement left half-built.
+                    pendingStatements.removeSubrange(statementMark...)
+                    pendingArguments.removeSubrange(argumentMark...)
+                    pendingStatements.append(placeholder(forStatementAt: start, declares: declares))
                     recover()
                 }
             }
@@ -349,13 +480,13 @@ struct Parser {
 
     /// What stands in for a statement that failed to parse: `name := <invalid>` if it
     /// declared a name (so later uses of the name stay quiet), else an invalid expression.
-    func placeholder(forStatementAt start: Token, declares: Bool) -> StatementSyntax {
+    mutating func placeholder(forStatementAt start: Token, declares: Bool) -> StatementSyntax {
         let location = start.location
-        let invalid = ExpressionSyntax(.invalid, at: location)
+        let invalid = leaf(.invalid, at: location)
         if case .identifier(let name) = start.kind, declares {
-            return StatementSyntax(.declare(Identifier(name, at: location), invalid), at: location)
+            return statement(.declare(Identifier(name, at: location), invalid), at: location)
         }
-        return StatementSyntax(.expression(invalid), at: location)
+        return statement(.expression(invalid), at: location)
     }
 
     /// Whether the current token ends a statement (so `return` has no value).
@@ -372,15 +503,17 @@ struct Parser {
         case .keywordReturn:
             advance()
             if atEndOfStatement {
-                return StatementSyntax(.returnValue(nil), at: location)
+                return statement(.returnValue(nil), at: location)
             }
-            return StatementSyntax(.returnValue(try parseExpressionOrIf()), at: location)
+            // (Parsed first: `statement` reads the tree the parse adds to.)
+            let value = try parseExpressionOrIf()
+            return statement(.returnValue(value), at: location)
         case .keywordBreak:
             advance()
-            return StatementSyntax(.breakLoop, at: location)
+            return statement(.breakLoop, at: location)
         case .keywordContinue:
             advance()
-            return StatementSyntax(.continueLoop, at: location)
+            return statement(.continueLoop, at: location)
         case .keywordWhile:
             advance()
             let condition = try parseExpression()
@@ -388,7 +521,7 @@ struct Parser {
             try enter()
             defer { leave() }
             let body = try parseBody(header: dot.location)
-            return StatementSyntax(.whileLoop(condition: condition, body: body), at: location)
+            return statement(.whileLoop(condition: condition, body: body), at: location)
         case .keywordElse:
             throw error("`else` without a matching `if`")
         case .keywordFun, .keywordForeign:
@@ -402,19 +535,20 @@ struct Parser {
                 throw error("functions can only be defined at the top level")
             }
             let value = try parseExpressionOrIf()
-            return StatementSyntax(.declare(Identifier(name, at: location), value), at: location)
+            return statement(.declare(Identifier(name, at: location), value), at: location)
         default:
             let expression = try parseExpressionOrIf()
             guard current.kind == .assign else {
-                return StatementSyntax(.expression(expression), at: location)
+                return statement(.expression(expression), at: location)
             }
-            switch expression.kind {
+            let target = node(expression)
+            switch target.kind {
             case .name, .index: break
-            default: throw error("cannot assign to this expression", at: expression.location)
+            default: throw error("cannot assign to this expression", at: target.location)
             }
             advance()
             let value = try parseExpressionOrIf()
-            return StatementSyntax(.assign(target: expression, value: value), at: location)
+            return statement(.assign(target: expression, value: value), at: location)
         }
     }
 
@@ -422,11 +556,11 @@ struct Parser {
 
     /// An expression, or an `if` (allowed where a whole expression stands: a statement, the
     /// right side of `:=`, `=` and `return`, and inside parentheses).
-    mutating func parseExpressionOrIf() throws(Diagnostic) -> ExpressionSyntax {
+    mutating func parseExpressionOrIf() throws(Diagnostic) -> ExpressionID {
         current.kind == .keywordIf ? try parseIf() : try parseExpression()
     }
 
-    mutating func parseIf() throws(Diagnostic) -> ExpressionSyntax {
+    mutating func parseIf() throws(Diagnostic) -> ExpressionID {
         let location = current.location
         try enter()
         defer { leave() }
@@ -434,7 +568,7 @@ struct Parser {
         let condition = try parseExpression()
         let dot = try expect(.dot, " after the `if` condition")
         let then = try parseBody(header: dot.location)
-        var otherwise: BlockSyntax?
+        var otherwise: BlockID?
         // `else` on the same line, right after a block, or at the start of the next line.
         if current.kind == .newline, peek() == .keywordElse, !previousTokenEndedBlock {
             advance()
@@ -443,7 +577,7 @@ struct Parser {
             advance()
             if current.kind == .keywordIf {
                 let nested = try parseIf()
-                otherwise = BlockSyntax(statements: [StatementSyntax(.expression(nested), at: nested.location)], at: nested.location)
+                otherwise = singleStatementBlock(statement(.expression(nested), at: node(nested).location))
             } else {
                 let elseDot = try expect(.dot, " after `else`")
                 otherwise = try parseBody(header: elseDot.location)
@@ -452,7 +586,7 @@ struct Parser {
         return try node(.ifElse(IfSyntax(condition: condition, then: then, otherwise: otherwise)), at: location)
     }
 
-    mutating func parseExpression() throws(Diagnostic) -> ExpressionSyntax {
+    mutating func parseExpression() throws(Diagnostic) -> ExpressionID {
         try parseBinary(minimumLevel: 1)
     }
 
@@ -482,14 +616,15 @@ struct Parser {
 
     /// Precedence climbing over the binary levels: operators at `minimumLevel` or tighter.
     /// Chains are built in a loop (left-associative); a comparison may not follow another.
-    mutating func parseBinary(minimumLevel: Int) throws(Diagnostic) -> ExpressionSyntax {
-        var left: ExpressionSyntax
+    mutating func parseBinary(minimumLevel: Int) throws(Diagnostic) -> ExpressionID {
+        var left: ExpressionID
         if current.kind == .keywordNot, minimumLevel <= Parser.notLevel {
             let location = current.location
             try enter()
             defer { leave() }
             advance()
-            left = try node(.not(try parseBinary(minimumLevel: Parser.notLevel)), at: location)
+            let operand = try parseBinary(minimumLevel: Parser.notLevel)
+            left = try node(.not(operand), at: location)
         } else {
             left = try parsePrefix()
         }
@@ -507,13 +642,14 @@ struct Parser {
         return left
     }
 
-    mutating func parsePrefix() throws(Diagnostic) -> ExpressionSyntax {
+    mutating func parsePrefix() throws(Diagnostic) -> ExpressionID {
         guard current.kind == .minus else { return try parseApplication() }
         let location = current.location
         try enter()
         defer { leave() }
         advance()
-        return try node(.negate(try parsePrefix()), at: location)
+        let operand = try parsePrefix()
+        return try node(.negate(operand), at: location)
     }
 
     /// Whether the current token can start an argument of an application.
@@ -524,17 +660,22 @@ struct Parser {
         }
     }
 
-    mutating func parseApplication() throws(Diagnostic) -> ExpressionSyntax {
+    mutating func parseApplication() throws(Diagnostic) -> ExpressionID {
         let callee = try parsePostfix()
         guard startsArgument else { return callee }
-        var arguments: [ExpressionSyntax] = []
+        let mark = pendingArguments.count
         while startsArgument {
-            arguments.append(try parsePostfix())
+            let argument = try parsePostfix()
+            pendingArguments.append(argument)
         }
-        return try node(.apply(callee: callee, arguments: arguments), at: callee.location)
+        let start = Int32(truncatingIfNeeded: tree.arguments.count)
+        tree.arguments.append(contentsOf: pendingArguments[mark...])
+        pendingArguments.removeSubrange(mark...)
+        let arguments = start..<Int32(truncatingIfNeeded: tree.arguments.count)
+        return try node(.apply(callee: callee, arguments: arguments), at: node(callee).location)
     }
 
-    mutating func parsePostfix() throws(Diagnostic) -> ExpressionSyntax {
+    mutating func parsePostfix() throws(Diagnostic) -> ExpressionID {
         var expression = try parsePrimary()
         while current.kind == .leftBracket {
             let location = current.location
@@ -548,29 +689,29 @@ struct Parser {
         return expression
     }
 
-    mutating func parsePrimary() throws(Diagnostic) -> ExpressionSyntax {
+    mutating func parsePrimary() throws(Diagnostic) -> ExpressionID {
         let token = current
         switch token.kind {
         case .integer(let value):
             advance()
-            return ExpressionSyntax(.integer(value), at: token.location)
+            return leaf(.integer(value), at: token.location)
         case .float(let value):
             advance()
-            return ExpressionSyntax(.float(value), at: token.location)
+            return leaf(.float(value), at: token.location)
         case .string(let literal):
             advance()
-            return ExpressionSyntax(.string(lexer.strings[Int(literal)]), at: token.location)
+            return leaf(.string(literal), at: token.location)
         case .keywordTrue, .keywordFalse:
             advance()
-            return ExpressionSyntax(.bool(token.kind == .keywordTrue), at: token.location)
+            return leaf(.bool(token.kind == .keywordTrue), at: token.location)
         case .identifier(let name):
             advance()
-            return ExpressionSyntax(.name(name), at: token.location)
+            return leaf(.name(name), at: token.location)
         case .leftParen:
             advance()
             if current.kind == .rightParen {
                 advance()
-                return ExpressionSyntax(.unit, at: token.location)
+                return leaf(.unit, at: token.location)
             }
             try enter()
             defer { leave() }

@@ -1,5 +1,12 @@
 /// The syntax tree the parser produces: Ribbon Core as written, names unresolved, no types.
 ///
+/// The tree is index-based: every expression, statement, block, argument list and parameter
+/// of a file lives in one flat array of `SourceFileSyntax`, and nodes refer to their children
+/// by index (`ExpressionID`, `BlockID`, ranges into `statements`, `arguments` and
+/// `parameters`). Nodes are trivial values (no references), so building the tree costs a few
+/// array appends instead of one heap allocation per node, and dropping it frees a handful of
+/// arrays.
+///
 /// Every node keeps the position it is reported at. For operators that is the operator
 /// itself (`a + b` is at the `+`, `a[i]` at the `[`, `-x` at the `-`); for an application it is
 /// the start of the callee; for everything else it is the first token.
@@ -15,15 +22,91 @@ public struct Identifier: Sendable, Hashable {
     }
 }
 
-/// A parsed file: its top-level declarations in order.
+/// An expression of a file: an index into `SourceFileSyntax.expressions`.
+@frozen
+public struct ExpressionID: Sendable, Hashable {
+    public var index: Int32
+
+    @inlinable
+    public init(_ index: Int32) {
+        self.index = index
+    }
+}
+
+/// A block of a file: an index into `SourceFileSyntax.blocks`.
+@frozen
+public struct BlockID: Sendable, Hashable {
+    public var index: Int32
+
+    @inlinable
+    public init(_ index: Int32) {
+        self.index = index
+    }
+}
+
+/// A parsed file: its top-level declarations in order, and the node tables they index.
 public struct SourceFileSyntax: Sendable {
     public var declarations: [DeclarationSyntax]
     /// The text of every `Name` in the tree.
     public var names: NameTable
+    /// Every expression node (children before their parents).
+    public var expressions: [ExpressionSyntax]
+    /// Every statement; a block's statements are contiguous (`BlockSyntax.statements`).
+    public var statements: [StatementSyntax]
+    public var blocks: [BlockSyntax]
+    /// Arguments of applications; an application's are contiguous (`Kind.apply`).
+    public var arguments: [ExpressionID]
+    /// Parameters of functions and foreign declarations (`FunctionSyntax.parameters`).
+    public var parameters: [ParameterSyntax]
+    /// Bytes of the string literals (after escapes), indexed by `Kind.string`.
+    public var strings: [[UInt8]]
 
-    public init(declarations: [DeclarationSyntax], names: NameTable) {
+    public init(
+        declarations: [DeclarationSyntax] = [], names: NameTable = NameTable(),
+        expressions: [ExpressionSyntax] = [], statements: [StatementSyntax] = [], blocks: [BlockSyntax] = [],
+        arguments: [ExpressionID] = [], parameters: [ParameterSyntax] = [], strings: [[UInt8]] = []
+    ) {
         self.declarations = declarations
         self.names = names
+        self.expressions = expressions
+        self.statements = statements
+        self.blocks = blocks
+        self.arguments = arguments
+        self.parameters = parameters
+        self.strings = strings
+    }
+
+    @inlinable
+    public subscript(_ id: ExpressionID) -> ExpressionSyntax {
+        expressions[Int(id.index)]
+    }
+
+    @inlinable
+    public subscript(_ id: BlockID) -> BlockSyntax {
+        blocks[Int(id.index)]
+    }
+
+    /// The statements of `block`, in order.
+    @inlinable
+    public func statements(of block: BlockSyntax) -> ArraySlice<StatementSyntax> {
+        statements[Int(block.statements.lowerBound)..<Int(block.statements.upperBound)]
+    }
+
+    /// The arguments of an application (`Kind.apply`), in order.
+    @inlinable
+    public func arguments(_ range: Range<Int32>) -> ArraySlice<ExpressionID> {
+        arguments[Int(range.lowerBound)..<Int(range.upperBound)]
+    }
+
+    /// The parameters of a function or foreign declaration, in order.
+    public func parameters(_ range: Range<Int32>) -> ArraySlice<ParameterSyntax> {
+        parameters[Int(range.lowerBound)..<Int(range.upperBound)]
+    }
+
+    /// The bytes of a string literal.
+    @inlinable
+    public func string(_ index: Int32) -> [UInt8] {
+        strings[Int(index)]
     }
 }
 
@@ -35,7 +118,7 @@ public enum DeclarationSyntax: Sendable {
     /// `name := foreign "symbol" (...) -> T`
     case foreign(name: Identifier, ForeignSyntax)
     /// `name := expression` (a global).
-    case global(name: Identifier, ExpressionSyntax)
+    case global(name: Identifier, ExpressionID)
     /// `name := ...` whose right-hand side had a syntax error (already reported). The name is
     /// kept so uses of it elsewhere do not produce a second, misleading error.
     case invalid(name: Identifier)
@@ -43,12 +126,12 @@ public enum DeclarationSyntax: Sendable {
 
 /// A type as written: `I64`, `Array F64`. Resolved by the checker, which reports unknown names.
 public struct TypeSyntax: Sendable {
-    public var name: String
+    public var name: Name
     /// The element type name after `Array`, if any.
-    public var element: String?
+    public var element: Name?
     public var location: SourceLocation
 
-    public init(name: String, element: String? = nil, at location: SourceLocation) {
+    public init(name: Name, element: Name? = nil, at location: SourceLocation) {
         self.name = name
         self.element = element
         self.location = location
@@ -66,14 +149,15 @@ public struct ParameterSyntax: Sendable {
 }
 
 public struct FunctionSyntax: Sendable {
-    public var parameters: [ParameterSyntax]
+    /// A range of `SourceFileSyntax.parameters`.
+    public var parameters: Range<Int32>
     /// The declared result type; `nil` when omitted (the result is `Unit`).
     public var result: TypeSyntax?
-    public var body: BlockSyntax
+    public var body: BlockID
     /// Position of the `fun` keyword.
     public var location: SourceLocation
 
-    public init(parameters: [ParameterSyntax], result: TypeSyntax?, body: BlockSyntax, at location: SourceLocation) {
+    public init(parameters: Range<Int32>, result: TypeSyntax?, body: BlockID, at location: SourceLocation) {
         self.parameters = parameters
         self.result = result
         self.body = body
@@ -84,12 +168,13 @@ public struct FunctionSyntax: Sendable {
 public struct ForeignSyntax: Sendable {
     /// The C symbol's bytes (a string literal).
     public var symbol: [UInt8]
-    public var parameters: [ParameterSyntax]
+    /// A range of `SourceFileSyntax.parameters`.
+    public var parameters: Range<Int32>
     public var result: TypeSyntax?
     /// Position of the `foreign` keyword.
     public var location: SourceLocation
 
-    public init(symbol: [UInt8], parameters: [ParameterSyntax], result: TypeSyntax?, at location: SourceLocation) {
+    public init(symbol: [UInt8], parameters: Range<Int32>, result: TypeSyntax?, at location: SourceLocation) {
         self.symbol = symbol
         self.parameters = parameters
         self.result = result
@@ -99,50 +184,45 @@ public struct ForeignSyntax: Sendable {
 
 /// Statements of an indented block, or the single statement after a one-line header.
 public struct BlockSyntax: Sendable {
-    public var statements: [StatementSyntax]
+    /// A range of `SourceFileSyntax.statements`.
+    public var statements: Range<Int32>
     /// Position of the block's first statement (or of its header when it has none).
     public var location: SourceLocation
     /// Height of the deepest expression or block inside (see `ExpressionSyntax.height`).
-    public var height: Int
+    public var height: Int32
 
-    public init(statements: [StatementSyntax], at location: SourceLocation) {
+    public init(statements: Range<Int32>, at location: SourceLocation, height: Int32) {
         self.statements = statements
         self.location = location
-        self.height = 1 + statements.reduce(0) { max($0, $1.height) }
+        self.height = height
     }
+
+    public var count: Int { statements.count }
 }
 
 public struct StatementSyntax: Sendable {
     public enum Kind: Sendable {
-        case expression(ExpressionSyntax)
+        case expression(ExpressionID)
         /// `name := value`
-        case declare(Identifier, ExpressionSyntax)
+        case declare(Identifier, ExpressionID)
         /// `target = value`; the target is a `.name` or an `.index` expression.
-        indirect case assign(target: ExpressionSyntax, value: ExpressionSyntax)
-        indirect case whileLoop(condition: ExpressionSyntax, body: BlockSyntax)
-        case returnValue(ExpressionSyntax?)
+        case assign(target: ExpressionID, value: ExpressionID)
+        case whileLoop(condition: ExpressionID, body: BlockID)
+        case returnValue(ExpressionID?)
         case breakLoop
         case continueLoop
     }
 
     public var kind: Kind
     public var location: SourceLocation
-
-    public init(_ kind: Kind, at location: SourceLocation) {
-        self.kind = kind
-        self.location = location
-    }
-
     /// How deep the tree under this statement goes (bounded by the parser; see
     /// `Parser.maximumNesting`).
-    public var height: Int {
-        switch kind {
-        case .expression(let expression), .declare(_, let expression): expression.height
-        case .assign(let target, let value): max(target.height, value.height)
-        case .whileLoop(let condition, let body): max(condition.height, body.height) + 1
-        case .returnValue(let value): value?.height ?? 0
-        case .breakLoop, .continueLoop: 0
-        }
+    public var height: Int32
+
+    public init(_ kind: Kind, at location: SourceLocation, height: Int32) {
+        self.kind = kind
+        self.location = location
+        self.height = height
     }
 }
 
@@ -173,12 +253,12 @@ public enum BinaryOperator: Sendable, Hashable {
 }
 
 public struct IfSyntax: Sendable {
-    public var condition: ExpressionSyntax
-    public var then: BlockSyntax
+    public var condition: ExpressionID
+    public var then: BlockID
     /// The `else` block; an `else if` is a block holding that one `if` as an expression statement.
-    public var otherwise: BlockSyntax?
+    public var otherwise: BlockID?
 
-    public init(condition: ExpressionSyntax, then: BlockSyntax, otherwise: BlockSyntax?) {
+    public init(condition: ExpressionID, then: BlockID, otherwise: BlockID?) {
         self.condition = condition
         self.then = then
         self.otherwise = otherwise
@@ -186,25 +266,25 @@ public struct IfSyntax: Sendable {
 }
 
 public struct ExpressionSyntax: Sendable {
-    /// Only the recursive cases are `indirect`: leaves (the most common nodes) are stored
-    /// inline, without an allocation each.
     public enum Kind: Sendable {
         /// The literal's magnitude (see `TokenKind.integer`).
         case integer(UInt64)
         case float(Double)
-        case string([UInt8])
+        /// An index into `SourceFileSyntax.strings`.
+        case string(Int32)
         case bool(Bool)
         /// `()`
         case unit
         case name(Name)
         /// Prefix `-`.
-        indirect case negate(ExpressionSyntax)
-        indirect case not(ExpressionSyntax)
-        indirect case binary(BinaryOperator, ExpressionSyntax, ExpressionSyntax)
-        /// Application by juxtaposition: `f a b`; `f ()` has the one argument `()`.
-        indirect case apply(callee: ExpressionSyntax, arguments: [ExpressionSyntax])
-        indirect case index(array: ExpressionSyntax, index: ExpressionSyntax)
-        indirect case ifElse(IfSyntax)
+        case negate(ExpressionID)
+        case not(ExpressionID)
+        case binary(BinaryOperator, ExpressionID, ExpressionID)
+        /// Application by juxtaposition: `f a b`; `f ()` has the one argument `()`. The
+        /// arguments are a range of `SourceFileSyntax.arguments`.
+        case apply(callee: ExpressionID, arguments: Range<Int32>)
+        case index(array: ExpressionID, index: ExpressionID)
+        case ifElse(IfSyntax)
         /// Stands in for something that failed to parse (already reported); the checker gives
         /// it a type that agrees with everything, so it causes no further errors.
         case invalid
@@ -212,30 +292,13 @@ public struct ExpressionSyntax: Sendable {
 
     public var kind: Kind
     public var location: SourceLocation
-    private var storedHeight: Int32
 
-    /// The height of the tree under this node (a leaf is 1). The parser refuses trees higher
-    /// than `Parser.maximumNesting`, so every later recursive pass has a bounded depth.
-    public var height: Int { Int(storedHeight) }
-
+    /// (The parser refuses trees higher than `Parser.maximumNesting`, so every later recursive
+    /// pass has a bounded depth. Heights are kept by the parser, not in the node: a node is 24
+    /// bytes, and a large file has hundreds of thousands.)
+    @inlinable
     public init(_ kind: Kind, at location: SourceLocation) {
         self.kind = kind
         self.location = location
-        let height: Int
-        switch kind {
-        case .integer, .float, .string, .bool, .unit, .name, .invalid:
-            height = 1
-        case .negate(let operand), .not(let operand):
-            height = operand.height + 1
-        case .binary(_, let left, let right):
-            height = max(left.height, right.height) + 1
-        case .apply(let callee, let arguments):
-            height = arguments.reduce(callee.height) { max($0, $1.height) } + 1
-        case .index(let array, let index):
-            height = max(array.height, index.height) + 1
-        case .ifElse(let syntax):
-            height = max(syntax.condition.height, syntax.then.height, syntax.otherwise?.height ?? 0) + 1
-        }
-        storedHeight = Int32(clamping: height)
     }
 }

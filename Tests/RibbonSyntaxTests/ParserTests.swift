@@ -14,18 +14,19 @@ struct Printed {
 
     var messages: [String] { diagnostics.map { "\($0.location): \($0.message)" } }
 
-    func expression(_ syntax: ExpressionSyntax) -> String {
-        switch syntax.kind {
+    func expression(_ id: ExpressionID) -> String {
+        let syntax = file[id]
+        return switch syntax.kind {
         case .integer(let value): "\(value)"
         case .float(let value): "\(value)"
-        case .string(let bytes): "\"\(String(decoding: bytes, as: UTF8.self))\""
+        case .string(let index): "\"\(String(decoding: file.string(index), as: UTF8.self))\""
         case .bool(let value): "\(value)"
         case .unit: "()"
         case .name(let name): file.names[name]
         case .negate(let operand): "(neg \(expression(operand)))"
         case .not(let operand): "(not \(expression(operand)))"
         case .binary(let op, let left, let right): "(\(op.spelling) \(expression(left)) \(expression(right)))"
-        case .apply(let callee, let arguments): "(call \(([callee] + arguments).map(expression).joined(separator: " ")))"
+        case .apply(let callee, let arguments): "(call \(([callee] + file.arguments(arguments)).map(expression).joined(separator: " ")))"
         case .index(let array, let index): "(index \(expression(array)) \(expression(index)))"
         case .ifElse(let syntax):
             "(if \(expression(syntax.condition)) \(block(syntax.then))\(syntax.otherwise.map { " " + block($0) } ?? ""))"
@@ -33,8 +34,8 @@ struct Printed {
         }
     }
 
-    func block(_ block: BlockSyntax) -> String {
-        "{" + block.statements.map(statement).joined(separator: "; ") + "}"
+    func block(_ id: BlockID) -> String {
+        "{" + file.statements(of: file[id]).map(statement).joined(separator: "; ") + "}"
     }
 
     func statement(_ syntax: StatementSyntax) -> String {
@@ -55,8 +56,8 @@ struct Printed {
             switch declaration {
             case .use(let path, _): "use \(String(decoding: path, as: UTF8.self))"
             case .function(let name, let function):
-                "\(file.names[name.name]) fun(\(function.parameters.map { "\(file.names[$0.name.name]): \($0.type.name)\($0.type.element.map { " " + $0 } ?? "")" }.joined(separator: ", ")))"
-                    + (function.result.map { " -> \($0.name)" } ?? "") + " " + block(function.body)
+                "\(file.names[name.name]) fun(\(file.parameters(function.parameters).map { "\(file.names[$0.name.name]): \(file.names[$0.type.name])\($0.type.element.map { " " + file.names[$0] } ?? "")" }.joined(separator: ", ")))"
+                    + (function.result.map { " -> \(file.names[$0.name])" } ?? "") + " " + block(function.body)
             case .foreign(let name, let foreign):
                 "\(file.names[name.name]) foreign \(String(decoding: foreign.symbol, as: UTF8.self)) \(foreign.parameters.count)"
             case .global(let name, let value): "\(file.names[name.name]) = \(expression(value))"
@@ -287,5 +288,28 @@ func body(_ source: String) -> (String, [String]) {
         }
         let printed = Printed(source)
         #expect(!printed.diagnostics.isEmpty)
+    }
+}
+
+@Suite struct ParserTreeTableTests {
+    /// A statement that fails halfway through an application, inside a block that is itself an
+    /// argument: the half-built arguments must not leak into the enclosing application.
+    @Test func brokenStatementInsideAnArgumentLeavesNoStrayArguments() {
+        let printed = Printed("f := fun ().\n    g a (if b.\n        h c (1 +\n    ) e\n")
+        #expect(printed.messages == ["3:17: expected an expression, found end of line"])
+        #expect(printed.declarations == ["f fun() {(call g a (if b {<invalid>}) e)}"])
+    }
+
+    /// Every node of a block is in the tables, children before parents.
+    @Test func nodesAreStoredChildrenFirst() {
+        let printed = Printed("x := 1 + 2 * 3")
+        let kinds = printed.file.expressions.map { expression -> String in
+            switch expression.kind {
+            case .integer(let value): "\(value)"
+            case .binary(let op, _, _): op.spelling
+            default: "?"
+            }
+        }
+        #expect(kinds == ["1", "2", "3", "*", "+"])
     }
 }
