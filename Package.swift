@@ -7,6 +7,7 @@
 //   RibbonBytecode        Builder, Encoder, Decoder/disassembler, unit images (serialize, load)
 //   RibbonCompiler        type checking and lowering AST -> Builder
 //   RibbonVM              Fiber, interpreter loop, builtins, traps and backtraces
+//   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge)                        (leaf)
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
 //   ribbon                @main only
@@ -27,6 +28,7 @@ let package = Package(
         .target(name: "RibbonBytecode", dependencies: ["RibbonCore"]),
         .target(name: "RibbonCompiler", dependencies: ["RibbonSyntax", "RibbonBytecode"]),
         .target(name: "RibbonVM", dependencies: ["RibbonBytecode"]),
+        .target(name: "X86Assembler"),
         .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM"]),
         .target(
             name: "RibbonCLI",
@@ -43,6 +45,7 @@ let package = Package(
         .testTarget(name: "RibbonCompilerTests", dependencies: ["RibbonCompiler"]),
         .testTarget(name: "RibbonVMTests", dependencies: ["RibbonVM", "RibbonCompiler"]),
         .testTarget(name: "RibbonCLITests", dependencies: ["RibbonCLI", "RibbonDriver", "RibbonVM"]),
+        .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
         .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
