@@ -27,9 +27,8 @@ public final class Fiber {
 
     public let header: UnsafeMutablePointer<FiberHeader>
     let stackBase: UnsafeMutablePointer<UInt64>
+    /// Suspended callers, interpreted and native alike (`RibbonCallRecord`).
     let callStack: UnsafeMutablePointer<CallRecord>
-    /// First free call record (the interpreter keeps its own copy while it runs).
-    var callStackTop: UnsafeMutablePointer<CallRecord>
     /// Arrays allocated by the program; freed with the fiber.
     var allocations: [UnsafeMutableRawPointer] = []
     public let outputSink: OutputSink
@@ -44,13 +43,13 @@ public final class Fiber {
             fatalError("cannot reserve the register stack (\(bytes) bytes)")
         }
         stackBase = mapped.bindMemory(to: UInt64.self, capacity: Fiber.stackWords)
-        callStack = .allocate(capacity: Fiber.maximumDepth + 1)
-        callStackTop = callStack
+        callStack = .allocate(capacity: Fiber.maximumDepth)
         header = .allocate(capacity: 1)
         header.initialize(
             to: FiberHeader(
                 frame: stackBase, stackLimit: stackBase + Fiber.stackWords, fiber: nil, trapCode: 0, reserved: 0,
-                trapOperands: (0, 0)))
+                trapOperands: (0, 0), callStackTop: callStack, callStackLimit: callStack + Fiber.maximumDepth,
+                trapFunction: nil, trapPC: nil))
         header.pointee.fiber = Unmanaged.passUnretained(self).toOpaque()
     }
 
@@ -73,7 +72,41 @@ public final class Fiber {
     public func call(_ function: LoadedUnit.FunctionInfo, arguments: [UInt64] = []) -> Result<UInt64, Trap> {
         let frame = stackBase
         for (i, a) in arguments.enumerated() { frame[i] = a }
-        return interpret(entry: function.header, frame: frame)
+        header.pointee.callStackTop = callStack
+        header.pointee.trapFunction = nil
+        header.pointee.trapPC = nil
+        header.pointee.frame = frame
+        if interpret(entry: function.header, frame: frame) == RibbonSignalReturn {
+            return .success(frame[0])
+        }
+        let trap = collectTrap()
+        header.pointee.callStackTop = callStack
+        header.pointee.trapFunction = nil
+        return .failure(trap)
+    }
+
+    /// The runtime error described by the header: its code and operands, the innermost
+    /// location, then every call record still on the stack, from the top down.
+    func collectTrap() -> Trap {
+        let h = header.pointee
+        let code = TrapCode(rawValue: h.trapCode) ?? .invalidInstruction
+        var frames: [Trap.Frame] = []
+        func frame(_ f: UnsafeMutablePointer<FunctionHeader>?, _ at: UnsafePointer<UInt64>?) {
+            guard let f, let at, let unit = LoadedUnit.owning(f), let info = unit.function(header: f) else {
+                frames.append(Trap.Frame(function: "?", path: "?", line: 0))
+                return
+            }
+            let code = UnsafeRawPointer(f).advanced(by: MemoryLayout<FunctionHeader>.stride)
+                .assumingMemoryBound(to: UInt64.self)
+            frames.append(Trap.Frame(function: info.name, path: unit.sourcePath, line: info.line(atWord: at - code)))
+        }
+        frame(h.trapFunction, h.trapPC)
+        var record = h.callStackTop!
+        while record > callStack {
+            record -= 1
+            frame(record.pointee.function, record.pointee.callPC)
+        }
+        return Trap(code: code, reason: Trap.reason(code, h.trapOperands.0, h.trapOperands.1), backtrace: frames)
     }
 
     /// Writes bytes to the program's output.
@@ -93,10 +126,5 @@ public final class Fiber {
     }
 }
 
-/// A suspended caller: where to resume, its frame and its function.
-struct CallRecord {
-    /// The caller's `call` instruction (its result register is read from it on return).
-    var callPC: UnsafePointer<UInt64>
-    var frame: UnsafeMutablePointer<UInt64>
-    var function: UnsafeMutablePointer<FunctionHeader>
-}
+/// A suspended caller: its call instruction, its frame and its function (`RibbonABI.h`).
+typealias CallRecord = RibbonCallRecord

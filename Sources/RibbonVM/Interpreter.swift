@@ -40,11 +40,17 @@ extension Fiber {
     /// its AddressTable, the call-stack pointer — so the optimizer keeps them in machine
     /// registers; nothing in the loop retains, releases or calls through an existential. The
     /// `switch` over `Opcode` compiles to one jump table.
-    func interpret(entry: UnsafeMutablePointer<FunctionHeader>, frame: Frame) -> Result<UInt64, Trap> {
+    ///
+    /// It has the builtin ABI's contract, so native code can call it for a bytecode callee: the
+    /// arguments are in `frame[0...]`, the result goes to `frame[0]`, and it returns
+    /// `RibbonSignalTrap` after a runtime error, with the trap described in the header and
+    /// every call record it pushed left on the stack (see `RibbonFiberHeader.trapFunction`).
+    /// Calls from native code into bytecode re-enter here, pushing above the native frames.
+    func interpret(entry: UnsafeMutablePointer<FunctionHeader>, frame: Frame) -> BuiltinSignal {
         let header = self.header
         let stackLimit = UnsafeMutablePointer<UInt64>(header.pointee.stackLimit!)
-        let entryCSP = callStackTop
-        let cspLimit = callStack + Fiber.maximumDepth
+        let entryCSP = header.pointee.callStackTop!
+        let cspLimit = header.pointee.callStackLimit!
         var csp = entryCSP
         var current = entry
         var table = UnsafePointer<UInt64>(current.pointee.addressTable!)
@@ -52,7 +58,7 @@ extension Fiber {
         var pc = codeStart(current)
 
         if fp + Int(current.pointee.frameSize) > stackLimit {
-            return .failure(makeTrap(.stackOverflow, 0, 0, pc: pc, function: current, csp: csp, entryCSP: entryCSP))
+            return trap(.stackOverflow, 0, 0, pc, current, csp)
         }
 
         while true {
@@ -82,13 +88,13 @@ extension Fiber {
                 pc += 1
             case .sDiv64:
                 let b = i64(fp[r(w, 4)])
-                if b == 0 { return trap(.divisionByZero, 0, 0, pc, current, csp, entryCSP) }
+                if b == 0 { return trap(.divisionByZero, 0, 0, pc, current, csp) }
                 let a = i64(fp[r(w, 3)])
                 fp[r(w, 2)] = bits(b == -1 ? 0 &- a : a / b)
                 pc += 1
             case .sRem64:
                 let b = i64(fp[r(w, 4)])
-                if b == 0 { return trap(.divisionByZero, 0, 0, pc, current, csp, entryCSP) }
+                if b == 0 { return trap(.divisionByZero, 0, 0, pc, current, csp) }
                 let a = i64(fp[r(w, 3)])
                 fp[r(w, 2)] = bits(b == -1 ? 0 : a % b)
                 pc += 1
@@ -155,7 +161,7 @@ extension Fiber {
                 let v = f64(fp[r(w, 3)])
                 // In range exactly when -2^63 <= v < 2^63; NaN fails both comparisons.
                 guard v >= -9_223_372_036_854_775_808.0, v < 9_223_372_036_854_775_808.0 else {
-                    return trap(.cannotConvertToI64, i64(v.bitPattern), 0, pc, current, csp, entryCSP)
+                    return trap(.cannotConvertToI64, i64(v.bitPattern), 0, pc, current, csp)
                 }
                 fp[r(w, 2)] = bits(Int64(v))
                 pc += 1
@@ -237,7 +243,7 @@ extension Fiber {
                     // Bytecode callee: push the caller, switch frame, function and table.
                     let callee = UnsafeMutablePointer<FunctionHeader>(bitPattern: UInt(entry & ~bytecodeEntryTag))!
                     if csp == cspLimit || base + Int(callee.pointee.frameSize) > stackLimit {
-                        return trap(.stackOverflow, 0, 0, pc, current, csp, entryCSP)
+                        return trap(.stackOverflow, 0, 0, pc, current, csp)
                     }
                     csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
                     csp += 1
@@ -246,23 +252,35 @@ extension Fiber {
                     table = UnsafePointer(callee.pointee.addressTable!)
                     pc = codeStart(callee)
                 } else {
-                    // Native callee (builtin, glue or JIT code): the builtin ABI.
+                    // Native callee (builtin, glue or JIT code): the builtin ABI. The caller is
+                    // recorded like for a bytecode call, so native frames above it can trap
+                    // with a full backtrace and count towards the depth limit.
+                    if csp == cspLimit { return trap(.stackOverflow, 0, 0, pc, current, csp) }
+                    csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
                     header.pointee.frame = base
+                    header.pointee.callStackTop = csp + 1
                     let native = unsafeBitCast(UInt(entry), to: BuiltinFunction.self)
                     if native(header) != RibbonSignalReturn {
-                        return trap(
-                            TrapCode(rawValue: header.pointee.trapCode) ?? .invalidInstruction,
-                            header.pointee.trapOperands.0, header.pointee.trapOperands.1, pc, current, csp, entryCSP)
+                        if header.pointee.trapFunction == nil {
+                            // A builtin trapped: this call is the innermost location.
+                            header.pointee.trapFunction = current
+                            header.pointee.trapPC = pc
+                            header.pointee.callStackTop = csp
+                        }
+                        return RibbonSignalTrap
                     }
                     fp[r(w, 2)] = base[0]
                     pc += 1
                 }
             case .callC:
                 // Foreign functions are reached only through glue the JIT makes.
-                return trap(.foreignCallUnavailable, 0, 0, pc, current, csp, entryCSP)
+                return trap(.foreignCallUnavailable, 0, 0, pc, current, csp)
             case .ret:
                 let value = fp[r(w, 2)]
-                if csp == entryCSP { return .success(value) }
+                if csp == entryCSP {
+                    fp[0] = value
+                    return RibbonSignalReturn
+                }
                 csp -= 1
                 let caller = csp.pointee
                 fp = caller.frame
@@ -271,7 +289,7 @@ extension Fiber {
                 fp[r(caller.callPC.pointee, 2)] = value
                 pc = caller.callPC + 1
             case .retUnit:
-                if csp == entryCSP { return .success(0) }
+                if csp == entryCSP { return RibbonSignalReturn }
                 csp -= 1
                 let caller = csp.pointee
                 fp = caller.frame
@@ -299,7 +317,7 @@ extension Fiber {
                 let array = UnsafePointer<UInt64>(bitPattern: UInt(fp[r(w, 3)]))!
                 let index = fp[r(w, 4)]
                 guard index < array.pointee else {
-                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp, entryCSP)
+                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp)
                 }
                 fp[r(w, 2)] = array[1 &+ Int(truncatingIfNeeded: index)]
                 pc += 1
@@ -307,7 +325,7 @@ extension Fiber {
                 let array = UnsafeMutablePointer<UInt64>(bitPattern: UInt(fp[r(w, 2)]))!
                 let index = fp[r(w, 3)]
                 guard index < array.pointee else {
-                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp, entryCSP)
+                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp)
                 }
                 array[1 &+ Int(truncatingIfNeeded: index)] = fp[r(w, 4)]
                 pc += 1
@@ -315,7 +333,7 @@ extension Fiber {
                 let array = UnsafePointer<UInt64>(bitPattern: UInt(fp[r(w, 3)]))!
                 let index = fp[r(w, 4)]
                 guard index < array.pointee else {
-                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp, entryCSP)
+                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp)
                 }
                 fp[r(w, 2)] = UInt64(
                     UnsafeRawPointer(array + 1).load(fromByteOffset: Int(truncatingIfNeeded: index), as: UInt8.self))
@@ -324,7 +342,7 @@ extension Fiber {
                 let array = UnsafeMutablePointer<UInt64>(bitPattern: UInt(fp[r(w, 2)]))!
                 let index = fp[r(w, 3)]
                 guard index < array.pointee else {
-                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp, entryCSP)
+                    return trap(.indexOutOfRange, i64(index), i64(array.pointee), pc, current, csp)
                 }
                 UnsafeMutableRawPointer(array + 1).storeBytes(
                     of: UInt8(truncatingIfNeeded: fp[r(w, 4)]), toByteOffset: Int(truncatingIfNeeded: index),
@@ -333,42 +351,24 @@ extension Fiber {
 
             default:
                 // Reserved numbers never pass the verifier.
-                return trap(.invalidInstruction, 0, 0, pc, current, csp, entryCSP)
+                return trap(.invalidInstruction, 0, 0, pc, current, csp)
             }
         }
     }
 
     /// The slow path of every runtime error, kept out of the dispatch loop so the loop holds
-    /// no trap state of its own.
+    /// no trap state of its own: describes the trap in the header, leaves the call records in
+    /// place for the backtrace, and returns `RibbonSignalTrap`.
     @inline(never)
     func trap(
         _ code: TrapCode, _ a: Int64, _ b: Int64, _ pc: PC, _ function: UnsafeMutablePointer<FunctionHeader>,
-        _ csp: UnsafeMutablePointer<CallRecord>, _ entryCSP: UnsafeMutablePointer<CallRecord>
-    ) -> Result<UInt64, Trap> {
-        .failure(makeTrap(code, a, b, pc: pc, function: function, csp: csp, entryCSP: entryCSP))
-    }
-
-    /// Builds the runtime error with its backtrace: the trapping instruction, then each
-    /// suspended caller's `call` instruction.
-    func makeTrap(
-        _ code: TrapCode, _ a: Int64, _ b: Int64, pc: PC, function: UnsafeMutablePointer<FunctionHeader>,
-        csp: UnsafeMutablePointer<CallRecord>, entryCSP: UnsafeMutablePointer<CallRecord>
-    ) -> Trap {
-        var frames: [Trap.Frame] = []
-        func frame(_ f: UnsafeMutablePointer<FunctionHeader>, _ at: PC) {
-            guard let unit = LoadedUnit.owning(f), let info = unit.function(header: f) else {
-                frames.append(Trap.Frame(function: "?", path: "?", line: 0))
-                return
-            }
-            let word = at - UnsafePointer(codeStart(f))
-            frames.append(Trap.Frame(function: info.name, path: unit.sourcePath, line: info.line(atWord: word)))
-        }
-        frame(function, pc)
-        var record = csp
-        while record > entryCSP {
-            record -= 1
-            frame(record.pointee.function, record.pointee.callPC)
-        }
-        return Trap(code: code, reason: Trap.reason(code, a, b), backtrace: frames)
+        _ csp: UnsafeMutablePointer<CallRecord>
+    ) -> BuiltinSignal {
+        header.pointee.trapCode = code.rawValue
+        header.pointee.trapOperands = (a, b)
+        header.pointee.trapFunction = function
+        header.pointee.trapPC = pc
+        header.pointee.callStackTop = csp
+        return RibbonSignalTrap
     }
 }

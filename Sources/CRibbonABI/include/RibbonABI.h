@@ -35,26 +35,6 @@ typedef enum RibbonTrapCode : uint32_t {
     RibbonTrapInvalidInstruction = 8,
 } RibbonTrapCode;
 
-/// The part of a fiber that native code sees.
-///
-/// A builtin is called with `frame` pointing at its first argument register; it reads its
-/// arguments from `frame[0...]` and writes its result to `frame[0]`.
-typedef struct RibbonFiberHeader {
-    /// Registers of the callee: arguments in `frame[0]...`, result to `frame[0]`.
-    uint64_t *frame;
-    /// One past the last usable register of the register stack.
-    uint64_t *stackLimit;
-    /// The Swift `Fiber` that owns this header (opaque to native code).
-    void *fiber;
-    /// Set with `RibbonSignalTrap`.
-    uint32_t trapCode;
-    uint32_t reserved;
-    int64_t trapOperands[2];
-} RibbonFiberHeader;
-
-/// The builtin ABI: every native callee in an AddressTable has this type.
-typedef RibbonBuiltinSignal (*RibbonBuiltinFunction)(RibbonFiberHeader *header);
-
 /// The header in front of every bytecode function's instruction words, in loaded memory.
 ///
 /// An AddressTable entry for a bytecode function is the address of this header with bit 63
@@ -75,6 +55,48 @@ typedef struct RibbonFunctionHeader {
     /// Calls plus loop back-edges, for tier-up.
     uint64_t hotness;
 } RibbonFunctionHeader;
+
+/// A suspended caller on the fiber's call stack: interpreted and native frames alike push
+/// one per call, so the depth limit and backtraces are the same in every engine mode.
+typedef struct RibbonCallRecord {
+    /// The caller's call instruction (bytecode), for the backtrace line and, in the
+    /// interpreter, the result register.
+    const uint64_t *callPC;
+    /// The caller's frame.
+    uint64_t *frame;
+    /// The caller.
+    RibbonFunctionHeader *function;
+} RibbonCallRecord;
+
+/// The part of a fiber that native code sees.
+///
+/// A builtin is called with `frame` pointing at its first argument register; it reads its
+/// arguments from `frame[0...]` and writes its result to `frame[0]`.
+typedef struct RibbonFiberHeader {
+    /// Registers of the callee: arguments in `frame[0]...`, result to `frame[0]`.
+    uint64_t *frame;
+    /// One past the last usable register of the register stack.
+    uint64_t *stackLimit;
+    /// The Swift `Fiber` that owns this header (opaque to native code).
+    void *fiber;
+    /// Set with `RibbonSignalTrap`.
+    uint32_t trapCode;
+    uint32_t reserved;
+    int64_t trapOperands[2];
+    /// First free call record; a call pushes its caller here, a return pops it.
+    RibbonCallRecord *callStackTop;
+    /// One past the last record: pushing here is `stack overflow`.
+    RibbonCallRecord *callStackLimit;
+    /// Where a runtime error happened: the innermost function and its instruction. Set by the
+    /// first frame (interpreted or native) that sees the trap; a builtin leaves it null and its
+    /// caller fills it in. Call records stay on the stack while a trap unwinds, so the
+    /// backtrace is this location followed by the records from the top down.
+    RibbonFunctionHeader *trapFunction;
+    const uint64_t *trapPC;
+} RibbonFiberHeader;
+
+/// The builtin ABI: every native callee in an AddressTable has this type.
+typedef RibbonBuiltinSignal (*RibbonBuiltinFunction)(RibbonFiberHeader *header);
 
 #define RIBBON_BYTECODE_TAG (1ull << 63)
 
