@@ -8,6 +8,7 @@
 //   RibbonCompiler        type checking and lowering AST -> Builder
 //   RibbonVM              Fiber, interpreter loop, builtins, traps and backtraces
 //   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge)                        (leaf)
+//   RibbonJIT             bytecode -> machine code with the builtin ABI, executable memory, tier-up
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
 //   ribbon                @main only
@@ -29,6 +30,7 @@ let package = Package(
         .target(name: "RibbonCompiler", dependencies: ["RibbonSyntax", "RibbonBytecode"]),
         .target(name: "RibbonVM", dependencies: ["RibbonBytecode"]),
         .target(name: "X86Assembler"),
+        .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler"]),
         .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM"]),
         .target(
             name: "RibbonCLI",
@@ -46,6 +48,7 @@ let package = Package(
         .testTarget(name: "RibbonVMTests", dependencies: ["RibbonVM", "RibbonCompiler"]),
         .testTarget(name: "RibbonCLITests", dependencies: ["RibbonCLI", "RibbonDriver", "RibbonVM"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
+        .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT"]),
         .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
