@@ -34,6 +34,11 @@ public final class Fiber {
     public let outputSink: OutputSink
     /// What `print`/`write` wrote, with `OutputSink.buffer`.
     public internal(set) var capturedOutput: [UInt8] = []
+    /// Calls plus loop back-edges after which a bytecode function is reported hot (once).
+    public var tierUpThreshold: UInt64 = .max
+    /// Told about each function whose hotness reaches `tierUpThreshold`. The interpreter knows
+    /// nothing more: whoever listens (the JIT) swaps the function's AddressTable entry.
+    public var hotFunctionHandler: ((UnsafeMutablePointer<FunctionHeader>) -> Void)?
 
     public init(output: OutputSink = .standardOutput) {
         outputSink = output
@@ -83,6 +88,12 @@ public final class Fiber {
         header.pointee.callStackTop = callStack
         header.pointee.trapFunction = nil
         return .failure(trap)
+    }
+
+    /// Runs a bytecode function for a native caller, with the builtin ABI's contract: the
+    /// arguments are in `header.frame[0...]`, the result goes to `header.frame[0]`.
+    public func callBytecode(_ function: UnsafeMutablePointer<FunctionHeader>) -> BuiltinSignal {
+        interpret(entry: function, frame: header.pointee.frame)
     }
 
     /// The runtime error described by the header: its code and operands, the innermost

@@ -56,6 +56,7 @@ extension Fiber {
         var table = UnsafePointer<UInt64>(current.pointee.addressTable!)
         var fp = frame
         var pc = codeStart(current)
+        let threshold = tierUpThreshold
 
         if fp + Int(current.pointee.frameSize) > stackLimit {
             return trap(.stackOverflow, 0, 0, pc, current, csp)
@@ -197,43 +198,43 @@ extension Fiber {
 
             // Branches
             case .br:
-                pc += imm32(w)
+                pc += taken(imm32(w), current, threshold)
             case .brIf:
-                pc += fp[r(w, 2)] != 0 ? imm32(w) : 1
+                pc += fp[r(w, 2)] != 0 ? taken(imm32(w), current, threshold) : 1
             case .brIfnot:
-                pc += fp[r(w, 2)] == 0 ? imm32(w) : 1
+                pc += fp[r(w, 2)] == 0 ? taken(imm32(w), current, threshold) : 1
             case .brIEq64:
-                pc += fp[r(w, 2)] == fp[r(w, 3)] ? imm32(w) : 1
+                pc += fp[r(w, 2)] == fp[r(w, 3)] ? taken(imm32(w), current, threshold) : 1
             case .brINe64:
-                pc += fp[r(w, 2)] != fp[r(w, 3)] ? imm32(w) : 1
+                pc += fp[r(w, 2)] != fp[r(w, 3)] ? taken(imm32(w), current, threshold) : 1
             case .brSLt64:
-                pc += i64(fp[r(w, 2)]) < i64(fp[r(w, 3)]) ? imm32(w) : 1
+                pc += i64(fp[r(w, 2)]) < i64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
             case .brSLe64:
-                pc += i64(fp[r(w, 2)]) <= i64(fp[r(w, 3)]) ? imm32(w) : 1
+                pc += i64(fp[r(w, 2)]) <= i64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
             case .brIEq64Imm:
-                pc += i64(fp[r(w, 2)]) == imm8(w) ? imm32(w) : 1
+                pc += i64(fp[r(w, 2)]) == imm8(w) ? taken(imm32(w), current, threshold) : 1
             case .brINe64Imm:
-                pc += i64(fp[r(w, 2)]) != imm8(w) ? imm32(w) : 1
+                pc += i64(fp[r(w, 2)]) != imm8(w) ? taken(imm32(w), current, threshold) : 1
             case .brSLt64Imm:
-                pc += i64(fp[r(w, 2)]) < imm8(w) ? imm32(w) : 1
+                pc += i64(fp[r(w, 2)]) < imm8(w) ? taken(imm32(w), current, threshold) : 1
             case .brSLe64Imm:
-                pc += i64(fp[r(w, 2)]) <= imm8(w) ? imm32(w) : 1
+                pc += i64(fp[r(w, 2)]) <= imm8(w) ? taken(imm32(w), current, threshold) : 1
             case .brSGt64Imm:
-                pc += i64(fp[r(w, 2)]) > imm8(w) ? imm32(w) : 1
+                pc += i64(fp[r(w, 2)]) > imm8(w) ? taken(imm32(w), current, threshold) : 1
             case .brSGe64Imm:
-                pc += i64(fp[r(w, 2)]) >= imm8(w) ? imm32(w) : 1
+                pc += i64(fp[r(w, 2)]) >= imm8(w) ? taken(imm32(w), current, threshold) : 1
             case .brFLt64:
-                pc += f64(fp[r(w, 2)]) < f64(fp[r(w, 3)]) ? imm32(w) : 1
+                pc += f64(fp[r(w, 2)]) < f64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
             case .brFLe64:
-                pc += f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)]) ? imm32(w) : 1
+                pc += f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
             case .brFNlt64:
-                pc += !(f64(fp[r(w, 2)]) < f64(fp[r(w, 3)])) ? imm32(w) : 1
+                pc += !(f64(fp[r(w, 2)]) < f64(fp[r(w, 3)])) ? taken(imm32(w), current, threshold) : 1
             case .brFNle64:
-                pc += !(f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)])) ? imm32(w) : 1
+                pc += !(f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)])) ? taken(imm32(w), current, threshold) : 1
             case .brFEq64:
-                pc += f64(fp[r(w, 2)]) == f64(fp[r(w, 3)]) ? imm32(w) : 1
+                pc += f64(fp[r(w, 2)]) == f64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
             case .brFNe64:
-                pc += f64(fp[r(w, 2)]) != f64(fp[r(w, 3)]) ? imm32(w) : 1
+                pc += f64(fp[r(w, 2)]) != f64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
 
             // Calls
             case .call:
@@ -242,6 +243,9 @@ extension Fiber {
                 if entry & bytecodeEntryTag != 0 {
                     // Bytecode callee: push the caller, switch frame, function and table.
                     let callee = UnsafeMutablePointer<FunctionHeader>(bitPattern: UInt(entry & ~bytecodeEntryTag))!
+                    let hotness = callee.pointee.hotness &+ 1
+                    callee.pointee.hotness = hotness
+                    if hotness == threshold { reportHot(callee) }
                     if csp == cspLimit || base + Int(callee.pointee.frameSize) > stackLimit {
                         return trap(.stackOverflow, 0, 0, pc, current, csp)
                     }
@@ -354,6 +358,22 @@ extension Fiber {
                 return trap(.invalidInstruction, 0, 0, pc, current, csp)
             }
         }
+    }
+
+    /// A taken branch: a backward one is a loop back-edge and counts towards tier-up.
+    @inline(__always)
+    func taken(_ offset: Int, _ function: UnsafeMutablePointer<FunctionHeader>, _ threshold: UInt64) -> Int {
+        if offset < 0 {
+            let hotness = function.pointee.hotness &+ 1
+            function.pointee.hotness = hotness
+            if hotness == threshold { reportHot(function) }
+        }
+        return offset
+    }
+
+    @inline(never)
+    func reportHot(_ function: UnsafeMutablePointer<FunctionHeader>) {
+        hotFunctionHandler?(function)
     }
 
     /// The slow path of every runtime error, kept out of the dispatch loop so the loop holds
