@@ -90,6 +90,16 @@ public final class LoadedUnit {
         functions = loaded.functions
         memory = loaded.memory
         memorySize = loaded.memorySize
+        var byId: [UInt32: Int] = [:]
+        var byHeader: [UnsafeRawPointer: Int] = [:]
+        byId.reserveCapacity(functions.count)
+        byHeader.reserveCapacity(functions.count)
+        for (i, f) in functions.enumerated() {
+            byId[f.id] = i
+            byHeader[UnsafeRawPointer(f.header)] = i
+        }
+        functionIndexById = byId
+        functionIndexByHeader = byHeader
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
         for f in functions {
             f.header.pointee.unit = unmanaged
@@ -100,14 +110,18 @@ public final class LoadedUnit {
         memory.deallocate()
     }
 
+    /// Index into `functions` by Id and by header address (the JIT resolves thousands).
+    private let functionIndexById: [UInt32: Int]
+    private let functionIndexByHeader: [UnsafeRawPointer: Int]
+
     /// The function with this Id, if the Id names one of this unit's functions.
     public func function(id: UInt32) -> FunctionInfo? {
-        functions.first { $0.id == id }
+        functionIndexById[id].map { functions[$0] }
     }
 
-    /// The function whose header is at `header` (for backtraces).
+    /// The function whose header is at `header` (for backtraces and tier-up).
     public func function(header: UnsafePointer<FunctionHeader>) -> FunctionInfo? {
-        functions.first { UnsafePointer($0.header) == header }
+        functionIndexByHeader[UnsafeRawPointer(header)].map { functions[$0] }
     }
 
     /// The unit a function header belongs to.
