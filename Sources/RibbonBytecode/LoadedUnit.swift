@@ -22,6 +22,9 @@ public struct SymbolResolver {
         self.imported = imported
     }
 
+    /// The builtin a foreign entry's slot holds until glue is installed (it traps).
+    public static let foreignUnavailableName = "foreign_unavailable"
+
     /// `dlsym(RTLD_DEFAULT, symbol)`: the process and the libraries it has loaded (libc, libm).
     public static func dlsymLookup(_ symbol: String) -> UInt64? {
         guard let address = dlsym(UnsafeMutableRawPointer(bitPattern: 0), symbol) else { return nil }
@@ -45,8 +48,16 @@ public final class LoadedUnit {
     /// Name → Id (functions and globals this unit defines).
     public let symbols: [String: UInt32]
     public let functions: [FunctionInfo]
+    /// The C functions this unit calls, by Id: signature and `dlsym` address.
+    public let foreignFunctions: [Int: ForeignFunction]
     private let memory: UnsafeMutableRawPointer
     private let memorySize: Int
+
+    /// A C function a unit calls: how to call it and where it is.
+    public struct ForeignFunction: Sendable {
+        public var signature: ForeignSignature
+        public var address: UInt64
+    }
 
     /// What the runtime needs to know about one function besides its header.
     public struct FunctionInfo {
@@ -88,6 +99,7 @@ public final class LoadedUnit {
         entryNames = loaded.entryNames
         symbols = loaded.symbols
         functions = loaded.functions
+        foreignFunctions = loaded.foreign
         memory = loaded.memory
         memorySize = loaded.memorySize
         var byId: [UInt32: Int] = [:]
@@ -137,6 +149,7 @@ public final class LoadedUnit {
         var entryNames: [Int: String]
         var symbols: [String: UInt32]
         var functions: [FunctionInfo]
+        var foreign: [Int: ForeignFunction]
         var memory: UnsafeMutableRawPointer
         var memorySize: Int
     }
@@ -199,6 +212,7 @@ public final class LoadedUnit {
         var kinds: [AddressTableEntryKind] = []
         kinds.reserveCapacity(entryCount)
         var names: [Int: String] = [:]
+        var foreign: [Int: ForeignFunction] = [:]
         var functionHeaderIds: [Int: Int] = [:]  // header offset in code -> Id
         for id in 0..<entryCount {
             let at = section(.entries).lowerBound + id * UnitImage.entrySize
@@ -231,16 +245,32 @@ public final class LoadedUnit {
                 guard b <= UInt64(UInt32.max) else { throw .truncated }
                 let name = try string(UInt32(b), a)
                 names[id] = name
+                if kind == .foreign {
+                    // The slot is called with the builtin ABI, so it never holds the C function
+                    // itself: it gets System V glue later (`installForeignGlue`), and until then
+                    // a stub that stops with a clear runtime error. The symbol is looked up now
+                    // so an unknown one fails before the program starts.
+                    guard let signature = ForeignSignature(entryName: name) else {
+                        throw .malformed("foreign entry \(id) has a bad signature")
+                    }
+                    guard let address = resolver.foreign(signature.symbol) else {
+                        throw .unresolvedForeign(signature.symbol)
+                    }
+                    guard let stub = resolver.builtin(SymbolResolver.foreignUnavailableName) else {
+                        throw .unresolvedBuiltin(SymbolResolver.foreignUnavailableName)
+                    }
+                    foreign[id] = ForeignFunction(signature: signature, address: address)
+                    table[id] = stub
+                    continue
+                }
                 let address: UInt64?
                 switch kind {
                 case .builtin: address = resolver.builtin(name)
-                case .foreign: address = resolver.foreign(name)
                 default: address = resolver.imported(name)
                 }
                 guard let address else {
                     switch kind {
                     case .builtin: throw .unresolvedBuiltin(name)
-                    case .foreign: throw .unresolvedForeign(name)
                     default: throw .unresolvedImport(name)
                     }
                 }
@@ -339,6 +369,6 @@ public final class LoadedUnit {
         ok = true
         return LoadedParts(
             sourcePath: sourcePath, table: table, entryKinds: kinds, entryNames: names, symbols: symbols,
-            functions: functions, memory: memory, memorySize: total)
+            functions: functions, foreign: foreign, memory: memory, memorySize: total)
     }
 }

@@ -35,6 +35,7 @@ public struct UnitBuilder: Sendable {
     var data: [UInt8] = []
     private var constantIds: [[UInt8]: UInt32] = [:]
     private var namedIds: [Entry: UInt32] = [:]
+    private var foreignIds: [String: UInt32] = [:]
     /// Path of the source file, kept in the image for backtraces.
     public var sourcePath: String
 
@@ -86,8 +87,20 @@ public struct UnitBuilder: Sendable {
     /// The Id of a runtime builtin, by name (one Id per name).
     public mutating func builtin(_ name: String) -> UInt32 { named(.builtin(name)) }
 
-    /// The Id of a C function, by symbol (one Id per symbol).
-    public mutating func foreign(_ symbol: String) -> UInt32 { named(.foreign(symbol)) }
+    /// Declares a C function with its signature (one Id per symbol; see `ForeignSignature`).
+    @discardableResult
+    public mutating func declareForeign(_ signature: ForeignSignature) -> UInt32 {
+        if let id = foreignIds[signature.symbol] { return id }
+        let id = named(.foreign(signature.entryName))
+        foreignIds[signature.symbol] = id
+        return id
+    }
+
+    /// The Id of a C function declared with `declareForeign`.
+    public mutating func foreign(_ symbol: String) -> UInt32 {
+        guard let id = foreignIds[symbol] else { preconditionFailure("foreign `\(symbol)` was not declared") }
+        return id
+    }
 
     private mutating func named(_ entry: Entry) -> UInt32 {
         if let id = namedIds[entry] { return id }

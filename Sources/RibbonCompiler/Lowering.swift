@@ -27,7 +27,7 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
     }
     // Every foreign declaration gets its entry, called or not, so that loading resolves each
     // symbol and an unknown one stops the program before it starts (LANGUAGE.md).
-    for foreign in program.foreigns { _ = unit.foreign(foreign.symbol) }
+    for foreign in program.foreigns { unit.declareForeign(foreign.signature) }
     var diagnostics: [Diagnostic] = []
     for (index, f) in program.functions.enumerated() {
         // `consume` hands the builder over without a copy; copying it per function made
@@ -52,6 +52,21 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
     }
     if !diagnostics.isEmpty { return (nil, diagnostics) }
     return (unit.encode(), [])
+}
+
+extension CheckedForeign {
+    /// What the System V glue needs to know (the checker allows only these four types).
+    var signature: ForeignSignature {
+        func kind(_ t: ValueType) -> ForeignSignature.ValueKind {
+            switch t {
+            case .f64: .f64
+            case .bool: .bool
+            case .str: .str
+            default: .i64
+            }
+        }
+        return ForeignSignature(symbol: symbol, parameters: parameterTypes.map(kind), result: kind(resultType))
+    }
 }
 
 /// The bytecode name of each builtin that is a call rather than an instruction.

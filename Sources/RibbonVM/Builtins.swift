@@ -22,6 +22,8 @@ public enum Builtins {
         "array_i64": { h in makeArray(h!, elementSize: 8) },
         "array_f64": { h in makeArray(h!, elementSize: 8) },
         "array_bool": { h in makeArray(h!, elementSize: 1) },
+        // Sits in a foreign function's slot until System V glue replaces it.
+        "foreign_unavailable": { h in trap(h!, .foreignCallUnavailable, 0) },
         "clock": { h in
             var ts = timespec()
             clock_gettime(CLOCK_MONOTONIC, &ts)

@@ -277,8 +277,23 @@ extension Fiber {
                     pc += 1
                 }
             case .callC:
-                // Foreign functions are reached only through glue the JIT makes.
-                return trap(.foreignCallUnavailable, 0, 0, pc, current, csp)
+                // A foreign function's slot holds its System V glue (or a stub that traps):
+                // a native callee with the builtin ABI like any other.
+                let base = fp + r(w, 3)
+                if csp == cspLimit { return trap(.stackOverflow, 0, 0, pc, current, csp) }
+                csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
+                header.pointee.frame = base
+                header.pointee.callStackTop = csp + 1
+                let glue = unsafeBitCast(UInt(table[Int(truncatingIfNeeded: w >> 32)]), to: BuiltinFunction.self)
+                if glue(header) != RibbonSignalReturn {
+                    header.pointee.trapFunction = current
+                    header.pointee.trapPC = pc
+                    header.pointee.callStackTop = csp
+                    return RibbonSignalTrap
+                }
+                header.pointee.callStackTop = csp
+                fp[r(w, 2)] = base[0]
+                pc += 1
             case .ret:
                 let value = fp[r(w, 2)]
                 if csp == entryCSP {
