@@ -7,7 +7,7 @@
 //   RibbonBytecode        Builder, Encoder, Decoder/disassembler, unit images (serialize, load)
 //   RibbonCompiler        type checking and lowering AST -> Builder
 //   RibbonVM              Fiber, interpreter loop, builtins, traps and backtraces
-//   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge)                        (leaf)
+//   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge); CCPUID for host features
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
 //   ribbon                @main only
@@ -28,7 +28,8 @@ let package = Package(
         .target(name: "RibbonBytecode", dependencies: ["RibbonCore"]),
         .target(name: "RibbonCompiler", dependencies: ["RibbonSyntax", "RibbonBytecode"]),
         .target(name: "RibbonVM", dependencies: ["RibbonBytecode"]),
-        .target(name: "X86Assembler"),
+        .target(name: "CCPUID"),
+        .target(name: "X86Assembler", dependencies: ["CCPUID"]),
         .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM"]),
         .target(
             name: "RibbonCLI",
