@@ -8,6 +8,7 @@
 //   RibbonCompiler        type checking and lowering AST -> Builder
 //   RibbonVM              Fiber, interpreter loop, builtins, traps and backtraces
 //   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge); CCPUID for host features
+//   X86Disassembler       x86-64 machine code -> Intel-syntax text, through Capstone (CCapstone)
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
 //   ribbon                @main only
@@ -30,6 +31,12 @@ let package = Package(
         .target(name: "RibbonVM", dependencies: ["RibbonBytecode"]),
         .target(name: "CCPUID"),
         .target(name: "X86Assembler", dependencies: ["CCPUID"]),
+        .systemLibrary(
+            name: "CCapstone",
+            pkgConfig: "capstone",
+            providers: [.apt(["libcapstone-dev"])]
+        ),
+        .target(name: "X86Disassembler", dependencies: ["CCapstone"]),
         .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM"]),
         .target(
             name: "RibbonCLI",
@@ -47,6 +54,7 @@ let package = Package(
         .testTarget(name: "RibbonVMTests", dependencies: ["RibbonVM", "RibbonCompiler"]),
         .testTarget(name: "RibbonCLITests", dependencies: ["RibbonCLI", "RibbonDriver", "RibbonVM"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
+        .testTarget(name: "X86DisassemblerTests", dependencies: ["X86Disassembler", "X86Assembler"]),
         .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
