@@ -7,7 +7,8 @@
 //   RibbonBytecode        Builder, Encoder, Decoder/disassembler, unit images (serialize, load)
 //   RibbonCompiler        type checking and lowering AST -> Builder
 //   RibbonVM              Fiber, interpreter loop, builtins, traps and backtraces
-//   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge)                        (leaf)
+//   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge); CCPUID for host features
+//   X86Disassembler       x86-64 machine code -> Intel-syntax text, through Capstone (CCapstone)
 //   RibbonJIT             bytecode -> machine code with the builtin ABI, executable memory, tier-up
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
@@ -29,9 +30,16 @@ let package = Package(
         .target(name: "RibbonBytecode", dependencies: ["RibbonCore"]),
         .target(name: "RibbonCompiler", dependencies: ["RibbonSyntax", "RibbonBytecode"]),
         .target(name: "RibbonVM", dependencies: ["RibbonBytecode"]),
-        .target(name: "X86Assembler"),
-        .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler"]),
-        .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM"]),
+        .target(name: "CCPUID"),
+        .target(name: "X86Assembler", dependencies: ["CCPUID"]),
+        .systemLibrary(
+            name: "CCapstone",
+            pkgConfig: "capstone",
+            providers: [.apt(["libcapstone-dev"])]
+        ),
+        .target(name: "X86Disassembler", dependencies: ["CCapstone"]),
+        .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler", "X86Disassembler"]),
+        .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT"]),
         .target(
             name: "RibbonCLI",
             dependencies: [
@@ -48,6 +56,7 @@ let package = Package(
         .testTarget(name: "RibbonVMTests", dependencies: ["RibbonVM", "RibbonCompiler"]),
         .testTarget(name: "RibbonCLITests", dependencies: ["RibbonCLI", "RibbonDriver", "RibbonVM"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
+        .testTarget(name: "X86DisassemblerTests", dependencies: ["X86Disassembler", "X86Assembler"]),
         .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT"]),
         .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
     ],

@@ -28,10 +28,10 @@ public struct RunCommand: ParsableCommand {
     @Argument(help: "The .rib file to run.")
     var file: String
 
-    @Option(help: "off: interpreter only; tier: compile hot functions; eager: compile every function first. (The JIT is not built yet: every mode interprets.)")
+    @Option(help: "off: interpreter only; tier: compile hot functions to x86-64; eager: compile every function before main.")
     var jit: JITMode = .tier
 
-    @Option(name: .customLong("jit-threshold"), help: "Calls plus loop iterations before a function is compiled (with --jit tier). (Not used yet.)")
+    @Option(name: .customLong("jit-threshold"), help: "Calls plus loop back-edges before a function is compiled (with --jit tier; default \(RunOptions.defaultJITThreshold)).")
     var jitThreshold: Int?
 
     @Flag(name: .customLong("no-cache"), help: "Neither read nor write the compilation cache.")
@@ -58,9 +58,6 @@ public struct RunCommand: ParsableCommand {
         options.useCache = !noCache
         options.cacheDirectory = cacheDir
         options.printStats = stats
-        if jit != .off, CommandLine.arguments.contains(where: { $0 == "--jit" || $0.hasPrefix("--jit=") }) {
-            Driver.printError("ribbon: note: the JIT is not available yet; --jit \(jit.rawValue) runs in the interpreter")
-        }
         if cacheDir != nil, !noCache {
             Driver.printError("ribbon: note: the cache is not available yet; --cache-dir is ignored")
         }

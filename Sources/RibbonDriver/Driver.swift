@@ -4,6 +4,7 @@ import Glibc
 import RibbonBytecode
 import RibbonCompiler
 import RibbonCore
+import RibbonJIT
 import RibbonSyntax
 import RibbonVM
 
@@ -108,13 +109,31 @@ public enum Driver {
             report.standardError += "ribbon: error: \(path): \(error)\n"
             return finish(ExitStatus.compileError)
         }
+        // The JIT makes the System V glue for C functions in every mode (the interpreter calls C
+        // only through glue), compiles every function before main with --jit eager, and takes
+        // hot functions from the interpreter with --jit tier.
+        let jit = JITEngine()
+        do {
+            try jit.installForeignGlue(unit)
+        } catch {
+            report.standardError += "ribbon: error: \(path): cannot make foreign-call glue: \(error)\n"
+            return finish(ExitStatus.compileError)
+        }
         guard let mainId = unit.symbols["main"], let main = unit.function(id: mainId) else {
             return finish(0)  // A library: it compiles, and running it does nothing.
         }
         let fiber = Fiber(output: output)
+        switch options.jit {
+        case .off: break
+        case .eager: jit.installAll(unit)
+        case .tier: jit.attach(to: fiber, threshold: UInt64(options.jitThreshold ?? RunOptions.defaultJITThreshold))
+        }
         let t0 = monotonicMicroseconds()
         let result = fiber.call(main)
         statistics.runMicroseconds = monotonicMicroseconds() - t0
+        statistics.jitCompiled = jit.compiledCount
+        statistics.jitMicroseconds = jit.microseconds
+        if options.jit == .tier { statistics.runMicroseconds -= jit.microseconds }
         fiber.flush()
         report.standardOutput = fiber.capturedOutput
         switch result {

@@ -9,6 +9,9 @@ public enum JITMode: String, CaseIterable, Sendable {
 }
 
 public struct RunOptions: Sendable {
+    /// Calls plus loop back-edges before `--jit tier` compiles a function.
+    public static let defaultJITThreshold = 1000
+
     public var jit: JITMode = .tier
     public var jitThreshold: Int? = nil
     public var useCache = true

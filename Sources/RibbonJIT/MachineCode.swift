@@ -10,6 +10,8 @@ public enum RelocationTarget: Hashable, Sendable {
     /// The address of bytecode word `word` of function `function` (call records and trap
     /// locations name bytecode positions, so backtraces read the same line tables).
     case bytecodeWord(function: UInt32, word: UInt32)
+    /// A C function, by symbol (`dlsym`).
+    case foreignSymbol(String)
 }
 
 /// One absolute address to write: 8 bytes at `offset`, little-endian.

@@ -6,28 +6,41 @@ import Testing
 /// Runs every example in-process through the whole pipeline and compares output, exit status
 /// and error text with what the example expects.
 @Suite struct ConformanceTests {
-    @Test(arguments: ExampleFile.all().filter { !$0.needsForeignCalls })
-    func exampleGivesExpectedResult(_ example: ExampleFile) {
-        var options = RunOptions()
-        options.jit = .off
-        options.useCache = false
-        let report = Driver.execute(path: example.path, options: options, output: .buffer)
-        #expect(String(decoding: report.standardOutput, as: UTF8.self) == example.expectedOutput)
-        #expect(report.status == example.expectedStatus, "stderr: \(report.standardError)")
-        for line in example.expectedStderr {
-            #expect(report.standardError.contains(line), "stderr lacks \(line): \(report.standardError)")
+    /// Every engine mode of DESIGN.md: interpreter only, every function compiled before main,
+    /// and tier-up after two calls or back-edges (so most functions switch engines mid-run).
+    static let modes: [(JITMode, Int?)] = [(.off, nil), (.eager, nil), (.tier, 2)]
+
+    @Test(arguments: ExampleFile.all())
+    func exampleGivesExpectedResultInEveryEngineMode(_ example: ExampleFile) {
+        for (mode, threshold) in Self.modes {
+            var options = RunOptions()
+            options.jit = mode
+            options.jitThreshold = threshold
+            options.useCache = false
+            let report = Driver.execute(path: example.path, options: options, output: .buffer)
+            if !example.writesThroughC {
+                #expect(
+                    String(decoding: report.standardOutput, as: UTF8.self) == example.expectedOutput, "--jit \(mode)")
+            }
+            #expect(report.status == example.expectedStatus, "--jit \(mode), stderr: \(report.standardError)")
+            for line in example.expectedStderr {
+                #expect(report.standardError.contains(line), "--jit \(mode): stderr lacks \(line): \(report.standardError)")
+            }
         }
     }
 
-    /// Until the JIT makes foreign-call glue, calling C stops with a clear runtime error
-    /// (never a crash, never wrong output).
-    @Test(arguments: ExampleFile.all().filter { $0.needsForeignCalls })
-    func foreignCallsStopWithAClearError(_ example: ExampleFile) {
-        var options = RunOptions()
-        options.jit = .off
-        let report = Driver.execute(path: example.path, options: options, output: .buffer)
-        #expect(report.status == 70)
-        #expect(report.standardError.contains("runtime error: foreign functions can only be called with the JIT enabled"))
+    /// The whole error text, backtrace included, is the same whichever engine ran each frame.
+    @Test(arguments: ExampleFile.all().filter { $0.expectedStatus == 70 })
+    func runtimeErrorsAreIdenticalAcrossEngines(_ example: ExampleFile) {
+        var texts: [String] = []
+        for (mode, threshold) in Self.modes {
+            var options = RunOptions()
+            options.jit = mode
+            options.jitThreshold = threshold
+            texts.append(Driver.execute(path: example.path, options: options, output: .buffer).standardError)
+        }
+        #expect(texts[1] == texts[0])
+        #expect(texts[2] == texts[0])
     }
 
     @Test func thereAreExamplesToRun() {

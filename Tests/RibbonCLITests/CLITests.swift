@@ -116,12 +116,29 @@ import Testing
         #expect(Set(times.keys) == ["parse", "compile", "jit", "cache_load", "cache_store", "run"])
     }
 
-    @Test func flagsOfLaterLayersSayTheyDoNothingYet() throws {
+    @Test func cacheFlagsSayTheyDoNothingYet() throws {
         let r = try ribbon(["run", "--jit", "eager", "--cache-dir", "/tmp/ribbon-cli-test", "examples/hello.rib"])
         #expect(r.status == 0)
         #expect(r.stdout == "hello, ribbon\n")
-        #expect(r.stderr.contains("JIT is not available yet"))
-        #expect(r.stderr.contains("cache is not available yet"))
+        #expect(r.stderr == "ribbon: note: the cache is not available yet; --cache-dir is ignored\n")
+    }
+
+    @Test func eagerJITReportsCompiledFunctions() throws {
+        let r = try ribbon(["run", "--jit", "eager", "--stats", "../shared/examples/fib.rib"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "832040\n")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(r.stderr.split(separator: "\n")[0].utf8)) as? [String: Any])
+        #expect(object["jit_compiled"] as? Int == 2)
+    }
+
+    /// C's output and ribbon's share one stdio buffer, so they stay in program order.
+    @Test(arguments: ["off", "eager", "tier"])
+    func foreignCallsGoThroughGlueInEveryMode(_ mode: String) throws {
+        let r = try ribbon(["run", "--jit", mode, "--jit-threshold", "2", "../shared/examples/foreign.rib"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "from C\n6\n7\n1024.0\n7.0\n")
+        #expect(r.stderr.isEmpty)
     }
 
     @Test func disasmShowsEveryFunction() throws {

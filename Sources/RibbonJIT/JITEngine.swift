@@ -1,0 +1,92 @@
+import RibbonBytecode
+import RibbonCore
+import RibbonVM
+
+/// Compiles functions of loaded units and installs them: the function's AddressTable entry is
+/// swapped to the machine code, so every later call, from the interpreter or from other machine
+/// code, runs it. Keeps the code alive as long as the engine.
+public final class JITEngine {
+    private var installed: [LoadedMachineCode] = []
+    /// Functions compiled in this process.
+    public private(set) var compiledCount = 0
+    /// Functions the JIT declined (an instruction it cannot compile yet); they stay interpreted.
+    public private(set) var declined: [String] = []
+    /// Microseconds spent compiling and installing.
+    public private(set) var microseconds = 0
+
+    public init() {}
+
+    /// Compiles and installs one function; false when it stays interpreted.
+    @discardableResult
+    public func install(_ function: LoadedUnit.FunctionInfo, of unit: LoadedUnit) -> Bool {
+        let t0 = monotonicMicroseconds()
+        defer { microseconds += monotonicMicroseconds() - t0 }
+        let machineCode: MachineCode
+        do {
+            machineCode = try JITCompiler.compile(function)
+        } catch {
+            declined.append(function.name)
+            return false
+        }
+        do {
+            let loaded = try LoadedMachineCode(machineCode) { resolve($0, unit: unit) }
+            installed.append(loaded)
+            unit.addressTable[Int(function.id)] = UInt64(UInt(bitPattern: loaded.entry))
+            compiledCount += 1
+            return true
+        } catch {
+            declined.append(function.name)
+            return false
+        }
+    }
+
+    /// Puts System V glue in the slot of every C function the unit calls. Done in every mode:
+    /// the interpreter, too, calls C only through glue.
+    public func installForeignGlue(_ unit: LoadedUnit) throws {
+        for (id, foreign) in unit.foreignFunctions.sorted(by: { $0.key < $1.key }) {
+            let glue = try LoadedMachineCode(try ForeignGlue.make(foreign.signature)) { resolve($0, unit: unit) }
+            installed.append(glue)
+            unit.addressTable[id] = UInt64(UInt(bitPattern: glue.entry))
+        }
+    }
+
+    /// Compiles every function of a unit (`--jit eager`).
+    public func installAll(_ unit: LoadedUnit) {
+        for function in unit.functions { install(function, of: unit) }
+    }
+
+    /// Lets a fiber's interpreter hand hot functions to this engine (`--jit tier`).
+    public func attach(to fiber: Fiber, threshold: UInt64) {
+        fiber.tierUpThreshold = threshold
+        fiber.hotFunctionHandler = { [unowned self] header in
+            guard let unit = LoadedUnit.owning(header), let function = unit.function(header: header) else { return }
+            self.install(function, of: unit)
+        }
+    }
+
+    func resolve(_ target: RelocationTarget, unit: LoadedUnit) -> UInt64? {
+        switch target {
+        case .addressTable:
+            return UInt64(UInt(bitPattern: unit.addressTable))
+        case .runtimeHelper(let name):
+            return JITRuntime.helper(named: name)
+        case .functionHeader(let id):
+            return unit.function(id: id).map { UInt64(UInt(bitPattern: $0.header)) }
+        case .foreignSymbol(let symbol):
+            return SymbolResolver.dlsymLookup(symbol)
+        case .bytecodeWord(let id, let word):
+            guard let f = unit.function(id: id), word < f.header.pointee.codeWords else { return nil }
+            return UInt64(UInt(bitPattern: f.header)) + UInt64(functionHeaderWords * 8) + UInt64(word) * 8
+        }
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+func monotonicMicroseconds() -> Int {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Int(ts.tv_sec) * 1_000_000 + Int(ts.tv_nsec) / 1000
+}
