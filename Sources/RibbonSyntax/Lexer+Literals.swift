@@ -43,15 +43,24 @@ extension Lexer {
     }
 
     mutating func lexNumber() {
-        // The common case first: plain decimal digits (at most 19, so no overflow) not
-        // followed by anything that continues a number (`_`, a letter, `.5`, a digit).
+        // The common case first: decimal digits, grouped by single `_`s between digits (at
+        // most 19 digits, so no overflow), not followed by anything that continues a number
+        // (`_`, a letter, `.5`, a digit).
         var end = position
         var plain: UInt64 = 0
-        while end < bytes.count, end - position < 19 {
+        var digits = 0
+        while end < bytes.count {
             let digit = bytes[end] &- UInt8(ascii: "0")
-            guard digit < 10 else { break }
-            plain = plain &* 10 &+ UInt64(digit)
-            end += 1
+            if digit < 10 {
+                guard digits < 19 else { break }
+                plain = plain &* 10 &+ UInt64(digit)
+                digits += 1
+                end += 1
+            } else if digit == UInt8(ascii: "_") &- UInt8(ascii: "0"), Lexer.isDecimalDigit(byte(at: end + 1)) {
+                end += 1  // (After a digit: a `_` is only stepped over when a digit follows.)
+            } else {
+                break
+            }
         }
         let next = byte(at: end)
         if !Lexer.isIdentifierByte(next), next != UInt8(ascii: ".") || !Lexer.isDecimalDigit(byte(at: end + 1)) {

@@ -192,7 +192,18 @@ public struct Lexer {
                 append(Token(kind, at: SourceLocation(line: line, column: first - lineStart - continuationBytes + 1)))
                 continue
             }
+            // Single-byte punctuation, the next most common, is also handled here.
+            let single: TokenKind
             switch byte {
+            case UInt8(ascii: "("): single = .leftParen
+            case UInt8(ascii: ")"): single = .rightParen
+            case UInt8(ascii: "["): single = .leftBracket
+            case UInt8(ascii: "]"): single = .rightBracket
+            case UInt8(ascii: ","): single = .comma
+            case UInt8(ascii: "+"): single = .plus
+            case UInt8(ascii: "*"): single = .star
+            case UInt8(ascii: "/"): single = .slash
+            case UInt8(ascii: "%"): single = .percent
             case UInt8(ascii: "\n"):
                 position = p
                 lastNewline = location
@@ -201,15 +212,20 @@ public struct Lexer {
                 return
             case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"):
                 p += 1
+                continue
             case UInt8(ascii: ";") where p + 1 < end && bytes[p + 1] == UInt8(ascii: ";"):
                 // A comment: skip to the end of the line.
                 p += 2
                 while p < end && bytes[p] != UInt8(ascii: "\n") { p += 1 }
+                continue
             default:
                 position = p
                 lexToken()
                 p = position
+                continue
             }
+            append(Token(single, at: SourceLocation(line: line, column: p - lineStart - continuationBytes + 1)))
+            p += 1
         }
         position = p
         lastNewline = location

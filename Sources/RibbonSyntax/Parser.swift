@@ -126,7 +126,7 @@ struct Parser {
             height = max(height, Int(pendingStatements[index].height))
         }
         tree.statements.append(contentsOf: pendingStatements[mark...])
-        pendingStatements.removeSubrange(mark...)
+        pendingStatements.removeLast(pendingStatements.count - mark)
         let end = Int32(truncatingIfNeeded: tree.statements.count)
         let id = BlockID(Int32(truncatingIfNeeded: tree.blocks.count))
         tree.blocks.append(BlockSyntax(statements: start..<end, at: location, height: Int32(clamping: height + 1)))
@@ -683,7 +683,7 @@ struct Parser {
         }
         let start = Int32(truncatingIfNeeded: tree.arguments.count)
         tree.arguments.append(contentsOf: pendingArguments[mark...])
-        pendingArguments.removeSubrange(mark...)
+        pendingArguments.removeLast(pendingArguments.count - mark)
         let arguments = start..<Int32(truncatingIfNeeded: tree.arguments.count)
         return try node(.apply(callee: callee, arguments: arguments), at: node(callee).location)
     }
