@@ -34,15 +34,46 @@ extension Lexer {
     /// Advances over `[0-9_]*` (or hex digits and `_`) and returns the range.
     mutating func scanDigits(hex: Bool = false) -> Range<Int> {
         let first = position
-        while let byte = byte(at: position),
-            byte == UInt8(ascii: "_") || (hex ? Lexer.hexDigitValue(byte) != nil : Lexer.isDecimalDigit(byte))
-        {
+        while position < bytes.count {
+            let byte = bytes[position]
+            guard byte == UInt8(ascii: "_") || (hex ? Lexer.hexDigitValue(byte) != nil : Lexer.isDecimalDigit(byte)) else { break }
             position += 1
         }
         return first..<position
     }
 
     mutating func lexNumber() {
+        // The common case first: decimal digits, grouped by single `_`s between digits (at
+        // most 19 digits, so no overflow), not followed by anything that continues a number
+        // (`_`, a letter, `.5`, a digit).
+        var end = position
+        var plain: UInt64 = 0
+        var digits = 0
+        while end < bytes.count {
+            let digit = bytes[end] &- UInt8(ascii: "0")
+            if digit < 10 {
+                guard digits < 19 else { break }
+                plain = plain &* 10 &+ UInt64(digit)
+                digits += 1
+                end += 1
+            } else if digit == UInt8(ascii: "_") &- UInt8(ascii: "0"), Lexer.isDecimalDigit(byte(at: end + 1)) {
+                end += 1  // (After a digit: a `_` is only stepped over when a digit follows.)
+            } else {
+                break
+            }
+        }
+        let next = byte(at: end)
+        if !Lexer.isIdentifierByte(next), next != UInt8(ascii: ".") || !Lexer.isDecimalDigit(byte(at: end + 1)) {
+            let start = location
+            position = end
+            append(Token(.integer(plain), at: start))
+            return
+        }
+        lexGeneralNumber()
+    }
+
+    /// Any number (see the type's comment), malformed ones included.
+    mutating func lexGeneralNumber() {
         let start = location
         let first = position
         var wellFormed = true
@@ -60,9 +91,7 @@ extension Lexer {
             }
         }
 
-        if bytes[position] == UInt8(ascii: "0"),
-            let next = byte(at: position + 1), next == UInt8(ascii: "x") || next == UInt8(ascii: "X")
-        {
+        if bytes[position] == UInt8(ascii: "0"), byte(at: position + 1) | 0x20 == UInt8(ascii: "x") {
             position += 2
             let digits = scanDigits(hex: true)
             wellFormed = isWellGrouped(digits)
@@ -71,15 +100,16 @@ extension Lexer {
             let integerPart = scanDigits()
             wellFormed = isWellGrouped(integerPart)
             accumulate(integerPart, radix: 10)
-            if byte(at: position) == UInt8(ascii: "."), let next = byte(at: position + 1), Lexer.isDecimalDigit(next) {
+            if byte(at: position) == UInt8(ascii: "."), Lexer.isDecimalDigit(byte(at: position + 1)) {
                 isFloat = true
                 position += 1
                 wellFormed = isWellGrouped(scanDigits()) && wellFormed
             }
-            if let e = byte(at: position), e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            if byte(at: position) | 0x20 == UInt8(ascii: "e") {
                 var offset = position + 1
-                if let sign = byte(at: offset), sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { offset += 1 }
-                if let digit = byte(at: offset), Lexer.isDecimalDigit(digit) {
+                let sign = byte(at: offset)
+                if sign == UInt8(ascii: "+") || sign == UInt8(ascii: "-") { offset += 1 }
+                if Lexer.isDecimalDigit(byte(at: offset)) {
                     isFloat = true
                     position = offset
                     wellFormed = isWellGrouped(scanDigits()) && wellFormed
@@ -87,7 +117,7 @@ extension Lexer {
             }
         }
         // `12ab`, `1.5e`, `0xFG`: letters glued to a number make it malformed.
-        while let byte = byte(at: position), Lexer.isIdentifierByte(byte) {
+        while Lexer.isIdentifierByte(byte(at: position)) {
             wellFormed = false
             position += 1
         }
@@ -95,20 +125,73 @@ extension Lexer {
         var text: String { String(decoding: bytes[first..<position], as: UTF8.self) }
         guard wellFormed else {
             report("malformed number `\(text)`", at: start)
-            tokens.append(Token(isFloat ? .float(0) : .integer(0), at: start))
+            append(Token(isFloat ? .float(0) : .integer(0), at: start))
             return
         }
         if isFloat {
-            var digits = text  // Floats are rare enough to parse through a String.
+            if let number = exactDouble(first..<position) {
+                append(Token(.float(number), at: start))
+                return
+            }
+            var digits = text  // Other floats are rare enough to parse through a String.
             digits.removeAll { $0 == "_" }
             let number = Double(digits) ?? .infinity
             if !number.isFinite {
                 report("float literal `\(text)` is out of range", at: start)
             }
-            tokens.append(Token(.float(number.isFinite ? number : 0), at: start))
+            append(Token(.float(number.isFinite ? number : 0), at: start))
         } else {
-            tokens.append(Token(.integer(overflowed ? .max : value), at: start))
+            append(Token(.integer(overflowed ? .max : value), at: start))
         }
+    }
+
+    /// The value of the well-formed float literal `bytes[range]` when it can be computed
+    /// exactly with one rounding (Clinger's fast path: at most 15 significant digits and a
+    /// power of ten up to 10^22, both exact doubles, so one multiplication or division rounds
+    /// correctly, as `Double(String)` does); nil otherwise.
+    func exactDouble(_ range: Range<Int>) -> Double? {
+        var mantissa: UInt64 = 0
+        var digits = 0
+        var exponent = 0
+        var offset = range.lowerBound
+        var afterPoint = false
+        while offset < range.upperBound {
+            let byte = bytes[offset]
+            if Lexer.isDecimalDigit(byte) {
+                mantissa = mantissa &* 10 &+ UInt64(byte - UInt8(ascii: "0"))
+                digits += 1
+                if afterPoint { exponent -= 1 }
+            } else if byte == UInt8(ascii: ".") {
+                afterPoint = true
+            } else if byte != UInt8(ascii: "_") {
+                break  // `e` or `E`
+            }
+            offset += 1
+        }
+        guard digits <= 15 else { return nil }
+        if offset < range.upperBound {
+            offset += 1
+            var negative = false
+            if bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") {
+                negative = bytes[offset] == UInt8(ascii: "-")
+                offset += 1
+            }
+            var written = 0
+            while offset < range.upperBound {
+                let byte = bytes[offset]
+                if Lexer.isDecimalDigit(byte) {
+                    written = written * 10 + Int(byte - UInt8(ascii: "0"))
+                    if written > 1000 { return nil }
+                }
+                offset += 1
+            }
+            exponent += negative ? -written : written
+        }
+        guard exponent >= -22 && exponent <= 22 else { return nil }
+        var scale = 1.0
+        for _ in 0..<abs(exponent) { scale *= 10 }
+        let value = Double(mantissa)
+        return exponent < 0 ? value / scale : value * scale
     }
 
     /// A string literal, from its opening quote. An unterminated string (the line ends first)
@@ -118,7 +201,7 @@ extension Lexer {
         position += 1
         var value: [UInt8] = []
         while true {
-            guard let byte = byte(at: position), byte != UInt8(ascii: "\n") else {
+            guard position < bytes.count, case let byte = bytes[position], byte != UInt8(ascii: "\n") else {
                 report("unterminated string literal", at: start)
                 break
             }
@@ -134,7 +217,7 @@ extension Lexer {
             value.append(byte)
             position += 1
         }
-        tokens.append(Token(.string(Int32(strings.count)), at: start))
+        append(Token(.string(Int32(strings.count)), at: start))
         strings.append(value)
     }
 
@@ -142,7 +225,7 @@ extension Lexer {
     mutating func lexEscape(into value: inout [UInt8]) {
         let backslash = location
         position += 1
-        guard let code = byte(at: position), code != UInt8(ascii: "\n") else {
+        guard position < bytes.count, case let code = bytes[position], code != UInt8(ascii: "\n") else {
             report("invalid escape sequence `\\` at the end of the line", at: backslash)
             return
         }
@@ -154,8 +237,8 @@ extension Lexer {
         case UInt8(ascii: "\""): value.append(UInt8(ascii: "\""))
         case UInt8(ascii: "0"): value.append(0)
         case UInt8(ascii: "x"):
-            if let high = byte(at: position).flatMap(Lexer.hexDigitValue),
-                let low = byte(at: position + 1).flatMap(Lexer.hexDigitValue)
+            if let high = Lexer.hexDigitValue(byte(at: position)),
+                let low = Lexer.hexDigitValue(byte(at: position + 1))
             {
                 value.append(UInt8(high << 4 | low))
                 position += 2

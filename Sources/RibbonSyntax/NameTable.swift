@@ -22,9 +22,13 @@ public struct NameTable: Sendable {
         ("break", .keywordBreak), ("continue", .keywordContinue), ("and", .keywordAnd), ("or", .keywordOr),
         ("not", .keywordNot), ("true", .keywordTrue), ("false", .keywordFalse),
     ]
-    static var keywordCount: Int32 { Int32(keywords.count) }
+    /// `keywords.count`, as a constant (the lexer compares every identifier with it).
+    static var keywordCount: Int32 { 14 }
 
     public init() {
+        assert(
+            NameTable.keywords.count == NameTable.keywordCount
+                && NameTable.keywords.indices.allSatisfy { NameTable.keywordKind(Int32($0)) == NameTable.keywords[$0].1 })
         for (keyword, _) in NameTable.keywords {
             let bytes = Array(keyword.utf8)
             bytes.withUnsafeBufferPointer { _ = intern($0) }
@@ -57,12 +61,41 @@ public struct NameTable: Sendable {
         }
     }
 
+    static let hashSeed: UInt32 = 2_166_136_261
+
+    /// One FNV-1a step (the lexer hashes identifiers as it scans them).
+    @inline(__always)
+    static func hash(_ hash: UInt32, _ byte: UInt8) -> UInt32 {
+        (hash ^ UInt32(byte)) &* 16_777_619
+    }
+
     static func hash(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt32 {
-        var hash: UInt32 = 2_166_136_261
+        var hash = hashSeed
         for byte in bytes {
-            hash = (hash ^ UInt32(byte)) &* 16_777_619
+            hash = NameTable.hash(hash, byte)
         }
         return hash
+    }
+
+    /// The token of keyword `id` (below `keywordCount`), without touching the `keywords` table.
+    @inline(__always)
+    static func keywordKind(_ id: Int32) -> TokenKind {
+        switch id {
+        case 0: .keywordFun
+        case 1: .keywordForeign
+        case 2: .keywordUse
+        case 3: .keywordIf
+        case 4: .keywordElse
+        case 5: .keywordWhile
+        case 6: .keywordReturn
+        case 7: .keywordBreak
+        case 8: .keywordContinue
+        case 9: .keywordAnd
+        case 10: .keywordOr
+        case 11: .keywordNot
+        case 12: .keywordTrue
+        default: .keywordFalse
+        }
     }
 
     func spelling(of id: Int32, equals bytes: UnsafeBufferPointer<UInt8>) -> Bool {
@@ -80,21 +113,42 @@ public struct NameTable: Sendable {
 
     /// The id of `bytes`, interning it if new.
     mutating func intern(_ bytes: UnsafeBufferPointer<UInt8>) -> Name {
-        let hash = NameTable.hash(bytes)
+        intern(bytes, hash: NameTable.hash(bytes))
+    }
+
+    /// The id of `bytes`, whose hash is `hash`, interning it if new.
+    @inline(__always)
+    mutating func intern(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt32) -> Name {
         let mask = slots.count - 1
         var slot = Int(hash) & mask
-        let found: Int32? = slots.withUnsafeBufferPointer { slots in
-            while true {
-                let entry = slots[slot]
-                if entry == 0 { return nil }
-                if UInt32(truncatingIfNeeded: entry >> 32) == hash {
-                    let id = Int32(truncatingIfNeeded: entry) - 1
-                    if spelling(of: id, equals: bytes) { return id }
+        let found: Int32 = slots.withUnsafeBufferPointer { slots in
+            spellingRanges.withUnsafeBufferPointer { ranges in
+                spellingBytes.withUnsafeBufferPointer { stored in
+                    while true {
+                        let entry = slots[slot]
+                        if entry == 0 { return -1 }
+                        if UInt32(truncatingIfNeeded: entry >> 32) == hash {
+                            let id = Int32(truncatingIfNeeded: entry) - 1
+                            let range = ranges[Int(id)]
+                            if range.count == bytes.count {
+                                var offset = 0
+                                while offset < bytes.count && stored[range.lowerBound + offset] == bytes[offset] {
+                                    offset += 1
+                                }
+                                if offset == bytes.count { return id }
+                            }
+                        }
+                        slot = (slot + 1) & mask
+                    }
                 }
-                slot = (slot + 1) & mask
             }
         }
-        if let found { return Name(id: found) }
+        if found >= 0 { return Name(id: found) }
+        return insert(bytes, hash: hash, at: slot)
+    }
+
+    /// Adds a new spelling whose probe ended at the empty `slot`.
+    mutating func insert(_ bytes: UnsafeBufferPointer<UInt8>, hash: UInt32, at slot: Int) -> Name {
         let id = Int32(texts.count)
         texts.append(String(decoding: bytes, as: UTF8.self))
         spellingRanges.append(spellingBytes.count..<(spellingBytes.count + bytes.count))

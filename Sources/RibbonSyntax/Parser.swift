@@ -10,6 +10,7 @@ public func parse(_ file: SourceFile) -> (SourceFileSyntax, [Diagnostic]) {
         var parser = Parser(lexer: Lexer(bytes: bytes))
         parser.reserve(forBytes: bytes.count)
         let syntax = parser.parseFile()
+        parser.lexer.releaseTokens()
         return (syntax, (parser.lexer.diagnostics + parser.diagnostics).sortedByLocation())
     }
 }
@@ -30,7 +31,7 @@ struct Parser {
     /// that walk the tree recursively.
     public static let maximumNesting = 200
 
-    /// Produces tokens on demand into `lexer.tokens`, which the parser reads at `index` and
+    /// Produces tokens on demand into its token buffer, which the parser reads at `index` and
     /// trims now and then (keeping the previous token).
     var lexer: Lexer
     var index = 0
@@ -125,7 +126,7 @@ struct Parser {
             height = max(height, Int(pendingStatements[index].height))
         }
         tree.statements.append(contentsOf: pendingStatements[mark...])
-        pendingStatements.removeSubrange(mark...)
+        pendingStatements.removeLast(pendingStatements.count - mark)
         let end = Int32(truncatingIfNeeded: tree.statements.count)
         let id = BlockID(Int32(truncatingIfNeeded: tree.blocks.count))
         tree.blocks.append(BlockSyntax(statements: start..<end, at: location, height: Int32(clamping: height + 1)))
@@ -139,26 +140,38 @@ struct Parser {
         return finishBlock(from: mark, at: statement.location)
     }
 
-    var current: Token { lexer.tokens[index] }
+    /// (`index` is always below `lexer.tokenCount`: the stream ends with `endOfFile`, which
+    /// `advance` never moves past.)
+    var current: Token {
+        @inline(__always) get { lexer.tokenBase[index] }
+    }
 
     /// The token just consumed (or the current one at the start).
-    var previous: Token { lexer.tokens[max(index - 1, 0)] }
+    var previous: Token { lexer.tokenBase[max(index - 1, 0)] }
 
     /// The kind of the token `offset` places ahead (`endOfFile` past the end).
     mutating func peek(_ offset: Int = 1) -> TokenKind {
-        while index + offset >= lexer.tokens.count && !lexer.isFinished { lexer.lexMore() }
-        return lexer.tokens[min(index + offset, lexer.tokens.count - 1)].kind
+        while index + offset >= lexer.tokenCount && !lexer.isFinished { lexer.lexMore() }
+        return lexer.tokenBase[min(index + offset, lexer.tokenCount - 1)].kind
     }
 
+    @inline(__always)
     mutating func advance() {
-        if index + 1 >= lexer.tokens.count {
-            guard !lexer.isFinished else { return }
-            // Drop consumed tokens, keeping the one just consumed for `previous`.
-            lexer.tokens.removeSubrange(0..<index)
-            index = 0
-            while index + 1 >= lexer.tokens.count && !lexer.isFinished { lexer.lexMore() }
-            if index + 1 >= lexer.tokens.count { return }
+        if index + 1 < lexer.tokenCount {
+            index += 1
+        } else {
+            refillAndAdvance()
         }
+    }
+
+    /// `advance` at the end of the buffered tokens.
+    mutating func refillAndAdvance() {
+        guard !lexer.isFinished else { return }
+        // Drop consumed tokens, keeping the one just consumed for `previous`.
+        lexer.dropTokens(index)
+        index = 0
+        while index + 1 >= lexer.tokenCount && !lexer.isFinished { lexer.lexMore() }
+        if index + 1 >= lexer.tokenCount { return }
         index += 1
     }
 
@@ -670,7 +683,7 @@ struct Parser {
         }
         let start = Int32(truncatingIfNeeded: tree.arguments.count)
         tree.arguments.append(contentsOf: pendingArguments[mark...])
-        pendingArguments.removeSubrange(mark...)
+        pendingArguments.removeLast(pendingArguments.count - mark)
         let arguments = start..<Int32(truncatingIfNeeded: tree.arguments.count)
         return try node(.apply(callee: callee, arguments: arguments), at: node(callee).location)
     }
