@@ -76,16 +76,13 @@ public struct DisasmCommand: ParsableCommand {
     @Argument(help: "The .rib file to disassemble.")
     var file: String
 
-    @Flag(help: "Also show the JIT's machine code from the cache. (Not available yet.)")
+    @Flag(help: "Also show each function's x86-64 machine code, as the JIT compiles it.")
     var machine = false
 
     public init() {}
 
     public func run() throws {
-        if machine {
-            Driver.printError("ribbon: note: --machine needs the JIT, which is not available yet; showing bytecode only")
-        }
-        let (text, status) = Driver.disassemble(path: file)
+        let (text, status) = Driver.disassemble(path: file, machine: machine)
         if status == 0 {
             print(text, terminator: "")
         } else {

@@ -146,7 +146,7 @@ public enum Driver {
     }
 
     /// The bytecode of a file as text (`ribbon disasm`).
-    public static func disassemble(path: String) -> (text: String, status: Int32) {
+    public static func disassemble(path: String, machine: Bool = false) -> (text: String, status: Int32) {
         var statistics = RunStatistics()
         let bytes: [UInt8]
         do {
@@ -160,7 +160,9 @@ public enum Driver {
         case .success(let image, _):
             do {
                 let unit = try LoadedUnit(image: image, resolver: resolver)
-                return (Disassembler.disassemble(unit), 0)
+                var text = Disassembler.disassemble(unit)
+                if machine { text += MachineCodeListing.listing(unit) }
+                return (text, 0)
             } catch {
                 return ("ribbon: error: \(path): \(error)\n", ExitStatus.compileError)
             }

@@ -17,12 +17,12 @@ enum FiberField {
 
 /// Compiles one verified bytecode function to machine code with the builtin ABI.
 ///
-/// Register plan (all callee-saved, so calls keep them): `rbx` the frame (bytecode register
-/// `r` is the 8 bytes at `rbx + 8r`), `r12` the fiber header, `r13` the unit's AddressTable.
-/// `rax`, `rcx`, `rdx`, `rsi`, `rdi`, `xmm0`, `xmm1` are scratch within one instruction.
-/// Every bytecode instruction becomes a short run of x86 instructions that reads and writes
-/// the frame, so any instruction boundary is a consistent state (what traps, calls into the
-/// interpreter and backtraces rely on).
+/// Register plan: `rbx` holds the frame (bytecode register `r` lives at `rbx + 8r` unless the
+/// `RegisterPlan` pins it to a machine register), `r12` the fiber header, `r13` the unit's
+/// AddressTable; all three are callee-saved, so calls keep them. `rax`, `rcx`, `rdx`, `xmm0`
+/// and `xmm1` are scratch within one instruction (`rsi`/`rdi` too, around calls). Each
+/// bytecode instruction becomes a short run of x86-64; pinned registers never need writing
+/// back because nothing reads a frame below a call's argument window.
 public struct JITCompiler {
     public enum Failure: Error, Equatable, CustomStringConvertible {
         case unsupported(String)
@@ -39,10 +39,12 @@ public struct JITCompiler {
     let functionId: UInt32
     let code: UnsafeBufferPointer<UInt64>
     let frameSize: Int
+    let plan: RegisterPlan
     var asm = X86Assembler()
     var relocations: [Relocation] = []
     /// The native position of each bytecode word that starts an instruction.
     var wordLabels: [CodeLabel] = []
+    var entry: CodeLabel
     var epilogue: CodeLabel
     var trapSites: [TrapSite] = []
     var callTrapSites: [(label: CodeLabel, word: Int)] = []
@@ -59,7 +61,7 @@ public struct JITCompiler {
     static let header = GPR.r12
     static let table = GPR.r13
 
-    /// Compiles `function` of `unit` (already verified by the loader).
+    /// Compiles `function` (already verified by the loader).
     public static func compile(_ function: LoadedUnit.FunctionInfo) throws -> MachineCode {
         let h = function.header.pointee
         let words = UnsafeRawPointer(function.header).advanced(by: functionHeaderWords * 8)
@@ -74,12 +76,129 @@ public struct JITCompiler {
         self.functionId = functionId
         self.code = code
         self.frameSize = frameSize
+        plan = RegisterPlan(code: code, frameSize: frameSize)
+        entry = asm.makeLabel()
         epilogue = asm.makeLabel()
         wordLabels = (0..<code.count).map { _ in asm.makeLabel() }
     }
 
-    func reg(_ r: Int) -> Memory { .base(Self.fp, Int32(r * 8)) }
+    func slot(_ r: Int) -> Memory { .base(Self.fp, Int32(r * 8)) }
     func field(_ offset: Int32) -> Memory { .base(Self.header, offset) }
+    func location(_ r: Int) -> Location { plan.locations[r] }
+
+    // MARK: Moving values between bytecode registers and scratch
+
+    /// Integer value of `r` into `dst`.
+    mutating func load(_ dst: GPR, _ r: Int) {
+        switch location(r) {
+        case .frame: asm.mov(dst, slot(r))
+        case .gpr(let g): if g != dst { asm.mov(dst, g) }
+        case .xmm(let x): asm.movq(dst, x)
+        }
+    }
+
+    /// `src` into `r`.
+    mutating func store(_ r: Int, _ src: GPR) {
+        switch location(r) {
+        case .frame: asm.mov(slot(r), src)
+        case .gpr(let g): if g != src { asm.mov(g, src) }
+        case .xmm(let x): asm.movq(x, src)
+        }
+    }
+
+    mutating func loadFloat(_ dst: XMM, _ r: Int) {
+        switch location(r) {
+        case .frame: asm.movsd(dst, slot(r))
+        case .xmm(let x): if x != dst { asm.movapd(dst, x) }
+        case .gpr(let g): asm.movq(dst, g)
+        }
+    }
+
+    mutating func storeFloat(_ r: Int, _ src: XMM) {
+        switch location(r) {
+        case .frame: asm.movsd(slot(r), src)
+        case .xmm(let x): if x != src { asm.movapd(x, src) }
+        case .gpr(let g): asm.movq(g, src)
+        }
+    }
+
+    /// An integer ALU operation `dst op= r`, reading `r` where it lives.
+    mutating func alu(_ op: Opcode, _ dst: GPR, _ r: Int) {
+        switch location(r) {
+        case .frame:
+            let m = slot(r)
+            switch op {
+            case .iAdd64: asm.add(dst, m)
+            case .iSub64: asm.sub(dst, m)
+            case .iAnd64: asm.and(dst, m)
+            case .iOr64: asm.or(dst, m)
+            case .iXor64: asm.xor(dst, m)
+            case .iMul64: asm.imul(dst, m)
+            default: asm.cmp(dst, m)
+            }
+        case .gpr(let g):
+            switch op {
+            case .iAdd64: asm.add(dst, g)
+            case .iSub64: asm.sub(dst, g)
+            case .iAnd64: asm.and(dst, g)
+            case .iOr64: asm.or(dst, g)
+            case .iXor64: asm.xor(dst, g)
+            case .iMul64: asm.imul(dst, g)
+            default: asm.cmp(dst, g)
+            }
+        case .xmm:
+            load(.rcx, r)
+            alu(op, dst, rcx: ())
+        }
+    }
+
+    /// The `alu` fallback for an operand already in rcx.
+    mutating func alu(_ op: Opcode, _ dst: GPR, rcx: ()) {
+        switch op {
+        case .iAdd64: asm.add(dst, .rcx)
+        case .iSub64: asm.sub(dst, .rcx)
+        case .iAnd64: asm.and(dst, .rcx)
+        case .iOr64: asm.or(dst, .rcx)
+        case .iXor64: asm.xor(dst, .rcx)
+        case .iMul64: asm.imul(dst, .rcx)
+        default: asm.cmp(dst, .rcx)
+        }
+    }
+
+    /// A scalar-double operation `dst op= r`.
+    mutating func sse(_ op: Opcode, _ dst: XMM, _ r: Int) {
+        switch location(r) {
+        case .frame:
+            let m = slot(r)
+            switch op {
+            case .fAdd64: asm.addsd(dst, m)
+            case .fSub64: asm.subsd(dst, m)
+            case .fMul64: asm.mulsd(dst, m)
+            case .fDiv64: asm.divsd(dst, m)
+            case .fSqrt64: asm.sqrtsd(dst, m)
+            default: asm.ucomisd(dst, m)
+            }
+        case .xmm(let x):
+            switch op {
+            case .fAdd64: asm.addsd(dst, x)
+            case .fSub64: asm.subsd(dst, x)
+            case .fMul64: asm.mulsd(dst, x)
+            case .fDiv64: asm.divsd(dst, x)
+            case .fSqrt64: asm.sqrtsd(dst, x)
+            default: asm.ucomisd(dst, x)
+            }
+        case .gpr:
+            loadFloat(.xmm1, r)
+            switch op {
+            case .fAdd64: asm.addsd(dst, .xmm1)
+            case .fSub64: asm.subsd(dst, .xmm1)
+            case .fMul64: asm.mulsd(dst, .xmm1)
+            case .fDiv64: asm.divsd(dst, .xmm1)
+            case .fSqrt64: asm.sqrtsd(dst, .xmm1)
+            default: asm.ucomisd(dst, .xmm1)
+            }
+        }
+    }
 
     /// `movabs dst, <address of target>`, recorded as a relocation.
     mutating func load(_ dst: GPR, address target: RelocationTarget) {
@@ -93,16 +212,16 @@ public struct JITCompiler {
         return label
     }
 
+    // MARK: Function
+
     mutating func compileFunction() throws -> MachineCode {
-        // Prologue: six pushes and 8 bytes keep rsp 16-byte aligned at every call we make.
-        asm.push(.rbp)
-        asm.mov(.rbp, .rsp)
-        asm.push(.rbx)
-        asm.push(.r12)
-        asm.push(.r13)
-        asm.push(.r14)
-        asm.push(.r15)
-        asm.sub(.rsp, 8)
+        // Prologue. Entry rsp is 8 mod 16; an odd number of pushes (padded) keeps every call
+        // we make 16-byte aligned.
+        asm.bind(entry)
+        let saved: [GPR] = [.rbx, .r12, .r13] + plan.savedGPRs
+        for g in saved { asm.push(g) }
+        let padding = saved.count % 2 == 0 ? Int32(8) : 0
+        if padding != 0 { asm.sub(.rsp, padding) }
         asm.mov(Self.header, .rdi)
         asm.mov(Self.fp, field(FiberField.frame))
         load(Self.table, address: .addressTable)
@@ -110,6 +229,13 @@ public struct JITCompiler {
         asm.lea(.rax, .base(Self.fp, Int32(frameSize * 8)))
         asm.cmp(.rax, field(FiberField.stackLimit))
         asm.jcc(.a, trap(.stackOverflow, word: 0))
+        for (r, location) in plan.pinned {
+            switch location {
+            case .gpr(let g): asm.mov(g, slot(r))
+            case .xmm(let x): asm.movsd(x, slot(r))
+            case .frame: break
+            }
+        }
 
         var at = 0
         while at < code.count {
@@ -121,13 +247,8 @@ public struct JITCompiler {
         }
 
         asm.bind(epilogue)
-        asm.add(.rsp, 8)
-        asm.pop(.r15)
-        asm.pop(.r14)
-        asm.pop(.r13)
-        asm.pop(.r12)
-        asm.pop(.rbx)
-        asm.pop(.rbp)
+        if padding != 0 { asm.add(.rsp, padding) }
+        for g in saved.reversed() { asm.pop(g) }
         asm.ret()
 
         emitTrapStubs()
@@ -174,7 +295,8 @@ public struct JITCompiler {
 
     func target(_ w: UInt64, _ at: Int) -> CodeLabel { wordLabels[at + Int(InstructionWord.int32(w))] }
 
-    // swiftlint:disable:next cyclomatic_complexity function_body_length
+    // MARK: Instructions
+
     mutating func emit(_ op: Opcode, _ w: UInt64, _ at: Int) throws {
         let d = InstructionWord.byte(w, 2)
         let a = InstructionWord.byte(w, 3)
@@ -183,108 +305,111 @@ public struct JITCompiler {
         case .nop, .jitLoopHeader, .jitCold:
             break
         case .mov:
-            asm.mov(.rax, reg(a))
-            asm.mov(reg(d), .rax)
+            if case .xmm(let x) = location(d) {
+                loadFloat(x, a)
+            } else if case .xmm = location(a) {
+                load(.rax, a)
+                store(d, .rax)
+            } else if case .gpr(let g) = location(d) {
+                load(g, a)
+            } else {
+                load(.rax, a)
+                store(d, .rax)
+            }
         case .constI32:
-            asm.mov(reg(d), InstructionWord.int32(w))
+            if case .frame = location(d) {
+                asm.mov(slot(d), InstructionWord.int32(w))
+            } else {
+                asm.movImmediate(.rax, Int64(InstructionWord.int32(w)))
+                store(d, .rax)
+            }
         case .const64:
             asm.movImmediate(.rax, Int64(bitPattern: code[at + 1]))
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
 
         case .iAdd64, .iSub64, .iAnd64, .iOr64, .iXor64, .iMul64:
-            asm.mov(.rax, reg(a))
-            switch op {
-            case .iAdd64: asm.add(.rax, reg(b))
-            case .iSub64: asm.sub(.rax, reg(b))
-            case .iAnd64: asm.and(.rax, reg(b))
-            case .iOr64: asm.or(.rax, reg(b))
-            case .iXor64: asm.xor(.rax, reg(b))
-            default: asm.imul(.rax, reg(b))
-            }
-            asm.mov(reg(d), .rax)
+            load(.rax, a)
+            alu(op, .rax, b)
+            store(d, .rax)
         case .sDiv64, .sRem64:
             // Never reaches idiv with a zero divisor or with MIN / -1 (a hardware fault).
             let minusOne = asm.makeLabel()
             let done = asm.makeLabel()
-            asm.mov(.rcx, reg(b))
+            load(.rcx, b)
             asm.test(.rcx, .rcx)
             asm.jcc(.e, trap(.divisionByZero, word: at))
             asm.cmp(.rcx, -1)
             asm.jcc(.e, minusOne)
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.cqo()
             asm.idiv(.rcx)
-            asm.mov(reg(d), op == .sDiv64 ? .rax : .rdx)
+            store(d, op == .sDiv64 ? .rax : .rdx)
             asm.jmp(done)
             asm.bind(minusOne)
             if op == .sDiv64 {
-                asm.mov(.rax, reg(a))
+                load(.rax, a)
                 asm.neg(.rax)
-                asm.mov(reg(d), .rax)
+                store(d, .rax)
             } else {
-                asm.mov(reg(d), 0)
+                asm.zero(.rax)
+                store(d, .rax)
             }
             asm.bind(done)
         case .iShl64, .sShr64:
-            asm.mov(.rcx, reg(b))
-            asm.mov(.rax, reg(a))
+            load(.rcx, b)
+            load(.rax, a)
             if op == .iShl64 { asm.shlByCL(.rax) } else { asm.sarByCL(.rax) }
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .iNeg64:
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.neg(.rax)
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .iAbs64:
             // rcx = -a; take a where -a is negative (a > 0, or a = MIN, which wraps to itself).
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.mov(.rcx, .rax)
             asm.neg(.rcx)
             asm.cmov(.s, .rcx, .rax)
-            asm.mov(reg(d), .rcx)
+            store(d, .rcx)
         case .iAdd64Imm:
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.add(.rax, InstructionWord.int32(w))
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .iMul64Imm:
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.imul(.rax, .rax, InstructionWord.int32(w))
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
 
         case .fAdd64, .fSub64, .fMul64, .fDiv64:
-            asm.movsd(.xmm0, reg(a))
-            switch op {
-            case .fAdd64: asm.addsd(.xmm0, reg(b))
-            case .fSub64: asm.subsd(.xmm0, reg(b))
-            case .fMul64: asm.mulsd(.xmm0, reg(b))
-            default: asm.divsd(.xmm0, reg(b))
-            }
-            asm.movsd(reg(d), .xmm0)
+            loadFloat(.xmm0, a)
+            sse(op, .xmm0, b)
+            storeFloat(d, .xmm0)
         case .fNeg64:
             // Flip the sign bit (exact for every value, NaN and -0.0 included).
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.movImmediate(.rcx, Int64.min)
             asm.xor(.rax, .rcx)
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .fAbs64:
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.shl(.rax, 1)
             asm.shr(.rax, 1)
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .fSqrt64:
-            asm.sqrtsd(.xmm0, reg(a))
-            asm.movsd(reg(d), .xmm0)
+            sse(.fSqrt64, .xmm0, a)
+            storeFloat(d, .xmm0)
         case .fFloor64:
-            asm.movsd(.xmm0, reg(a))
+            loadFloat(.xmm0, a)
             asm.roundsd(.xmm0, .xmm0, .down)
-            asm.movsd(reg(d), .xmm0)
+            storeFloat(d, .xmm0)
 
         case .sToF64:
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.cvtsi2sd(.xmm0, .rax)
-            asm.movsd(reg(d), .xmm0)
+            storeFloat(d, .xmm0)
         case .fToS64:
             // In range exactly when -2^63 <= v < 2^63; NaN fails (unordered sets CF and PF).
-            asm.mov(.rdx, reg(a))  // the trap's operand: the value's bits
+            load(.rdx, a)  // the trap's operand: the value's bits
             asm.movq(.xmm0, .rdx)
             let out = trap(.cannotConvertToI64, word: at, .rdx)
             asm.movImmediate(.rax, Int64(bitPattern: (-9_223_372_036_854_775_808.0).bitPattern))
@@ -297,25 +422,25 @@ public struct JITCompiler {
             asm.ucomisd(.xmm1, .xmm0)
             asm.jcc(.be, out)
             asm.cvttsd2si(.rax, .xmm0)
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
 
         case .iEq64, .iNe64, .sLt64, .sLe64:
-            asm.mov(.rax, reg(a))
-            asm.cmp(.rax, reg(b))
+            load(.rax, a)
+            alu(.iEq64, .rax, b)  // cmp
             let cc: Condition = op == .iEq64 ? .e : op == .iNe64 ? .ne : op == .sLt64 ? .l : .le
             asm.setcc(cc, .rax)
             asm.movzx8(.rax, .rax)
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .fLt64, .fLe64:
             // a < b is b > a: "above" is false when unordered.
-            asm.movsd(.xmm0, reg(b))
-            asm.ucomisd(.xmm0, reg(a))
+            loadFloat(.xmm0, b)
+            sse(.fEq64, .xmm0, a)  // ucomisd
             asm.setcc(op == .fLt64 ? .a : .ae, .rax)
             asm.movzx8(.rax, .rax)
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .fEq64, .fNe64:
-            asm.movsd(.xmm0, reg(a))
-            asm.ucomisd(.xmm0, reg(b))
+            loadFloat(.xmm0, a)
+            sse(.fEq64, .xmm0, b)
             if op == .fEq64 {
                 asm.setcc(.e, .rax)
                 asm.setcc(.np, .rcx)
@@ -326,24 +451,24 @@ public struct JITCompiler {
                 asm.or(.rax, .rcx)
             }
             asm.movzx8(.rax, .rax)
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .bNot:
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.xor(.rax, 1)
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
 
         case .br:
             asm.jmp(target(w, at))
         case .brIf, .brIfnot:
-            asm.cmp(reg(d), 0)
+            compareImmediate(d, 0)
             asm.jcc(op == .brIf ? .ne : .e, target(w, at))
         case .brIEq64, .brINe64, .brSLt64, .brSLe64:
-            asm.mov(.rax, reg(d))
-            asm.cmp(.rax, reg(a))
+            load(.rax, d)
+            alu(.iEq64, .rax, a)  // cmp
             let cc: Condition = op == .brIEq64 ? .e : op == .brINe64 ? .ne : op == .brSLt64 ? .l : .le
             asm.jcc(cc, target(w, at))
         case .brIEq64Imm, .brINe64Imm, .brSLt64Imm, .brSLe64Imm, .brSGt64Imm, .brSGe64Imm:
-            asm.cmp(reg(d), Int32(InstructionWord.int8(w)))
+            compareImmediate(d, Int32(InstructionWord.int8(w)))
             let cc: Condition
             switch op {
             case .brIEq64Imm: cc = .e
@@ -357,8 +482,8 @@ public struct JITCompiler {
         case .brFLt64, .brFLe64, .brFNlt64, .brFNle64:
             // Compare b with a: "above" (a < b) and "above or equal" (a <= b) are false when
             // unordered, so their negations jump on NaN as the interpreter's `!(a < b)` does.
-            asm.movsd(.xmm0, reg(a))
-            asm.ucomisd(.xmm0, reg(d))
+            loadFloat(.xmm0, a)
+            sse(.fEq64, .xmm0, d)
             let cc: Condition
             switch op {
             case .brFLt64: cc = .a
@@ -368,8 +493,8 @@ public struct JITCompiler {
             }
             asm.jcc(cc, target(w, at))
         case .brFEq64, .brFNe64:
-            asm.movsd(.xmm0, reg(d))
-            asm.ucomisd(.xmm0, reg(a))
+            loadFloat(.xmm0, d)
+            sse(.fEq64, .xmm0, a)
             if op == .brFEq64 {
                 let skip = asm.makeLabel()
                 asm.jcc(.p, skip)
@@ -386,34 +511,34 @@ public struct JITCompiler {
             // The slot holds the function's System V glue: always a native callee.
             emitCall(result: d, base: a, id: InstructionWord.id(w), at: at, alwaysNative: true)
         case .ret:
-            asm.mov(.rax, reg(d))
-            asm.mov(reg(0), .rax)
-            asm.xor(.rax, .rax)
+            load(.rax, d)
+            asm.mov(slot(0), .rax)
+            asm.zero(.rax)
             asm.jmp(epilogue)
         case .retUnit:
-            asm.xor(.rax, .rax)
+            asm.zero(.rax)
             asm.jmp(epilogue)
 
         case .globalGet:
             asm.mov(.rax, .base(Self.table, Int32(InstructionWord.id(w) * 8)))
             asm.mov(.rax, .base(.rax))
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .globalSet:
             asm.mov(.rax, .base(Self.table, Int32(InstructionWord.id(w) * 8)))
-            asm.mov(.rcx, reg(d))
+            load(.rcx, d)
             asm.mov(.base(.rax), .rcx)
         case .constAddr:
             asm.mov(.rax, .base(Self.table, Int32(InstructionWord.id(w) * 8)))
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
 
         case .arrayLen:
-            asm.mov(.rax, reg(a))
+            load(.rax, a)
             asm.mov(.rax, .base(.rax))
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .arrayLoad64, .arrayLoad8:
             // Unsigned compare: a negative index is a huge one, out of range too.
-            asm.mov(.rax, reg(a))
-            asm.mov(.rcx, reg(b))
+            load(.rax, a)
+            load(.rcx, b)
             asm.mov(.rdx, .base(.rax))
             asm.cmp(.rcx, .rdx)
             asm.jcc(.ae, trap(.indexOutOfRange, word: at, .rcx, .rdx))
@@ -422,14 +547,14 @@ public struct JITCompiler {
             } else {
                 asm.movzx8(.rax, .indexed(.rax, .rcx, scale: 1, displacement: 8))
             }
-            asm.mov(reg(d), .rax)
+            store(d, .rax)
         case .arrayStore64, .arrayStore8:
-            asm.mov(.rax, reg(d))
-            asm.mov(.rcx, reg(a))
+            load(.rax, d)
+            load(.rcx, a)
             asm.mov(.rdx, .base(.rax))
             asm.cmp(.rcx, .rdx)
             asm.jcc(.ae, trap(.indexOutOfRange, word: at, .rcx, .rdx))
-            asm.mov(.rdx, reg(b))
+            load(.rdx, b)
             if op == .arrayStore64 {
                 asm.mov(.indexed(.rax, .rcx, scale: 8, displacement: 8), .rdx)
             } else {
@@ -440,11 +565,22 @@ public struct JITCompiler {
         }
     }
 
+    /// `cmp r, imm` (flags as for `r - imm`), wherever `r` lives.
+    mutating func compareImmediate(_ r: Int, _ imm: Int32) {
+        switch location(r) {
+        case .frame: asm.cmp(slot(r), imm)
+        case .gpr(let g): asm.cmp(g, imm)
+        case .xmm:
+            load(.rax, r)
+            asm.cmp(.rax, imm)
+        }
+    }
+
     /// A call through the AddressTable, pushing this frame's call record like the interpreter
     /// does (same depth limit, same backtraces). A native callee is called directly; a bytecode
-    /// callee (bit 63 set) through the interpreter's entry for native code.
+    /// callee (bit 63 set) through the interpreter's entry for native code; a call of this very
+    /// function goes straight to its entry (recursion without re-dispatch).
     mutating func emitCall(result d: Int, base: Int, id: Int, at: Int, alwaysNative: Bool = false) {
-        let bytecodeCallee = asm.makeLabel()
         let returned = asm.makeLabel()
         let trapped = asm.makeLabel()
         callTrapSites.append((trapped, at))
@@ -459,30 +595,35 @@ public struct JITCompiler {
         asm.mov(.base(.rax, 16), .rcx)
         asm.add(.rax, record)
         asm.mov(field(FiberField.callStackTop), .rax)
-        asm.lea(.rsi, reg(base))
+        asm.lea(.rsi, slot(base))
         asm.mov(field(FiberField.frame), .rsi)
-        asm.mov(.rax, .base(Self.table, Int32(id * 8)))
         asm.mov(.rdi, Self.header)
-        if alwaysNative {
-            asm.call(.rax)
+        if id == Int(functionId) && !alwaysNative {
+            asm.call(entry)
         } else {
-            asm.test(.rax, .rax)
-            asm.jcc(.s, bytecodeCallee)
-            asm.call(.rax)
-            asm.jmp(returned)
-            asm.bind(bytecodeCallee)
-            asm.shl(.rax, 1)
-            asm.shr(.rax, 1)
-            asm.mov(.rsi, .rax)
-            load(.rax, address: .runtimeHelper(JITRuntime.callBytecodeName))
-            asm.call(.rax)
+            asm.mov(.rax, .base(Self.table, Int32(id * 8)))
+            if alwaysNative {
+                asm.call(.rax)
+            } else {
+                let bytecodeCallee = asm.makeLabel()
+                asm.test(.rax, .rax)
+                asm.jcc(.s, bytecodeCallee)
+                asm.call(.rax)
+                asm.jmp(returned)
+                asm.bind(bytecodeCallee)
+                asm.shl(.rax, 1)
+                asm.shr(.rax, 1)
+                asm.mov(.rsi, .rax)
+                load(.rax, address: .runtimeHelper(JITRuntime.callBytecodeName))
+                asm.call(.rax)
+            }
         }
         asm.bind(returned)
         asm.mov32(.rax, .rax)  // the signal is a uint32 in eax; the upper half is undefined
         asm.test(.rax, .rax)
         asm.jcc(.ne, trapped)
         asm.sub(field(FiberField.callStackTop), record)
-        asm.mov(.rax, reg(base))
-        asm.mov(reg(d), .rax)
+        asm.mov(.rax, slot(base))
+        store(d, .rax)
     }
 }
