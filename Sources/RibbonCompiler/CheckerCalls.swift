@@ -26,7 +26,7 @@ extension Checker {
             if let type = value.type {
                 report("a value of type \(type) is not a function and cannot be applied to arguments", at: location)
             }
-            return Checker.failed(at: location)
+            return failed(at: location)
         }
         let name = names[nameID]
         if let slot = lookupLocal(nameID) {
@@ -34,29 +34,29 @@ extension Checker {
             if let type = localTypes[slot] {
                 report("`\(name)` is a variable of type \(type), not a function", at: location)
             }
-            return Checker.failed(at: location)
+            return failed(at: location)
         }
         if let entity = topLevelEntity(nameID) {
             switch entity {
             case .function(let index):
                 let signature = signatures[index]
                 let arguments = checkArguments(of: signature, argumentSyntaxes, at: location)
-                guard let result = signature.result else { return Checker.failed(at: location) }
-                return Checker.typed(.call(function: index, arguments: arguments), result, at: location)
+                guard let result = signature.result else { return failed(at: location) }
+                return typed(.call(function: Int32(index), arguments: arguments), result, at: location)
             case .foreign(let index):
                 let signature = foreignSignatures[index]
                 let arguments = checkArguments(of: signature, argumentSyntaxes, at: location)
-                guard let result = signature.result else { return Checker.failed(at: location) }
-                return Checker.typed(.callForeign(foreign: index, arguments: arguments), result, at: location)
+                guard let result = signature.result else { return failed(at: location) }
+                return typed(.callForeign(foreign: Int32(index), arguments: arguments), result, at: location)
             case .global(let index):
                 checkAll(argumentSyntaxes)
                 if let type = globalTypes[index] {
                     report("`\(name)` is a global of type \(type), not a function", at: location)
                 }
-                return Checker.failed(at: location)
+                return failed(at: location)
             case .invalid:
                 checkAll(argumentSyntaxes)
-                return Checker.failed(at: location)
+                return failed(at: location)
             }
         }
         if let builtin = builtin(nameID) {
@@ -64,7 +64,7 @@ extension Checker {
         }
         report("undefined name `\(name)`", at: location)
         checkAll(argumentSyntaxes)
-        return Checker.failed(at: location)
+        return failed(at: location)
     }
 
     /// Checks expressions only for the errors inside them.
@@ -88,20 +88,19 @@ extension Checker {
     /// number of arguments must match. A function without parameters is called with `()`.
     mutating func checkArguments(
         of signature: FunctionSignature, _ syntaxes: Range<Int32>, at location: SourceLocation
-    ) -> [CheckedExpression] {
+    ) -> Range<Int32> {
         let name = signature.name
         if signature.parameters.isEmpty {
             if !isUnitArgument(syntaxes) {
                 report("`\(name)` takes no arguments: call it as `\(name) ()`", at: location)
                 checkAll(syntaxes)
             }
-            return []
+            return noArguments
         }
         // Each argument's mismatch is reported right after the errors inside it, which is the
         // order checking all arguments first and then comparing them would give once sorted.
         let countMatches = syntaxes.count == signature.parameters.count
-        var arguments: [CheckedExpression] = []
-        arguments.reserveCapacity(syntaxes.count)
+        let pendingMark = pendingArguments.count
         for position in 0..<syntaxes.count {
             let syntax = tree.arguments[Int(syntaxes.lowerBound) + position]
             let argument = checkExpression(syntax)
@@ -112,14 +111,29 @@ extension Checker {
                     "argument \(position + 1) of `\(name)` must be \(parameter), not \(type)",
                     at: tree[syntax].location)
             }
-            arguments.append(argument.expression)
+            pendingArguments.append(argument.expression)
         }
         if !countMatches {
             report(
                 "`\(name)` takes \(Checker.argumentCount(signature.parameters.count)), got \(syntaxes.count)",
                 at: location)
         }
-        return arguments
+        return finishArguments(from: pendingMark)
+    }
+
+    /// An empty argument list.
+    var noArguments: Range<Int32> {
+        let end = Int32(arguments.count)
+        return end..<end
+    }
+
+    /// Moves the arguments pending since `mark` (nested calls have moved theirs already) to
+    /// `arguments`, where they are contiguous; returns their range.
+    mutating func finishArguments(from mark: Int) -> Range<Int32> {
+        let first = Int32(arguments.count)
+        arguments.append(contentsOf: pendingArguments[mark...])
+        pendingArguments.removeSubrange(mark...)
+        return first..<Int32(arguments.count)
     }
 
     /// Resolves a built-in to the overload its argument types select.
@@ -130,20 +144,20 @@ extension Checker {
                 report("`\(name)` takes no arguments: call it as `\(name) ()`", at: location)
                 checkAll(syntaxes)
             }
-            return Checker.typed(.builtin(.clock, arguments: []), .i64, at: location)
+            return typed(.builtin(.clock, arguments: noArguments), .i64, at: location)
         }
-        var expressions: [CheckedExpression] = []
-        expressions.reserveCapacity(syntaxes.count)
+        let pendingMark = pendingArguments.count
         // The arity is at most 2: the first two argument types are all `accept` needs.
         var types: (ValueType?, ValueType?) = (nil, nil)
         for position in 0..<syntaxes.count {
             let argument = checkExpression(tree.arguments[Int(syntaxes.lowerBound) + position])
             if position == 0 { types.0 = argument.type } else if position == 1 { types.1 = argument.type }
-            expressions.append(argument.expression)
+            pendingArguments.append(argument.expression)
         }
+        let arguments = finishArguments(from: pendingMark)
         guard syntaxes.count == builtin.arity else {
             report("`\(name)` takes \(Checker.argumentCount(builtin.arity)), got \(syntaxes.count)", at: location)
-            return Checker.failed(at: location)
+            return failed(at: location)
         }
 
         /// Reports argument `position` unless its type is one of `accepted`; returns its type
@@ -156,7 +170,7 @@ extension Checker {
             return nil
         }
         func result(_ function: BuiltinFunction, _ type: ValueType) -> Typed {
-            Checker.typed(.builtin(function, arguments: expressions), type, at: location)
+            typed(.builtin(function, arguments: arguments), type, at: location)
         }
 
         switch builtin {
@@ -167,7 +181,7 @@ extension Checker {
             case .f64?: return result(isPrint ? .printF64 : .writeF64, .unit)
             case .bool?: return result(isPrint ? .printBool : .writeBool, .unit)
             case .str?: return result(isPrint ? .printStr : .writeStr, .unit)
-            default: return Typed(expression: Checker.placeholder(at: location), type: .unit)
+            default: return Typed(expression: placeholder(at: location), type: .unit)
             }
         case .array:
             _ = accept(0, [.i64], "I64 (the length)")
@@ -175,7 +189,7 @@ extension Checker {
             case .i64?: return result(.arrayI64, .arrayI64)
             case .f64?: return result(.arrayF64, .arrayF64)
             case .bool?: return result(.arrayBool, .arrayBool)
-            default: return Checker.failed(at: location)
+            default: return failed(at: location)
             }
         case .len:
             _ = accept(0, [.arrayI64, .arrayF64, .arrayBool], "an array")
@@ -196,7 +210,7 @@ extension Checker {
             switch accept(0, [.i64, .f64], "I64 or F64") {
             case .i64?: return result(.absI64, .i64)
             case .f64?: return result(.absF64, .f64)
-            default: return Checker.failed(at: location)
+            default: return failed(at: location)
             }
         case .band, .bor, .bxor, .shl, .shr:
             _ = accept(0, [.i64], "I64")

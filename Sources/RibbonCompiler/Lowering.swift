@@ -33,8 +33,7 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
         // `consume` hands the builder over without a copy; copying it per function made
         // lowering quadratic in the number of functions.
         var lowering = FunctionLowering(
-            function: f, unit: consume unit, functionIds: functionIds, globalIds: globalIds,
-            foreigns: program.foreigns)
+            function: f, program: program, unit: consume unit, functionIds: functionIds, globalIds: globalIds)
         lowering.lowerBody()
         let highestRegister = lowering.highestRegister
         var code = lowering.code
@@ -77,10 +76,11 @@ extension BuiltinFunction {
 
 struct FunctionLowering {
     let function: CheckedFunction
+    /// The node tables `function`'s body indexes (read only).
+    let program: CheckedProgram
     var unit: UnitBuilder
     let functionIds: [UInt32]
     let globalIds: [UInt32]
-    let foreigns: [CheckedForeign]
     var code = FunctionBuilder()
     /// The first free temporary register.
     var nextTemp: Int
@@ -91,19 +91,19 @@ struct FunctionLowering {
     /// Literals used inside loops, loaded once at function entry into registers just above the
     /// locals, so a loop body does not reload them each iteration (keyed by their 64 bits).
     var constantRegisters: [UInt64: Register] = [:]
-    var localCount: Int { function.localTypes.count }
+    var localCount: Int { function.localCount }
 
     init(
-        function: CheckedFunction, unit: UnitBuilder, functionIds: [UInt32], globalIds: [UInt32],
-        foreigns: [CheckedForeign]
+        function: CheckedFunction, program: CheckedProgram, unit: UnitBuilder, functionIds: [UInt32],
+        globalIds: [UInt32]
     ) {
         self.function = function
+        self.program = program
         self.unit = unit
         self.functionIds = functionIds
         self.globalIds = globalIds
-        self.foreigns = foreigns
-        nextTemp = function.localTypes.count
-        highestRegister = max(function.localTypes.count, function.parameterCount)
+        nextTemp = function.localCount
+        highestRegister = max(function.localCount, function.parameterCount)
     }
 
     // MARK: Registers
@@ -117,7 +117,7 @@ struct FunctionLowering {
         return Register(truncatingIfNeeded: min(r, 254))
     }
 
-    func reg(_ local: Int) -> Register { Register(truncatingIfNeeded: min(local, 254)) }
+    func reg(_ local: Int32) -> Register { Register(truncatingIfNeeded: min(local, 254)) }
 
     func isLocal(_ r: Register) -> Bool { Int(r) < localCount }
 
@@ -136,14 +136,16 @@ struct FunctionLowering {
 
     /// A block whose value the function returns: an `if`/`else` there returns from each
     /// branch (`ret` in both) instead of joining to a shared `ret`.
-    mutating func tailBlock(_ b: CheckedBlock) {
-        for s in b.statements { statement(s) }
-        guard let result = b.result else {
+    mutating func tailBlock(_ id: CheckedBlockID) {
+        let b = program[id]
+        statements(of: b)
+        guard let resultID = b.result else {
             // The block always returns before this point; keep the function well-formed.
             code.emit(.ret, 0)
             return
         }
-        code.mark(line: result.line)
+        let result = program[resultID]
+        code.mark(line: Int(result.line))
         if case .ifElse(let condition, let then, let otherwise?) = result.kind {
             let elseLabel = code.makeLabel()
             branch(condition, when: false, to: elseLabel)
@@ -154,7 +156,13 @@ struct FunctionLowering {
             tailBlock(otherwise)
             nextTemp = mark
         } else {
-            code.emit(.ret, expression(result, into: nil))
+            code.emit(.ret, expression(resultID, into: nil))
+        }
+    }
+
+    mutating func statements(of b: CheckedBlock) {
+        for index in Int(b.statements.lowerBound)..<Int(b.statements.upperBound) {
+            statement(program.statements[index])
         }
     }
 
@@ -163,8 +171,9 @@ struct FunctionLowering {
     mutating func hoistLoopConstants() {
         var found: [UInt64] = []
         var seen: Set<UInt64> = []
-        func visit(_ e: CheckedExpression) {
-            switch e.kind {
+        let program = self.program
+        func visit(_ id: CheckedExpressionID) {
+            switch program[id].kind {
             case .intLiteral(let v):
                 if !(-128...127).contains(v), seen.insert(UInt64(bitPattern: v)).inserted {
                     found.append(UInt64(bitPattern: v))
@@ -172,16 +181,16 @@ struct FunctionLowering {
             case .floatLiteral(let v):
                 if seen.insert(v.bitPattern).inserted { found.append(v.bitPattern) }
             case .unary(_, let a): visit(a)
-            case .binary(let op, let a, let b) where [.addI64, .subI64, .mulI64].contains(op):
+            case .binary(let op, let a, let b) where op == .addI64 || op == .subI64 || op == .mulI64:
                 // A small right operand goes into the instruction's immediate field instead.
                 visit(a)
-                if case .intLiteral(let v) = b.kind, v > Int64(Int32.min), v <= Int64(Int32.max) { break }
+                if case .intLiteral(let v) = program[b].kind, v > Int64(Int32.min), v <= Int64(Int32.max) { break }
                 visit(b)
             case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b), .index(let a, let b):
                 visit(a)
                 visit(b)
             case .call(_, let args), .callForeign(_, let args), .builtin(_, let args):
-                args.forEach(visit)
+                for argument in program.arguments(args) { visit(argument) }
             case .ifElse(let c, let t, let o):
                 visit(c)
                 visitBlock(t)
@@ -189,8 +198,9 @@ struct FunctionLowering {
             default: break
             }
         }
-        func visitBlock(_ b: CheckedBlock) {
-            for s in b.statements { visitStatement(s) }
+        func visitBlock(_ id: CheckedBlockID) {
+            let b = program[id]
+            for s in program.statements(of: b) { visitStatement(s) }
             if let r = b.result { visit(r) }
         }
         func visitStatement(_ s: CheckedStatement) {
@@ -210,11 +220,11 @@ struct FunctionLowering {
             }
         }
         // Only literals inside loops pay for a register.
-        func walk(_ b: CheckedBlock) {
-            for s in b.statements {
+        func walk(_ id: CheckedBlockID) {
+            for s in program.statements(of: program[id]) {
                 if case .whileLoop = s.kind {
                     visitStatement(s)
-                } else if case .expression(let e) = s.kind, case .ifElse(_, let t, let o) = e.kind {
+                } else if case .expression(let e) = s.kind, case .ifElse(_, let t, let o) = program[e].kind {
                     walk(t)
                     if let o { walk(o) }
                 }
@@ -231,15 +241,16 @@ struct FunctionLowering {
 
     /// Lowers a block; returns the register holding its result (nil when it has none).
     @discardableResult
-    mutating func block(_ b: CheckedBlock, into target: Register?) -> Register? {
-        for s in b.statements { statement(s) }
+    mutating func block(_ id: CheckedBlockID, into target: Register?) -> Register? {
+        let b = program[id]
+        statements(of: b)
         guard let result = b.result else { return nil }
-        code.mark(line: result.line)
+        code.mark(line: Int(program[result].line))
         return expression(result, into: target)
     }
 
     mutating func statement(_ s: CheckedStatement) {
-        code.mark(line: s.line)
+        code.mark(line: Int(s.line))
         let mark = nextTemp
         defer { nextTemp = mark }
         switch s.kind {
@@ -249,12 +260,12 @@ struct FunctionLowering {
             _ = expression(e, into: reg(local))
         case .assignGlobal(let global, let e):
             let r = expression(e, into: nil)
-            code.emit(.globalSet, r, id: globalIds[global])
+            code.emit(.globalSet, r, id: globalIds[Int(global)])
         case .assignIndex(let array, let index, let value):
             let a = expression(array, into: nil)
             let i = operand(index, protectingFrom: value)
             let v = expression(value, into: nil)
-            code.emit(array.type == .arrayBool ? .arrayStore8 : .arrayStore64, a, i, v)
+            code.emit(program[array].type == .arrayBool ? .arrayStore8 : .arrayStore64, a, i, v)
         case .whileLoop(let condition, let body):
             // Condition at the bottom: one (fused) branch per iteration.
             let exit = code.makeLabel()
@@ -267,7 +278,7 @@ struct FunctionLowering {
             block(body, into: nil)
             loops.removeLast()
             code.bind(check)
-            code.mark(line: s.line)
+            code.mark(line: Int(s.line))
             branch(condition, when: true, to: top)
             code.bind(exit)
         case .returnValue(let e):
@@ -290,7 +301,8 @@ struct FunctionLowering {
     ///
     /// Operands are always evaluated into temporaries or read in place from locals; only the
     /// final operation writes `target`, so `x = y * x` reads `x` before writing it.
-    mutating func expression(_ e: CheckedExpression, into target: Register?) -> Register {
+    mutating func expression(_ id: CheckedExpressionID, into target: Register?) -> Register {
+        let e = program[id]
         switch e.kind {
         case .intLiteral(let v):
             if target == nil, let r = constantRegisters[UInt64(bitPattern: v)] { return r }
@@ -308,7 +320,7 @@ struct FunctionLowering {
             return d
         case .stringLiteral(let bytes):
             let d = target ?? temp()
-            code.emit(.constAddr, d, id: unit.constant(bytes))
+            code.emit(.constAddr, d, id: unit.constant(Array(program.string(bytes))))
             return d
         case .unitLiteral:
             let d = target ?? temp()
@@ -323,7 +335,7 @@ struct FunctionLowering {
             return r
         case .global(let g):
             let d = target ?? temp()
-            code.emit(.globalGet, d, id: globalIds[g])
+            code.emit(.globalGet, d, id: globalIds[Int(g)])
             return d
         case .unary(let op, let operand):
             let a = expression(operand, into: nil)
@@ -382,23 +394,23 @@ struct FunctionLowering {
             }
             return d
         case .call(let function, let arguments):
-            return call(.call, id: functionIds[function], arguments, into: target)
+            return call(.call, id: functionIds[Int(function)], arguments, into: target)
         case .callForeign(let foreign, let arguments):
-            return call(.callC, id: unit.foreign(foreigns[foreign].symbol), arguments, into: target)
+            return call(.callC, id: unit.foreign(program.foreigns[Int(foreign)].symbol), arguments, into: target)
         case .builtin(let builtin, let arguments):
             return self.builtin(builtin, arguments, into: target)
         case .index(let array, let index):
             let a = expression(array, into: nil)
             let i = expression(index, into: nil)
             let d = target ?? temp()
-            code.emit(array.type == .arrayBool ? .arrayLoad8 : .arrayLoad64, d, a, i)
+            code.emit(program[array].type == .arrayBool ? .arrayLoad8 : .arrayLoad64, d, a, i)
             return d
         }
     }
 
     /// Evaluates an operand that must keep its value while `later` is evaluated: a local is
     /// read in place unless `later` could assign locals (only blocks inside `if` can).
-    mutating func operand(_ e: CheckedExpression, protectingFrom later: CheckedExpression) -> Register {
+    mutating func operand(_ e: CheckedExpressionID, protectingFrom later: CheckedExpressionID) -> Register {
         let r = expression(e, into: nil)
         if isLocal(r), containsBlock(later) {
             let t = temp()
@@ -408,14 +420,14 @@ struct FunctionLowering {
         return r
     }
 
-    func containsBlock(_ e: CheckedExpression) -> Bool {
-        switch e.kind {
+    func containsBlock(_ e: CheckedExpressionID) -> Bool {
+        switch program[e].kind {
         case .ifElse: return true
         case .unary(_, let a): return containsBlock(a)
         case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b), .index(let a, let b):
             return containsBlock(a) || containsBlock(b)
         case .call(_, let args), .callForeign(_, let args), .builtin(_, let args):
-            return args.contains { containsBlock($0) }
+            return program.arguments(args).contains { containsBlock($0) }
         default: return false
         }
     }
@@ -430,13 +442,13 @@ struct FunctionLowering {
     }
 
     /// A literal that fits the instruction's immediate field, if `e` is one.
-    func smallInt(_ e: CheckedExpression, range: ClosedRange<Int64>) -> Int64? {
-        if case .intLiteral(let v) = e.kind, range.contains(v) { return v }
+    func smallInt(_ e: CheckedExpressionID, range: ClosedRange<Int64>) -> Int64? {
+        if case .intLiteral(let v) = program[e].kind, range.contains(v) { return v }
         return nil
     }
 
     mutating func binary(
-        _ op: BinaryOperation, _ lhs: CheckedExpression, _ rhs: CheckedExpression, into target: Register?
+        _ op: BinaryOperation, _ lhs: CheckedExpressionID, _ rhs: CheckedExpressionID, into target: Register?
     ) -> Register {
         let imm32Range = Int64(Int32.min + 1)...Int64(Int32.max)
         // Forms with an immediate operand.
@@ -486,10 +498,10 @@ struct FunctionLowering {
 
     /// Jumps to `label` when `e` evaluates to `when`; falls through otherwise. Comparisons
     /// become one fused compare-and-branch; `and`/`or`/`not` become control flow.
-    mutating func branch(_ e: CheckedExpression, when: Bool, to label: Label) {
+    mutating func branch(_ id: CheckedExpressionID, when: Bool, to label: Label) {
         let mark = nextTemp
         defer { nextTemp = mark }
-        switch e.kind {
+        switch program[id].kind {
         case .boolLiteral(let v):
             if v == when { code.emitBranch(.br, to: label) }
             return
@@ -523,13 +535,13 @@ struct FunctionLowering {
         default:
             break
         }
-        let r = expression(e, into: nil)
+        let r = expression(id, into: nil)
         code.emitBranch(when ? .brIf : .brIfnot, r, to: label)
     }
 
     /// Emits the fused branch for a comparison; false when `op` is not a comparison.
     mutating func compareAndBranch(
-        _ op: BinaryOperation, _ lhs: CheckedExpression, _ rhs: CheckedExpression, when: Bool, to label: Label
+        _ op: BinaryOperation, _ lhs: CheckedExpressionID, _ rhs: CheckedExpressionID, when: Bool, to label: Label
     ) -> Bool {
         // The relation that makes the branch jump: `op` itself, or its negation.
         enum Relation { case eq, ne, lt, le, gt, ge }
@@ -610,10 +622,11 @@ struct FunctionLowering {
 
     /// Arguments go into consecutive temporaries at the top of the frame: the callee's frame
     /// starts at the first of them. The result lands in `target`, or in that first register.
-    mutating func call(_ op: Opcode, id: UInt32, _ arguments: [CheckedExpression], into target: Register?) -> Register {
+    mutating func call(_ op: Opcode, id: UInt32, _ arguments: Range<Int32>, into target: Register?) -> Register {
         let base = temp()
         for _ in 1..<max(1, arguments.count) { _ = temp() }
-        for (i, argument) in arguments.enumerated() {
+        for i in 0..<arguments.count {
+            let argument = program.arguments[Int(arguments.lowerBound) + i]
             let slot = Register(truncatingIfNeeded: min(Int(base) + i, 254))
             let mark = nextTemp
             _ = expression(argument, into: slot)
@@ -625,9 +638,10 @@ struct FunctionLowering {
         return d
     }
 
-    mutating func builtin(_ builtin: BuiltinFunction, _ arguments: [CheckedExpression], into target: Register?) -> Register {
+    mutating func builtin(_ builtin: BuiltinFunction, _ argumentRange: Range<Int32>, into target: Register?) -> Register {
+        let arguments = program.arguments(argumentRange)
         if let name = builtin.runtimeName {
-            return call(.call, id: unit.builtin(name), arguments, into: target)
+            return call(.call, id: unit.builtin(name), argumentRange, into: target)
         }
         let single: Opcode
         switch builtin {
@@ -639,8 +653,8 @@ struct FunctionLowering {
         case .absI64: single = .iAbs64
         case .absF64: single = .fAbs64
         case .band, .bor, .bxor, .shl, .shr:
-            let a = operand(arguments[0], protectingFrom: arguments[1])
-            let b = expression(arguments[1], into: nil)
+            let a = operand(arguments[arguments.startIndex], protectingFrom: arguments[arguments.startIndex + 1])
+            let b = expression(arguments[arguments.startIndex + 1], into: nil)
             let d = target ?? temp()
             let op: Opcode
             switch builtin {
@@ -655,7 +669,7 @@ struct FunctionLowering {
         default:
             preconditionFailure("builtin \(builtin) has neither a runtime name nor an instruction")
         }
-        let a = expression(arguments[0], into: nil)
+        let a = expression(arguments[arguments.startIndex], into: nil)
         let d = target ?? temp()
         code.emit(single, d, a)
         return d
