@@ -27,16 +27,21 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
     }
     // Every foreign declaration gets its entry, called or not, so that loading resolves each
     // symbol and an unknown one stops the program before it starts (LANGUAGE.md).
-    for foreign in program.foreigns { _ = unit.foreign(foreign.symbol) }
+    let foreignIds = program.foreigns.map { unit.foreign($0.symbol) }
+    // Most nodes become about one instruction word.
+    unit.reserveCodeCapacity(words: program.expressions.count + program.statements.count)
     var diagnostics: [Diagnostic] = []
+    // One builder for every function: `define` copies the words out, `reset` keeps the storage.
+    var code = FunctionBuilder()
     for (index, f) in program.functions.enumerated() {
-        // `consume` hands the builder over without a copy; copying it per function made
-        // lowering quadratic in the number of functions.
+        // `consume` hands the unit and code builders over without a copy; copying the unit per
+        // function made lowering quadratic in the number of functions.
         var lowering = FunctionLowering(
-            function: f, program: program, unit: consume unit, functionIds: functionIds, globalIds: globalIds)
+            function: f, program: program, unit: consume unit, code: consume code, functionIds: functionIds,
+            globalIds: globalIds, foreignIds: foreignIds)
         lowering.lowerBody()
         let highestRegister = lowering.highestRegister
-        var code = lowering.code
+        code = lowering.code
         unit = lowering.unit
         _ = consume lowering  // so `unit` and `code` are uniquely referenced again
         if highestRegister > maximumFrameSize {
@@ -44,10 +49,11 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
                 Diagnostic(
                     "function `\(f.name)` needs more than \(maximumFrameSize) registers; split it",
                     at: SourceLocation(line: f.line, column: 1)))
-            continue
+        } else {
+            code.finish()
+            unit.define(function: functionIds[index], frameSize: max(1, highestRegister), code: code)
         }
-        code.finish()
-        unit.define(function: functionIds[index], frameSize: max(1, highestRegister), code: code)
+        code.reset()
     }
     if !diagnostics.isEmpty { return (nil, diagnostics) }
     return (unit.encode(), [])
@@ -81,7 +87,10 @@ struct FunctionLowering {
     var unit: UnitBuilder
     let functionIds: [UInt32]
     let globalIds: [UInt32]
-    var code = FunctionBuilder()
+    /// The entry of each foreign declaration (made up front: every one gets its entry).
+    let foreignIds: [UInt32]
+    /// Empty on entry.
+    var code: FunctionBuilder
     /// The first free temporary register.
     var nextTemp: Int
     /// One past the highest register used so far (the frame size).
@@ -89,19 +98,22 @@ struct FunctionLowering {
     /// (continue target, exit) of each enclosing loop, innermost last.
     var loops: [(continueLabel: Label, exit: Label)] = []
     /// Literals used inside loops, loaded once at function entry into registers just above the
-    /// locals, so a loop body does not reload them each iteration (keyed by their 64 bits).
-    var constantRegisters: [UInt64: Register] = [:]
+    /// locals, so a loop body does not reload them each iteration: (their 64 bits, register).
+    /// At most 24, so a linear search beats hashing.
+    var constantRegisters: [(bits: UInt64, register: Register)] = []
     var localCount: Int { function.localCount }
 
     init(
-        function: CheckedFunction, program: CheckedProgram, unit: UnitBuilder, functionIds: [UInt32],
-        globalIds: [UInt32]
+        function: CheckedFunction, program: CheckedProgram, unit: UnitBuilder, code: FunctionBuilder,
+        functionIds: [UInt32], globalIds: [UInt32], foreignIds: [UInt32]
     ) {
         self.function = function
         self.program = program
         self.unit = unit
+        self.code = code
         self.functionIds = functionIds
         self.globalIds = globalIds
+        self.foreignIds = foreignIds
         nextTemp = function.localCount
         highestRegister = max(function.localCount, function.parameterCount)
     }
@@ -120,6 +132,12 @@ struct FunctionLowering {
     func reg(_ local: Int32) -> Register { Register(truncatingIfNeeded: min(local, 254)) }
 
     func isLocal(_ r: Register) -> Bool { Int(r) < localCount }
+
+    /// The register a hoisted literal was loaded into, if it was hoisted.
+    func constantRegister(_ bits: UInt64) -> Register? {
+        for constant in constantRegisters where constant.bits == bits { return constant.register }
+        return nil
+    }
 
     // MARK: Functions and statements
 
@@ -169,17 +187,21 @@ struct FunctionLowering {
     /// Gives each distinct literal that appears inside a loop (and is not small enough for an
     /// immediate field) a register loaded at entry. At most 24, and only while the frame has room.
     mutating func hoistLoopConstants() {
+        // Only the first `limit` distinct literals get a register, so collecting stops there
+        // (and a linear search of what was found is enough).
+        let limit = min(24, max(0, 200 - localCount))
+        guard limit > 0 else { return }
         var found: [UInt64] = []
-        var seen: Set<UInt64> = []
         let program = self.program
+        func note(_ bits: UInt64) {
+            if found.count < limit, !found.contains(bits) { found.append(bits) }
+        }
         func visit(_ id: CheckedExpressionID) {
             switch program[id].kind {
             case .intLiteral(let v):
-                if !(-128...127).contains(v), seen.insert(UInt64(bitPattern: v)).inserted {
-                    found.append(UInt64(bitPattern: v))
-                }
+                if !(-128...127).contains(v) { note(UInt64(bitPattern: v)) }
             case .floatLiteral(let v):
-                if seen.insert(v.bitPattern).inserted { found.append(v.bitPattern) }
+                note(v.bitPattern)
             case .unary(_, let a): visit(a)
             case .binary(let op, let a, let b) where op == .addI64 || op == .subI64 || op == .mulI64:
                 // A small right operand goes into the instruction's immediate field instead.
@@ -231,11 +253,10 @@ struct FunctionLowering {
             }
         }
         walk(function.body)
-        let room = max(0, 200 - localCount)
-        for bits in found.prefix(min(24, room)) {
+        for bits in found {
             let r = temp()
             loadConstant(r, bits)
-            constantRegisters[bits] = r
+            constantRegisters.append((bits, r))
         }
     }
 
@@ -305,12 +326,12 @@ struct FunctionLowering {
         let e = program[id]
         switch e.kind {
         case .intLiteral(let v):
-            if target == nil, let r = constantRegisters[UInt64(bitPattern: v)] { return r }
+            if target == nil, let r = constantRegister(UInt64(bitPattern: v)) { return r }
             let d = target ?? temp()
             loadConstant(d, UInt64(bitPattern: v))
             return d
         case .floatLiteral(let v):
-            if target == nil, let r = constantRegisters[v.bitPattern] { return r }
+            if target == nil, let r = constantRegister(v.bitPattern) { return r }
             let d = target ?? temp()
             loadConstant(d, v.bitPattern)
             return d
@@ -396,7 +417,7 @@ struct FunctionLowering {
         case .call(let function, let arguments):
             return call(.call, id: functionIds[Int(function)], arguments, into: target)
         case .callForeign(let foreign, let arguments):
-            return call(.callC, id: unit.foreign(program.foreigns[Int(foreign)].symbol), arguments, into: target)
+            return call(.callC, id: foreignIds[Int(foreign)], arguments, into: target)
         case .builtin(let builtin, let arguments):
             return self.builtin(builtin, arguments, into: target)
         case .index(let array, let index):
