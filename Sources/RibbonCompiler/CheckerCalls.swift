@@ -15,6 +15,36 @@ enum BuiltinName: String, CaseIterable {
     }
 }
 
+/// The argument types a built-in accepts, as bits (checking a call allocates nothing).
+struct AcceptedTypes {
+    var bits: UInt8
+
+    static var i64: AcceptedTypes { AcceptedTypes(bits: 1 << 0) }
+    static var f64: AcceptedTypes { AcceptedTypes(bits: 1 << 1) }
+    /// I64 or F64.
+    static var numbers: AcceptedTypes { AcceptedTypes(bits: 0b11) }
+    /// What `array` can fill an array with: I64, F64 or Bool.
+    static var elements: AcceptedTypes { AcceptedTypes(bits: 0b111) }
+    /// What `print` and `write` take: I64, F64, Bool or Str.
+    static var printable: AcceptedTypes { AcceptedTypes(bits: 0b1111) }
+    static var arrays: AcceptedTypes { AcceptedTypes(bits: 0b111 << 5) }
+
+    func contains(_ type: ValueType) -> Bool {
+        let bit: UInt8 =
+            switch type {
+            case .i64: 1 << 0
+            case .f64: 1 << 1
+            case .bool: 1 << 2
+            case .str: 1 << 3
+            case .unit: 1 << 4
+            case .arrayI64: 1 << 5
+            case .arrayF64: 1 << 6
+            case .arrayBool: 1 << 7
+            }
+        return bits & bit != 0
+    }
+}
+
 extension Checker {
     /// Application by juxtaposition: `callee arg1 arg2 …`.
     mutating func checkApplication(_ calleeID: ExpressionID, _ argumentSyntaxes: Range<Int32>) -> Typed {
@@ -28,7 +58,8 @@ extension Checker {
             }
             return failed(at: location)
         }
-        let name = names[nameID]
+        // The name's text is only needed for messages.
+        var name: String { names[nameID] }
         if let slot = lookupLocal(nameID) {
             checkAll(argumentSyntaxes)
             if let type = localTypes[slot] {
@@ -138,7 +169,8 @@ extension Checker {
 
     /// Resolves a built-in to the overload its argument types select.
     mutating func checkBuiltin(_ builtin: BuiltinName, _ syntaxes: Range<Int32>, at location: SourceLocation) -> Typed {
-        let name = builtin.rawValue
+        // The name's text is only needed for messages.
+        var name: String { builtin.rawValue }
         if builtin.arity == 0 {
             if !isUnitArgument(syntaxes) {
                 report("`\(name)` takes no arguments: call it as `\(name) ()`", at: location)
@@ -162,7 +194,7 @@ extension Checker {
 
         /// Reports argument `position` unless its type is one of `accepted`; returns its type
         /// when it is (nil otherwise).
-        func accept(_ position: Int, _ accepted: [ValueType], _ expected: String) -> ValueType? {
+        func accept(_ position: Int, _ accepted: AcceptedTypes, _ expected: String) -> ValueType? {
             guard let type = position == 0 ? types.0 : types.1 else { return nil }
             if accepted.contains(type) { return type }
             let ordinal = builtin.arity == 1 ? "the argument" : "argument \(position + 1)"
@@ -176,7 +208,7 @@ extension Checker {
         switch builtin {
         case .print, .write:
             let isPrint = builtin == .print
-            switch accept(0, [.i64, .f64, .bool, .str], "I64, F64, Bool or Str") {
+            switch accept(0, .printable, "I64, F64, Bool or Str") {
             case .i64?: return result(isPrint ? .printI64 : .writeI64, .unit)
             case .f64?: return result(isPrint ? .printF64 : .writeF64, .unit)
             case .bool?: return result(isPrint ? .printBool : .writeBool, .unit)
@@ -184,37 +216,37 @@ extension Checker {
             default: return Typed(expression: placeholder(at: location), type: .unit)
             }
         case .array:
-            _ = accept(0, [.i64], "I64 (the length)")
-            switch accept(1, [.i64, .f64, .bool], "I64, F64 or Bool (the initial element)") {
+            _ = accept(0, .i64, "I64 (the length)")
+            switch accept(1, .elements, "I64, F64 or Bool (the initial element)") {
             case .i64?: return result(.arrayI64, .arrayI64)
             case .f64?: return result(.arrayF64, .arrayF64)
             case .bool?: return result(.arrayBool, .arrayBool)
             default: return failed(at: location)
             }
         case .len:
-            _ = accept(0, [.arrayI64, .arrayF64, .arrayBool], "an array")
+            _ = accept(0, .arrays, "an array")
             return result(.len, .i64)
         case .float:
-            _ = accept(0, [.i64], "I64")
+            _ = accept(0, .i64, "I64")
             return result(.float, .f64)
         case .int:
-            _ = accept(0, [.f64], "F64")
+            _ = accept(0, .f64, "F64")
             return result(.int, .i64)
         case .sqrt:
-            _ = accept(0, [.f64], "F64")
+            _ = accept(0, .f64, "F64")
             return result(.sqrt, .f64)
         case .floor:
-            _ = accept(0, [.f64], "F64")
+            _ = accept(0, .f64, "F64")
             return result(.floor, .f64)
         case .abs:
-            switch accept(0, [.i64, .f64], "I64 or F64") {
+            switch accept(0, .numbers, "I64 or F64") {
             case .i64?: return result(.absI64, .i64)
             case .f64?: return result(.absF64, .f64)
             default: return failed(at: location)
             }
         case .band, .bor, .bxor, .shl, .shr:
-            _ = accept(0, [.i64], "I64")
-            _ = accept(1, [.i64], "I64")
+            _ = accept(0, .i64, "I64")
+            _ = accept(1, .i64, "I64")
             let function: BuiltinFunction =
                 switch builtin {
                 case .band: .band
