@@ -1,33 +1,3 @@
-/// Little-endian writing of an image under construction.
-struct ByteWriter {
-    var bytes: [UInt8] = []
-
-    // Byte by byte: each `append` inlines to a capacity check and a store, where appending a
-    // raw buffer goes through the generic sequence path (it made encoding 4x slower).
-    mutating func u8(_ v: UInt8) { bytes.append(v) }
-    mutating func u16(_ v: UInt16) {
-        bytes.append(UInt8(truncatingIfNeeded: v))
-        bytes.append(UInt8(truncatingIfNeeded: v >> 8))
-    }
-    mutating func u32(_ v: UInt32) {
-        u16(UInt16(truncatingIfNeeded: v))
-        u16(UInt16(truncatingIfNeeded: v >> 16))
-    }
-    mutating func u64(_ v: UInt64) {
-        u32(UInt32(truncatingIfNeeded: v))
-        u32(UInt32(truncatingIfNeeded: v >> 32))
-    }
-    mutating func append(_ other: [UInt8]) { bytes.append(contentsOf: other) }
-    mutating func pad(toMultipleOf n: Int) { while bytes.count % n != 0 { bytes.append(0) } }
-
-    /// Overwrites a u32 written earlier (section tables are filled in last).
-    mutating func patchU32(at offset: Int, _ v: UInt32) {
-        withUnsafeBytes(of: v.littleEndian) { raw in
-            for i in 0..<4 { bytes[offset + i] = raw[i] }
-        }
-    }
-}
-
 /// Bounds-checked little-endian reading of untrusted bytes: every read either succeeds or
 /// throws `ImageError.truncated`, so a damaged image can never make the loader read outside it.
 struct ByteReader {

@@ -18,6 +18,15 @@ public struct FunctionBuilder: Sendable {
 
     public init() {}
 
+    /// Empties the builder for the next function, keeping its storage: lowering reuses one
+    /// builder for every function instead of allocating four arrays per function.
+    public mutating func reset() {
+        words.removeAll(keepingCapacity: true)
+        labelPositions.removeAll(keepingCapacity: true)
+        fixups.removeAll(keepingCapacity: true)
+        lineTable.removeAll(keepingCapacity: true)
+    }
+
     /// Index of the next word to be emitted.
     public var position: Int { words.count }
 

@@ -25,7 +25,11 @@ public struct UnitBuilder: Sendable {
         var name: String
         var parameterCount: Int
         var frameSize: Int = 0
-        var code: FunctionBuilder? = nil
+        var isDefined = false
+        /// Its instruction words: a range of `code`.
+        var words: Range<Int> = 0..<0
+        /// Its line table rows: a range of `lines`.
+        var lines: Range<Int> = 0..<0
     }
 
     var entries: [Entry] = []
@@ -33,6 +37,12 @@ public struct UnitBuilder: Sendable {
     var functions: [Function] = []
     var globals: [GlobalInitializer] = []
     var data: [UInt8] = []
+    /// Instruction words of every defined function, back to back. `define` copies a function's
+    /// words here, so the caller can reuse its `FunctionBuilder` for the next function.
+    var code: [UInt64] = []
+    /// Line table rows of every defined function, back to back, each as the image stores it:
+    /// the word index in the low 32 bits, the source line in the high 32.
+    var lines: [UInt64] = []
     private var constantIds: [[UInt8]: UInt32] = [:]
     private var namedIds: [Entry: UInt32] = [:]
     private var foreignIds: [String: UInt32] = [:]
@@ -61,7 +71,18 @@ public struct UnitBuilder: Sendable {
         guard case .function(let index) = entries[Int(id)] else { preconditionFailure("not a function Id") }
         precondition(frameSize <= maximumFrameSize && frameSize >= functions[index].parameterCount)
         functions[index].frameSize = frameSize
-        functions[index].code = code
+        functions[index].isDefined = true
+        functions[index].words = self.code.count..<(self.code.count + code.words.count)
+        self.code.append(contentsOf: code.words)
+        let firstLine = lines.count
+        for row in code.lineTable { lines.append(UInt64(row.word) | UInt64(row.line) << 32) }
+        functions[index].lines = firstLine..<lines.count
+    }
+
+    /// Makes room for this many more instruction words (lowering knows roughly how many it
+    /// will emit; growing the shared buffer step by step copies it several times).
+    public mutating func reserveCodeCapacity(words: Int) {
+        code.reserveCapacity(code.count + words)
     }
 
     /// Declares a global cell, exported under `name`.

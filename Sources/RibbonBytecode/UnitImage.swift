@@ -54,131 +54,203 @@ public struct UnitImage: Sendable, Equatable {
     static let globalSize = 16
     static let lineSize = 8
 
+    /// Encodes a unit. Sizes are computed first, so the image is written once, straight into a
+    /// buffer of its exact size: no section is built separately and copied again (a large
+    /// unit's sections are megabytes, and every fresh copy page-faults).
     init(encoding unit: UnitBuilder) {
-        var strings = ByteWriter()
+        // Strings first (their offsets go into the other sections), interned in a fixed order
+        // — source path, function names, entry names, symbol names — so equal units encode
+        // equally.
+        var strings: [UInt8] = []
         var stringOffsets: [String: (UInt32, UInt32)] = [:]
+        stringOffsets.reserveCapacity(unit.functions.count + unit.symbols.count + 16)
         func intern(_ s: String) -> (offset: UInt32, length: UInt32) {
             if let known = stringOffsets[s] { return known }
-            let utf8 = Array(s.utf8)
-            let value = (UInt32(strings.bytes.count), UInt32(utf8.count))
-            strings.append(utf8)
+            let offset = strings.count
+            strings.append(contentsOf: s.utf8)
+            let value = (UInt32(offset), UInt32(strings.count - offset))
             stringOffsets[s] = value
             return value
         }
         _ = intern(unit.sourcePath)
-
-        // Code section: header + words per function, remembering where each header sits.
-        var code = ByteWriter()
-        code.bytes.reserveCapacity(
-            unit.functions.reduce(0) { $0 + functionHeaderWords * 8 + ($1.code?.words.count ?? 0) * 8 })
-        var lines = ByteWriter()
-        var functionRows = ByteWriter()
+        var functionNames: [(offset: UInt32, length: UInt32)] = []
+        functionNames.reserveCapacity(unit.functions.count)
+        // Where each function's header sits in the code section.
         var headerOffsets: [Int] = []
-        var lineRows: UInt32 = 0
+        headerOffsets.reserveCapacity(unit.functions.count)
+        var codeSize = 0
         for function in unit.functions {
-            guard let body = function.code else { preconditionFailure("function \(function.name) has no body") }
-            let headerOffset = code.bytes.count
-            headerOffsets.append(headerOffset)
-            code.u64(0)  // addressTable
-            code.u64(0)  // unit
-            code.u32(UInt32(function.frameSize))
-            code.u32(UInt32(function.parameterCount))
-            code.u32(function.id)
-            code.u32(UInt32(body.words.count))
-            code.u64(0)  // hotness
-            // One copy per function (words are little-endian in memory on x86-64).
-            body.words.withUnsafeBytes { code.bytes.append(contentsOf: $0) }
-            let name = intern(function.name)
-            functionRows.u32(function.id)
-            functionRows.u32(name.offset)
-            functionRows.u32(name.length)
-            functionRows.u32(UInt32(headerOffset))
-            functionRows.u32(UInt32(body.words.count))
-            functionRows.u16(UInt16(function.frameSize))
-            functionRows.u16(UInt16(function.parameterCount))
-            functionRows.u32(lineRows)
-            functionRows.u32(UInt32(body.lineTable.count))
-            for row in body.lineTable {
-                lines.u32(row.word)
-                lines.u32(row.line)
-            }
-            lineRows += UInt32(body.lineTable.count)
+            guard function.isDefined else { preconditionFailure("function \(function.name) has no body") }
+            functionNames.append(intern(function.name))
+            headerOffsets.append(codeSize)
+            codeSize += functionHeaderWords * 8 + function.words.count * 8
         }
-
-        var entries = ByteWriter()
+        var entryNames: [(offset: UInt32, length: UInt32)] = []
         for entry in unit.entries {
-            var kind: AddressTableEntryKind
-            var a: UInt32 = 0
-            var b: UInt64 = 0
             switch entry {
-            case .function(let index):
-                kind = .function
-                b = UInt64(headerOffsets[index])
-            case .global(let index):
-                kind = .global
-                a = UInt32(index)
-            case .constant(let offset, let length):
-                kind = .constant
-                a = UInt32(length)
-                b = UInt64(offset)
-            case .builtin(let name), .foreign(let name), .imported(let name):
-                switch entry {
-                case .builtin: kind = .builtin
-                case .foreign: kind = .foreign
-                default: kind = .imported
-                }
-                let s = intern(name)
-                a = s.length
-                b = UInt64(s.offset)
-            }
-            entries.u8(kind.rawValue)
-            entries.u8(0)
-            entries.u16(0)
-            entries.u32(a)
-            entries.u64(b)
-        }
-
-        var symbols = ByteWriter()
-        for symbol in unit.symbols {
-            let s = intern(symbol.name)
-            symbols.u32(s.offset)
-            symbols.u32(s.length)
-            symbols.u32(symbol.id)
-        }
-
-        var globals = ByteWriter()
-        for global in unit.globals {
-            switch global {
-            case .bits(let v):
-                globals.u64(0)
-                globals.u64(v)
-            case .constantAddress(let id):
-                globals.u64(1)
-                globals.u64(UInt64(id))
+            case .builtin(let name), .foreign(let name), .imported(let name): entryNames.append(intern(name))
+            default: break
             }
         }
+        var symbolNames: [(offset: UInt32, length: UInt32)] = []
+        symbolNames.reserveCapacity(unit.symbols.count)
+        for symbol in unit.symbols { symbolNames.append(intern(symbol.name)) }
 
-        var out = ByteWriter()
-        out.append(UnitImage.magic)
-        out.u32(UnitImage.formatVersion)
-        out.u32(UInt32(unit.entries.count))
-        out.u32(UInt32(unit.symbols.count))
-        out.u32(UInt32(unit.functions.count))
-        out.u32(UInt32(unit.globals.count))
-        out.u32(UInt32(unit.sourcePath.utf8.count))
-        let tableAt = out.bytes.count
-        for _ in Section.allCases { out.u64(0) }
-        let sections: [(Section, [UInt8])] = [
-            (.entries, entries.bytes), (.symbols, symbols.bytes), (.functions, functionRows.bytes),
-            (.globals, globals.bytes), (.code, code.bytes), (.data, unit.data),
-            (.strings, strings.bytes), (.lines, lines.bytes),
+        let sizes: [Int] = [
+            unit.entries.count * UnitImage.entrySize, unit.symbols.count * UnitImage.symbolSize,
+            unit.functions.count * UnitImage.functionSize, unit.globals.count * UnitImage.globalSize,
+            codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.lineSize,
         ]
-        for (section, bytes) in sections {
+        var total = UnitImage.headerSize
+        for size in sizes { total = ((total + 7) & ~7) + size }
+
+        self.bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initializedCount in
+            var out = RawWriter(base: UnsafeMutableRawPointer(buffer.baseAddress!))
+            out.append(UnitImage.magic)
+            out.u32(UnitImage.formatVersion)
+            out.u32(UInt32(unit.entries.count))
+            out.u32(UInt32(unit.symbols.count))
+            out.u32(UInt32(unit.functions.count))
+            out.u32(UInt32(unit.globals.count))
+            out.u32(UInt32(unit.sourcePath.utf8.count))
+            // Section table: each section starts at the next multiple of 8.
+            var at = UnitImage.headerSize
+            for size in sizes {
+                at = (at + 7) & ~7
+                out.u32(UInt32(at))
+                out.u32(UInt32(size))
+                at += size
+            }
+
             out.pad(toMultipleOf: 8)
-            out.patchU32(at: tableAt + section.rawValue * 8, UInt32(out.bytes.count))
-            out.patchU32(at: tableAt + section.rawValue * 8 + 4, UInt32(bytes.count))
-            out.append(bytes)
+            var nameIndex = 0
+            for entry in unit.entries {
+                var kind: AddressTableEntryKind
+                var a: UInt32 = 0
+                var b: UInt64 = 0
+                switch entry {
+                case .function(let index):
+                    kind = .function
+                    b = UInt64(headerOffsets[index])
+                case .global(let index):
+                    kind = .global
+                    a = UInt32(index)
+                case .constant(let offset, let length):
+                    kind = .constant
+                    a = UInt32(length)
+                    b = UInt64(offset)
+                case .builtin, .foreign, .imported:
+                    switch entry {
+                    case .builtin: kind = .builtin
+                    case .foreign: kind = .foreign
+                    default: kind = .imported
+                    }
+                    let s = entryNames[nameIndex]
+                    nameIndex += 1
+                    a = s.length
+                    b = UInt64(s.offset)
+                }
+                out.u8(kind.rawValue)
+                out.u8(0)
+                out.u16(0)
+                out.u32(a)
+                out.u64(b)
+            }
+
+            out.pad(toMultipleOf: 8)
+            for (symbol, name) in zip(unit.symbols, symbolNames) {
+                out.u32(name.offset)
+                out.u32(name.length)
+                out.u32(symbol.id)
+            }
+
+            out.pad(toMultipleOf: 8)
+            for (index, function) in unit.functions.enumerated() {
+                out.u32(function.id)
+                out.u32(functionNames[index].offset)
+                out.u32(functionNames[index].length)
+                out.u32(UInt32(headerOffsets[index]))
+                out.u32(UInt32(function.words.count))
+                out.u16(UInt16(function.frameSize))
+                out.u16(UInt16(function.parameterCount))
+                out.u32(UInt32(function.lines.lowerBound))
+                out.u32(UInt32(function.lines.count))
+            }
+
+            out.pad(toMultipleOf: 8)
+            for global in unit.globals {
+                switch global {
+                case .bits(let v):
+                    out.u64(0)
+                    out.u64(v)
+                case .constantAddress(let id):
+                    out.u64(1)
+                    out.u64(UInt64(id))
+                }
+            }
+
+            // Code: per function a zeroed FunctionHeader with a few fields filled in, then its
+            // words (little-endian in memory on x86-64: one copy each).
+            out.pad(toMultipleOf: 8)
+            unit.code.withUnsafeBytes { words in
+                for function in unit.functions {
+                    out.u64(0)  // addressTable
+                    out.u64(0)  // unit
+                    out.u32(UInt32(function.frameSize))
+                    out.u32(UInt32(function.parameterCount))
+                    out.u32(function.id)
+                    out.u32(UInt32(function.words.count))
+                    out.u64(0)  // hotness
+                    out.append(UnsafeRawBufferPointer(rebasing: words[(function.words.lowerBound * 8)..<(function.words.upperBound * 8)]))
+                }
+            }
+
+            out.pad(toMultipleOf: 8)
+            unit.data.withUnsafeBytes { out.append($0) }
+            out.pad(toMultipleOf: 8)
+            strings.withUnsafeBytes { out.append($0) }
+            out.pad(toMultipleOf: 8)
+            // Rows are already in the image's layout (u32 word, u32 line, little-endian).
+            unit.lines.withUnsafeBytes { out.append($0) }
+
+            precondition(out.offset == total, "unit image size mismatch")
+            initializedCount = total
         }
-        self.bytes = out.bytes
+    }
+}
+
+/// Writes little-endian integers and byte runs into memory of a known size (the caller sized it
+/// exactly; see `UnitImage.init(encoding:)`).
+struct RawWriter {
+    let base: UnsafeMutableRawPointer
+    var offset = 0
+
+    mutating func u8(_ v: UInt8) {
+        base.storeBytes(of: v, toByteOffset: offset, as: UInt8.self)
+        offset += 1
+    }
+    mutating func u16(_ v: UInt16) {
+        base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt16.self)
+        offset += 2
+    }
+    mutating func u32(_ v: UInt32) {
+        base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt32.self)
+        offset += 4
+    }
+    mutating func u64(_ v: UInt64) {
+        base.storeBytes(of: v.littleEndian, toByteOffset: offset, as: UInt64.self)
+        offset += 8
+    }
+    mutating func append(_ bytes: UnsafeRawBufferPointer) {
+        guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+        (base + offset).copyMemory(from: source, byteCount: bytes.count)
+        offset += bytes.count
+    }
+    mutating func append(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { append($0) }
+    }
+    /// Zero bytes up to the next multiple of `n`.
+    mutating func pad(toMultipleOf n: Int) {
+        while offset % n != 0 { u8(0) }
     }
 }

@@ -36,6 +36,45 @@ public enum ValueType: Hashable, Sendable, CustomStringConvertible {
     }
 }
 
+/// A checked expression, statement or block: an index into the program's node tables.
+///
+/// The checked tree is index-based like the syntax tree: every node of a program lives in one
+/// flat array of `CheckedProgram` and refers to its children by index. Nodes are trivial values
+/// (no references, no nested arrays, no `indirect` boxes), so checking appends to a handful of
+/// arrays instead of allocating a box per node, and lowering walks them without reference
+/// counting.
+@frozen
+public struct CheckedExpressionID: Sendable, Hashable {
+    public var index: Int32
+
+    @inlinable
+    public init(_ index: Int32) {
+        self.index = index
+    }
+}
+
+/// A statement: an index into `CheckedProgram.statements`.
+@frozen
+public struct CheckedStatementID: Sendable, Hashable {
+    public var index: Int32
+
+    @inlinable
+    public init(_ index: Int32) {
+        self.index = index
+    }
+}
+
+/// A block: an index into `CheckedProgram.blocks`.
+@frozen
+public struct CheckedBlockID: Sendable, Hashable {
+    public var index: Int32
+
+    @inlinable
+    public init(_ index: Int32) {
+        self.index = index
+    }
+}
+
 public struct CheckedProgram: Sendable {
     /// The file the program came from (its path is what backtraces and diagnostics name).
     public var path: String
@@ -49,9 +88,29 @@ public struct CheckedProgram: Sendable {
     /// `use "path"` declarations as written (path text, line); their meaning comes later.
     public var uses: [(path: String, line: Int)]
 
+    // The node tables every function's body indexes.
+
+    /// Every expression (children before their parents).
+    public var expressions: [CheckedExpression]
+    /// Every statement; a block's statements are contiguous (`CheckedBlock.statements`).
+    public var statements: [CheckedStatement]
+    public var blocks: [CheckedBlock]
+    /// Arguments of calls; a call's are contiguous (`Kind.call`, `.callForeign`, `.builtin`).
+    public var arguments: [CheckedExpressionID]
+    /// Bytes of all string literals (after escapes, no terminating NUL), back to back;
+    /// `Kind.stringLiteral` holds a range of them.
+    public var stringBytes: [UInt8]
+    /// The type and name of every function's local slots, back to back
+    /// (`CheckedFunction.locals` is a range of them).
+    public var localTypes: [ValueType]
+    public var localNames: [String]
+
     public init(
         path: String, globals: [CheckedGlobal], functions: [CheckedFunction],
-        foreigns: [CheckedForeign], mainFunction: Int?, uses: [(path: String, line: Int)] = []
+        foreigns: [CheckedForeign], mainFunction: Int?, uses: [(path: String, line: Int)] = [],
+        expressions: [CheckedExpression] = [], statements: [CheckedStatement] = [], blocks: [CheckedBlock] = [],
+        arguments: [CheckedExpressionID] = [], stringBytes: [UInt8] = [],
+        localTypes: [ValueType] = [], localNames: [String] = []
     ) {
         self.path = path
         self.globals = globals
@@ -59,6 +118,56 @@ public struct CheckedProgram: Sendable {
         self.foreigns = foreigns
         self.mainFunction = mainFunction
         self.uses = uses
+        self.expressions = expressions
+        self.statements = statements
+        self.blocks = blocks
+        self.arguments = arguments
+        self.stringBytes = stringBytes
+        self.localTypes = localTypes
+        self.localNames = localNames
+    }
+
+    @inlinable
+    public subscript(_ id: CheckedExpressionID) -> CheckedExpression {
+        expressions[Int(id.index)]
+    }
+
+    @inlinable
+    public subscript(_ id: CheckedStatementID) -> CheckedStatement {
+        statements[Int(id.index)]
+    }
+
+    @inlinable
+    public subscript(_ id: CheckedBlockID) -> CheckedBlock {
+        blocks[Int(id.index)]
+    }
+
+    /// The statements of a block, in order.
+    @inlinable
+    public func statements(of block: CheckedBlock) -> ArraySlice<CheckedStatement> {
+        statements[Int(block.statements.lowerBound)..<Int(block.statements.upperBound)]
+    }
+
+    /// The arguments of a call, in order.
+    @inlinable
+    public func arguments(_ range: Range<Int32>) -> ArraySlice<CheckedExpressionID> {
+        arguments[Int(range.lowerBound)..<Int(range.upperBound)]
+    }
+
+    /// The bytes of a string literal.
+    @inlinable
+    public func string(_ range: Range<Int32>) -> ArraySlice<UInt8> {
+        stringBytes[Int(range.lowerBound)..<Int(range.upperBound)]
+    }
+
+    /// The type of every local slot of `function`, parameters first.
+    public func localTypes(of function: CheckedFunction) -> ArraySlice<ValueType> {
+        localTypes[Int(function.locals.lowerBound)..<Int(function.locals.upperBound)]
+    }
+
+    /// The name of every local slot of `function`, parallel to `localTypes(of:)`.
+    public func localNames(of function: CheckedFunction) -> ArraySlice<String> {
+        localNames[Int(function.locals.lowerBound)..<Int(function.locals.upperBound)]
     }
 }
 
@@ -89,30 +198,31 @@ public struct CheckedFunction: Sendable {
     public var name: String
     /// Parameters are locals `0 ..< parameterCount`.
     public var parameterCount: Int
-    /// The type of every local slot, parameters first. Every `x := e` gets a slot of its own
-    /// (shadowing declares a new one), so slots are unique within the function.
-    public var localTypes: [ValueType]
-    /// Local names, parallel to `localTypes` (for disassembly and debugging).
-    public var localNames: [String]
+    /// The function's local slots: a range of `CheckedProgram.localTypes` and `localNames`,
+    /// parameters first (slot `n` is `locals.lowerBound + n`). Every `x := e` gets a slot of
+    /// its own (shadowing declares a new one), so slots are unique within the function.
+    public var locals: Range<Int32>
     public var resultType: ValueType
     /// The body. When `resultType` is not `.unit`, every path through it ends in `return e` or
     /// in a block result of that type (the checker guarantees it).
-    public var body: CheckedBlock
+    public var body: CheckedBlockID
     /// Line of the `fun` header.
     public var line: Int
 
     public init(
-        name: String, parameterCount: Int, localTypes: [ValueType], localNames: [String],
-        resultType: ValueType, body: CheckedBlock, line: Int
+        name: String, parameterCount: Int, locals: Range<Int32>, resultType: ValueType, body: CheckedBlockID,
+        line: Int
     ) {
         self.name = name
         self.parameterCount = parameterCount
-        self.localTypes = localTypes
-        self.localNames = localNames
+        self.locals = locals
         self.resultType = resultType
         self.body = body
         self.line = line
     }
+
+    /// How many local slots the function has (parameters included).
+    public var localCount: Int { locals.count }
 }
 
 public struct CheckedForeign: Sendable {
@@ -136,10 +246,11 @@ public struct CheckedForeign: Sendable {
 /// gives it (the block's last expression). A block whose last statement is an expression of
 /// type `Unit` has `result == nil` and keeps that expression as a statement.
 public struct CheckedBlock: Sendable {
-    public var statements: [CheckedStatement]
-    public var result: CheckedExpression?
+    /// A range of `CheckedProgram.statements`.
+    public var statements: Range<Int32>
+    public var result: CheckedExpressionID?
 
-    public init(statements: [CheckedStatement], result: CheckedExpression?) {
+    public init(statements: Range<Int32>, result: CheckedExpressionID?) {
         self.statements = statements
         self.result = result
     }
@@ -148,26 +259,25 @@ public struct CheckedBlock: Sendable {
 public struct CheckedStatement: Sendable {
     public enum Kind: Sendable {
         /// An expression evaluated for its effect; its value (if any) is dropped.
-        case expression(CheckedExpression)
+        case expression(CheckedExpressionID)
         /// `x := e`: initialise local slot `local`.
-        case declare(local: Int, CheckedExpression)
-        case assignLocal(local: Int, CheckedExpression)
-        case assignGlobal(global: Int, CheckedExpression)
-        /// `a[i] = v`; the element type is `array.type.elementType`.
-        /// (The two large cases are `indirect` to keep every statement small.)
-        indirect case assignIndex(array: CheckedExpression, index: CheckedExpression, value: CheckedExpression)
-        indirect case whileLoop(condition: CheckedExpression, body: CheckedBlock)
+        case declare(local: Int32, CheckedExpressionID)
+        case assignLocal(local: Int32, CheckedExpressionID)
+        case assignGlobal(global: Int32, CheckedExpressionID)
+        /// `a[i] = v`; the element type is `array`'s type's `elementType`.
+        case assignIndex(array: CheckedExpressionID, index: CheckedExpressionID, value: CheckedExpressionID)
+        case whileLoop(condition: CheckedExpressionID, body: CheckedBlockID)
         /// `return e`, or `return` alone (nil) in a `Unit` function.
-        case returnValue(CheckedExpression?)
+        case returnValue(CheckedExpressionID?)
         case breakLoop
         case continueLoop
     }
 
     public var kind: Kind
     /// Source line of the statement (for the line table and backtraces).
-    public var line: Int
+    public var line: Int32
 
-    public init(_ kind: Kind, line: Int) {
+    public init(_ kind: Kind, line: Int32) {
         self.kind = kind
         self.line = line
     }
@@ -203,42 +313,43 @@ public enum BuiltinFunction: String, CaseIterable, Sendable {
 }
 
 public struct CheckedExpression: Sendable {
-    /// Only the recursive cases are `indirect`, so literals, locals and globals are stored
-    /// inline instead of in a heap box each (the checker builds hundreds of thousands).
+    /// Children are ids of nodes appended before this one; argument lists are ranges of
+    /// `CheckedProgram.arguments`. Every payload is a plain value, so a node is copied without
+    /// reference counting.
     public enum Kind: Sendable {
         case intLiteral(Int64)
         case floatLiteral(Double)
         case boolLiteral(Bool)
-        /// Bytes after escapes, without a terminating NUL.
-        case stringLiteral([UInt8])
+        /// Bytes after escapes, without a terminating NUL: a range of `CheckedProgram.stringBytes`.
+        case stringLiteral(Range<Int32>)
         /// `()`.
         case unitLiteral
-        case local(Int)
-        case global(Int)
-        indirect case unary(UnaryOperation, CheckedExpression)
-        indirect case binary(BinaryOperation, CheckedExpression, CheckedExpression)
-        indirect case and(CheckedExpression, CheckedExpression)
-        indirect case or(CheckedExpression, CheckedExpression)
+        case local(Int32)
+        case global(Int32)
+        case unary(UnaryOperation, CheckedExpressionID)
+        case binary(BinaryOperation, CheckedExpressionID, CheckedExpressionID)
+        case and(CheckedExpressionID, CheckedExpressionID)
+        case or(CheckedExpressionID, CheckedExpressionID)
         /// Call of `functions[function]`.
-        case call(function: Int, arguments: [CheckedExpression])
+        case call(function: Int32, arguments: Range<Int32>)
         /// Call of `foreigns[foreign]`.
-        case callForeign(foreign: Int, arguments: [CheckedExpression])
-        case builtin(BuiltinFunction, arguments: [CheckedExpression])
+        case callForeign(foreign: Int32, arguments: Range<Int32>)
+        case builtin(BuiltinFunction, arguments: Range<Int32>)
         /// `a[i]`; the expression's type is the element type.
-        indirect case index(array: CheckedExpression, index: CheckedExpression)
+        case index(array: CheckedExpressionID, index: CheckedExpressionID)
         /// `if c. A else. B` (`otherwise` nil when there is no `else`; the type is then `Unit`).
         /// `else if` chains nest: the `otherwise` block holds a single `if` as its result or
         /// statement.
-        indirect case ifElse(condition: CheckedExpression, then: CheckedBlock, otherwise: CheckedBlock?)
+        case ifElse(condition: CheckedExpressionID, then: CheckedBlockID, otherwise: CheckedBlockID?)
     }
 
     public var kind: Kind
     public var type: ValueType
     /// Source position of the expression (1-based).
-    public var line: Int
-    public var column: Int
+    public var line: Int32
+    public var column: Int32
 
-    public init(_ kind: Kind, type: ValueType, line: Int, column: Int) {
+    public init(_ kind: Kind, type: ValueType, line: Int32, column: Int32) {
         self.kind = kind
         self.type = type
         self.line = line

@@ -32,7 +32,7 @@ struct FunctionSignature {
 
 /// An expression after checking.
 struct Typed {
-    var expression: CheckedExpression
+    var expression: CheckedExpressionID
     /// The expression's type; `nil` is the error type (an error was already reported), which
     /// agrees with every type.
     var type: ValueType?
@@ -64,11 +64,27 @@ struct Checker {
     var foreigns: [CheckedForeign] = []
     var foreignSignatures: [FunctionSignature] = []
 
+    // The checked tree under construction (see `CheckedProgram`): nodes are appended
+    // children first, so a parent only ever refers to ids that exist.
+    var expressions: [CheckedExpression] = []
+    var statements: [CheckedStatement] = []
+    var blocks: [CheckedBlock] = []
+    var arguments: [CheckedExpressionID] = []
+    var stringBytes: [UInt8] = []
+    var programLocalTypes: [ValueType] = []
+    var programLocalNames: [String] = []
+    /// Statements of the blocks being checked, innermost last: a block's statements are copied
+    /// to `statements` together when it ends (nested blocks end first), so they are contiguous
+    /// there. Reused across blocks and functions.
+    var pendingStatements: [CheckedStatement] = []
+    /// Arguments of the calls being checked, innermost last (like `pendingStatements`).
+    var pendingArguments: [CheckedExpressionID] = []
+
     // The function being checked.
     var currentFunction = FunctionSignature(name: "", parameters: [], result: .unit)
-    /// Local slots of the current function; `nil` types come from errors.
+    /// Local slots of the current function; `nil` types come from errors. (Reused across
+    /// functions; copied to `programLocalTypes` when the function is done.)
     var localTypes: [ValueType?] = []
-    var localNames: [String] = []
     /// The local slot each name currently refers to (-1: none), by name id.
     var localOfName: [Int] = []
     /// Undo log for `localOfName`: (name id, the slot it referred to before), innermost last.
@@ -100,6 +116,11 @@ struct Checker {
         topLevel = Array(repeating: nil, count: names.count)
         topLevelLocations = Array(repeating: nil, count: names.count)
         localOfName = Array(repeating: -1, count: names.count)
+        // The checked tree has about as many nodes as the syntax tree.
+        expressions.reserveCapacity(tree.expressions.count)
+        statements.reserveCapacity(tree.statements.count)
+        blocks.reserveCapacity(tree.blocks.count)
+        arguments.reserveCapacity(tree.arguments.count)
 
         var uses: [(path: String, line: Int)] = []
         var functionSyntaxes: [(name: Identifier, syntax: FunctionSyntax)] = []
@@ -145,7 +166,9 @@ struct Checker {
 
         return CheckedProgram(
             path: path, globals: globals, functions: functions, foreigns: foreigns,
-            mainFunction: mainFunction, uses: uses)
+            mainFunction: mainFunction, uses: uses, expressions: expressions, statements: statements,
+            blocks: blocks, arguments: arguments, stringBytes: stringBytes, localTypes: programLocalTypes,
+            localNames: programLocalNames)
     }
 
     /// Records a top-level name, reporting built-in names and duplicates (the first
@@ -289,9 +312,9 @@ struct Checker {
 
     mutating func checkFunction(name: Identifier, _ function: FunctionSyntax, signature: FunctionSignature) -> CheckedFunction {
         currentFunction = signature
-        localTypes = []
-        localNames = []
-        loopBreaks = []
+        localTypes.removeAll(keepingCapacity: true)
+        loopBreaks.removeAll(keepingCapacity: true)
+        let firstLocal = Int32(programLocalTypes.count)
         let scopeMark = scope.count
         defer { closeScope(scopeMark) }
         // A parameter named like a built-in, or repeating an earlier one, was reported by
@@ -313,10 +336,11 @@ struct Checker {
                 report("`\(names[name.name])` returns \(expected), but its body ends with a value of type \(found)", at: location)
             }
         }
+        for type in localTypes { programLocalTypes.append(type ?? .i64) }
         return CheckedFunction(
             name: names[name.name], parameterCount: function.parameters.count,
-            localTypes: localTypes.map { $0 ?? .i64 }, localNames: localNames,
-            resultType: expected ?? .unit, body: body.block, line: function.location.line)
+            locals: firstLocal..<Int32(programLocalTypes.count), resultType: expected ?? .unit, body: body.block,
+            line: function.location.line)
     }
 
     /// Adds a local slot and makes `name` refer to it from now on.
@@ -326,7 +350,7 @@ struct Checker {
     mutating func declareLocal(_ name: Name, type: ValueType?, visible: Bool = true) -> Int {
         let slot = localTypes.count
         localTypes.append(type)
-        localNames.append(names[name])
+        programLocalNames.append(names[name])
         if visible {
             let id = Int(name.id)
             scope.append((id, localOfName[id]))

@@ -2,20 +2,25 @@ import RibbonSyntax
 
 extension Checker {
     /// A stand-in for an expression that had an error (the program is dropped anyway).
-    static func placeholder(at location: SourceLocation) -> CheckedExpression {
-        CheckedExpression(.unitLiteral, type: .unit, line: location.line, column: location.column)
+    mutating func placeholder(at location: SourceLocation) -> CheckedExpressionID {
+        expression(.unitLiteral, .unit, at: location)
     }
 
-    static func expression(_ kind: CheckedExpression.Kind, _ type: ValueType, at location: SourceLocation) -> CheckedExpression {
-        CheckedExpression(kind, type: type, line: location.line, column: location.column)
+    /// Appends an expression node (its children are in the table already).
+    mutating func expression(_ kind: CheckedExpression.Kind, _ type: ValueType, at location: SourceLocation) -> CheckedExpressionID {
+        let id = CheckedExpressionID(Int32(expressions.count))
+        expressions.append(
+            CheckedExpression(
+                kind, type: type, line: Int32(clamping: location.line), column: Int32(clamping: location.column)))
+        return id
     }
 
     /// The error type: the error was reported already.
-    static func failed(at location: SourceLocation) -> Typed {
+    mutating func failed(at location: SourceLocation) -> Typed {
         Typed(expression: placeholder(at: location), type: nil)
     }
 
-    static func typed(_ kind: CheckedExpression.Kind, _ type: ValueType, at location: SourceLocation) -> Typed {
+    mutating func typed(_ kind: CheckedExpression.Kind, _ type: ValueType, at location: SourceLocation) -> Typed {
         Typed(expression: expression(kind, type, at: location), type: type)
     }
 
@@ -28,17 +33,19 @@ extension Checker {
         case .integer(let magnitude):
             guard magnitude <= UInt64(Int64.max) else {
                 report(Checker.integerTooLarge(magnitude), at: location)
-                return Checker.failed(at: location)
+                return failed(at: location)
             }
-            return Checker.typed(.intLiteral(Int64(magnitude)), .i64, at: location)
+            return typed(.intLiteral(Int64(magnitude)), .i64, at: location)
         case .float(let value):
-            return Checker.typed(.floatLiteral(value), .f64, at: location)
+            return typed(.floatLiteral(value), .f64, at: location)
         case .string(let index):
-            return Checker.typed(.stringLiteral(tree.string(index)), .str, at: location)
+            let first = Int32(stringBytes.count)
+            stringBytes.append(contentsOf: tree.strings[Int(index)])
+            return typed(.stringLiteral(first..<Int32(stringBytes.count)), .str, at: location)
         case .bool(let value):
-            return Checker.typed(.boolLiteral(value), .bool, at: location)
+            return typed(.boolLiteral(value), .bool, at: location)
         case .unit:
-            return Checker.typed(.unitLiteral, .unit, at: location)
+            return typed(.unitLiteral, .unit, at: location)
         case .name(let name):
             return checkName(name, at: location)
         case .negate(let operand):
@@ -48,19 +55,19 @@ extension Checker {
             if let type = operand.type, type != .bool {
                 report("`not` needs a Bool operand, not \(type)", at: location)
             }
-            return Checker.typed(.unary(.not, operand.expression), .bool, at: location)
+            return typed(.unary(.not, operand.expression), .bool, at: location)
         case .binary(let op, let left, let right):
             return checkBinary(op, left, right, at: location)
         case .apply(let callee, let arguments):
             return checkApplication(callee, arguments)
         case .index(let arraySyntax, let indexSyntax):
             let (array, index, elementType) = checkIndexOperands(arraySyntax, indexSyntax, at: location)
-            guard let elementType else { return Checker.failed(at: location) }
-            return Checker.typed(.index(array: array.expression, index: index.expression), elementType, at: location)
+            guard let elementType else { return failed(at: location) }
+            return typed(.index(array: array.expression, index: index.expression), elementType, at: location)
         case .ifElse(let syntax):
             return checkIf(syntax, wantsValue: wantsValue, at: location)
         case .invalid:
-            return Checker.failed(at: location)
+            return failed(at: location)
         }
     }
 
@@ -74,27 +81,27 @@ extension Checker {
 
     mutating func checkName(_ nameID: Name, at location: SourceLocation) -> Typed {
         if let slot = lookupLocal(nameID) {
-            guard let type = localTypes[slot] else { return Checker.failed(at: location) }
-            return Checker.typed(.local(slot), type, at: location)
+            guard let type = localTypes[slot] else { return failed(at: location) }
+            return typed(.local(Int32(slot)), type, at: location)
         }
         if let entity = topLevelEntity(nameID) {
             switch entity {
             case .global(let index):
-                guard let type = globalTypes[index] else { return Checker.failed(at: location) }
-                return Checker.typed(.global(index), type, at: location)
+                guard let type = globalTypes[index] else { return failed(at: location) }
+                return typed(.global(Int32(index)), type, at: location)
             case .function, .foreign:
                 report("`\(names[nameID])` is a function: call it with its arguments (`\(names[nameID]) ()` when it takes none)", at: location)
             case .invalid:
                 break
             }
-            return Checker.failed(at: location)
+            return failed(at: location)
         }
         if builtin(nameID) != nil {
             report("`\(names[nameID])` is a built-in function: call it with its arguments", at: location)
         } else {
             report("undefined name `\(names[nameID])`", at: location)
         }
-        return Checker.failed(at: location)
+        return failed(at: location)
     }
 
     // MARK: Operators
@@ -104,20 +111,20 @@ extension Checker {
         // does not fit on its own, but directly after a prefix `-` it does.
         switch tree[operandSyntax].kind {
         case .integer(let magnitude) where magnitude <= UInt64(Int64.max) + 1:
-            return Checker.typed(.intLiteral(Int64(truncatingIfNeeded: 0 &- magnitude)), .i64, at: location)
+            return typed(.intLiteral(Int64(truncatingIfNeeded: 0 &- magnitude)), .i64, at: location)
         case .float(let value):
-            return Checker.typed(.floatLiteral(-value), .f64, at: location)
+            return typed(.floatLiteral(-value), .f64, at: location)
         default:
             break
         }
         let operand = checkExpression(operandSyntax)
         switch operand.type {
-        case .i64?: return Checker.typed(.unary(.negateI64, operand.expression), .i64, at: location)
-        case .f64?: return Checker.typed(.unary(.negateF64, operand.expression), .f64, at: location)
-        case nil: return Checker.failed(at: location)
+        case .i64?: return typed(.unary(.negateI64, operand.expression), .i64, at: location)
+        case .f64?: return typed(.unary(.negateF64, operand.expression), .f64, at: location)
+        case nil: return failed(at: location)
         case let type?:
             report("prefix `-` needs an I64 or F64 operand, not \(type)", at: location)
-            return Checker.failed(at: location)
+            return failed(at: location)
         }
     }
 
@@ -188,20 +195,20 @@ extension Checker {
             }
             let kind: CheckedExpression.Kind =
                 op == .and ? .and(left.expression, right.expression) : .or(left.expression, right.expression)
-            return Checker.typed(kind, .bool, at: location)
+            return typed(kind, .bool, at: location)
         }
 
         guard let leftType = left.type, let rightType = right.type else {
             // One side is already wrong; comparisons are still Bool.
-            guard let result = Checker.fixedResultType(op) else { return Checker.failed(at: location) }
-            return Typed(expression: Checker.placeholder(at: location), type: result)
+            guard let result = Checker.fixedResultType(op) else { return failed(at: location) }
+            return Typed(expression: placeholder(at: location), type: result)
         }
         guard let (operation, result) = Checker.binaryOperation(op, leftType, rightType) else {
             report(Checker.operatorMismatch(op, leftType, rightType), at: location)
-            guard let result = Checker.fixedResultType(op) else { return Checker.failed(at: location) }
-            return Typed(expression: Checker.placeholder(at: location), type: result)
+            guard let result = Checker.fixedResultType(op) else { return failed(at: location) }
+            return Typed(expression: placeholder(at: location), type: result)
         }
-        return Checker.typed(.binary(operation, left.expression, right.expression), result, at: location)
+        return typed(.binary(operation, left.expression, right.expression), result, at: location)
     }
 
     // MARK: Indexing
@@ -231,7 +238,7 @@ extension Checker {
             // Without `else` the value is Unit, so the branch's value is dropped.
             let then = checkBlock(syntax.then, wantsValue: false)
             let kind = CheckedExpression.Kind.ifElse(condition: condition.expression, then: then.block, otherwise: nil)
-            return Checker.typed(kind, .unit, at: location)
+            return typed(kind, .unit, at: location)
         }
         let then = checkBlock(syntax.then, wantsValue: wantsValue)
         let otherwise = checkBlock(otherwiseSyntax, wantsValue: wantsValue)
@@ -253,6 +260,6 @@ extension Checker {
             }
         }
         if diverges { type = nil }
-        return Typed(expression: Checker.expression(kind, type ?? .unit, at: location), type: type, diverges: diverges)
+        return Typed(expression: expression(kind, type ?? .unit, at: location), type: type, diverges: diverges)
     }
 }

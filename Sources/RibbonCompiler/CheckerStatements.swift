@@ -2,7 +2,7 @@ import RibbonSyntax
 
 /// What checking a block found.
 struct CheckedBlockOutcome {
-    var block: CheckedBlock
+    var block: CheckedBlockID
     /// The block's value type: the last expression's type when the block's value is wanted and
     /// not `Unit`, else `Unit`; `nil` after an error, or when the block diverges.
     var type: ValueType?
@@ -21,40 +21,47 @@ extension Checker {
         defer { closeScope(scopeMark) }
 
         let block = tree[id]
-        var statements: [CheckedStatement] = []
-        statements.reserveCapacity(block.count)
-        var outcome = CheckedBlockOutcome(block: CheckedBlock(statements: [], result: nil), type: .unit, diverges: false)
+        let pendingMark = pendingStatements.count
+        var result: CheckedExpressionID?
+        var type: ValueType? = .unit
+        var diverges = false
 
         let last = Int(block.statements.upperBound) - 1
         var position = Int(block.statements.lowerBound)
         while position <= last {
             defer { position += 1 }
             let statement = tree.statements[position]
+            let line = Int32(clamping: statement.location.line)
             let isLast = position == last
             if isLast, case .expression(let syntax) = statement.kind {
                 let typed = checkExpression(syntax, wantsValue: wantsValue)
                 if typed.diverges {
-                    statements.append(CheckedStatement(.expression(typed.expression), line: statement.location.line))
-                    outcome.type = nil
-                    outcome.diverges = true
-                } else if wantsValue, let type = typed.type, type != .unit {
-                    outcome.block.result = typed.expression
-                    outcome.type = type
+                    pendingStatements.append(CheckedStatement(.expression(typed.expression), line: line))
+                    type = nil
+                    diverges = true
+                } else if wantsValue, let valueType = typed.type, valueType != .unit {
+                    result = typed.expression
+                    type = valueType
                 } else {
-                    statements.append(CheckedStatement(.expression(typed.expression), line: statement.location.line))
-                    outcome.type = typed.type == nil ? nil : .unit
+                    pendingStatements.append(CheckedStatement(.expression(typed.expression), line: line))
+                    type = typed.type == nil ? nil : .unit
                 }
             } else {
-                let (checked, diverges) = checkStatement(statement)
-                statements.append(checked)
+                let (checked, statementDiverges) = checkStatement(statement)
+                pendingStatements.append(checked)
                 if isLast {
-                    outcome.diverges = diverges
-                    outcome.type = diverges || isPlaceholder(statement) ? nil : .unit
+                    diverges = statementDiverges
+                    type = statementDiverges || isPlaceholder(statement) ? nil : .unit
                 }
             }
         }
-        outcome.block.statements = statements
-        return outcome
+        // Nested blocks have moved their statements out already: the rest are this block's.
+        let first = Int32(statements.count)
+        statements.append(contentsOf: pendingStatements[pendingMark...])
+        pendingStatements.removeSubrange(pendingMark...)
+        let blockID = CheckedBlockID(Int32(blocks.count))
+        blocks.append(CheckedBlock(statements: first..<Int32(statements.count), result: result))
+        return CheckedBlockOutcome(block: blockID, type: type, diverges: diverges)
     }
 
     /// Whether the statement stands in for one that failed to parse (`name := <invalid>`): a
@@ -66,7 +73,7 @@ extension Checker {
 
     /// Checks one statement; also says whether it diverges.
     mutating func checkStatement(_ statement: StatementSyntax) -> (CheckedStatement, diverges: Bool) {
-        let line = statement.location.line
+        let line = Int32(clamping: statement.location.line)
         switch statement.kind {
         case .expression(let syntax):
             let typed = checkExpression(syntax, wantsValue: false)
@@ -84,7 +91,7 @@ extension Checker {
                 report("`\(names[name.name])` is a built-in function and cannot be used as a name", at: name.location)
             }
             let slot = declareLocal(name.name, type: type, visible: !isBuiltinName)
-            return (CheckedStatement(.declare(local: slot, value.expression), line: line), value.diverges)
+            return (CheckedStatement(.declare(local: Int32(slot), value.expression), line: line), value.diverges)
 
         case .assign(let target, let syntax):
             return (checkAssignment(target: target, value: syntax, line: line), false)
@@ -127,7 +134,7 @@ extension Checker {
             if let result = currentFunction.result, result != .unit {
                 report("`return` needs a value: `\(name)` returns \(result)", at: location)
             }
-            return CheckedStatement(.returnValue(nil), line: location.line)
+            return CheckedStatement(.returnValue(nil), line: Int32(clamping: location.line))
         }
         let value = checkExpression(syntax)
         switch currentFunction.result {
@@ -140,12 +147,12 @@ extension Checker {
         case nil:
             break
         }
-        return CheckedStatement(.returnValue(value.expression), line: location.line)
+        return CheckedStatement(.returnValue(value.expression), line: Int32(clamping: location.line))
     }
 
-    mutating func checkAssignment(target targetID: ExpressionID, value syntax: ExpressionID, line: Int) -> CheckedStatement {
+    mutating func checkAssignment(target targetID: ExpressionID, value syntax: ExpressionID, line: Int32) -> CheckedStatement {
         let target = tree[targetID]
-        let placeholder = CheckedStatement(.expression(Checker.placeholder(at: target.location)), line: line)
+
         switch target.kind {
         case .name(let nameID):
             let name = names[nameID]
@@ -154,24 +161,24 @@ extension Checker {
             let kind: CheckedStatement.Kind
             if let slot = lookupLocal(nameID) {
                 expected = localTypes[slot]
-                kind = .assignLocal(local: slot, value.expression)
+                kind = .assignLocal(local: Int32(slot), value.expression)
             } else if let entity = topLevelEntity(nameID) {
                 switch entity {
                 case .global(let index):
                     expected = globalTypes[index]
-                    kind = .assignGlobal(global: index, value.expression)
+                    kind = .assignGlobal(global: Int32(index), value.expression)
                 case .function, .foreign:
                     report("cannot assign to `\(name)`: it is a function", at: target.location)
-                    return placeholder
+                    return placeholderStatement(at: target.location, line: line)
                 case .invalid:
-                    return placeholder
+                    return placeholderStatement(at: target.location, line: line)
                 }
             } else if builtin(nameID) != nil {
                 report("cannot assign to `\(name)`: it is a built-in function", at: target.location)
-                return placeholder
+                return placeholderStatement(at: target.location, line: line)
             } else {
                 report("undefined name `\(name)` (declare a variable with `\(name) := ...`)", at: target.location)
-                return placeholder
+                return placeholderStatement(at: target.location, line: line)
             }
             if let expected, let type = value.type, type != expected, !value.diverges {
                 report("cannot assign a value of type \(type) to `\(name)`, which has type \(expected)", at: tree[syntax].location)
@@ -189,8 +196,13 @@ extension Checker {
         default:
             // The parser only builds assignments to names and elements.
             _ = checkExpression(syntax)
-            return placeholder
+            return placeholderStatement(at: target.location, line: line)
         }
+    }
+
+    /// A stand-in for a statement that had an error (the program is dropped anyway).
+    mutating func placeholderStatement(at location: SourceLocation, line: Int32) -> CheckedStatement {
+        CheckedStatement(.expression(placeholder(at: location)), line: line)
     }
 
     /// A condition of `if` or `while`: must be `Bool`.

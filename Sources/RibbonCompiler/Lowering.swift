@@ -27,17 +27,21 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
     }
     // Every foreign declaration gets its entry, called or not, so that loading resolves each
     // symbol and an unknown one stops the program before it starts (LANGUAGE.md).
-    for foreign in program.foreigns { unit.declareForeign(foreign.signature) }
+    let foreignIds = program.foreigns.map { unit.declareForeign($0.signature) }
+    // Most nodes become about one instruction word.
+    unit.reserveCodeCapacity(words: program.expressions.count + program.statements.count)
     var diagnostics: [Diagnostic] = []
+    // One builder for every function: `define` copies the words out, `reset` keeps the storage.
+    var code = FunctionBuilder()
     for (index, f) in program.functions.enumerated() {
-        // `consume` hands the builder over without a copy; copying it per function made
-        // lowering quadratic in the number of functions.
+        // `consume` hands the unit and code builders over without a copy; copying the unit per
+        // function made lowering quadratic in the number of functions.
         var lowering = FunctionLowering(
-            function: f, unit: consume unit, functionIds: functionIds, globalIds: globalIds,
-            foreigns: program.foreigns)
+            function: f, program: program, unit: consume unit, code: consume code, functionIds: functionIds,
+            globalIds: globalIds, foreignIds: foreignIds)
         lowering.lowerBody()
         let highestRegister = lowering.highestRegister
-        var code = lowering.code
+        code = lowering.code
         unit = lowering.unit
         _ = consume lowering  // so `unit` and `code` are uniquely referenced again
         if highestRegister > maximumFrameSize {
@@ -45,10 +49,11 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
                 Diagnostic(
                     "function `\(f.name)` needs more than \(maximumFrameSize) registers; split it",
                     at: SourceLocation(line: f.line, column: 1)))
-            continue
+        } else {
+            code.finish()
+            unit.define(function: functionIds[index], frameSize: max(1, highestRegister), code: code)
         }
-        code.finish()
-        unit.define(function: functionIds[index], frameSize: max(1, highestRegister), code: code)
+        code.reset()
     }
     if !diagnostics.isEmpty { return (nil, diagnostics) }
     return (unit.encode(), [])
@@ -92,11 +97,15 @@ extension BuiltinFunction {
 
 struct FunctionLowering {
     let function: CheckedFunction
+    /// The node tables `function`'s body indexes (read only).
+    let program: CheckedProgram
     var unit: UnitBuilder
     let functionIds: [UInt32]
     let globalIds: [UInt32]
-    let foreigns: [CheckedForeign]
-    var code = FunctionBuilder()
+    /// The entry of each foreign declaration (made up front: every one gets its entry).
+    let foreignIds: [UInt32]
+    /// Empty on entry.
+    var code: FunctionBuilder
     /// The first free temporary register.
     var nextTemp: Int
     /// One past the highest register used so far (the frame size).
@@ -104,21 +113,24 @@ struct FunctionLowering {
     /// (continue target, exit) of each enclosing loop, innermost last.
     var loops: [(continueLabel: Label, exit: Label)] = []
     /// Literals used inside loops, loaded once at function entry into registers just above the
-    /// locals, so a loop body does not reload them each iteration (keyed by their 64 bits).
-    var constantRegisters: [UInt64: Register] = [:]
-    var localCount: Int { function.localTypes.count }
+    /// locals, so a loop body does not reload them each iteration: (their 64 bits, register).
+    /// At most 24, so a linear search beats hashing.
+    var constantRegisters: [(bits: UInt64, register: Register)] = []
+    var localCount: Int { function.localCount }
 
     init(
-        function: CheckedFunction, unit: UnitBuilder, functionIds: [UInt32], globalIds: [UInt32],
-        foreigns: [CheckedForeign]
+        function: CheckedFunction, program: CheckedProgram, unit: UnitBuilder, code: FunctionBuilder,
+        functionIds: [UInt32], globalIds: [UInt32], foreignIds: [UInt32]
     ) {
         self.function = function
+        self.program = program
         self.unit = unit
+        self.code = code
         self.functionIds = functionIds
         self.globalIds = globalIds
-        self.foreigns = foreigns
-        nextTemp = function.localTypes.count
-        highestRegister = max(function.localTypes.count, function.parameterCount)
+        self.foreignIds = foreignIds
+        nextTemp = function.localCount
+        highestRegister = max(function.localCount, function.parameterCount)
     }
 
     // MARK: Registers
@@ -132,9 +144,15 @@ struct FunctionLowering {
         return Register(truncatingIfNeeded: min(r, 254))
     }
 
-    func reg(_ local: Int) -> Register { Register(truncatingIfNeeded: min(local, 254)) }
+    func reg(_ local: Int32) -> Register { Register(truncatingIfNeeded: min(local, 254)) }
 
     func isLocal(_ r: Register) -> Bool { Int(r) < localCount }
+
+    /// The register a hoisted literal was loaded into, if it was hoisted.
+    func constantRegister(_ bits: UInt64) -> Register? {
+        for constant in constantRegisters where constant.bits == bits { return constant.register }
+        return nil
+    }
 
     // MARK: Functions and statements
 
@@ -151,14 +169,16 @@ struct FunctionLowering {
 
     /// A block whose value the function returns: an `if`/`else` there returns from each
     /// branch (`ret` in both) instead of joining to a shared `ret`.
-    mutating func tailBlock(_ b: CheckedBlock) {
-        for s in b.statements { statement(s) }
-        guard let result = b.result else {
+    mutating func tailBlock(_ id: CheckedBlockID) {
+        let b = program[id]
+        statements(of: b)
+        guard let resultID = b.result else {
             // The block always returns before this point; keep the function well-formed.
             code.emit(.ret, 0)
             return
         }
-        code.mark(line: result.line)
+        let result = program[resultID]
+        code.mark(line: Int(result.line))
         if case .ifElse(let condition, let then, let otherwise?) = result.kind {
             let elseLabel = code.makeLabel()
             branch(condition, when: false, to: elseLabel)
@@ -169,34 +189,45 @@ struct FunctionLowering {
             tailBlock(otherwise)
             nextTemp = mark
         } else {
-            code.emit(.ret, expression(result, into: nil))
+            code.emit(.ret, expression(resultID, into: nil))
+        }
+    }
+
+    mutating func statements(of b: CheckedBlock) {
+        for index in Int(b.statements.lowerBound)..<Int(b.statements.upperBound) {
+            statement(program.statements[index])
         }
     }
 
     /// Gives each distinct literal that appears inside a loop (and is not small enough for an
     /// immediate field) a register loaded at entry. At most 24, and only while the frame has room.
     mutating func hoistLoopConstants() {
+        // Only the first `limit` distinct literals get a register, so collecting stops there
+        // (and a linear search of what was found is enough).
+        let limit = min(24, max(0, 200 - localCount))
+        guard limit > 0 else { return }
         var found: [UInt64] = []
-        var seen: Set<UInt64> = []
-        func visit(_ e: CheckedExpression) {
-            switch e.kind {
+        let program = self.program
+        func note(_ bits: UInt64) {
+            if found.count < limit, !found.contains(bits) { found.append(bits) }
+        }
+        func visit(_ id: CheckedExpressionID) {
+            switch program[id].kind {
             case .intLiteral(let v):
-                if !(-128...127).contains(v), seen.insert(UInt64(bitPattern: v)).inserted {
-                    found.append(UInt64(bitPattern: v))
-                }
+                if !(-128...127).contains(v) { note(UInt64(bitPattern: v)) }
             case .floatLiteral(let v):
-                if seen.insert(v.bitPattern).inserted { found.append(v.bitPattern) }
+                note(v.bitPattern)
             case .unary(_, let a): visit(a)
-            case .binary(let op, let a, let b) where [.addI64, .subI64, .mulI64].contains(op):
+            case .binary(let op, let a, let b) where op == .addI64 || op == .subI64 || op == .mulI64:
                 // A small right operand goes into the instruction's immediate field instead.
                 visit(a)
-                if case .intLiteral(let v) = b.kind, v > Int64(Int32.min), v <= Int64(Int32.max) { break }
+                if case .intLiteral(let v) = program[b].kind, v > Int64(Int32.min), v <= Int64(Int32.max) { break }
                 visit(b)
             case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b), .index(let a, let b):
                 visit(a)
                 visit(b)
             case .call(_, let args), .callForeign(_, let args), .builtin(_, let args):
-                args.forEach(visit)
+                for argument in program.arguments(args) { visit(argument) }
             case .ifElse(let c, let t, let o):
                 visit(c)
                 visitBlock(t)
@@ -204,8 +235,9 @@ struct FunctionLowering {
             default: break
             }
         }
-        func visitBlock(_ b: CheckedBlock) {
-            for s in b.statements { visitStatement(s) }
+        func visitBlock(_ id: CheckedBlockID) {
+            let b = program[id]
+            for s in program.statements(of: b) { visitStatement(s) }
             if let r = b.result { visit(r) }
         }
         func visitStatement(_ s: CheckedStatement) {
@@ -225,36 +257,36 @@ struct FunctionLowering {
             }
         }
         // Only literals inside loops pay for a register.
-        func walk(_ b: CheckedBlock) {
-            for s in b.statements {
+        func walk(_ id: CheckedBlockID) {
+            for s in program.statements(of: program[id]) {
                 if case .whileLoop = s.kind {
                     visitStatement(s)
-                } else if case .expression(let e) = s.kind, case .ifElse(_, let t, let o) = e.kind {
+                } else if case .expression(let e) = s.kind, case .ifElse(_, let t, let o) = program[e].kind {
                     walk(t)
                     if let o { walk(o) }
                 }
             }
         }
         walk(function.body)
-        let room = max(0, 200 - localCount)
-        for bits in found.prefix(min(24, room)) {
+        for bits in found {
             let r = temp()
             loadConstant(r, bits)
-            constantRegisters[bits] = r
+            constantRegisters.append((bits, r))
         }
     }
 
     /// Lowers a block; returns the register holding its result (nil when it has none).
     @discardableResult
-    mutating func block(_ b: CheckedBlock, into target: Register?) -> Register? {
-        for s in b.statements { statement(s) }
+    mutating func block(_ id: CheckedBlockID, into target: Register?) -> Register? {
+        let b = program[id]
+        statements(of: b)
         guard let result = b.result else { return nil }
-        code.mark(line: result.line)
+        code.mark(line: Int(program[result].line))
         return expression(result, into: target)
     }
 
     mutating func statement(_ s: CheckedStatement) {
-        code.mark(line: s.line)
+        code.mark(line: Int(s.line))
         let mark = nextTemp
         defer { nextTemp = mark }
         switch s.kind {
@@ -264,12 +296,12 @@ struct FunctionLowering {
             _ = expression(e, into: reg(local))
         case .assignGlobal(let global, let e):
             let r = expression(e, into: nil)
-            code.emit(.globalSet, r, id: globalIds[global])
+            code.emit(.globalSet, r, id: globalIds[Int(global)])
         case .assignIndex(let array, let index, let value):
             let a = expression(array, into: nil)
             let i = operand(index, protectingFrom: value)
             let v = expression(value, into: nil)
-            code.emit(array.type == .arrayBool ? .arrayStore8 : .arrayStore64, a, i, v)
+            code.emit(program[array].type == .arrayBool ? .arrayStore8 : .arrayStore64, a, i, v)
         case .whileLoop(let condition, let body):
             // Condition at the bottom: one (fused) branch per iteration.
             let exit = code.makeLabel()
@@ -282,7 +314,7 @@ struct FunctionLowering {
             block(body, into: nil)
             loops.removeLast()
             code.bind(check)
-            code.mark(line: s.line)
+            code.mark(line: Int(s.line))
             branch(condition, when: true, to: top)
             code.bind(exit)
         case .returnValue(let e):
@@ -305,15 +337,16 @@ struct FunctionLowering {
     ///
     /// Operands are always evaluated into temporaries or read in place from locals; only the
     /// final operation writes `target`, so `x = y * x` reads `x` before writing it.
-    mutating func expression(_ e: CheckedExpression, into target: Register?) -> Register {
+    mutating func expression(_ id: CheckedExpressionID, into target: Register?) -> Register {
+        let e = program[id]
         switch e.kind {
         case .intLiteral(let v):
-            if target == nil, let r = constantRegisters[UInt64(bitPattern: v)] { return r }
+            if target == nil, let r = constantRegister(UInt64(bitPattern: v)) { return r }
             let d = target ?? temp()
             loadConstant(d, UInt64(bitPattern: v))
             return d
         case .floatLiteral(let v):
-            if target == nil, let r = constantRegisters[v.bitPattern] { return r }
+            if target == nil, let r = constantRegister(v.bitPattern) { return r }
             let d = target ?? temp()
             loadConstant(d, v.bitPattern)
             return d
@@ -323,7 +356,7 @@ struct FunctionLowering {
             return d
         case .stringLiteral(let bytes):
             let d = target ?? temp()
-            code.emit(.constAddr, d, id: unit.constant(bytes))
+            code.emit(.constAddr, d, id: unit.constant(Array(program.string(bytes))))
             return d
         case .unitLiteral:
             let d = target ?? temp()
@@ -338,7 +371,7 @@ struct FunctionLowering {
             return r
         case .global(let g):
             let d = target ?? temp()
-            code.emit(.globalGet, d, id: globalIds[g])
+            code.emit(.globalGet, d, id: globalIds[Int(g)])
             return d
         case .unary(let op, let operand):
             let a = expression(operand, into: nil)
@@ -397,23 +430,23 @@ struct FunctionLowering {
             }
             return d
         case .call(let function, let arguments):
-            return call(.call, id: functionIds[function], arguments, into: target)
+            return call(.call, id: functionIds[Int(function)], arguments, into: target)
         case .callForeign(let foreign, let arguments):
-            return call(.callC, id: unit.foreign(foreigns[foreign].symbol), arguments, into: target)
+            return call(.callC, id: foreignIds[Int(foreign)], arguments, into: target)
         case .builtin(let builtin, let arguments):
             return self.builtin(builtin, arguments, into: target)
         case .index(let array, let index):
             let a = expression(array, into: nil)
             let i = expression(index, into: nil)
             let d = target ?? temp()
-            code.emit(array.type == .arrayBool ? .arrayLoad8 : .arrayLoad64, d, a, i)
+            code.emit(program[array].type == .arrayBool ? .arrayLoad8 : .arrayLoad64, d, a, i)
             return d
         }
     }
 
     /// Evaluates an operand that must keep its value while `later` is evaluated: a local is
     /// read in place unless `later` could assign locals (only blocks inside `if` can).
-    mutating func operand(_ e: CheckedExpression, protectingFrom later: CheckedExpression) -> Register {
+    mutating func operand(_ e: CheckedExpressionID, protectingFrom later: CheckedExpressionID) -> Register {
         let r = expression(e, into: nil)
         if isLocal(r), containsBlock(later) {
             let t = temp()
@@ -423,14 +456,14 @@ struct FunctionLowering {
         return r
     }
 
-    func containsBlock(_ e: CheckedExpression) -> Bool {
-        switch e.kind {
+    func containsBlock(_ e: CheckedExpressionID) -> Bool {
+        switch program[e].kind {
         case .ifElse: return true
         case .unary(_, let a): return containsBlock(a)
         case .binary(_, let a, let b), .and(let a, let b), .or(let a, let b), .index(let a, let b):
             return containsBlock(a) || containsBlock(b)
         case .call(_, let args), .callForeign(_, let args), .builtin(_, let args):
-            return args.contains { containsBlock($0) }
+            return program.arguments(args).contains { containsBlock($0) }
         default: return false
         }
     }
@@ -445,13 +478,13 @@ struct FunctionLowering {
     }
 
     /// A literal that fits the instruction's immediate field, if `e` is one.
-    func smallInt(_ e: CheckedExpression, range: ClosedRange<Int64>) -> Int64? {
-        if case .intLiteral(let v) = e.kind, range.contains(v) { return v }
+    func smallInt(_ e: CheckedExpressionID, range: ClosedRange<Int64>) -> Int64? {
+        if case .intLiteral(let v) = program[e].kind, range.contains(v) { return v }
         return nil
     }
 
     mutating func binary(
-        _ op: BinaryOperation, _ lhs: CheckedExpression, _ rhs: CheckedExpression, into target: Register?
+        _ op: BinaryOperation, _ lhs: CheckedExpressionID, _ rhs: CheckedExpressionID, into target: Register?
     ) -> Register {
         let imm32Range = Int64(Int32.min + 1)...Int64(Int32.max)
         // Forms with an immediate operand.
@@ -501,10 +534,10 @@ struct FunctionLowering {
 
     /// Jumps to `label` when `e` evaluates to `when`; falls through otherwise. Comparisons
     /// become one fused compare-and-branch; `and`/`or`/`not` become control flow.
-    mutating func branch(_ e: CheckedExpression, when: Bool, to label: Label) {
+    mutating func branch(_ id: CheckedExpressionID, when: Bool, to label: Label) {
         let mark = nextTemp
         defer { nextTemp = mark }
-        switch e.kind {
+        switch program[id].kind {
         case .boolLiteral(let v):
             if v == when { code.emitBranch(.br, to: label) }
             return
@@ -538,13 +571,13 @@ struct FunctionLowering {
         default:
             break
         }
-        let r = expression(e, into: nil)
+        let r = expression(id, into: nil)
         code.emitBranch(when ? .brIf : .brIfnot, r, to: label)
     }
 
     /// Emits the fused branch for a comparison; false when `op` is not a comparison.
     mutating func compareAndBranch(
-        _ op: BinaryOperation, _ lhs: CheckedExpression, _ rhs: CheckedExpression, when: Bool, to label: Label
+        _ op: BinaryOperation, _ lhs: CheckedExpressionID, _ rhs: CheckedExpressionID, when: Bool, to label: Label
     ) -> Bool {
         // The relation that makes the branch jump: `op` itself, or its negation.
         enum Relation { case eq, ne, lt, le, gt, ge }
@@ -625,10 +658,11 @@ struct FunctionLowering {
 
     /// Arguments go into consecutive temporaries at the top of the frame: the callee's frame
     /// starts at the first of them. The result lands in `target`, or in that first register.
-    mutating func call(_ op: Opcode, id: UInt32, _ arguments: [CheckedExpression], into target: Register?) -> Register {
+    mutating func call(_ op: Opcode, id: UInt32, _ arguments: Range<Int32>, into target: Register?) -> Register {
         let base = temp()
         for _ in 1..<max(1, arguments.count) { _ = temp() }
-        for (i, argument) in arguments.enumerated() {
+        for i in 0..<arguments.count {
+            let argument = program.arguments[Int(arguments.lowerBound) + i]
             let slot = Register(truncatingIfNeeded: min(Int(base) + i, 254))
             let mark = nextTemp
             _ = expression(argument, into: slot)
@@ -640,9 +674,10 @@ struct FunctionLowering {
         return d
     }
 
-    mutating func builtin(_ builtin: BuiltinFunction, _ arguments: [CheckedExpression], into target: Register?) -> Register {
+    mutating func builtin(_ builtin: BuiltinFunction, _ argumentRange: Range<Int32>, into target: Register?) -> Register {
+        let arguments = program.arguments(argumentRange)
         if let name = builtin.runtimeName {
-            return call(.call, id: unit.builtin(name), arguments, into: target)
+            return call(.call, id: unit.builtin(name), argumentRange, into: target)
         }
         let single: Opcode
         switch builtin {
@@ -654,8 +689,8 @@ struct FunctionLowering {
         case .absI64: single = .iAbs64
         case .absF64: single = .fAbs64
         case .band, .bor, .bxor, .shl, .shr:
-            let a = operand(arguments[0], protectingFrom: arguments[1])
-            let b = expression(arguments[1], into: nil)
+            let a = operand(arguments[arguments.startIndex], protectingFrom: arguments[arguments.startIndex + 1])
+            let b = expression(arguments[arguments.startIndex + 1], into: nil)
             let d = target ?? temp()
             let op: Opcode
             switch builtin {
@@ -670,7 +705,7 @@ struct FunctionLowering {
         default:
             preconditionFailure("builtin \(builtin) has neither a runtime name nor an instruction")
         }
-        let a = expression(arguments[0], into: nil)
+        let a = expression(arguments[arguments.startIndex], into: nil)
         let d = target ?? temp()
         code.emit(single, d, a)
         return d

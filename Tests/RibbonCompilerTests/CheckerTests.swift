@@ -48,36 +48,36 @@ func mainErrors(_ body: String) -> [String] {
 
         let add = checked.functions[0]
         #expect(add.parameterCount == 2)
-        #expect(add.localTypes == [.i64, .i64])
-        #expect(add.localNames == ["a", "b"])
+        #expect(checked.localTypes(of: add) == [.i64, .i64])
+        #expect(checked.localNames(of: add) == ["a", "b"])
         #expect(add.line == 3)
-        guard case .binary(.addI64, let left, _)? = add.body.result?.kind, case .local(0) = left.kind else {
+        guard case .binary(.addI64, let left, _)? = checked.result(of: add.body)?.kind, case .local(0) = checked[left].kind else {
             Issue.record("add's body should be a + b")
             return
         }
         // A binary expression sits at its operator.
-        #expect(add.body.result?.line == 4)
-        #expect(add.body.result?.column == 7)
+        #expect(checked.result(of: add.body)?.line == 4)
+        #expect(checked.result(of: add.body)?.column == 7)
 
         let main = checked.functions[1]
-        #expect(main.localTypes == [.i64])
-        #expect(main.body.statements.map(\.line) == [8, 9])
-        guard case .declare(0, let call) = main.body.statements[0].kind,
-            case .call(function: 0, let arguments) = call.kind,
-            case .global(0) = arguments[0].kind
+        #expect(checked.localTypes(of: main) == [.i64])
+        #expect(checked.statementList(main.body).map(\.line) == [8, 9])
+        guard case .declare(0, let call) = checked.statementList(main.body)[0].kind,
+            case .call(function: 0, let arguments) = checked[call].kind,
+            case .global(0) = checked.argumentList(arguments)[0].kind
         else {
             Issue.record("x := add limit 2")
             return
         }
-        guard case .expression(let ifExpression) = main.body.statements[1].kind,
-            case .ifElse(_, let then, nil) = ifExpression.kind,
-            case .expression(let printCall) = then.statements.first?.kind,
-            case .builtin(.printF64, _) = printCall.kind
+        guard case .expression(let ifExpression) = checked.statementList(main.body)[1].kind,
+            case .ifElse(_, let then, nil) = checked[ifExpression].kind,
+            case .expression(let printCall) = checked.statementList(then).first?.kind,
+            case .builtin(.printF64, _) = checked[printCall].kind
         else {
             Issue.record("if x > 3. print scale")
             return
         }
-        guard case .callForeign(foreign: 0, _)? = main.body.result?.kind else {
+        guard case .callForeign(foreign: 0, _)? = checked.result(of: main.body)?.kind else {
             Issue.record("c_abs call")
             return
         }
@@ -108,26 +108,26 @@ func mainErrors(_ body: String) -> [String] {
                 clock ()
             """))
         var builtins: [BuiltinFunction] = []
-        func collect(_ expression: CheckedExpression) {
-            switch expression.kind {
+        func collect(_ expression: CheckedExpressionID) {
+            switch checked[expression].kind {
             case .builtin(let function, let arguments):
                 builtins.append(function)
-                arguments.forEach(collect)
+                checked.arguments(arguments).forEach(collect)
             case .binary(_, let left, let right):
                 collect(left)
                 collect(right)
             default: break
             }
         }
-        for statement in checked.functions[0].body.statements {
+        for statement in checked.statementList(checked.functions[0].body) {
             switch statement.kind {
             case .expression(let expression), .declare(_, let expression): collect(expression)
             default: break
             }
         }
-        checked.functions[0].body.result.map(collect)
+        checked[checked.functions[0].body].result.map(collect)
         #expect(Set(builtins) == Set(BuiltinFunction.allCases))
-        #expect(checked.functions[0].localTypes == [.arrayI64, .arrayF64, .arrayBool, .i64, .f64, .i64, .f64, .i64])
+        #expect(checked.localTypes(of: checked.functions[0]) == [.arrayI64, .arrayF64, .arrayBool, .i64, .f64, .i64, .f64, .i64])
     }
 
     @Test func operatorsAreTyped() throws {
@@ -140,11 +140,11 @@ func mainErrors(_ body: String) -> [String] {
                 z := x == y or x != y or x < y or x <= y or x > y or x >= y
                 not p == q and p != q
             """))
-        #expect(checked.functions[0].localTypes.suffix(6) == [.i64, .f64, .i64, .f64, .bool, .bool])
+        #expect(checked.localTypes(of: checked.functions[0]).suffix(6) == [.i64, .f64, .i64, .f64, .bool, .bool])
         // `not` is looser than `==` and tighter than `and`: (not (p == q)) and (p != q).
-        guard case .and(let left, let right)? = checked.functions[0].body.result?.kind,
-            case .unary(.not, let equal) = left.kind, case .binary(.eqBool, _, _) = equal.kind,
-            case .binary(.neBool, _, _) = right.kind
+        guard case .and(let left, let right)? = checked.result(of: checked.functions[0].body)?.kind,
+            case .unary(.not, let equal) = checked[left].kind, case .binary(.eqBool, _, _) = checked[equal].kind,
+            case .binary(.neBool, _, _) = checked[right].kind
         else {
             Issue.record("(not (p == q)) and (p != q)")
             return
@@ -165,7 +165,7 @@ func mainErrors(_ body: String) -> [String] {
         #expect(checked.globals.map(\.initialValue) == [
             .i64(.min), .i64(.max), .i64(.min), .i64(.min), .i64(-1), .i64(.max),
         ])
-        guard case .intLiteral(.min)? = checked.functions[0].body.result?.kind else {
+        guard case .intLiteral(.min)? = checked.result(of: checked.functions[0].body)?.kind else {
             Issue.record("-9223372036854775808 is a literal")
             return
         }
@@ -200,13 +200,13 @@ func mainErrors(_ body: String) -> [String] {
             k := fun (n: I64) -> I64.
                 return n
             """))
-        guard case .ifElse(_, let then, let otherwise)? = checked.functions[0].body.result?.kind else {
+        guard case .ifElse(_, let then, let otherwise)? = checked.result(of: checked.functions[0].body)?.kind else {
             Issue.record("f ends in if/else")
             return
         }
-        #expect(then.result == nil)
-        #expect(otherwise?.result != nil)
-        #expect(checked.functions[2].body.result == nil)
+        #expect(checked[then].result == nil)
+        #expect(otherwise.flatMap { checked[$0].result } != nil)
+        #expect(checked[checked.functions[2].body].result == nil)
     }
 
     @Test func elseIfChainsNest() throws {
@@ -216,8 +216,8 @@ func mainErrors(_ body: String) -> [String] {
                 else if n == 0. 0
                 else. 1
             """))
-        guard case .ifElse(_, _, let otherwise?)? = checked.functions[0].body.result?.kind,
-            case .ifElse(_, _, let last?)? = otherwise.result?.kind, last.result != nil
+        guard case .ifElse(_, _, let otherwise?)? = checked.result(of: checked.functions[0].body)?.kind,
+            case .ifElse(_, _, let last?)? = checked.result(of: otherwise)?.kind, checked[last].result != nil
         else {
             Issue.record("else if nests in the else block's result")
             return
@@ -233,9 +233,9 @@ func mainErrors(_ body: String) -> [String] {
                     print x
                 x
             """))
-        #expect(checked.functions[0].localTypes == [.i64, .f64, .i64])
-        #expect(checked.functions[0].localNames == ["x", "x", "x"])
-        guard case .local(1)? = checked.functions[0].body.result?.kind else {
+        #expect(checked.localTypes(of: checked.functions[0]) == [.i64, .f64, .i64])
+        #expect(checked.localNames(of: checked.functions[0]) == ["x", "x", "x"])
+        guard case .local(1)? = checked.result(of: checked.functions[0].body)?.kind else {
             Issue.record("the block's x is slot 1 again after the inner scope")
             return
         }
@@ -244,15 +244,15 @@ func mainErrors(_ body: String) -> [String] {
     @Test func unitFunctionDropsLastValue() throws {
         let checked = try #require(program("f := fun (x: I64).\n    x + 1\n"))
         #expect(checked.functions[0].resultType == .unit)
-        #expect(checked.functions[0].body.result == nil)
-        #expect(checked.functions[0].body.statements.count == 1)
+        #expect(checked[checked.functions[0].body].result == nil)
+        #expect(checked[checked.functions[0].body].statements.count == 1)
     }
 
     @Test func expressionPositions() throws {
         let checked = try #require(program("f := fun (xs: Array I64) -> I64.\n    len xs + xs[0]\n"))
-        guard case .binary(_, let left, let right)? = checked.functions[0].body.result?.kind else { return }
-        #expect((left.line, left.column) == (2, 5))
-        #expect((right.line, right.column) == (2, 16))
+        guard case .binary(_, let left, let right)? = checked.result(of: checked.functions[0].body)?.kind else { return }
+        #expect((checked[left].line, checked[left].column) == (2, 5))
+        #expect((checked[right].line, checked[right].column) == (2, 16))
     }
 
     // MARK: Errors
@@ -425,5 +425,23 @@ func mainErrors(_ body: String) -> [String] {
         #expect(errors("f := fun () -> I64. \(nested)\n") == [])
         let tooDeep = "x := a" + String(repeating: " + a", count: 100_000)
         #expect(errors("f := fun (a: I64) -> I64.\n    \(tooDeep)\n    x\n").count == 1)
+    }
+}
+
+/// Readable accessors for the index-based checked tree.
+extension CheckedProgram {
+    /// A block's result expression, if it has one.
+    func result(of block: CheckedBlockID) -> CheckedExpression? {
+        self[block].result.map { self[$0] }
+    }
+
+    /// A block's statements, in order.
+    func statementList(_ block: CheckedBlockID) -> [CheckedStatement] {
+        Array(statements(of: self[block]))
+    }
+
+    /// A call's argument expressions, in order.
+    func argumentList(_ range: Range<Int32>) -> [CheckedExpression] {
+        arguments(range).map { self[$0] }
     }
 }
