@@ -215,16 +215,31 @@ public struct JITCompiler {
     // MARK: Function
 
     mutating func compileFunction() throws -> MachineCode {
-        // Prologue. Entry rsp is 8 mod 16; an odd number of pushes (padded) keeps every call
-        // we make 16-byte aligned.
+        // External entry (the builtin ABI, what AddressTable callers use): set up the header
+        // and table registers, which every frame of the unit shares, then call the internal
+        // entry with the frame in rsi. Calls of this function by itself go straight to the
+        // internal entry. Entry rsp is 8 mod 16: two pushes and 8 bytes make it 0 at the call.
+        asm.push(Self.header)
+        asm.push(Self.table)
+        asm.sub(.rsp, 8)
+        asm.mov(Self.header, .rdi)
+        load(Self.table, address: .addressTable)
+        asm.mov(.rsi, field(FiberField.frame))
+        asm.call(entry)
+        asm.add(.rsp, 8)
+        asm.pop(Self.table)
+        asm.pop(Self.header)
+        asm.ret()
+
+        // Internal entry: r12 and r13 set, rsi = frame. Saves only what differs per frame; an
+        // odd number of pushes (padded) keeps every call it makes 16-byte aligned.
+        asm.align(to: 16)
         asm.bind(entry)
-        let saved: [GPR] = [.rbx, .r12, .r13] + plan.savedGPRs
+        let saved: [GPR] = [Self.fp] + plan.savedGPRs
         for g in saved { asm.push(g) }
         let padding = saved.count % 2 == 0 ? Int32(8) : 0
         if padding != 0 { asm.sub(.rsp, padding) }
-        asm.mov(Self.header, .rdi)
-        asm.mov(Self.fp, field(FiberField.frame))
-        load(Self.table, address: .addressTable)
+        asm.mov(Self.fp, .rsi)
         // The frame must fit in the register stack.
         asm.lea(.rax, .base(Self.fp, Int32(frameSize * 8)))
         asm.cmp(.rax, field(FiberField.stackLimit))
@@ -596,11 +611,11 @@ public struct JITCompiler {
         asm.add(.rax, record)
         asm.mov(field(FiberField.callStackTop), .rax)
         asm.lea(.rsi, slot(base))
-        asm.mov(field(FiberField.frame), .rsi)
-        asm.mov(.rdi, Self.header)
         if id == Int(functionId) && !alwaysNative {
-            asm.call(entry)
+            asm.call(entry)  // the internal entry: header and table registers are already right
         } else {
+            asm.mov(field(FiberField.frame), .rsi)
+            asm.mov(.rdi, Self.header)
             asm.mov(.rax, .base(Self.table, Int32(id * 8)))
             if alwaysNative {
                 asm.call(.rax)
@@ -623,7 +638,9 @@ public struct JITCompiler {
         asm.test(.rax, .rax)
         asm.jcc(.ne, trapped)
         asm.sub(field(FiberField.callStackTop), record)
-        asm.mov(.rax, slot(base))
-        store(d, .rax)
+        if location(d) != .frame(base) {
+            asm.mov(.rax, slot(base))
+            store(d, .rax)
+        }
     }
 }
