@@ -57,7 +57,7 @@ let package = Package(
         .testTarget(name: "RibbonCLITests", dependencies: ["RibbonCLI", "RibbonDriver", "RibbonVM"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
         .testTarget(name: "X86DisassemblerTests", dependencies: ["X86Disassembler", "X86Assembler"]),
-        .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT"]),
+        .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT", "RibbonCompiler"]),
         .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single

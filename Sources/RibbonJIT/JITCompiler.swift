@@ -317,8 +317,12 @@ public struct JITCompiler {
         let a = InstructionWord.byte(w, 3)
         let b = InstructionWord.byte(w, 4)
         switch op {
-        case .nop, .jitLoopHeader, .jitCold:
+        case .nop, .jitCold:
             break
+        case .jitLoopHeader:
+            // The loop's first instruction follows; back-edges jump to it. Align it so each
+            // iteration starts on a fresh fetch block.
+            asm.align(to: 16)
         case .mov:
             if case .xmm(let x) = location(d) {
                 loadFloat(x, a)

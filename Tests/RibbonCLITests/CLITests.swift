@@ -141,6 +141,24 @@ import Testing
         #expect(r.stderr.isEmpty)
     }
 
+    @Test func disasmMachineShowsAssemblyThroughCapstone() throws {
+        let r = try ribbon(["disasm", "--machine", "../shared/examples/fib.rib"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("fib:  ; machine code"))
+        #expect(r.stdout.contains("push rbx"))
+        #expect(r.stdout.contains("; AddressTable"))
+        #expect(r.stdout.contains("ret"))
+    }
+
+    @Test func tierUpCompilesHotFunctionsDuringTheRun() throws {
+        let r = try ribbon(["run", "--jit", "tier", "--jit-threshold", "100", "--stats", "../shared/examples/fib.rib"])
+        #expect(r.status == 0)
+        #expect(r.stdout == "832040\n")
+        let object = try #require(
+            try JSONSerialization.jsonObject(with: Data(r.stderr.split(separator: "\n")[0].utf8)) as? [String: Any])
+        #expect(object["jit_compiled"] as? Int == 1)  // fib, not main (called once)
+    }
+
     @Test func disasmShowsEveryFunction() throws {
         let r = try ribbon(["disasm", "../shared/examples/fib.rib"])
         #expect(r.status == 0)

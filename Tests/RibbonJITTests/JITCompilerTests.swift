@@ -1,0 +1,135 @@
+import RibbonBytecode
+import RibbonCompiler
+import RibbonCore
+import RibbonSyntax
+import RibbonVM
+import Testing
+
+@testable import RibbonJIT
+
+@Suite struct JITCompilerTests {
+    static func load(_ source: String) throws -> LoadedUnit {
+        let (program, diagnostics) = check(SourceFile(path: "test.rib", text: source))
+        #expect(diagnostics.isEmpty, "\(diagnostics)")
+        let checked = try #require(program)
+        let image = try #require(lower(checked).image)
+        return try LoadedUnit(image: image, resolver: SymbolResolver(builtin: Builtins.address(named:)))
+    }
+
+    static let fibSource = """
+        fib := fun (n: I64) -> I64.
+            if n < 2. n
+            else. fib (n - 1) + fib (n - 2)
+        """
+
+    /// Calls native code with the builtin ABI on a fresh fiber: arguments in frame[0...].
+    static func callNative(_ entry: UnsafeRawPointer, _ arguments: [UInt64]) -> (BuiltinSignal, UInt64) {
+        let fiber = Fiber(output: .buffer)
+        let frame = fiber.header.pointee.frame!
+        for (i, a) in arguments.enumerated() { frame[i] = a }
+        let f = unsafeBitCast(entry, to: RibbonCore.BuiltinFunction.self)
+        let signal = f(fiber.header)
+        return (signal, frame[0])
+    }
+
+    /// The machine code is relocatable: copied to two places, each copy patched with its own
+    /// relocations, both run (the recursion inside stays within each copy).
+    @Test func compiledFunctionRunsFromTwoAddresses() throws {
+        let unit = try Self.load(Self.fibSource)
+        let fibId = try #require(unit.symbols["fib"])
+        let fib = try #require(unit.function(id: fibId))
+        let code = try JITCompiler.compile(fib)
+        #expect(!code.relocations.isEmpty)
+        let engine = JITEngine()
+        let a = try LoadedMachineCode(code) { engine.resolve($0, unit: unit) }
+        let b = try LoadedMachineCode(code) { engine.resolve($0, unit: unit) }
+        #expect(a.entry != b.entry)
+        #expect(Self.callNative(a.entry, [20]) == (RibbonSignalReturn, 6765))
+        #expect(Self.callNative(b.entry, [25]) == (RibbonSignalReturn, 75025))
+    }
+
+    @Test func installedCodeReplacesTheAddressTableEntry() throws {
+        let unit = try Self.load(Self.fibSource)
+        let fibId = try #require(unit.symbols["fib"])
+        let fib = try #require(unit.function(id: fibId))
+        let before = unit.addressTable[Int(fib.id)]
+        #expect(before & bytecodeEntryTag != 0)
+        let engine = JITEngine()
+        #expect(engine.install(fib, of: unit))
+        let after = unit.addressTable[Int(fib.id)]
+        #expect(after & bytecodeEntryTag == 0)
+        // The interpreter now dispatches to native code through the same entry.
+        let fiber = Fiber(output: .buffer)
+        #expect(fiber.call(fib, arguments: [30]) == .success(832_040))
+    }
+
+    /// Division by zero and MIN / -1 never reach `idiv` (a hardware fault would kill the host).
+    @Test func divisionEdgeCasesNeverFault() throws {
+        let unit = try Self.load(
+            """
+            div := fun (a: I64, b: I64) -> I64.
+                a / b
+            rem := fun (a: I64, b: I64) -> I64.
+                a % b
+            """)
+        let engine = JITEngine()
+        engine.installAll(unit)
+        #expect(engine.compiledCount == 2)
+        let fiber = Fiber(output: .buffer)
+        let div = try #require(unit.function(id: unit.symbols["div"]!))
+        let rem = try #require(unit.function(id: unit.symbols["rem"]!))
+        let min = UInt64(bitPattern: Int64.min)
+        let minusOne = UInt64(bitPattern: -1)
+        #expect(fiber.call(div, arguments: [min, minusOne]) == .success(min))
+        #expect(fiber.call(rem, arguments: [min, minusOne]) == .success(0))
+        #expect(fiber.call(div, arguments: [UInt64(bitPattern: -7), 2]) == .success(UInt64(bitPattern: -3)))
+        #expect(fiber.call(rem, arguments: [UInt64(bitPattern: -7), 2]) == .success(UInt64(bitPattern: -1)))
+        guard case .failure(let trap) = fiber.call(div, arguments: [1, 0]) else {
+            Issue.record("expected division by zero")
+            return
+        }
+        #expect(trap.reason == "division by zero")
+        #expect(trap.backtrace.map(\.function) == ["div"])
+        #expect(trap.backtrace.first?.line == 2)
+    }
+
+    /// A function that becomes hot while interpreted frames of it are still on the stack: the
+    /// old frames finish in the interpreter, new calls run native code, the result is right.
+    @Test func tierUpDuringRecursion() throws {
+        let unit = try Self.load(Self.fibSource)
+        let fibId = try #require(unit.symbols["fib"])
+        let fib = try #require(unit.function(id: fibId))
+        let engine = JITEngine()
+        let fiber = Fiber(output: .buffer)
+        engine.attach(to: fiber, threshold: 50)
+        #expect(fiber.call(fib, arguments: [24]) == .success(46368))
+        #expect(engine.compiledCount == 1)
+        #expect(unit.addressTable[Int(fib.id)] & bytecodeEntryTag == 0)
+    }
+
+    /// Every opcode the lowering emits has a translation (none is declined).
+    @Test func everyExampleFunctionCompiles() throws {
+        let unit = try Self.load(
+            """
+            g := 1.5
+            f := fun (x: F64, n: I64, b: Bool) -> F64.
+                xs := array 4 0.0
+                ys := array 4 false
+                i := 0
+                while i < 4 and not b.
+                    xs[i] = float i * x + g
+                    ys[i] = xs[i] > 1.0
+                    if ys[i] or i == 2. i = i + 1
+                    else. i = i + 1
+                    if i % 3 == 0. continue
+                acc := sqrt (abs (-x)) + floor x
+                k := band (shl n 3) (shr n 1) - bxor n (bor n 7)
+                if len xs != 4 or x != x. return -1.0
+                acc + float (int x / (k + 1) * (abs k)) + xs[1] / 2.0
+            """)
+        let engine = JITEngine()
+        engine.installAll(unit)
+        #expect(engine.declined.isEmpty, "declined: \(engine.declined)")
+        #expect(engine.compiledCount == 1)
+    }
+}
