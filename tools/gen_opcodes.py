@@ -27,7 +27,8 @@ Operand formats (bytes of the 64-bit little-endian word after the 16-bit opcode)
 import os, sys
 
 # (number, name, format, flags, summary). flags: "jit" = hint the interpreter runs as nop,
-# "term" = ends a basic block (control never falls through).
+# "term" = ends a basic block (control never falls through), "internal" = only the VM itself
+# creates it; the verifier rejects it in any unit.
 OPCODES = [
     (0,  "nop",            "none",   "",     "do nothing"),
     (1,  "mov",            "rr",     "",     "d = a"),
@@ -108,6 +109,8 @@ OPCODES = [
     # JIT-only hints: the interpreter runs each as nop.
     (200, "jit_loop_header", "none", "jit",  "a loop starts at the next instruction (back-edges target it)"),
     (201, "jit_cold",        "none", "jit",  "the code from here to the next terminator is rarely run"),
+    # VM-internal: built by the interpreter in its own memory, never valid in a unit.
+    (250, "osr_enter",       "rx64", "internal term", "run the rest of this frame in machine code entered at the next word's address"),
 ]
 
 FORMATS = ["none", "r", "rr", "rrr", "ri32", "rri32", "rx64", "o32", "ro32", "rro32", "ri8o32", "rid", "call"]
@@ -126,7 +129,7 @@ def generate():
     assert numbers == sorted(numbers), "keep the table sorted by number"
     for _, name, fmt, flags, _ in OPCODES:
         assert fmt in FORMATS, name
-        assert set(flags.split()) <= {"jit", "term"}, name
+        assert set(flags.split()) <= {"jit", "term", "internal"}, name
     by_number = {row[0]: row for row in OPCODES}
     top = max(numbers)
     out = []
@@ -189,6 +192,15 @@ def generate():
     jit = [camel(name) for _, name, _, flags, _ in OPCODES if "jit" in flags.split()]
     w("        switch self {")
     w("        case " + ", ".join("." + m for m in jit) + ": true")
+    w("        default: false")
+    w("        }")
+    w("    }")
+    w("")
+    w("    /// Created only by the VM itself; never valid in a unit (the verifier rejects it).")
+    w("    public var isInternal: Bool {")
+    internal = [camel(name) for _, name, _, flags, _ in OPCODES if "internal" in flags.split()]
+    w("        switch self {")
+    w("        case " + ", ".join("." + m for m in internal) + ": true")
     w("        default: false")
     w("        }")
     w("    }")

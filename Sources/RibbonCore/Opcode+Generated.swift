@@ -325,7 +325,8 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case reserved247 = 247
     case reserved248 = 248
     case reserved249 = 249
-    case reserved250 = 250
+    /// `osr_enter` (rx64): run the rest of this frame in machine code entered at the next word's address.
+    case osrEnter = 250
     case reserved251 = 251
     case reserved252 = 252
     case reserved253 = 253
@@ -340,7 +341,7 @@ extension Opcode {
     /// Whether the number is a real opcode (not a reserved gap).
     public var isDefined: Bool {
         switch self {
-        case .nop, .mov, .constI32, .const64, .iAdd64, .iSub64, .iMul64, .sDiv64, .sRem64, .iAnd64, .iOr64, .iXor64, .iShl64, .sShr64, .iNeg64, .iAbs64, .iAdd64Imm, .iMul64Imm, .fAdd64, .fSub64, .fMul64, .fDiv64, .fNeg64, .fSqrt64, .fFloor64, .fAbs64, .sToF64, .fToS64, .iEq64, .iNe64, .sLt64, .sLe64, .fEq64, .fNe64, .fLt64, .fLe64, .bNot, .br, .brIf, .brIfnot, .brIEq64, .brINe64, .brSLt64, .brSLe64, .brIEq64Imm, .brINe64Imm, .brSLt64Imm, .brSLe64Imm, .brSGt64Imm, .brSGe64Imm, .brFLt64, .brFLe64, .brFNlt64, .brFNle64, .brFEq64, .brFNe64, .call, .callC, .ret, .retUnit, .globalGet, .globalSet, .constAddr, .arrayLen, .arrayLoad64, .arrayStore64, .arrayLoad8, .arrayStore8, .jitLoopHeader, .jitCold:
+        case .nop, .mov, .constI32, .const64, .iAdd64, .iSub64, .iMul64, .sDiv64, .sRem64, .iAnd64, .iOr64, .iXor64, .iShl64, .sShr64, .iNeg64, .iAbs64, .iAdd64Imm, .iMul64Imm, .fAdd64, .fSub64, .fMul64, .fDiv64, .fNeg64, .fSqrt64, .fFloor64, .fAbs64, .sToF64, .fToS64, .iEq64, .iNe64, .sLt64, .sLe64, .fEq64, .fNe64, .fLt64, .fLe64, .bNot, .br, .brIf, .brIfnot, .brIEq64, .brINe64, .brSLt64, .brSLe64, .brIEq64Imm, .brINe64Imm, .brSLt64Imm, .brSLe64Imm, .brSGt64Imm, .brSGe64Imm, .brFLt64, .brFLe64, .brFNlt64, .brFNle64, .brFEq64, .brFNe64, .call, .callC, .ret, .retUnit, .globalGet, .globalSet, .constAddr, .arrayLen, .arrayLoad64, .arrayStore64, .arrayLoad8, .arrayStore8, .jitLoopHeader, .jitCold, .osrEnter:
             true
         default:
             false
@@ -420,6 +421,7 @@ extension Opcode {
         case .arrayStore8: "array_store8"
         case .jitLoopHeader: "jit_loop_header"
         case .jitCold: "jit_cold"
+        case .osrEnter: "osr_enter"
         default: "reserved\(rawValue)"
         }
     }
@@ -433,7 +435,7 @@ extension Opcode {
         case .iAdd64, .iSub64, .iMul64, .sDiv64, .sRem64, .iAnd64, .iOr64, .iXor64, .iShl64, .sShr64, .fAdd64, .fSub64, .fMul64, .fDiv64, .iEq64, .iNe64, .sLt64, .sLe64, .fEq64, .fNe64, .fLt64, .fLe64, .arrayLoad64, .arrayStore64, .arrayLoad8, .arrayStore8: .rrr
         case .constI32: .ri32
         case .iAdd64Imm, .iMul64Imm: .rri32
-        case .const64: .rx64
+        case .const64, .osrEnter: .rx64
         case .br: .o32
         case .brIf, .brIfnot: .ro32
         case .brIEq64, .brINe64, .brSLt64, .brSLe64, .brFLt64, .brFLe64, .brFNlt64, .brFNle64, .brFEq64, .brFNe64: .rro32
@@ -452,10 +454,18 @@ extension Opcode {
         }
     }
 
+    /// Created only by the VM itself; never valid in a unit (the verifier rejects it).
+    public var isInternal: Bool {
+        switch self {
+        case .osrEnter: true
+        default: false
+        }
+    }
+
     /// Ends a basic block: control never falls through to the next word.
     public var isTerminator: Bool {
         switch self {
-        case .br, .ret, .retUnit: true
+        case .br, .ret, .retUnit, .osrEnter: true
         default: false
         }
     }

@@ -44,6 +44,8 @@ public struct JITCompiler {
     var relocations: [Relocation] = []
     /// The native position of each bytecode word that starts an instruction.
     var wordLabels: [CodeLabel] = []
+    /// Which words start an instruction (the second word of `const64` does not).
+    var isInstructionStart: [Bool] = []
     var entry: CodeLabel
     var epilogue: CodeLabel
     var trapSites: [TrapSite] = []
@@ -80,6 +82,12 @@ public struct JITCompiler {
         entry = asm.makeLabel()
         epilogue = asm.makeLabel()
         wordLabels = (0..<code.count).map { _ in asm.makeLabel() }
+        isInstructionStart = [Bool](repeating: false, count: code.count)
+        var at = 0
+        while at < code.count {
+            isInstructionStart[at] = true
+            at += Opcode(rawValue: InstructionWord.opcodeNumber(code[at]))!.format.wordCount
+        }
     }
 
     func slot(_ r: Int) -> Memory { .base(Self.fp, Int32(r * 8)) }
@@ -218,39 +226,18 @@ public struct JITCompiler {
         // External entry (the builtin ABI, what AddressTable callers use): set up the header
         // and table registers, which every frame of the unit shares, then call the internal
         // entry with the frame in rsi. Calls of this function by itself go straight to the
-        // internal entry. Entry rsp is 8 mod 16: two pushes and 8 bytes make it 0 at the call.
-        asm.push(Self.header)
-        asm.push(Self.table)
-        asm.sub(.rsp, 8)
-        asm.mov(Self.header, .rdi)
-        load(Self.table, address: .addressTable)
-        asm.mov(.rsi, field(FiberField.frame))
-        asm.call(entry)
-        asm.add(.rsp, 8)
-        asm.pop(Self.table)
-        asm.pop(Self.header)
-        asm.ret()
+        // internal entry.
+        emitExternalEntry(calling: entry)
 
-        // Internal entry: r12 and r13 set, rsi = frame. Saves only what differs per frame; an
-        // odd number of pushes (padded) keeps every call it makes 16-byte aligned.
+        // Internal entry: r12 and r13 set, rsi = frame.
         asm.align(to: 16)
         asm.bind(entry)
-        let saved: [GPR] = [Self.fp] + plan.savedGPRs
-        for g in saved { asm.push(g) }
-        let padding = saved.count % 2 == 0 ? Int32(8) : 0
-        if padding != 0 { asm.sub(.rsp, padding) }
-        asm.mov(Self.fp, .rsi)
+        let (saved, padding) = emitFramePrologue()
         // The frame must fit in the register stack.
         asm.lea(.rax, .base(Self.fp, Int32(frameSize * 8)))
         asm.cmp(.rax, field(FiberField.stackLimit))
         asm.jcc(.a, trap(.stackOverflow, word: 0))
-        for (r, location) in plan.pinned {
-            switch location {
-            case .gpr(let g): asm.mov(g, slot(r))
-            case .xmm(let x): asm.movsd(x, slot(r))
-            case .frame: break
-            }
-        }
+        loadPinnedRegisters()
 
         var at = 0
         while at < code.count {
@@ -267,12 +254,67 @@ public struct JITCompiler {
         asm.ret()
 
         emitTrapStubs()
+
+        // Loop entries for on-stack replacement: the interpreter's frame is entirely in memory
+        // at an instruction boundary, so entering at a loop's first word only needs the
+        // prologue, the pinned registers loaded, and a jump. The loop's first word is the one
+        // after each `jit_loop_header` hint (back-edges target it).
+        var loopEntries: [UInt32: Int] = [:]
+        for at in 0..<code.count where isInstructionStart[at] && Opcode(rawValue: InstructionWord.opcodeNumber(code[at])) == .jitLoopHeader {
+            let loop = at + 1
+            guard loop < code.count else { continue }
+            let internalEntry = asm.makeLabel()
+            asm.align(to: 16)
+            loopEntries[UInt32(loop)] = asm.position
+            emitExternalEntry(calling: internalEntry)
+            asm.bind(internalEntry)
+            _ = emitFramePrologue()
+            loadPinnedRegisters()
+            asm.jmp(wordLabels[loop])
+        }
         do {
             let bytes = try asm.finish()
             return MachineCode(
-                bytes: bytes, entryOffset: 0, features: Set(asm.usedFeatures.names), relocations: relocations)
+                bytes: bytes, entryOffset: 0, features: Set(asm.usedFeatures.names), relocations: relocations,
+                loopEntries: loopEntries)
         } catch {
             throw Failure.assembler("\(error)")
+        }
+    }
+
+    /// A builtin-ABI entry: rdi = header. Two pushes and 8 bytes keep the call aligned.
+    mutating func emitExternalEntry(calling internalEntry: CodeLabel) {
+        asm.push(Self.header)
+        asm.push(Self.table)
+        asm.sub(.rsp, 8)
+        asm.mov(Self.header, .rdi)
+        load(Self.table, address: .addressTable)
+        asm.mov(.rsi, field(FiberField.frame))
+        asm.call(internalEntry)
+        asm.add(.rsp, 8)
+        asm.pop(Self.table)
+        asm.pop(Self.header)
+        asm.ret()
+    }
+
+    /// Saves what differs per frame (rbx and the callee-saved registers the plan pins) and sets
+    /// rbx from rsi. An odd number of pushes (padded) keeps every call it makes 16-byte aligned.
+    mutating func emitFramePrologue() -> (saved: [GPR], padding: Int32) {
+        let saved: [GPR] = [Self.fp] + plan.savedGPRs
+        for g in saved { asm.push(g) }
+        let padding = saved.count % 2 == 0 ? Int32(8) : 0
+        if padding != 0 { asm.sub(.rsp, padding) }
+        asm.mov(Self.fp, .rsi)
+        return (saved, padding)
+    }
+
+    mutating func loadPinnedRegisters() {
+        for (r, location) in plan.pinned {
+            switch location {
+            case .gpr(let g): asm.mov(g, slot(r))
+            case .xmm(let x): asm.movsd(x, slot(r))
+            case .frame: break
+            }
         }
     }
 

@@ -7,10 +7,14 @@ import RibbonVM
 /// code, runs it. Keeps the code alive as long as the engine.
 public final class JITEngine {
     private var installed: [LoadedMachineCode] = []
+    /// Each compiled function's loop entries, for on-stack replacement.
+    private var loopEntries: [UnsafeRawPointer: [UInt32: UnsafeRawPointer]] = [:]
     /// Functions compiled in this process.
     public private(set) var compiledCount = 0
     /// Functions the JIT declined (an instruction it cannot compile yet); they stay interpreted.
     public private(set) var declined: [String] = []
+    /// Running frames moved from the interpreter into machine code at a loop (on-stack replacement).
+    public private(set) var loopEntriesTaken = 0
     /// Microseconds spent compiling and installing.
     public private(set) var microseconds = 0
 
@@ -31,6 +35,7 @@ public final class JITEngine {
         do {
             let loaded = try LoadedMachineCode(machineCode) { resolve($0, unit: unit) }
             installed.append(loaded)
+            loopEntries[UnsafeRawPointer(function.header)] = loaded.loopEntries
             unit.addressTable[Int(function.id)] = UInt64(UInt(bitPattern: loaded.entry))
             compiledCount += 1
             return true
@@ -61,6 +66,11 @@ public final class JITEngine {
         fiber.hotFunctionHandler = { [unowned self] header in
             guard let unit = LoadedUnit.owning(header), let function = unit.function(header: header) else { return }
             self.install(function, of: unit)
+        }
+        fiber.loopEntryHandler = { [unowned self] header, word in
+            guard let entry = self.loopEntries[UnsafeRawPointer(header)]?[UInt32(word)] else { return nil }
+            self.loopEntriesTaken += 1
+            return UInt64(UInt(bitPattern: entry))
         }
     }
 

@@ -33,12 +33,19 @@ public struct MachineCode: Sendable, Equatable {
     /// Names of the CPU features the code uses beyond the x86-64 baseline (e.g. "sse4_1").
     public var features: Set<String>
     public var relocations: [Relocation]
+    /// Builtin-ABI entries that continue a running frame at a loop's first bytecode word
+    /// (on-stack replacement): word index → offset in `bytes`.
+    public var loopEntries: [UInt32: Int]
 
-    public init(bytes: [UInt8], entryOffset: Int = 0, features: Set<String> = [], relocations: [Relocation] = []) {
+    public init(
+        bytes: [UInt8], entryOffset: Int = 0, features: Set<String> = [], relocations: [Relocation] = [],
+        loopEntries: [UInt32: Int] = [:]
+    ) {
         self.bytes = bytes
         self.entryOffset = entryOffset
         self.features = features
         self.relocations = relocations
+        self.loopEntries = loopEntries
     }
 }
 
@@ -46,6 +53,8 @@ public struct MachineCode: Sendable, Equatable {
 public final class LoadedMachineCode {
     public let memory: ExecutableMemory
     public let entry: UnsafeRawPointer
+    /// Loop entries (see `MachineCode.loopEntries`), as addresses.
+    public let loopEntries: [UInt32: UnsafeRawPointer]
 
     public enum Failure: Error, Equatable {
         case relocationOutOfBounds(Int)
@@ -70,5 +79,11 @@ public final class LoadedMachineCode {
             }
         }
         entry = UnsafeRawPointer(memory.base.advanced(by: code.entryOffset))
+        var loops: [UInt32: UnsafeRawPointer] = [:]
+        for (word, offset) in code.loopEntries {
+            guard offset >= 0, offset < code.bytes.count else { throw Failure.entryOutOfBounds }
+            loops[word] = UnsafeRawPointer(memory.base.advanced(by: offset))
+        }
+        loopEntries = loops
     }
 }

@@ -39,6 +39,13 @@ public final class Fiber {
     /// Told about each function whose hotness reaches `tierUpThreshold`. The interpreter knows
     /// nothing more: whoever listens (the JIT) swaps the function's AddressTable entry.
     public var hotFunctionHandler: ((UnsafeMutablePointer<FunctionHeader>) -> Void)?
+    /// Asked, right after a loop's back-edge made its function hot, for machine code that
+    /// continues the running frame at that loop's first instruction (on-stack replacement):
+    /// the function and the loop's word index in, a builtin-ABI entry address out.
+    public var loopEntryHandler: ((UnsafeMutablePointer<FunctionHeader>, Int) -> UInt64?)?
+    /// Two words the interpreter jumps to for on-stack replacement: `osr_enter` and the entry
+    /// address (the only place an `osr_enter` ever exists).
+    let osrTrampoline: UnsafeMutablePointer<UInt64>
 
     public init(output: OutputSink = .standardOutput) {
         outputSink = output
@@ -49,6 +56,9 @@ public final class Fiber {
         }
         stackBase = mapped.bindMemory(to: UInt64.self, capacity: Fiber.stackWords)
         callStack = .allocate(capacity: Fiber.maximumDepth)
+        osrTrampoline = .allocate(capacity: 2)
+        osrTrampoline.initialize(repeating: 0, count: 2)
+        osrTrampoline[0] = UInt64(Opcode.osrEnter.rawValue)
         header = .allocate(capacity: 1)
         header.initialize(
             to: FiberHeader(
@@ -61,6 +71,7 @@ public final class Fiber {
     deinit {
         munmap(stackBase, Fiber.stackWords * 8)
         callStack.deallocate()
+        osrTrampoline.deallocate()
         header.deallocate()
         for a in allocations { free(a) }
     }

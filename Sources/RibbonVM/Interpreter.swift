@@ -198,43 +198,43 @@ extension Fiber {
 
             // Branches
             case .br:
-                pc += taken(imm32(w), current, threshold)
+                pc += taken(imm32(w), pc, current, threshold)
             case .brIf:
-                pc += fp[r(w, 2)] != 0 ? taken(imm32(w), current, threshold) : 1
+                pc += fp[r(w, 2)] != 0 ? taken(imm32(w), pc, current, threshold) : 1
             case .brIfnot:
-                pc += fp[r(w, 2)] == 0 ? taken(imm32(w), current, threshold) : 1
+                pc += fp[r(w, 2)] == 0 ? taken(imm32(w), pc, current, threshold) : 1
             case .brIEq64:
-                pc += fp[r(w, 2)] == fp[r(w, 3)] ? taken(imm32(w), current, threshold) : 1
+                pc += fp[r(w, 2)] == fp[r(w, 3)] ? taken(imm32(w), pc, current, threshold) : 1
             case .brINe64:
-                pc += fp[r(w, 2)] != fp[r(w, 3)] ? taken(imm32(w), current, threshold) : 1
+                pc += fp[r(w, 2)] != fp[r(w, 3)] ? taken(imm32(w), pc, current, threshold) : 1
             case .brSLt64:
-                pc += i64(fp[r(w, 2)]) < i64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) < i64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
             case .brSLe64:
-                pc += i64(fp[r(w, 2)]) <= i64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) <= i64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
             case .brIEq64Imm:
-                pc += i64(fp[r(w, 2)]) == imm8(w) ? taken(imm32(w), current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) == imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
             case .brINe64Imm:
-                pc += i64(fp[r(w, 2)]) != imm8(w) ? taken(imm32(w), current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) != imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
             case .brSLt64Imm:
-                pc += i64(fp[r(w, 2)]) < imm8(w) ? taken(imm32(w), current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) < imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
             case .brSLe64Imm:
-                pc += i64(fp[r(w, 2)]) <= imm8(w) ? taken(imm32(w), current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) <= imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
             case .brSGt64Imm:
-                pc += i64(fp[r(w, 2)]) > imm8(w) ? taken(imm32(w), current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) > imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
             case .brSGe64Imm:
-                pc += i64(fp[r(w, 2)]) >= imm8(w) ? taken(imm32(w), current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) >= imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
             case .brFLt64:
-                pc += f64(fp[r(w, 2)]) < f64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
+                pc += f64(fp[r(w, 2)]) < f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
             case .brFLe64:
-                pc += f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
+                pc += f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
             case .brFNlt64:
-                pc += !(f64(fp[r(w, 2)]) < f64(fp[r(w, 3)])) ? taken(imm32(w), current, threshold) : 1
+                pc += !(f64(fp[r(w, 2)]) < f64(fp[r(w, 3)])) ? taken(imm32(w), pc, current, threshold) : 1
             case .brFNle64:
-                pc += !(f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)])) ? taken(imm32(w), current, threshold) : 1
+                pc += !(f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)])) ? taken(imm32(w), pc, current, threshold) : 1
             case .brFEq64:
-                pc += f64(fp[r(w, 2)]) == f64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
+                pc += f64(fp[r(w, 2)]) == f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
             case .brFNe64:
-                pc += f64(fp[r(w, 2)]) != f64(fp[r(w, 3)]) ? taken(imm32(w), current, threshold) : 1
+                pc += f64(fp[r(w, 2)]) != f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
 
             // Calls
             case .call:
@@ -368,6 +368,25 @@ extension Fiber {
                     as: UInt8.self)
                 pc += 1
 
+            case .osrEnter:
+                // On-stack replacement (only ever at `osrTrampoline`): machine code continues
+                // this frame from a loop's first instruction and returns from the function. The
+                // frame's registers are all in memory at instruction boundaries, which is what
+                // the loop entry expects.
+                header.pointee.frame = fp
+                header.pointee.callStackTop = csp
+                let native = unsafeBitCast(UInt(pc[1]), to: BuiltinFunction.self)
+                if native(header) != RibbonSignalReturn { return RibbonSignalTrap }
+                let value = fp[0]
+                if csp == entryCSP { return RibbonSignalReturn }
+                csp -= 1
+                let caller = csp.pointee
+                fp = caller.frame
+                current = caller.function
+                table = UnsafePointer(current.pointee.addressTable!)
+                fp[r(caller.callPC.pointee, 2)] = value
+                pc = caller.callPC + 1
+
             default:
                 // Reserved numbers never pass the verifier.
                 return trap(.invalidInstruction, 0, 0, pc, current, csp)
@@ -375,15 +394,27 @@ extension Fiber {
         }
     }
 
-    /// A taken branch: a backward one is a loop back-edge and counts towards tier-up.
+    /// A taken branch: a backward one is a loop back-edge and counts towards tier-up. When it
+    /// makes the function hot and machine code for the loop exists, the branch goes to the
+    /// on-stack-replacement trampoline instead (`osr_enter`), which runs the rest of the frame
+    /// natively.
     @inline(__always)
-    func taken(_ offset: Int, _ function: UnsafeMutablePointer<FunctionHeader>, _ threshold: UInt64) -> Int {
+    func taken(_ offset: Int, _ pc: PC, _ function: UnsafeMutablePointer<FunctionHeader>, _ threshold: UInt64) -> Int {
         if offset < 0 {
             let hotness = function.pointee.hotness &+ 1
             function.pointee.hotness = hotness
-            if hotness == threshold { reportHot(function) }
+            if hotness == threshold { return hotLoop(offset, pc, function) }
         }
         return offset
+    }
+
+    @inline(never)
+    func hotLoop(_ offset: Int, _ pc: PC, _ function: UnsafeMutablePointer<FunctionHeader>) -> Int {
+        reportHot(function)
+        let loopWord = pc + offset - codeStart(function)
+        guard let entry = loopEntryHandler?(function, loopWord) else { return offset }
+        osrTrampoline[1] = entry
+        return UnsafePointer(osrTrampoline) - pc
     }
 
     @inline(never)

@@ -107,6 +107,53 @@ import Testing
         #expect(unit.addressTable[Int(fib.id)] & bytecodeEntryTag == 0)
     }
 
+    /// A loop in a function called once gets hot: the running frame moves into machine code at
+    /// the loop (on-stack replacement) and finishes there with the right result, also when the
+    /// loop later stops with a runtime error.
+    @Test func hotLoopMovesTheRunningFrameIntoMachineCode() throws {
+        let unit = try Self.load(
+            """
+            sum := fun (n: I64, fail_at: I64) -> I64.
+                s := 0
+                i := 0
+                while i < n.
+                    s = s + i * i
+                    if i == fail_at. s = s / (i - i)
+                    i = i + 1
+                s
+            """)
+        let sum = try #require(unit.function(id: unit.symbols["sum"]!))
+        let engine = JITEngine()
+        let fiber = Fiber(output: .buffer)
+        engine.attach(to: fiber, threshold: 100)
+        #expect(fiber.call(sum, arguments: [100_000, UInt64(bitPattern: -1)]) == .success(333_328_333_350_000))
+        #expect(engine.compiledCount == 1)
+        #expect(engine.loopEntriesTaken == 1)
+
+        let again = try Self.load("""
+            sum := fun (n: I64, fail_at: I64) -> I64.
+                s := 0
+                i := 0
+                while i < n.
+                    s = s + i * i
+                    if i == fail_at. s = s / (i - i)
+                    i = i + 1
+                s
+            """)
+        let sum2 = try #require(again.function(id: again.symbols["sum"]!))
+        let engine2 = JITEngine()
+        let fiber2 = Fiber(output: .buffer)
+        engine2.attach(to: fiber2, threshold: 100)
+        guard case .failure(let trap) = fiber2.call(sum2, arguments: [100_000, 5000]) else {
+            Issue.record("expected division by zero")
+            return
+        }
+        #expect(engine2.loopEntriesTaken == 1)
+        #expect(trap.reason == "division by zero")
+        #expect(trap.backtrace.map(\.function) == ["sum"])
+        #expect(trap.backtrace.first?.line == 6)
+    }
+
     /// Every opcode the lowering emits has a translation (none is declined).
     @Test func everyExampleFunctionCompiles() throws {
         let unit = try Self.load(
