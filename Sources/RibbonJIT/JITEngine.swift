@@ -23,6 +23,8 @@ public final class JITEngine {
     /// Compiles and installs one function; false when it stays interpreted.
     @discardableResult
     public func install(_ function: LoadedUnit.FunctionInfo, of unit: LoadedUnit) -> Bool {
+        // Already compiled (a hot loop in an interpreted frame that started before): keep it.
+        if loopEntries[UnsafeRawPointer(function.header)] != nil { return true }
         let t0 = monotonicMicroseconds()
         defer { microseconds += monotonicMicroseconds() - t0 }
         let machineCode: MachineCode

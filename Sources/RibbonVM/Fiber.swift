@@ -34,7 +34,8 @@ public final class Fiber {
     public let outputSink: OutputSink
     /// What `print`/`write` wrote, with `OutputSink.buffer`.
     public internal(set) var capturedOutput: [UInt8] = []
-    /// Calls plus loop back-edges after which a bytecode function is reported hot (once).
+    /// Calls after which a bytecode function is reported hot; also the number of loop
+    /// back-edges (in any function) after which the function running a loop is reported hot.
     public var tierUpThreshold: UInt64 = .max
     /// Told about each function whose hotness reaches `tierUpThreshold`. The interpreter knows
     /// nothing more: whoever listens (the JIT) swaps the function's AddressTable entry.

@@ -57,6 +57,9 @@ extension Fiber {
         var fp = frame
         var pc = codeStart(current)
         let threshold = tierUpThreshold
+        // Loop back-edges left before the function running a loop counts as hot. A local, so
+        // counting costs a register decrement per iteration, not a memory update.
+        var fuel = threshold
 
         if fp + Int(current.pointee.frameSize) > stackLimit {
             return trap(.stackOverflow, 0, 0, pc, current, csp)
@@ -198,43 +201,43 @@ extension Fiber {
 
             // Branches
             case .br:
-                pc += taken(imm32(w), pc, current, threshold)
+                pc += taken(imm32(w), pc, current, &fuel, threshold)
             case .brIf:
-                pc += fp[r(w, 2)] != 0 ? taken(imm32(w), pc, current, threshold) : 1
+                pc += fp[r(w, 2)] != 0 ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brIfnot:
-                pc += fp[r(w, 2)] == 0 ? taken(imm32(w), pc, current, threshold) : 1
+                pc += fp[r(w, 2)] == 0 ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brIEq64:
-                pc += fp[r(w, 2)] == fp[r(w, 3)] ? taken(imm32(w), pc, current, threshold) : 1
+                pc += fp[r(w, 2)] == fp[r(w, 3)] ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brINe64:
-                pc += fp[r(w, 2)] != fp[r(w, 3)] ? taken(imm32(w), pc, current, threshold) : 1
+                pc += fp[r(w, 2)] != fp[r(w, 3)] ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brSLt64:
-                pc += i64(fp[r(w, 2)]) < i64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) < i64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brSLe64:
-                pc += i64(fp[r(w, 2)]) <= i64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) <= i64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brIEq64Imm:
-                pc += i64(fp[r(w, 2)]) == imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) == imm8(w) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brINe64Imm:
-                pc += i64(fp[r(w, 2)]) != imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) != imm8(w) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brSLt64Imm:
-                pc += i64(fp[r(w, 2)]) < imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) < imm8(w) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brSLe64Imm:
-                pc += i64(fp[r(w, 2)]) <= imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) <= imm8(w) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brSGt64Imm:
-                pc += i64(fp[r(w, 2)]) > imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) > imm8(w) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brSGe64Imm:
-                pc += i64(fp[r(w, 2)]) >= imm8(w) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += i64(fp[r(w, 2)]) >= imm8(w) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brFLt64:
-                pc += f64(fp[r(w, 2)]) < f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += f64(fp[r(w, 2)]) < f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brFLe64:
-                pc += f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brFNlt64:
-                pc += !(f64(fp[r(w, 2)]) < f64(fp[r(w, 3)])) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += !(f64(fp[r(w, 2)]) < f64(fp[r(w, 3)])) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brFNle64:
-                pc += !(f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)])) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += !(f64(fp[r(w, 2)]) <= f64(fp[r(w, 3)])) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brFEq64:
-                pc += f64(fp[r(w, 2)]) == f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += f64(fp[r(w, 2)]) == f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
             case .brFNe64:
-                pc += f64(fp[r(w, 2)]) != f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, threshold) : 1
+                pc += f64(fp[r(w, 2)]) != f64(fp[r(w, 3)]) ? taken(imm32(w), pc, current, &fuel, threshold) : 1
 
             // Calls
             case .call:
@@ -394,16 +397,21 @@ extension Fiber {
         }
     }
 
-    /// A taken branch: a backward one is a loop back-edge and counts towards tier-up. When it
-    /// makes the function hot and machine code for the loop exists, the branch goes to the
-    /// on-stack-replacement trampoline instead (`osr_enter`), which runs the rest of the frame
-    /// natively.
+    /// A taken branch: a backward one is a loop back-edge and burns one unit of fuel. When the
+    /// fuel runs out, the function running the loop is hot; if machine code for the loop exists
+    /// then, the branch goes to the on-stack-replacement trampoline instead (`osr_enter`),
+    /// which runs the rest of the frame natively.
     @inline(__always)
-    func taken(_ offset: Int, _ pc: PC, _ function: UnsafeMutablePointer<FunctionHeader>, _ threshold: UInt64) -> Int {
+    func taken(
+        _ offset: Int, _ pc: PC, _ function: UnsafeMutablePointer<FunctionHeader>, _ fuel: inout UInt64,
+        _ threshold: UInt64
+    ) -> Int {
         if offset < 0 {
-            let hotness = function.pointee.hotness &+ 1
-            function.pointee.hotness = hotness
-            if hotness == threshold { return hotLoop(offset, pc, function) }
+            fuel &-= 1
+            if fuel == 0 {
+                fuel = threshold
+                return hotLoop(offset, pc, function)
+            }
         }
         return offset
     }
