@@ -378,9 +378,10 @@ public struct JITCompiler {
                 store(d, .rax)
             }
         case .constI32:
-            if case .frame = location(d) {
-                asm.mov(slot(d), InstructionWord.int32(w))
-            } else {
+            switch location(d) {
+            case .frame: asm.mov(slot(d), InstructionWord.int32(w))
+            case .gpr(let g): asm.movImmediate(g, Int64(InstructionWord.int32(w)))
+            case .xmm:
                 asm.movImmediate(.rax, Int64(InstructionWord.int32(w)))
                 store(d, .rax)
             }
@@ -389,9 +390,17 @@ public struct JITCompiler {
             store(d, .rax)
 
         case .iAdd64, .iSub64, .iAnd64, .iOr64, .iXor64, .iMul64:
-            load(.rax, a)
-            alu(op, .rax, b)
-            store(d, .rax)
+            let commutative = op != .iSub64
+            if case .gpr(let g) = location(d), location(b) != .gpr(g) {
+                load(g, a)  // no-op when a is already in g
+                alu(op, g, b)
+            } else if case .gpr(let g) = location(d), commutative, location(a) != .gpr(g) {
+                alu(op, g, a)  // g holds b
+            } else {
+                load(.rax, a)
+                alu(op, .rax, b)
+                store(d, .rax)
+            }
         case .sDiv64, .sRem64:
             // Never reaches idiv with a zero divisor or with MIN / -1 (a hardware fault).
             let minusOne = asm.makeLabel()
@@ -433,18 +442,31 @@ public struct JITCompiler {
             asm.cmov(.s, .rcx, .rax)
             store(d, .rcx)
         case .iAdd64Imm:
-            load(.rax, a)
-            asm.add(.rax, InstructionWord.int32(w))
-            store(d, .rax)
+            if case .gpr(let g) = location(d) {
+                load(g, a)
+                asm.add(g, InstructionWord.int32(w))
+            } else {
+                load(.rax, a)
+                asm.add(.rax, InstructionWord.int32(w))
+                store(d, .rax)
+            }
         case .iMul64Imm:
             load(.rax, a)
             asm.imul(.rax, .rax, InstructionWord.int32(w))
             store(d, .rax)
 
         case .fAdd64, .fSub64, .fMul64, .fDiv64:
-            loadFloat(.xmm0, a)
-            sse(op, .xmm0, b)
-            storeFloat(d, .xmm0)
+            let commutative = op == .fAdd64 || op == .fMul64
+            if case .xmm(let x) = location(d), location(b) != .xmm(x) {
+                loadFloat(x, a)  // no-op when a is already in x
+                sse(op, x, b)
+            } else if case .xmm(let x) = location(d), commutative, location(a) != .xmm(x) {
+                sse(op, x, a)  // x holds b
+            } else {
+                loadFloat(.xmm0, a)
+                sse(op, .xmm0, b)
+                storeFloat(d, .xmm0)
+            }
         case .fNeg64:
             // Flip the sign bit (exact for every value, NaN and -0.0 included).
             load(.rax, a)
@@ -465,9 +487,14 @@ public struct JITCompiler {
             storeFloat(d, .xmm0)
 
         case .sToF64:
-            load(.rax, a)
-            asm.cvtsi2sd(.xmm0, .rax)
-            storeFloat(d, .xmm0)
+            let source: GPR
+            if case .gpr(let g) = location(a) { source = g } else { load(.rax, a); source = .rax }
+            if case .xmm(let x) = location(d) {
+                asm.cvtsi2sd(x, source)
+            } else {
+                asm.cvtsi2sd(.xmm0, source)
+                storeFloat(d, .xmm0)
+            }
         case .fToS64:
             // In range exactly when -2^63 <= v < 2^63; NaN fails (unordered sets CF and PF).
             load(.rdx, a)  // the trap's operand: the value's bits
@@ -524,8 +551,12 @@ public struct JITCompiler {
             compareImmediate(d, 0)
             asm.jcc(op == .brIf ? .ne : .e, target(w, at))
         case .brIEq64, .brINe64, .brSLt64, .brSLe64:
-            load(.rax, d)
-            alu(.iEq64, .rax, a)  // cmp
+            if case .gpr(let g) = location(d) {
+                alu(.iEq64, g, a)  // cmp
+            } else {
+                load(.rax, d)
+                alu(.iEq64, .rax, a)  // cmp
+            }
             let cc: Condition = op == .brIEq64 ? .e : op == .brINe64 ? .ne : op == .brSLt64 ? .l : .le
             asm.jcc(cc, target(w, at))
         case .brIEq64Imm, .brINe64Imm, .brSLt64Imm, .brSLe64Imm, .brSGt64Imm, .brSGe64Imm:
@@ -543,8 +574,12 @@ public struct JITCompiler {
         case .brFLt64, .brFLe64, .brFNlt64, .brFNle64:
             // Compare b with a: "above" (a < b) and "above or equal" (a <= b) are false when
             // unordered, so their negations jump on NaN as the interpreter's `!(a < b)` does.
-            loadFloat(.xmm0, a)
-            sse(.fEq64, .xmm0, d)
+            if case .xmm(let x) = location(a) {
+                sse(.fEq64, x, d)  // ucomisd
+            } else {
+                loadFloat(.xmm0, a)
+                sse(.fEq64, .xmm0, d)
+            }
             let cc: Condition
             switch op {
             case .brFLt64: cc = .a
