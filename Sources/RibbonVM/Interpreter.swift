@@ -301,6 +301,9 @@ extension Fiber {
                 let value = fp[r(w, 2)]
                 if csp == entryCSP {
                     fp[0] = value
+                    // A native caller pops its own record relative to this: leave the top as
+                    // found (a native call in between moved it).
+                    header.pointee.callStackTop = entryCSP
                     return RibbonSignalReturn
                 }
                 csp -= 1
@@ -311,7 +314,10 @@ extension Fiber {
                 fp[r(caller.callPC.pointee, 2)] = value
                 pc = caller.callPC + 1
             case .retUnit:
-                if csp == entryCSP { return RibbonSignalReturn }
+                if csp == entryCSP {
+                    header.pointee.callStackTop = entryCSP
+                    return RibbonSignalReturn
+                }
                 csp -= 1
                 let caller = csp.pointee
                 fp = caller.frame
@@ -381,7 +387,10 @@ extension Fiber {
                 let native = unsafeBitCast(UInt(pc[1]), to: BuiltinFunction.self)
                 if native(header) != RibbonSignalReturn { return RibbonSignalTrap }
                 let value = fp[0]
-                if csp == entryCSP { return RibbonSignalReturn }
+                if csp == entryCSP {
+                    header.pointee.callStackTop = entryCSP
+                    return RibbonSignalReturn
+                }
                 csp -= 1
                 let caller = csp.pointee
                 fp = caller.frame
