@@ -16,7 +16,7 @@ import Testing
     ]
 
     static var firstSeed: Int { ProcessInfo.processInfo.environment["RIBBON_FUZZ_SEED"].flatMap { Int($0) } ?? 1 }
-    static var count: Int { ProcessInfo.processInfo.environment["RIBBON_FUZZ_COUNT"].flatMap { Int($0) } ?? 250 }
+    static var count: Int { ProcessInfo.processInfo.environment["RIBBON_FUZZ_COUNT"].flatMap { Int($0) } ?? 300 }
 
     @Test func randomProgramsAgreeAcrossEngines() throws {
         let directory = FileManager.default.temporaryDirectory
