@@ -31,7 +31,7 @@ public struct RunCommand: ParsableCommand {
     @Option(help: "off: interpreter only; tier: compile hot functions to x86-64; eager: compile every function before main.")
     var jit: JITMode = .tier
 
-    @Option(name: .customLong("jit-threshold"), help: "Calls plus loop back-edges before a function is compiled (with --jit tier; default \(RunOptions.defaultJITThreshold)).")
+    @Option(name: .customLong("jit-threshold"), help: "Calls of a function, or loop iterations, before it is compiled (with --jit tier; default \(RunOptions.defaultJITThreshold)).")
     var jitThreshold: Int?
 
     @Flag(name: .customLong("no-cache"), help: "Neither read nor write the compilation cache.")

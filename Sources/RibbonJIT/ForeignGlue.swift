@@ -52,6 +52,8 @@ enum ForeignGlue {
         asm.pop(.rbp)
         asm.ret()
         let bytes = try asm.finish()
-        return MachineCode(bytes: bytes, features: Set(asm.usedFeatures.names), relocations: relocations)
+        return MachineCode(
+            bytes: bytes, features: Set(asm.usedFeatures.subtracting(JITCompiler.baseline).names),
+            relocations: relocations)
     }
 }

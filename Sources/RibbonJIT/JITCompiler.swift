@@ -63,21 +63,30 @@ public struct JITCompiler {
     static let header = GPR.r12
     static let table = GPR.r13
 
-    /// Compiles `function` (already verified by the loader).
-    public static func compile(_ function: LoadedUnit.FunctionInfo) throws -> MachineCode {
+    /// Compiles `function` (already verified by the loader) for a CPU with `features`: code
+    /// uses an instruction beyond the x86-64 baseline only where `features` has it.
+    public static func compile(
+        _ function: LoadedUnit.FunctionInfo, features: CPUFeatures = JITEngine.hostFeatures
+    ) throws -> MachineCode {
         let h = function.header.pointee
         let words = UnsafeRawPointer(function.header).advanced(by: functionHeaderWords * 8)
             .assumingMemoryBound(to: UInt64.self)
         var compiler = JITCompiler(
             functionId: function.id, code: UnsafeBufferPointer(start: words, count: Int(h.codeWords)),
-            frameSize: Int(h.frameSize))
+            frameSize: Int(h.frameSize), features: features)
         return try compiler.compileFunction()
     }
 
-    init(functionId: UInt32, code: UnsafeBufferPointer<UInt64>, frameSize: Int) {
+    /// What every x86-64 CPU has; not recorded as a requirement.
+    static let baseline: CPUFeatures = [.sse2]
+
+    let features: CPUFeatures
+
+    init(functionId: UInt32, code: UnsafeBufferPointer<UInt64>, frameSize: Int, features: CPUFeatures) {
         self.functionId = functionId
         self.code = code
         self.frameSize = frameSize
+        self.features = features
         plan = RegisterPlan(code: code, frameSize: frameSize)
         entry = asm.makeLabel()
         epilogue = asm.makeLabel()
@@ -275,8 +284,8 @@ public struct JITCompiler {
         do {
             let bytes = try asm.finish()
             return MachineCode(
-                bytes: bytes, entryOffset: 0, features: Set(asm.usedFeatures.names), relocations: relocations,
-                loopEntries: loopEntries)
+                bytes: bytes, entryOffset: 0, features: Set(asm.usedFeatures.subtracting(Self.baseline).names),
+                relocations: relocations, loopEntries: loopEntries)
         } catch {
             throw Failure.assembler("\(error)")
         }
@@ -483,7 +492,11 @@ public struct JITCompiler {
             storeFloat(d, .xmm0)
         case .fFloor64:
             loadFloat(.xmm0, a)
-            asm.roundsd(.xmm0, .xmm0, .down)
+            if features.contains(.sse4_1) {
+                asm.roundsd(.xmm0, .xmm0, .down)
+            } else {
+                emitFloorSSE2()
+            }
             storeFloat(d, .xmm0)
 
         case .sToF64:
@@ -659,6 +672,31 @@ public struct JITCompiler {
         default:
             throw Failure.unsupported(op.name)
         }
+    }
+
+    /// floor(xmm0) into xmm0 with SSE2 only (for CPUs without SSE4.1's `roundsd`). Values of
+    /// magnitude 2^52 or more are already integers (or inf/NaN) and ±0 is its own floor; the rest
+    /// truncate exactly through an integer, minus one when truncation rounded up (x < 0).
+    mutating func emitFloorSSE2() {
+        let keep = asm.makeLabel()
+        let have = asm.makeLabel()
+        asm.movq(.rax, .xmm0)
+        asm.mov(.rcx, .rax)
+        asm.shl(.rcx, 1)  // drop the sign: |x|'s bits, shifted
+        asm.movImmediate(.rdx, Int64(bitPattern: 0x4330_0000_0000_0000 << 1))  // 2^52
+        asm.cmp(.rcx, .rdx)
+        asm.jcc(.ae, keep)
+        asm.test(.rcx, .rcx)
+        asm.jcc(.e, keep)
+        asm.cvttsd2si(.rax, .xmm0)
+        asm.cvtsi2sd(.xmm1, .rax)
+        asm.ucomisd(.xmm1, .xmm0)
+        asm.jcc(.be, have)
+        asm.sub(.rax, 1)
+        asm.cvtsi2sd(.xmm1, .rax)
+        asm.bind(have)
+        asm.movapd(.xmm0, .xmm1)
+        asm.bind(keep)
     }
 
     /// `cmp r, imm` (flags as for `r - imm`), wherever `r` lives.

@@ -1,6 +1,7 @@
 import RibbonBytecode
 import RibbonCore
 import RibbonVM
+import X86Assembler
 
 /// Compiles functions of loaded units and installs them: the function's AddressTable entry is
 /// swapped to the machine code, so every later call, from the interpreter or from other machine
@@ -19,6 +20,16 @@ public final class JITEngine {
     public private(set) var microseconds = 0
 
     public init() {}
+
+    /// The CPU features machine code may use: the host's (read with `cpuid`), narrowed by
+    /// `RIBBON_CPU_FEATURES` (comma-separated names such as `sse2,sse4.1`) so that tests can make
+    /// a host look older. An unknown name in the variable leaves the host's set unchanged.
+    public static let hostFeatures: CPUFeatures = {
+        guard let raw = getenv("RIBBON_CPU_FEATURES"), let listed = CPUFeatures(names: String(cString: raw)) else {
+            return CPUFeatures.host
+        }
+        return CPUFeatures.host.intersection(listed)
+    }()
 
     /// Compiles and installs one function; false when it stays interpreted.
     @discardableResult

@@ -30,7 +30,8 @@ public struct Relocation: Hashable, Sendable {
 public struct MachineCode: Sendable, Equatable {
     public var bytes: [UInt8]
     public var entryOffset: Int
-    /// Names of the CPU features the code uses beyond the x86-64 baseline (e.g. "sse4_1").
+    /// Names of the CPU features the code uses beyond the x86-64 baseline (e.g. `sse4.1`, as
+    /// `CPUFeatures.named` spells them): the minimal set a host needs to run it.
     public var features: Set<String>
     public var relocations: [Relocation]
     /// Builtin-ABI entries that continue a running frame at a loop's first bytecode word

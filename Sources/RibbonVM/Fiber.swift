@@ -34,8 +34,9 @@ public final class Fiber {
     public let outputSink: OutputSink
     /// What `print`/`write` wrote, with `OutputSink.buffer`.
     public internal(set) var capturedOutput: [UInt8] = []
-    /// Calls after which a bytecode function is reported hot; also the number of loop
-    /// back-edges (in any function) after which the function running a loop is reported hot.
+    /// Interpreted calls after which a bytecode function is reported hot (`FunctionHeader.hotness`
+    /// counts them); also the number of loop back-edges, counted down in a register across
+    /// whatever the interpreter runs, after which the function running a loop is reported hot.
     public var tierUpThreshold: UInt64 = .max
     /// Told about each function whose hotness reaches `tierUpThreshold`. The interpreter knows
     /// nothing more: whoever listens (the JIT) swaps the function's AddressTable entry.
@@ -93,7 +94,15 @@ public final class Fiber {
         header.pointee.trapFunction = nil
         header.pointee.trapPC = nil
         header.pointee.frame = frame
-        if interpret(entry: function.header, frame: frame) == RibbonSignalReturn {
+        // Through the function's AddressTable slot, like every call: it may hold machine code.
+        let entry = function.header.pointee.addressTable[Int(function.id)]
+        let signal: BuiltinSignal
+        if entry & bytecodeEntryTag == 0 {
+            signal = unsafeBitCast(UInt(entry), to: BuiltinFunction.self)(header)
+        } else {
+            signal = interpret(entry: function.header, frame: frame)
+        }
+        if signal == RibbonSignalReturn {
             return .success(frame[0])
         }
         let trap = collectTrap()
@@ -105,7 +114,11 @@ public final class Fiber {
     /// Runs a bytecode function for a native caller, with the builtin ABI's contract: the
     /// arguments are in `header.frame[0...]`, the result goes to `header.frame[0]`.
     public func callBytecode(_ function: UnsafeMutablePointer<FunctionHeader>) -> BuiltinSignal {
-        interpret(entry: function, frame: header.pointee.frame)
+        // Counted like an interpreted call, so a function called only from machine code tiers up.
+        let hotness = function.pointee.hotness &+ 1
+        function.pointee.hotness = hotness
+        if hotness == tierUpThreshold { reportHot(function) }
+        return interpret(entry: function, frame: header.pointee.frame)
     }
 
     /// The runtime error described by the header: its code and operands, the innermost

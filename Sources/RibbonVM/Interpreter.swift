@@ -249,8 +249,12 @@ extension Fiber {
                     let hotness = callee.pointee.hotness &+ 1
                     callee.pointee.hotness = hotness
                     if hotness == threshold { reportHot(callee) }
-                    if csp == cspLimit || base + Int(callee.pointee.frameSize) > stackLimit {
-                        return trap(.stackOverflow, 0, 0, pc, current, csp)
+                    if csp == cspLimit { return trap(.stackOverflow, 0, 0, pc, current, csp) }
+                    if base + Int(callee.pointee.frameSize) > stackLimit {
+                        // As in machine code, which checks its frame at entry: the callee's first
+                        // word is the innermost location, with this call recorded below it.
+                        csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
+                        return trap(.stackOverflow, 0, 0, codeStart(callee), callee, csp + 1)
                     }
                     csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
                     csp += 1

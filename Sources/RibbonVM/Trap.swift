@@ -39,7 +39,7 @@ public struct Trap: Error, Sendable, Equatable {
         case .stackOverflow: "stack overflow"
         case .cannotConvertToI64: "cannot convert \(formatF64(Double(bitPattern: UInt64(bitPattern: a)))) to I64"
         case .outOfMemory: "out of memory allocating an array of length \(a)"
-        case .foreignCallUnavailable: "foreign functions can only be called with the JIT enabled"
+        case .foreignCallUnavailable: "a foreign function was called before its call glue was installed"
         case .invalidInstruction: "invalid instruction"
         }
     }

@@ -180,3 +180,45 @@ import Testing
         #expect(engine.compiledCount == 1)
     }
 }
+
+@Suite struct CPUFeatureTests {
+    /// `floor` without SSE4.1 (an SSE2 sequence) gives bit-for-bit what `roundsd` gives.
+    @Test func floorWithoutSSE41MatchesRoundsd() throws {
+        let unit = try JITCompilerTests.load(
+            """
+            f := fun (x: F64) -> F64.
+                floor x
+            """)
+        let f = try #require(unit.function(id: unit.symbols["f"]!))
+        let withRoundsd = try JITCompiler.compile(f, features: [.sse2, .sse4_1])
+        let sse2Only = try JITCompiler.compile(f, features: [.sse2])
+        #expect(withRoundsd.features == ["sse4.1"])
+        #expect(sse2Only.features.isEmpty)
+        let engine = JITEngine()
+        let a = try LoadedMachineCode(withRoundsd) { engine.resolve($0, unit: unit) }
+        let b = try LoadedMachineCode(sse2Only) { engine.resolve($0, unit: unit) }
+        var values: [Double] = [
+            0, -0.0, 0.5, -0.5, 1, -1, 1.5, -1.5, 2.5, -2.5, 1e15 + 0.5, -1e15 - 0.5, 4503599627370495.5,
+            -4503599627370495.5, 4503599627370496, 1e300, -1e300, .infinity, -.infinity, .nan,
+            .leastNonzeroMagnitude, -.leastNonzeroMagnitude, .greatestFiniteMagnitude, 0.9999999999999999,
+            -0.9999999999999999,
+        ]
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<2000 {
+            values.append(Double(bitPattern: generator.next()))
+            values.append(Double.random(in: -1e6...1e6, using: &generator))
+        }
+        for v in values {
+            let (sa, ra) = JITCompilerTests.callNative(a.entry, [v.bitPattern])
+            let (sb, rb) = JITCompilerTests.callNative(b.entry, [v.bitPattern])
+            #expect(sa == RibbonSignalReturn && sb == RibbonSignalReturn)
+            let expected = v.rounded(.down)
+            if expected.isNaN {
+                #expect(Double(bitPattern: ra).isNaN && Double(bitPattern: rb).isNaN)
+            } else {
+                #expect(ra == expected.bitPattern, "roundsd floor(\(v))")
+                #expect(rb == expected.bitPattern, "SSE2 floor(\(v))")
+            }
+        }
+    }
+}

@@ -6,7 +6,7 @@
 # Without RIBBON-BINARY, builds `swift build -c release --static-swift-stdlib` in the repository
 # root and uses .build/release/ribbon. For each workload (fibN, loop, sieve, mandelbrot) every
 # engine is first run once and its stdout checked against tools/bench/NAME.out; engines that fail
-# (non-zero exit, e.g. `--jit eager` not implemented yet) or print a wrong result are reported as
+# (non-zero exit) or print a wrong result are reported as
 # "n/a" / "wrong" and left out of the timing. The rest are timed with their runs interleaved
 # (tools/bench/alternate.py; --warmup 1 --runs N, median; --quick: --warmup 0 --runs 1). fib35 is the JIT-sized workload: the slow
 # engines (ribbon interpreter, lua5.4) skip it; fib32 is the interpreter-sized one.
@@ -94,10 +94,6 @@ for w in $workloads; do
         if [ "$got" != "$(cat "$here/$w.out")" ]; then
             echo "   $e: wrong output: $(printf '%s' "$got" | head -c 80)" >&2
             printf '%s\twrong\n' "$e" >> "$status"; continue
-        fi
-        # Until the JIT exists `--jit eager` interprets (with a note): do not time it as a JIT.
-        if grep -q "not available yet" "$out/results/$w.$e.stderr"; then
-            printf '%s\tfailed\n' "$e" >> "$status"; continue
         fi
         printf '%s\tok\n' "$e" >> "$status"
         args+=(-n "$e" "$cmd")

@@ -29,7 +29,7 @@ typedef enum RibbonTrapCode : uint32_t {
     RibbonTrapCannotConvertToI64 = 5,
     /// operands: length
     RibbonTrapOutOfMemory = 6,
-    /// A foreign function could not be called (no glue for it in this engine mode).
+    /// A foreign function was called before its System V glue was installed.
     RibbonTrapForeignCallUnavailable = 7,
     /// Bytecode that the verifier should have rejected (an engine bug, never a host crash).
     RibbonTrapInvalidInstruction = 8,
@@ -52,7 +52,8 @@ typedef struct RibbonFunctionHeader {
     uint32_t functionId;
     /// Number of instruction words after the header.
     uint32_t codeWords;
-    /// Calls plus loop back-edges, for tier-up.
+    /// Interpreted calls of this function, for tier-up (loop back-edges are counted down in a
+    /// register by the interpreter instead).
     uint64_t hotness;
 } RibbonFunctionHeader;
 
