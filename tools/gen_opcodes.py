@@ -6,8 +6,10 @@ Generates Sources/RibbonCore/Opcode+Generated.swift. Run it after editing the ta
     python3 tools/gen_opcodes.py            # write the Swift file
     python3 tools/gen_opcodes.py --check    # exit 1 if the file differs (the drift test runs this)
 
-Opcode numbers are part of the cache format: never change or reuse one. Retire an opcode by
-renaming it `retired_N` in place, never by deleting the row.
+Opcode numbers are part of the cache format: never change or reuse one. They are dense (0, 1,
+2, ...) so the interpreter's switch is exhaustive with no default, which lets the compiler give
+every handler its own copy of the dispatch jump. Retire an opcode by renaming it `retired_N` in
+place (the interpreter traps on it), never by deleting the row; add new ones at the end.
 
 Operand formats (bytes of the 64-bit little-endian word after the 16-bit opcode):
   none    -
@@ -35,82 +37,82 @@ OPCODES = [
     (2,  "const_i32",      "ri32",   "",     "d = sign-extended imm32"),
     (3,  "const64",        "rx64",   "",     "d = the next word"),
     # I64 arithmetic: + - * wrap; division and remainder trap on a zero divisor.
-    (10, "i_add64",        "rrr",    "",     "d = a + b (wrapping)"),
-    (11, "i_sub64",        "rrr",    "",     "d = a - b (wrapping)"),
-    (12, "i_mul64",        "rrr",    "",     "d = a * b (wrapping)"),
-    (13, "s_div64",        "rrr",    "",     "d = a / b truncated; b == 0 traps; MIN / -1 = MIN"),
-    (14, "s_rem64",        "rrr",    "",     "d = a % b, sign of a; b == 0 traps; MIN % -1 = 0"),
-    (15, "i_and64",        "rrr",    "",     "d = a & b"),
-    (16, "i_or64",         "rrr",    "",     "d = a | b"),
-    (17, "i_xor64",        "rrr",    "",     "d = a ^ b"),
-    (18, "i_shl64",        "rrr",    "",     "d = a << (b mod 64)"),
-    (19, "s_shr64",        "rrr",    "",     "d = a >> (b mod 64), arithmetic"),
-    (20, "i_neg64",        "rr",     "",     "d = -a (wrapping)"),
-    (21, "i_abs64",        "rr",     "",     "d = |a| (wrapping: |MIN| = MIN)"),
-    (22, "i_add64_imm",    "rri32",  "",     "d = a + imm32 (wrapping)"),
-    (23, "i_mul64_imm",    "rri32",  "",     "d = a * imm32 (wrapping)"),
+    (4,  "i_add64",        "rrr",    "",     "d = a + b (wrapping)"),
+    (5,  "i_sub64",        "rrr",    "",     "d = a - b (wrapping)"),
+    (6,  "i_mul64",        "rrr",    "",     "d = a * b (wrapping)"),
+    (7,  "s_div64",        "rrr",    "",     "d = a / b truncated; b == 0 traps; MIN / -1 = MIN"),
+    (8,  "s_rem64",        "rrr",    "",     "d = a % b, sign of a; b == 0 traps; MIN % -1 = 0"),
+    (9,  "i_and64",        "rrr",    "",     "d = a & b"),
+    (10, "i_or64",         "rrr",    "",     "d = a | b"),
+    (11, "i_xor64",        "rrr",    "",     "d = a ^ b"),
+    (12, "i_shl64",        "rrr",    "",     "d = a << (b mod 64)"),
+    (13, "s_shr64",        "rrr",    "",     "d = a >> (b mod 64), arithmetic"),
+    (14, "i_neg64",        "rr",     "",     "d = -a (wrapping)"),
+    (15, "i_abs64",        "rr",     "",     "d = |a| (wrapping: |MIN| = MIN)"),
+    (16, "i_add64_imm",    "rri32",  "",     "d = a + imm32 (wrapping)"),
+    (17, "i_mul64_imm",    "rri32",  "",     "d = a * imm32 (wrapping)"),
     # F64 arithmetic (IEEE 754, never traps).
-    (30, "f_add64",        "rrr",    "",     "d = a + b"),
-    (31, "f_sub64",        "rrr",    "",     "d = a - b"),
-    (32, "f_mul64",        "rrr",    "",     "d = a * b"),
-    (33, "f_div64",        "rrr",    "",     "d = a / b"),
-    (34, "f_neg64",        "rr",     "",     "d = -a"),
-    (35, "f_sqrt64",       "rr",     "",     "d = sqrt(a)"),
-    (36, "f_floor64",      "rr",     "",     "d = floor(a)"),
-    (37, "f_abs64",        "rr",     "",     "d = |a|"),
+    (18, "f_add64",        "rrr",    "",     "d = a + b"),
+    (19, "f_sub64",        "rrr",    "",     "d = a - b"),
+    (20, "f_mul64",        "rrr",    "",     "d = a * b"),
+    (21, "f_div64",        "rrr",    "",     "d = a / b"),
+    (22, "f_neg64",        "rr",     "",     "d = -a"),
+    (23, "f_sqrt64",       "rr",     "",     "d = sqrt(a)"),
+    (24, "f_floor64",      "rr",     "",     "d = floor(a)"),
+    (25, "f_abs64",        "rr",     "",     "d = |a|"),
     # Conversions.
-    (40, "s_to_f64",       "rr",     "",     "d = F64(a)"),
-    (41, "f_to_s64",       "rr",     "",     "d = I64(a) truncated; NaN or out of range traps"),
+    (26, "s_to_f64",       "rr",     "",     "d = F64(a)"),
+    (27, "f_to_s64",       "rr",     "",     "d = I64(a) truncated; NaN or out of range traps"),
     # Comparisons giving a Bool (0 or 1). > and >= are < and <= with the operands swapped.
-    (50, "i_eq64",         "rrr",    "",     "d = a == b"),
-    (51, "i_ne64",         "rrr",    "",     "d = a != b"),
-    (52, "s_lt64",         "rrr",    "",     "d = a < b (signed)"),
-    (53, "s_le64",         "rrr",    "",     "d = a <= b (signed)"),
-    (54, "f_eq64",         "rrr",    "",     "d = a == b"),
-    (55, "f_ne64",         "rrr",    "",     "d = a != b (true when either is NaN)"),
-    (56, "f_lt64",         "rrr",    "",     "d = a < b"),
-    (57, "f_le64",         "rrr",    "",     "d = a <= b"),
-    (58, "b_not",          "rr",     "",     "d = !a (a is 0 or 1)"),
+    (28, "i_eq64",         "rrr",    "",     "d = a == b"),
+    (29, "i_ne64",         "rrr",    "",     "d = a != b"),
+    (30, "s_lt64",         "rrr",    "",     "d = a < b (signed)"),
+    (31, "s_le64",         "rrr",    "",     "d = a <= b (signed)"),
+    (32, "f_eq64",         "rrr",    "",     "d = a == b"),
+    (33, "f_ne64",         "rrr",    "",     "d = a != b (true when either is NaN)"),
+    (34, "f_lt64",         "rrr",    "",     "d = a < b"),
+    (35, "f_le64",         "rrr",    "",     "d = a <= b"),
+    (36, "b_not",          "rr",     "",     "d = !a (a is 0 or 1)"),
     # Control flow. Offsets count words from the branch instruction itself.
-    (60, "br",             "o32",    "term", "jump"),
-    (61, "br_if",          "ro32",   "",     "jump if a != 0"),
-    (62, "br_ifnot",       "ro32",   "",     "jump if a == 0"),
-    (63, "br_i_eq64",      "rro32",  "",     "jump if a == b"),
-    (64, "br_i_ne64",      "rro32",  "",     "jump if a != b"),
-    (65, "br_s_lt64",      "rro32",  "",     "jump if a < b (signed)"),
-    (66, "br_s_le64",      "rro32",  "",     "jump if a <= b (signed)"),
-    (67, "br_i_eq64_imm",  "ri8o32", "",     "jump if a == imm8"),
-    (68, "br_i_ne64_imm",  "ri8o32", "",     "jump if a != imm8"),
-    (69, "br_s_lt64_imm",  "ri8o32", "",     "jump if a < imm8"),
-    (70, "br_s_le64_imm",  "ri8o32", "",     "jump if a <= imm8"),
-    (71, "br_s_gt64_imm",  "ri8o32", "",     "jump if a > imm8"),
-    (72, "br_s_ge64_imm",  "ri8o32", "",     "jump if a >= imm8"),
-    (73, "br_f_lt64",      "rro32",  "",     "jump if a < b"),
-    (74, "br_f_le64",      "rro32",  "",     "jump if a <= b"),
-    (75, "br_f_nlt64",     "rro32",  "",     "jump if !(a < b) (also when either is NaN)"),
-    (76, "br_f_nle64",     "rro32",  "",     "jump if !(a <= b) (also when either is NaN)"),
-    (77, "br_f_eq64",      "rro32",  "",     "jump if a == b"),
-    (78, "br_f_ne64",      "rro32",  "",     "jump if a != b (also when either is NaN)"),
+    (37, "br",             "o32",    "term", "jump"),
+    (38, "br_if",          "ro32",   "",     "jump if a != 0"),
+    (39, "br_ifnot",       "ro32",   "",     "jump if a == 0"),
+    (40, "br_i_eq64",      "rro32",  "",     "jump if a == b"),
+    (41, "br_i_ne64",      "rro32",  "",     "jump if a != b"),
+    (42, "br_s_lt64",      "rro32",  "",     "jump if a < b (signed)"),
+    (43, "br_s_le64",      "rro32",  "",     "jump if a <= b (signed)"),
+    (44, "br_i_eq64_imm",  "ri8o32", "",     "jump if a == imm8"),
+    (45, "br_i_ne64_imm",  "ri8o32", "",     "jump if a != imm8"),
+    (46, "br_s_lt64_imm",  "ri8o32", "",     "jump if a < imm8"),
+    (47, "br_s_le64_imm",  "ri8o32", "",     "jump if a <= imm8"),
+    (48, "br_s_gt64_imm",  "ri8o32", "",     "jump if a > imm8"),
+    (49, "br_s_ge64_imm",  "ri8o32", "",     "jump if a >= imm8"),
+    (50, "br_f_lt64",      "rro32",  "",     "jump if a < b"),
+    (51, "br_f_le64",      "rro32",  "",     "jump if a <= b"),
+    (52, "br_f_nlt64",     "rro32",  "",     "jump if !(a < b) (also when either is NaN)"),
+    (53, "br_f_nle64",     "rro32",  "",     "jump if !(a <= b) (also when either is NaN)"),
+    (54, "br_f_eq64",      "rro32",  "",     "jump if a == b"),
+    (55, "br_f_ne64",      "rro32",  "",     "jump if a != b (also when either is NaN)"),
     # Calls. A callee's frame starts at the caller's register `base`: its arguments are r0...
-    (80, "call",           "call",   "",     "call function Id with arguments in base..., result to d"),
-    (81, "call_c",         "call",   "",     "call foreign Id through its System V glue, result to d"),
-    (82, "ret",            "r",      "term", "return a"),
-    (83, "ret_unit",       "none",   "term", "return from a Unit function"),
+    (56, "call",           "call",   "",     "call function Id with arguments in base..., result to d"),
+    (57, "call_c",         "call",   "",     "call foreign Id through its System V glue, result to d"),
+    (58, "ret",            "r",      "term", "return a"),
+    (59, "ret_unit",       "none",   "term", "return from a Unit function"),
     # Globals and constants live behind AddressTable entries.
-    (90, "global_get",     "rid",    "",     "d = *table[id]"),
-    (91, "global_set",     "rid",    "",     "*table[id] = a"),
-    (92, "const_addr",     "rid",    "",     "d = table[id] (address of constant data)"),
+    (60, "global_get",     "rid",    "",     "d = *table[id]"),
+    (61, "global_set",     "rid",    "",     "*table[id] = a"),
+    (62, "const_addr",     "rid",    "",     "d = table[id] (address of constant data)"),
     # Arrays: a pointer to an I64 length followed by the elements. Indexing is bounds-checked.
-    (100, "array_len",     "rr",     "",     "d = length of array a"),
-    (101, "array_load64",  "rrr",    "",     "d = a[b]"),
-    (102, "array_store64", "rrr",    "",     "d[a] = b (d is the array register)"),
-    (103, "array_load8",   "rrr",    "",     "d = a[b] (byte elements: Array Bool)"),
-    (104, "array_store8",  "rrr",    "",     "d[a] = b (byte elements: Array Bool)"),
+    (63,  "array_len",     "rr",     "",     "d = length of array a"),
+    (64,  "array_load64",  "rrr",    "",     "d = a[b]"),
+    (65,  "array_store64", "rrr",    "",     "d[a] = b (d is the array register)"),
+    (66,  "array_load8",   "rrr",    "",     "d = a[b] (byte elements: Array Bool)"),
+    (67,  "array_store8",  "rrr",    "",     "d[a] = b (byte elements: Array Bool)"),
     # JIT-only hints: the interpreter runs each as nop.
-    (200, "jit_loop_header", "none", "jit",  "a loop starts at the next instruction (back-edges target it)"),
-    (201, "jit_cold",        "none", "jit",  "the code from here to the next terminator is rarely run"),
+    (68,  "jit_loop_header", "none", "jit",  "a loop starts at the next instruction (back-edges target it)"),
+    (69,  "jit_cold",        "none", "jit",  "the code from here to the next terminator is rarely run"),
     # VM-internal: built by the interpreter in its own memory, never valid in a unit.
-    (250, "osr_enter",       "rx64", "internal term", "run the rest of this frame in machine code entered at the next word's address"),
+    (70,  "osr_enter",       "rx64", "internal term", "run the rest of this frame in machine code entered at the next word's address"),
 ]
 
 FORMATS = ["none", "r", "rr", "rrr", "ri32", "rri32", "rx64", "o32", "ro32", "rro32", "ri8o32", "rid", "call"]
@@ -138,41 +140,25 @@ def generate():
     w("// edit the table and run `python3 tools/gen_opcodes.py` (a test checks for drift).")
     w("")
     w("/// Every Ribbon opcode. The raw value is the number stored in the low 16 bits of an")
-    w("/// instruction word; numbers never change. Gaps in the numbering are `reservedN` cases so")
-    w("/// that the case index equals the number (the interpreter switches on it directly).")
+    w("/// instruction word; numbers never change. They are dense, so the case index equals the")
+    w("/// number (the interpreter reinterprets a verified word's low byte as an `Opcode`).")
     w("public enum Opcode: UInt16, CaseIterable, Sendable {")
-    # Reserved cases up to 255 make the enum cover every byte value, so the dispatch switch
-    # needs no range check before its jump table.
-    limit = max(top + 1, 256)
-    for n in range(limit):
-        if n in by_number:
-            _, name, fmt, flags, summary = by_number[n]
-            w(f"    /// `{name}` ({fmt}): {summary}.")
-            w(f"    case {camel(name)} = {n}")
-        else:
-            w(f"    case reserved{n} = {n}")
+    assert numbers == list(range(len(numbers))), "opcode numbers must be dense: 0, 1, 2, ..."
+    limit = len(numbers)
+    for n, name, fmt, flags, summary in OPCODES:
+        w(f"    /// `{name}` ({fmt}): {summary}.")
+        w(f"    case {camel(name)} = {n}")
     w("}")
     w("")
     w("extension Opcode {")
     w(f"    /// One past the highest opcode number.")
     w(f"    public static let numberLimit: UInt16 = {limit}")
     w("")
-    w("    /// Whether the number is a real opcode (not a reserved gap).")
-    w("    public var isDefined: Bool {")
-    w("        switch self {")
-    w("        case " + ", ".join("." + camel(name) for name in names) + ":")
-    w("            true")
-    w("        default:")
-    w("            false")
-    w("        }")
-    w("    }")
-    w("")
     w("    /// The name written by the disassembler.")
     w("    public var name: String {")
     w("        switch self {")
     for _, name, *_ in OPCODES:
         w(f"        case .{camel(name)}: \"{name}\"")
-    w("        default: \"reserved\\(rawValue)\"")
     w("        }")
     w("    }")
     w("")
@@ -183,7 +169,6 @@ def generate():
         members = [camel(name) for _, name, f, *_ in OPCODES if f == fmt]
         if members:
             w("        case " + ", ".join("." + m for m in members) + f": .{fmt}")
-    w("        default: .none")
     w("        }")
     w("    }")
     w("")

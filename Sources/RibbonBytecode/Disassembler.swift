@@ -48,7 +48,7 @@ public enum Disassembler {
         var lastLine = -1
         while at < code.count {
             let w = code[at]
-            guard let op = Opcode(rawValue: InstructionWord.opcodeNumber(w)), op.isDefined else {
+            guard let op = Opcode(rawValue: InstructionWord.opcodeNumber(w)) else {
                 out += "  \(pad(at))  .word 0x\(String(w, radix: 16))\n"
                 at += 1
                 continue

@@ -22,7 +22,7 @@ enum Verifier {
         var lastStart = 0
         while at < count {
             let number = InstructionWord.opcodeNumber(code[at])
-            guard number < Opcode.numberLimit, let op = Opcode(rawValue: number), op.isDefined, !op.isInternal else {
+            guard number < Opcode.numberLimit, let op = Opcode(rawValue: number), !op.isInternal else {
                 throw fail(at, "undefined opcode \(number)")
             }
             isStart[at] = true

@@ -2,8 +2,8 @@
 // edit the table and run `python3 tools/gen_opcodes.py` (a test checks for drift).
 
 /// Every Ribbon opcode. The raw value is the number stored in the low 16 bits of an
-/// instruction word; numbers never change. Gaps in the numbering are `reservedN` cases so
-/// that the case index equals the number (the interpreter switches on it directly).
+/// instruction word; numbers never change. They are dense, so the case index equals the
+/// number (the interpreter reinterprets a verified word's low byte as an `Opcode`).
 public enum Opcode: UInt16, CaseIterable, Sendable {
     /// `nop` (none): do nothing.
     case nop = 0
@@ -13,340 +13,145 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case constI32 = 2
     /// `const64` (rx64): d = the next word.
     case const64 = 3
-    case reserved4 = 4
-    case reserved5 = 5
-    case reserved6 = 6
-    case reserved7 = 7
-    case reserved8 = 8
-    case reserved9 = 9
     /// `i_add64` (rrr): d = a + b (wrapping).
-    case iAdd64 = 10
+    case iAdd64 = 4
     /// `i_sub64` (rrr): d = a - b (wrapping).
-    case iSub64 = 11
+    case iSub64 = 5
     /// `i_mul64` (rrr): d = a * b (wrapping).
-    case iMul64 = 12
+    case iMul64 = 6
     /// `s_div64` (rrr): d = a / b truncated; b == 0 traps; MIN / -1 = MIN.
-    case sDiv64 = 13
+    case sDiv64 = 7
     /// `s_rem64` (rrr): d = a % b, sign of a; b == 0 traps; MIN % -1 = 0.
-    case sRem64 = 14
+    case sRem64 = 8
     /// `i_and64` (rrr): d = a & b.
-    case iAnd64 = 15
+    case iAnd64 = 9
     /// `i_or64` (rrr): d = a | b.
-    case iOr64 = 16
+    case iOr64 = 10
     /// `i_xor64` (rrr): d = a ^ b.
-    case iXor64 = 17
+    case iXor64 = 11
     /// `i_shl64` (rrr): d = a << (b mod 64).
-    case iShl64 = 18
+    case iShl64 = 12
     /// `s_shr64` (rrr): d = a >> (b mod 64), arithmetic.
-    case sShr64 = 19
+    case sShr64 = 13
     /// `i_neg64` (rr): d = -a (wrapping).
-    case iNeg64 = 20
+    case iNeg64 = 14
     /// `i_abs64` (rr): d = |a| (wrapping: |MIN| = MIN).
-    case iAbs64 = 21
+    case iAbs64 = 15
     /// `i_add64_imm` (rri32): d = a + imm32 (wrapping).
-    case iAdd64Imm = 22
+    case iAdd64Imm = 16
     /// `i_mul64_imm` (rri32): d = a * imm32 (wrapping).
-    case iMul64Imm = 23
-    case reserved24 = 24
-    case reserved25 = 25
-    case reserved26 = 26
-    case reserved27 = 27
-    case reserved28 = 28
-    case reserved29 = 29
+    case iMul64Imm = 17
     /// `f_add64` (rrr): d = a + b.
-    case fAdd64 = 30
+    case fAdd64 = 18
     /// `f_sub64` (rrr): d = a - b.
-    case fSub64 = 31
+    case fSub64 = 19
     /// `f_mul64` (rrr): d = a * b.
-    case fMul64 = 32
+    case fMul64 = 20
     /// `f_div64` (rrr): d = a / b.
-    case fDiv64 = 33
+    case fDiv64 = 21
     /// `f_neg64` (rr): d = -a.
-    case fNeg64 = 34
+    case fNeg64 = 22
     /// `f_sqrt64` (rr): d = sqrt(a).
-    case fSqrt64 = 35
+    case fSqrt64 = 23
     /// `f_floor64` (rr): d = floor(a).
-    case fFloor64 = 36
+    case fFloor64 = 24
     /// `f_abs64` (rr): d = |a|.
-    case fAbs64 = 37
-    case reserved38 = 38
-    case reserved39 = 39
+    case fAbs64 = 25
     /// `s_to_f64` (rr): d = F64(a).
-    case sToF64 = 40
+    case sToF64 = 26
     /// `f_to_s64` (rr): d = I64(a) truncated; NaN or out of range traps.
-    case fToS64 = 41
-    case reserved42 = 42
-    case reserved43 = 43
-    case reserved44 = 44
-    case reserved45 = 45
-    case reserved46 = 46
-    case reserved47 = 47
-    case reserved48 = 48
-    case reserved49 = 49
+    case fToS64 = 27
     /// `i_eq64` (rrr): d = a == b.
-    case iEq64 = 50
+    case iEq64 = 28
     /// `i_ne64` (rrr): d = a != b.
-    case iNe64 = 51
+    case iNe64 = 29
     /// `s_lt64` (rrr): d = a < b (signed).
-    case sLt64 = 52
+    case sLt64 = 30
     /// `s_le64` (rrr): d = a <= b (signed).
-    case sLe64 = 53
+    case sLe64 = 31
     /// `f_eq64` (rrr): d = a == b.
-    case fEq64 = 54
+    case fEq64 = 32
     /// `f_ne64` (rrr): d = a != b (true when either is NaN).
-    case fNe64 = 55
+    case fNe64 = 33
     /// `f_lt64` (rrr): d = a < b.
-    case fLt64 = 56
+    case fLt64 = 34
     /// `f_le64` (rrr): d = a <= b.
-    case fLe64 = 57
+    case fLe64 = 35
     /// `b_not` (rr): d = !a (a is 0 or 1).
-    case bNot = 58
-    case reserved59 = 59
+    case bNot = 36
     /// `br` (o32): jump.
-    case br = 60
+    case br = 37
     /// `br_if` (ro32): jump if a != 0.
-    case brIf = 61
+    case brIf = 38
     /// `br_ifnot` (ro32): jump if a == 0.
-    case brIfnot = 62
+    case brIfnot = 39
     /// `br_i_eq64` (rro32): jump if a == b.
-    case brIEq64 = 63
+    case brIEq64 = 40
     /// `br_i_ne64` (rro32): jump if a != b.
-    case brINe64 = 64
+    case brINe64 = 41
     /// `br_s_lt64` (rro32): jump if a < b (signed).
-    case brSLt64 = 65
+    case brSLt64 = 42
     /// `br_s_le64` (rro32): jump if a <= b (signed).
-    case brSLe64 = 66
+    case brSLe64 = 43
     /// `br_i_eq64_imm` (ri8o32): jump if a == imm8.
-    case brIEq64Imm = 67
+    case brIEq64Imm = 44
     /// `br_i_ne64_imm` (ri8o32): jump if a != imm8.
-    case brINe64Imm = 68
+    case brINe64Imm = 45
     /// `br_s_lt64_imm` (ri8o32): jump if a < imm8.
-    case brSLt64Imm = 69
+    case brSLt64Imm = 46
     /// `br_s_le64_imm` (ri8o32): jump if a <= imm8.
-    case brSLe64Imm = 70
+    case brSLe64Imm = 47
     /// `br_s_gt64_imm` (ri8o32): jump if a > imm8.
-    case brSGt64Imm = 71
+    case brSGt64Imm = 48
     /// `br_s_ge64_imm` (ri8o32): jump if a >= imm8.
-    case brSGe64Imm = 72
+    case brSGe64Imm = 49
     /// `br_f_lt64` (rro32): jump if a < b.
-    case brFLt64 = 73
+    case brFLt64 = 50
     /// `br_f_le64` (rro32): jump if a <= b.
-    case brFLe64 = 74
+    case brFLe64 = 51
     /// `br_f_nlt64` (rro32): jump if !(a < b) (also when either is NaN).
-    case brFNlt64 = 75
+    case brFNlt64 = 52
     /// `br_f_nle64` (rro32): jump if !(a <= b) (also when either is NaN).
-    case brFNle64 = 76
+    case brFNle64 = 53
     /// `br_f_eq64` (rro32): jump if a == b.
-    case brFEq64 = 77
+    case brFEq64 = 54
     /// `br_f_ne64` (rro32): jump if a != b (also when either is NaN).
-    case brFNe64 = 78
-    case reserved79 = 79
+    case brFNe64 = 55
     /// `call` (call): call function Id with arguments in base..., result to d.
-    case call = 80
+    case call = 56
     /// `call_c` (call): call foreign Id through its System V glue, result to d.
-    case callC = 81
+    case callC = 57
     /// `ret` (r): return a.
-    case ret = 82
+    case ret = 58
     /// `ret_unit` (none): return from a Unit function.
-    case retUnit = 83
-    case reserved84 = 84
-    case reserved85 = 85
-    case reserved86 = 86
-    case reserved87 = 87
-    case reserved88 = 88
-    case reserved89 = 89
+    case retUnit = 59
     /// `global_get` (rid): d = *table[id].
-    case globalGet = 90
+    case globalGet = 60
     /// `global_set` (rid): *table[id] = a.
-    case globalSet = 91
+    case globalSet = 61
     /// `const_addr` (rid): d = table[id] (address of constant data).
-    case constAddr = 92
-    case reserved93 = 93
-    case reserved94 = 94
-    case reserved95 = 95
-    case reserved96 = 96
-    case reserved97 = 97
-    case reserved98 = 98
-    case reserved99 = 99
+    case constAddr = 62
     /// `array_len` (rr): d = length of array a.
-    case arrayLen = 100
+    case arrayLen = 63
     /// `array_load64` (rrr): d = a[b].
-    case arrayLoad64 = 101
+    case arrayLoad64 = 64
     /// `array_store64` (rrr): d[a] = b (d is the array register).
-    case arrayStore64 = 102
+    case arrayStore64 = 65
     /// `array_load8` (rrr): d = a[b] (byte elements: Array Bool).
-    case arrayLoad8 = 103
+    case arrayLoad8 = 66
     /// `array_store8` (rrr): d[a] = b (byte elements: Array Bool).
-    case arrayStore8 = 104
-    case reserved105 = 105
-    case reserved106 = 106
-    case reserved107 = 107
-    case reserved108 = 108
-    case reserved109 = 109
-    case reserved110 = 110
-    case reserved111 = 111
-    case reserved112 = 112
-    case reserved113 = 113
-    case reserved114 = 114
-    case reserved115 = 115
-    case reserved116 = 116
-    case reserved117 = 117
-    case reserved118 = 118
-    case reserved119 = 119
-    case reserved120 = 120
-    case reserved121 = 121
-    case reserved122 = 122
-    case reserved123 = 123
-    case reserved124 = 124
-    case reserved125 = 125
-    case reserved126 = 126
-    case reserved127 = 127
-    case reserved128 = 128
-    case reserved129 = 129
-    case reserved130 = 130
-    case reserved131 = 131
-    case reserved132 = 132
-    case reserved133 = 133
-    case reserved134 = 134
-    case reserved135 = 135
-    case reserved136 = 136
-    case reserved137 = 137
-    case reserved138 = 138
-    case reserved139 = 139
-    case reserved140 = 140
-    case reserved141 = 141
-    case reserved142 = 142
-    case reserved143 = 143
-    case reserved144 = 144
-    case reserved145 = 145
-    case reserved146 = 146
-    case reserved147 = 147
-    case reserved148 = 148
-    case reserved149 = 149
-    case reserved150 = 150
-    case reserved151 = 151
-    case reserved152 = 152
-    case reserved153 = 153
-    case reserved154 = 154
-    case reserved155 = 155
-    case reserved156 = 156
-    case reserved157 = 157
-    case reserved158 = 158
-    case reserved159 = 159
-    case reserved160 = 160
-    case reserved161 = 161
-    case reserved162 = 162
-    case reserved163 = 163
-    case reserved164 = 164
-    case reserved165 = 165
-    case reserved166 = 166
-    case reserved167 = 167
-    case reserved168 = 168
-    case reserved169 = 169
-    case reserved170 = 170
-    case reserved171 = 171
-    case reserved172 = 172
-    case reserved173 = 173
-    case reserved174 = 174
-    case reserved175 = 175
-    case reserved176 = 176
-    case reserved177 = 177
-    case reserved178 = 178
-    case reserved179 = 179
-    case reserved180 = 180
-    case reserved181 = 181
-    case reserved182 = 182
-    case reserved183 = 183
-    case reserved184 = 184
-    case reserved185 = 185
-    case reserved186 = 186
-    case reserved187 = 187
-    case reserved188 = 188
-    case reserved189 = 189
-    case reserved190 = 190
-    case reserved191 = 191
-    case reserved192 = 192
-    case reserved193 = 193
-    case reserved194 = 194
-    case reserved195 = 195
-    case reserved196 = 196
-    case reserved197 = 197
-    case reserved198 = 198
-    case reserved199 = 199
+    case arrayStore8 = 67
     /// `jit_loop_header` (none): a loop starts at the next instruction (back-edges target it).
-    case jitLoopHeader = 200
+    case jitLoopHeader = 68
     /// `jit_cold` (none): the code from here to the next terminator is rarely run.
-    case jitCold = 201
-    case reserved202 = 202
-    case reserved203 = 203
-    case reserved204 = 204
-    case reserved205 = 205
-    case reserved206 = 206
-    case reserved207 = 207
-    case reserved208 = 208
-    case reserved209 = 209
-    case reserved210 = 210
-    case reserved211 = 211
-    case reserved212 = 212
-    case reserved213 = 213
-    case reserved214 = 214
-    case reserved215 = 215
-    case reserved216 = 216
-    case reserved217 = 217
-    case reserved218 = 218
-    case reserved219 = 219
-    case reserved220 = 220
-    case reserved221 = 221
-    case reserved222 = 222
-    case reserved223 = 223
-    case reserved224 = 224
-    case reserved225 = 225
-    case reserved226 = 226
-    case reserved227 = 227
-    case reserved228 = 228
-    case reserved229 = 229
-    case reserved230 = 230
-    case reserved231 = 231
-    case reserved232 = 232
-    case reserved233 = 233
-    case reserved234 = 234
-    case reserved235 = 235
-    case reserved236 = 236
-    case reserved237 = 237
-    case reserved238 = 238
-    case reserved239 = 239
-    case reserved240 = 240
-    case reserved241 = 241
-    case reserved242 = 242
-    case reserved243 = 243
-    case reserved244 = 244
-    case reserved245 = 245
-    case reserved246 = 246
-    case reserved247 = 247
-    case reserved248 = 248
-    case reserved249 = 249
+    case jitCold = 69
     /// `osr_enter` (rx64): run the rest of this frame in machine code entered at the next word's address.
-    case osrEnter = 250
-    case reserved251 = 251
-    case reserved252 = 252
-    case reserved253 = 253
-    case reserved254 = 254
-    case reserved255 = 255
+    case osrEnter = 70
 }
 
 extension Opcode {
     /// One past the highest opcode number.
-    public static let numberLimit: UInt16 = 256
-
-    /// Whether the number is a real opcode (not a reserved gap).
-    public var isDefined: Bool {
-        switch self {
-        case .nop, .mov, .constI32, .const64, .iAdd64, .iSub64, .iMul64, .sDiv64, .sRem64, .iAnd64, .iOr64, .iXor64, .iShl64, .sShr64, .iNeg64, .iAbs64, .iAdd64Imm, .iMul64Imm, .fAdd64, .fSub64, .fMul64, .fDiv64, .fNeg64, .fSqrt64, .fFloor64, .fAbs64, .sToF64, .fToS64, .iEq64, .iNe64, .sLt64, .sLe64, .fEq64, .fNe64, .fLt64, .fLe64, .bNot, .br, .brIf, .brIfnot, .brIEq64, .brINe64, .brSLt64, .brSLe64, .brIEq64Imm, .brINe64Imm, .brSLt64Imm, .brSLe64Imm, .brSGt64Imm, .brSGe64Imm, .brFLt64, .brFLe64, .brFNlt64, .brFNle64, .brFEq64, .brFNe64, .call, .callC, .ret, .retUnit, .globalGet, .globalSet, .constAddr, .arrayLen, .arrayLoad64, .arrayStore64, .arrayLoad8, .arrayStore8, .jitLoopHeader, .jitCold, .osrEnter:
-            true
-        default:
-            false
-        }
-    }
+    public static let numberLimit: UInt16 = 71
 
     /// The name written by the disassembler.
     public var name: String {
@@ -422,7 +227,6 @@ extension Opcode {
         case .jitLoopHeader: "jit_loop_header"
         case .jitCold: "jit_cold"
         case .osrEnter: "osr_enter"
-        default: "reserved\(rawValue)"
         }
     }
 
@@ -442,7 +246,6 @@ extension Opcode {
         case .brIEq64Imm, .brINe64Imm, .brSLt64Imm, .brSLe64Imm, .brSGt64Imm, .brSGe64Imm: .ri8o32
         case .globalGet, .globalSet, .constAddr: .rid
         case .call, .callC: .call
-        default: .none
         }
     }
 

@@ -9,8 +9,8 @@ typealias PC = UnsafePointer<UInt64>
 extension Opcode {
     /// The opcode of a verified instruction word, without a range check.
     ///
-    /// `Opcode` has one case per number below `numberLimit` (gaps are `reservedN` cases), so
-    /// its in-memory tag equals the number; the verifier has checked the number is defined.
+    /// `Opcode`'s numbers are dense, so its in-memory tag equals the number; the verifier has
+    /// checked the number is below `numberLimit`.
     @inline(__always)
     static func decodeVerified(_ word: UInt64) -> Opcode {
         unsafeBitCast(UInt8(truncatingIfNeeded: word), to: Opcode.self)
@@ -249,12 +249,8 @@ extension Fiber {
                     let hotness = callee.pointee.hotness &+ 1
                     callee.pointee.hotness = hotness
                     if hotness == threshold { reportHot(callee) }
-                    if csp == cspLimit { return trap(.stackOverflow, 0, 0, pc, current, csp) }
-                    if base + Int(callee.pointee.frameSize) > stackLimit {
-                        // As in machine code, which checks its frame at entry: the callee's first
-                        // word is the innermost location, with this call recorded below it.
-                        csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
-                        return trap(.stackOverflow, 0, 0, codeStart(callee), callee, csp + 1)
+                    if csp == cspLimit || base + Int(callee.pointee.frameSize) > stackLimit {
+                        return callOverflow(callee, cspLimit, pc, fp, current, csp)
                     }
                     csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
                     csp += 1
@@ -403,9 +399,6 @@ extension Fiber {
                 fp[r(caller.callPC.pointee, 2)] = value
                 pc = caller.callPC + 1
 
-            default:
-                // Reserved numbers never pass the verifier.
-                return trap(.invalidInstruction, 0, 0, pc, current, csp)
             }
         }
     }
@@ -441,6 +434,20 @@ extension Fiber {
     @inline(never)
     func reportHot(_ function: UnsafeMutablePointer<FunctionHeader>) {
         hotFunctionHandler?(function)
+    }
+
+    /// `stack overflow` at a bytecode call, kept out of the dispatch loop. Past the depth limit
+    /// the call is the innermost location; when only the callee's frame does not fit, the
+    /// callee's first word is, with this call recorded below it (as in machine code, which
+    /// checks its frame at entry).
+    @inline(never)
+    func callOverflow(
+        _ callee: UnsafeMutablePointer<FunctionHeader>, _ cspLimit: UnsafeMutablePointer<CallRecord>, _ pc: PC,
+        _ fp: Frame, _ current: UnsafeMutablePointer<FunctionHeader>, _ csp: UnsafeMutablePointer<CallRecord>
+    ) -> BuiltinSignal {
+        if csp == cspLimit { return trap(.stackOverflow, 0, 0, pc, current, csp) }
+        csp.initialize(to: CallRecord(callPC: pc, frame: fp, function: current))
+        return trap(.stackOverflow, 0, 0, codeStart(callee), callee, csp + 1)
     }
 
     /// The slow path of every runtime error, kept out of the dispatch loop so the loop holds
