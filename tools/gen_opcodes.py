@@ -16,6 +16,7 @@ Operand formats (bytes of the 64-bit little-endian word after the 16-bit opcode)
   r       a@2
   rr      d@2 a@3
   rrr     d@2 a@3 b@4
+  rrrr    d@2 a@3 b@4 c@5
   ri32    d@2 imm32@4 (signed)
   rri32   d@2 a@3 imm32@4 (signed)
   rx64    d@2, the next word is a 64-bit immediate
@@ -113,9 +114,13 @@ OPCODES = [
     (69,  "jit_cold",        "none", "jit",  "the code from here to the next terminator is rarely run"),
     # VM-internal: built by the interpreter in its own memory, never valid in a unit.
     (70,  "osr_enter",       "rx64", "internal term", "run the rest of this frame in machine code entered at the next word's address"),
+    # F64 multiply-then-add/subtract in one dispatch; two roundings, exactly as separate
+    # f_mul64 and f_add64/f_sub64 (not a fused FMA).
+    (71,  "f_mul_add64",     "rrrr", "",     "d = a * b + c"),
+    (72,  "f_mul_sub64",     "rrrr", "",     "d = a * b - c"),
 ]
 
-FORMATS = ["none", "r", "rr", "rrr", "ri32", "rri32", "rx64", "o32", "ro32", "rro32", "ri8o32", "rid", "call"]
+FORMATS = ["none", "r", "rr", "rrr", "rrrr", "ri32", "rri32", "rx64", "o32", "ro32", "rro32", "ri8o32", "rid", "call"]
 
 
 def camel(name):

@@ -61,6 +61,7 @@ public enum Disassembler {
             case .r: operands = [r(2)]
             case .rr: operands = [r(2), r(3)]
             case .rrr: operands = [r(2), r(3), r(4)]
+            case .rrrr: operands = [r(2), r(3), r(4), r(5)]
             case .ri32: operands = [r(2), "\(InstructionWord.int32(w))"]
             case .rri32: operands = [r(2), r(3), "\(InstructionWord.int32(w))"]
             case .rx64:

@@ -77,6 +77,12 @@ public struct FunctionBuilder: Sendable {
         words.append(InstructionWord.encode(op, d, a, b))
     }
 
+    /// `rrrr` (`f_mul_add64`, `f_mul_sub64`).
+    public mutating func emit(_ op: Opcode, _ d: Register, _ a: Register, _ b: Register, _ c: Register) {
+        assert(op.format == .rrrr)
+        words.append(InstructionWord.encode(op, d, a, b, c))
+    }
+
     /// `ri32` (`const_i32`).
     public mutating func emit(_ op: Opcode, _ d: Register, imm: Int32) {
         assert(op.format == .ri32)

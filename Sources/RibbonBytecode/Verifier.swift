@@ -53,6 +53,11 @@ enum Verifier {
                 try reg(2)
                 try reg(3)
                 try reg(4)
+            case .rrrr:
+                try reg(2)
+                try reg(3)
+                try reg(4)
+                try reg(5)
             }
             if op.format.hasBranchOffset {
                 let target = at + Int(InstructionWord.int32(w))

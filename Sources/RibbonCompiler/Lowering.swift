@@ -503,6 +503,7 @@ struct FunctionLowering {
         default:
             break
         }
+        if let fused = multiplyAdd(op, lhs, rhs, into: target) { return fused }
         let a = operand(lhs, protectingFrom: rhs)
         let b = expression(rhs, into: nil)
         let d = target ?? temp()
@@ -530,6 +531,33 @@ struct FunctionLowering {
         case .geF64: code.emit(.fLe64, d, b, a)
         }
         return d
+    }
+
+    /// `x * y + z`, `z + x * y` and `x * y - z` on F64 as one `f_mul_add64`/`f_mul_sub64`
+    /// (two roundings, the same result as two instructions), evaluating x, y and z in source
+    /// order. Not used when an operand holds an `if` block (it could assign a local read earlier).
+    mutating func multiplyAdd(
+        _ op: BinaryOperation, _ lhs: CheckedExpressionID, _ rhs: CheckedExpressionID, into target: Register?
+    ) -> Register? {
+        guard op == .addF64 || op == .subF64 else { return nil }
+        if containsBlock(lhs) || containsBlock(rhs) { return nil }
+        if case .binary(.mulF64, let x, let y) = program[lhs].kind {
+            let a = expression(x, into: nil)
+            let b = expression(y, into: nil)
+            let c = expression(rhs, into: nil)
+            let d = target ?? temp()
+            code.emit(op == .addF64 ? .fMulAdd64 : .fMulSub64, d, a, b, c)
+            return d
+        }
+        if op == .addF64, case .binary(.mulF64, let x, let y) = program[rhs].kind {
+            let c = expression(lhs, into: nil)
+            let a = expression(x, into: nil)
+            let b = expression(y, into: nil)
+            let d = target ?? temp()
+            code.emit(.fMulAdd64, d, a, b, c)
+            return d
+        }
+        return nil
     }
 
     /// Jumps to `label` when `e` evaluates to `when`; falls through otherwise. Comparisons

@@ -37,9 +37,10 @@ public enum InstructionWord {
 
     /// Packs a word from its parts; operands a format does not use must be 0.
     public static func encode(
-        _ opcode: Opcode, _ r2: UInt8 = 0, _ r3: UInt8 = 0, _ r4: UInt8 = 0, high32 value: UInt32 = 0
+        _ opcode: Opcode, _ r2: UInt8 = 0, _ r3: UInt8 = 0, _ r4: UInt8 = 0, _ r5: UInt8 = 0,
+        high32 value: UInt32 = 0
     ) -> UInt64 {
-        op(opcode) | reg(r2, at: 2) | reg(r3, at: 3) | reg(r4, at: 4) | high32(value)
+        op(opcode) | reg(r2, at: 2) | reg(r3, at: 3) | reg(r4, at: 4) | reg(r5, at: 5) | high32(value)
     }
 }
 

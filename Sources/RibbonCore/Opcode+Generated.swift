@@ -147,11 +147,15 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case jitCold = 69
     /// `osr_enter` (rx64): run the rest of this frame in machine code entered at the next word's address.
     case osrEnter = 70
+    /// `f_mul_add64` (rrrr): d = a * b + c.
+    case fMulAdd64 = 71
+    /// `f_mul_sub64` (rrrr): d = a * b - c.
+    case fMulSub64 = 72
 }
 
 extension Opcode {
     /// One past the highest opcode number.
-    public static let numberLimit: UInt16 = 71
+    public static let numberLimit: UInt16 = 73
 
     /// The name written by the disassembler.
     public var name: String {
@@ -227,6 +231,8 @@ extension Opcode {
         case .jitLoopHeader: "jit_loop_header"
         case .jitCold: "jit_cold"
         case .osrEnter: "osr_enter"
+        case .fMulAdd64: "f_mul_add64"
+        case .fMulSub64: "f_mul_sub64"
         }
     }
 
@@ -237,6 +243,7 @@ extension Opcode {
         case .ret: .r
         case .mov, .iNeg64, .iAbs64, .fNeg64, .fSqrt64, .fFloor64, .fAbs64, .sToF64, .fToS64, .bNot, .arrayLen: .rr
         case .iAdd64, .iSub64, .iMul64, .sDiv64, .sRem64, .iAnd64, .iOr64, .iXor64, .iShl64, .sShr64, .fAdd64, .fSub64, .fMul64, .fDiv64, .iEq64, .iNe64, .sLt64, .sLe64, .fEq64, .fNe64, .fLt64, .fLe64, .arrayLoad64, .arrayStore64, .arrayLoad8, .arrayStore8: .rrr
+        case .fMulAdd64, .fMulSub64: .rrrr
         case .constI32: .ri32
         case .iAdd64Imm, .iMul64Imm: .rri32
         case .const64, .osrEnter: .rx64

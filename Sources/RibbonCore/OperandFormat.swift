@@ -8,6 +8,8 @@ public enum OperandFormat: Sendable {
     case rr
     /// `d@2 a@3 b@4`
     case rrr
+    /// `d@2 a@3 b@4 c@5`
+    case rrrr
     /// `d@2 imm32@4`
     case ri32
     /// `d@2 a@3 imm32@4`

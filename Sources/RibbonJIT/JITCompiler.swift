@@ -476,6 +476,20 @@ public struct JITCompiler {
                 sse(op, .xmm0, b)
                 storeFloat(d, .xmm0)
             }
+        case .fMulAdd64, .fMulSub64:
+            // Two roundings, as the separate instructions (mulsd then addsd/subsd; not FMA).
+            let c = InstructionWord.byte(w, 5)
+            let second: Opcode = op == .fMulAdd64 ? .fAdd64 : .fSub64
+            if case .xmm(let x) = location(d), location(b) != .xmm(x), location(c) != .xmm(x) {
+                loadFloat(x, a)
+                sse(.fMul64, x, b)
+                sse(second, x, c)
+            } else {
+                loadFloat(.xmm0, a)
+                sse(.fMul64, .xmm0, b)
+                sse(second, .xmm0, c)
+                storeFloat(d, .xmm0)
+            }
         case .fNeg64:
             // Flip the sign bit (exact for every value, NaN and -0.0 included).
             load(.rax, a)

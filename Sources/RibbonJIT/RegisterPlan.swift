@@ -70,6 +70,9 @@ struct RegisterPlan {
                 use(d, .integer, at: at); use(a, .integer, at: at)
             case .fAdd64, .fSub64, .fMul64, .fDiv64:
                 use(d, .float, at: at); use(a, .float, at: at); use(b, .float, at: at)
+            case .fMulAdd64, .fMulSub64:
+                use(d, .float, at: at); use(a, .float, at: at); use(b, .float, at: at)
+                use(InstructionWord.byte(w, 5), .float, at: at)
             case .fSqrt64, .fFloor64, .fNeg64, .fAbs64:
                 use(d, .float, at: at); use(a, .float, at: at)
             case .fEq64, .fNe64, .fLt64, .fLe64:

@@ -144,6 +144,12 @@ extension Fiber {
             case .fDiv64:
                 fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) / f64(fp[r(w, 4)]))
                 pc += 1
+            case .fMulAdd64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) * f64(fp[r(w, 4)]) + f64(fp[r(w, 5)]))
+                pc += 1
+            case .fMulSub64:
+                fp[r(w, 2)] = bits(f64(fp[r(w, 3)]) * f64(fp[r(w, 4)]) - f64(fp[r(w, 5)]))
+                pc += 1
             case .fNeg64:
                 fp[r(w, 2)] = bits(-f64(fp[r(w, 3)]))
                 pc += 1
