@@ -29,6 +29,7 @@ public enum Driver {
     public static func compile(
         _ file: SourceFile, statistics: inout RunStatistics
     ) -> CompileOutcome {
+        CompilerMemory.prepare(forSourceBytes: file.bytes.count)
         let t0 = monotonicMicroseconds()
         let (program, diagnostics) = check(file)
         let t1 = monotonicMicroseconds()

@@ -1,0 +1,45 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Memory set-up for compiling a large file in this process.
+///
+/// Compiling a 55,000-line file allocates tens of MB in large arrays (token buffers, syntax and
+/// checked trees, code), and a fresh process pays a page fault per 4 KiB page touched: about a
+/// fifth of the compile time. For a large source this makes glibc serve big arrays from the
+/// heap rather than fresh mappings (so memory freed by one phase is reused by the next), grows
+/// the heap once to about what the compile will need, and asks for transparent huge pages on it
+/// (one fault per 2 MiB). The same as running with `GLIBC_TUNABLES=glibc.malloc.hugetlb=1`
+/// and larger mmap/top-pad thresholds; measured on the 5,000-function program: 61 ms -> 47 ms.
+/// Small sources skip it: clearing 2 MiB pages would cost more than they save.
+enum CompilerMemory {
+    /// Sources smaller than this compile with the allocator as it is.
+    static let largeSourceBytes = 256 << 10
+    private nonisolated(unsafe) static var prepared = false
+
+    static func prepare(forSourceBytes count: Int) {
+        guard count >= largeSourceBytes, !prepared else { return }
+        prepared = true
+        // `mallopt` is not in Swift's Glibc module; its option numbers are fixed by glibc's
+        // ABI (malloc.h: M_TRIM_THRESHOLD -1, M_TOP_PAD -2, M_MMAP_THRESHOLD -3).
+        typealias Mallopt = @convention(c) (Int32, Int32) -> Int32
+        if let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "mallopt") {
+            let mallopt = unsafeBitCast(symbol, to: Mallopt.self)
+            _ = mallopt(-3, 1 << 30)
+            _ = mallopt(-1, 1 << 30)
+            _ = mallopt(-2, 64 << 20)
+        }
+        // About 32 bytes of compiler data per source byte, at most 512 MiB; the heap grows by
+        // the 64 MiB top pad beyond it.
+        let reserve = min(count * 32, 512 << 20)
+        guard let block = malloc(reserve) else { return }
+        let start = UInt(bitPattern: block)
+        free(block)  // stays in the heap (trim threshold), reused by the compile
+        let page = UInt(2 << 20)
+        let alignedStart = (start + page - 1) & ~(page - 1)
+        let end = UInt(bitPattern: sbrk(0)) & ~(page - 1)
+        if end > alignedStart {
+            _ = madvise(UnsafeMutableRawPointer(bitPattern: alignedStart), Int(end - alignedStart), MADV_HUGEPAGE)
+        }
+    }
+}
