@@ -49,6 +49,14 @@ public struct JITCompiler {
     var entry: CodeLabel
     var epilogue: CodeLabel
     var trapSites: [TrapSite] = []
+    /// Where the current bytecode instruction's machine code starts.
+    var instructionStart = 0
+    /// The bytecode register rax holds at `instructionStart`, if known (see `load`).
+    var raxHolds: Int? = nil
+    /// The last `store(r, .rax)`: register and the position right after it.
+    var lastStore: (register: Int, end: Int)? = nil
+    /// Words some branch jumps to (control can arrive there with anything in rax).
+    var isBranchTarget: [Bool] = []
     var callTrapSites: [(label: CodeLabel, word: Int)] = []
 
     struct TrapSite {
@@ -58,6 +66,14 @@ public struct JITCompiler {
         /// Registers holding `trapOperands[0]` and `[1]` when the trap is taken.
         var operands: (GPR?, GPR?)
     }
+
+    /// Instructions whose code has no internal join (trap stubs are out of line and never
+    /// come back): see `raxHolds`.
+    static let straightLine: Set<Opcode> = [
+        .mov, .const64, .iAdd64, .iSub64, .iMul64, .iAnd64, .iOr64, .iXor64, .iShl64, .sShr64, .iNeg64,
+        .iAdd64Imm, .iMul64Imm, .fNeg64, .fAbs64, .iEq64, .iNe64, .sLt64, .sLe64, .fLt64, .fLe64, .fEq64,
+        .fNe64, .bNot, .globalGet, .constAddr, .arrayLen, .arrayLoad64, .arrayLoad8, .fToS64,
+    ]
 
     static let fp = GPR.rbx
     static let header = GPR.r12
@@ -92,11 +108,22 @@ public struct JITCompiler {
         epilogue = asm.makeLabel()
         wordLabels = (0..<code.count).map { _ in asm.makeLabel() }
         isInstructionStart = [Bool](repeating: false, count: code.count)
+        isBranchTarget = [Bool](repeating: false, count: code.count)
         var at = 0
         while at < code.count {
             isInstructionStart[at] = true
-            at += Opcode(rawValue: InstructionWord.opcodeNumber(code[at]))!.format.wordCount
+            let op = Opcode(rawValue: InstructionWord.opcodeNumber(code[at]))!
+            if op.format.hasBranchOffset {
+                let target = at + Int(InstructionWord.int32(code[at]))
+                if target >= 0, target < code.count { isBranchTarget[target] = true }
+            }
+            at += op.format.wordCount
         }
+        // Loop heads are also entered from on-stack replacement; word 0 from the prologue.
+        for i in 0..<code.count where isInstructionStart[i] && i > 0 {
+            if Opcode(rawValue: InstructionWord.opcodeNumber(code[i - 1])) == .jitLoopHeader { isBranchTarget[i] = true }
+        }
+        if !code.isEmpty { isBranchTarget[0] = true }
     }
 
     func slot(_ r: Int) -> Memory { .base(Self.fp, Int32(r * 8)) }
@@ -107,6 +134,9 @@ public struct JITCompiler {
 
     /// Integer value of `r` into `dst`.
     mutating func load(_ dst: GPR, _ r: Int) {
+        // The previous instruction ended by storing rax to r, and nothing has been emitted
+        // since (this instruction's first action, not a branch target): rax still holds it.
+        if dst == .rax, raxHolds == r, asm.position == instructionStart { return }
         switch location(r) {
         case .frame: asm.mov(dst, slot(r))
         case .gpr(let g): if g != dst { asm.mov(dst, g) }
@@ -116,6 +146,7 @@ public struct JITCompiler {
 
     /// `src` into `r`.
     mutating func store(_ r: Int, _ src: GPR) {
+        defer { if src == .rax { lastStore = (r, asm.position) } }
         switch location(r) {
         case .frame: asm.mov(slot(r), src)
         case .gpr(let g): if g != src { asm.mov(g, src) }
@@ -253,7 +284,16 @@ public struct JITCompiler {
             asm.bind(wordLabels[at])
             let w = code[at]
             let op = Opcode(rawValue: InstructionWord.opcodeNumber(w))!
+            instructionStart = asm.position
+            if let last = lastStore, last.end == asm.position, !isBranchTarget[at] {
+                raxHolds = last.register
+            } else {
+                raxHolds = nil
+            }
             try emit(op, w, at)
+            // Only straight-line code (no join inside: other paths could reach the end with
+            // something else in rax) may hand its final store on to the next instruction.
+            if !Self.straightLine.contains(op) { lastStore = nil }
             at += op.format.wordCount
         }
 
@@ -767,8 +807,7 @@ public struct JITCompiler {
             }
         }
         asm.bind(returned)
-        asm.mov32(.rax, .rax)  // the signal is a uint32 in eax; the upper half is undefined
-        asm.test(.rax, .rax)
+        asm.test32(.rax, .rax)  // the signal is a uint32 in eax; the upper half is undefined
         asm.jcc(.ne, trapped)
         asm.sub(field(FiberField.callStackTop), record)
         if location(d) != .frame(base) {

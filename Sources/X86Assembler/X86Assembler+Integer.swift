@@ -210,6 +210,12 @@ extension X86Assembler {
         emit(wide: true, opcode: [0x85], reg: b.rawValue, rm: .register(a.rawValue))
     }
 
+    /// `test a32, b32` (85 /r, no REX.W): flags from the low 32 bits only, e.g. a C `uint32_t`
+    /// result whose upper half is undefined.
+    public mutating func test32(_ a: GPR, _ b: GPR) {
+        emit(wide: false, opcode: [0x85], reg: b.rawValue, rm: .register(a.rawValue))
+    }
+
     /// `test a, simm32` (A9 id for rax, else F7 /0 id; there is no imm8 form).
     public mutating func test(_ a: GPR, _ imm: Int32) {
         if a == .rax {

@@ -162,6 +162,7 @@ enum EncodingTable {
         for a in gprs {
             for b in edgeGPRs {
                 add("test \(S.q(a)), \(S.q(b))") { $0.test(a, b) }
+                add("test \(S.d(a)), \(S.d(b))") { $0.test32(a, b) }
                 add("imul \(S.q(a)), \(S.q(b))") { $0.imul(a, b) }
                 add("cmovl \(S.q(a)), \(S.q(b))") { $0.cmov(.l, a, b) }
             }
