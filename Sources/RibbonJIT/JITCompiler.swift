@@ -273,10 +273,8 @@ public struct JITCompiler {
         asm.align(to: 16)
         asm.bind(entry)
         let (saved, padding) = emitFramePrologue()
-        // The frame must fit in the register stack.
-        asm.lea(.rax, .base(Self.fp, Int32(frameSize * 8)))
-        asm.cmp(.rax, field(FiberField.stackLimit))
-        asm.jcc(.a, trap(.stackOverflow, word: 0))
+        // No check that the frame fits in the register stack: `Fiber.stackWords` is sized so
+        // that the call-depth limit, checked at every call, always comes first.
         loadPinnedRegisters()
 
         var at = 0

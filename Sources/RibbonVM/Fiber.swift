@@ -22,8 +22,12 @@ public enum OutputSink {
 public final class Fiber {
     /// Calls deeper than this are `stack overflow` (LANGUAGE.md asks for at least 10,000).
     public static let maximumDepth = 100_000
-    /// Registers reserved for the register stack (8 bytes each).
-    static let stackWords = 16 << 20
+    /// Registers reserved for the register stack (8 bytes each): 256 MiB of address space,
+    /// touched only as frames use it. Enough that the depth limit always comes first: each of
+    /// at most `maximumDepth` nested frames starts at most 254 registers above its caller's,
+    /// so the deepest frame ends below 100,000 × 254 + 255 registers (≈ 203 MiB). Machine code
+    /// relies on this and does not check that its frame fits.
+    public static let stackWords = 32 << 20
 
     public let header: UnsafeMutablePointer<FiberHeader>
     let stackBase: UnsafeMutablePointer<UInt64>

@@ -72,3 +72,11 @@ import Testing
         #expect(trap.rendered.contains("more frames"))
     }
 }
+
+@Suite struct RegisterStackTests {
+    /// Machine code does not check that its frame fits: the reservation must hold the deepest
+    /// possible stack (every frame up to 254 registers above its caller's, 255 registers each).
+    @Test func registerStackOutlastsTheDepthLimit() {
+        #expect(Fiber.maximumDepth * 254 + 255 < Fiber.stackWords)
+    }
+}
