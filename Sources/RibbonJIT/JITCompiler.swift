@@ -489,7 +489,10 @@ public struct JITCompiler {
             asm.cmov(.s, .rcx, .rax)
             store(d, .rcx)
         case .iAdd64Imm:
-            if case .gpr(let g) = location(d) {
+            if case .gpr(let source) = location(a), case .frame = location(d) {
+                asm.lea(.rax, .base(source, InstructionWord.int32(w)))
+                store(d, .rax)
+            } else if case .gpr(let g) = location(d) {
                 load(g, a)
                 asm.add(g, InstructionWord.int32(w))
             } else {
@@ -776,7 +779,8 @@ public struct JITCompiler {
         asm.jcc(.e, trap(.stackOverflow, word: at))
         load(.rcx, address: .bytecodeWord(function: functionId, word: UInt32(at)))
         asm.mov(.base(.rax, 0), .rcx)
-        asm.mov(.base(.rax, 8), Self.fp)
+        // The record's `frame` is read only by the interpreter, for records it pushed itself;
+        // backtraces need the call position and the function.
         load(.rcx, address: .functionHeader(functionId))
         asm.mov(.base(.rax, 16), .rcx)
         asm.add(.rax, record)

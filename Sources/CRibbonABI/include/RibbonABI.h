@@ -63,7 +63,8 @@ typedef struct RibbonCallRecord {
     /// The caller's call instruction (bytecode), for the backtrace line and, in the
     /// interpreter, the result register.
     const uint64_t *callPC;
-    /// The caller's frame.
+    /// The caller's frame (filled in by the interpreter, which reads it back on return;
+    /// machine code leaves it stale: only the interpreter pops the records it pushed).
     uint64_t *frame;
     /// The caller.
     RibbonFunctionHeader *function;
