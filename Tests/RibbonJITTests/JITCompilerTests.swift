@@ -107,21 +107,23 @@ import Testing
         #expect(unit.addressTable[Int(fib.id)] & bytecodeEntryTag == 0)
     }
 
+    /// Sums squares below n; divides by zero at `fail_at` (never when it is -1).
+    static let sumSource = """
+        sum := fun (n: I64, fail_at: I64) -> I64.
+            s := 0
+            i := 0
+            while i < n.
+                s = s + i * i
+                if i == fail_at. s = s / (i - i)
+                i = i + 1
+            s
+        """
+
     /// A loop in a function called once gets hot: the running frame moves into machine code at
     /// the loop (on-stack replacement) and finishes there with the right result, also when the
     /// loop later stops with a runtime error.
     @Test func hotLoopMovesTheRunningFrameIntoMachineCode() throws {
-        let unit = try Self.load(
-            """
-            sum := fun (n: I64, fail_at: I64) -> I64.
-                s := 0
-                i := 0
-                while i < n.
-                    s = s + i * i
-                    if i == fail_at. s = s / (i - i)
-                    i = i + 1
-                s
-            """)
+        let unit = try Self.load(Self.sumSource)
         let sum = try #require(unit.function(id: unit.symbols["sum"]!))
         let engine = JITEngine()
         let fiber = Fiber(output: .buffer)
@@ -130,16 +132,7 @@ import Testing
         #expect(engine.compiledCount == 1)
         #expect(engine.loopEntriesTaken == 1)
 
-        let again = try Self.load("""
-            sum := fun (n: I64, fail_at: I64) -> I64.
-                s := 0
-                i := 0
-                while i < n.
-                    s = s + i * i
-                    if i == fail_at. s = s / (i - i)
-                    i = i + 1
-                s
-            """)
+        let again = try Self.load(Self.sumSource)
         let sum2 = try #require(again.function(id: again.symbols["sum"]!))
         let engine2 = JITEngine()
         let fiber2 = Fiber(output: .buffer)
