@@ -39,7 +39,8 @@ let package = Package(
         ),
         .target(name: "X86Disassembler", dependencies: ["CCapstone"]),
         .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler", "X86Disassembler"]),
-        .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT"]),
+        .target(name: "CRibbonSystem"),
+        .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT", "CRibbonSystem"]),
         .target(
             name: "RibbonCLI",
             dependencies: [
