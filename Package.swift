@@ -34,7 +34,6 @@ let package = Package(
         .target(name: "X86Assembler", dependencies: ["CCPUID"]),
         .systemLibrary(
             name: "CCapstone",
-            pkgConfig: "capstone",
             providers: [.apt(["libcapstone-dev"])]
         ),
         .target(name: "X86Disassembler", dependencies: ["CCapstone"]),
