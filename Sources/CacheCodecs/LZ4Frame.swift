@@ -116,7 +116,7 @@ public enum LZ4Frame {
             if produced != expectedSize {
                 failure = CodecError("LZ4: the frame holds \(produced) bytes, expected \(expectedSize)")
             } else if consumed != frame.count {
-                failure = CodecError("LZ4: \(frame.count - consumed) bytes after the end of the frame")
+                failure = CodecError("LZ4: \(frame.count - consumed) trailing byte(s) after the end of the frame")
             } else {
                 initialized = produced
             }
