@@ -10,6 +10,7 @@
 //   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge); CCPUID for host features
 //   X86Disassembler       x86-64 machine code -> Intel-syntax text, through Capstone (CCapstone)
 //   RibbonJIT             bytecode -> machine code with the builtin ABI, executable memory, tier-up
+//   CacheCodecs           LZ4 frames (CLZ4) and SHA-256 (CCrypto) for the compilation cache  (leaf)
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
 //   ribbon                @main only
@@ -38,6 +39,9 @@ let package = Package(
         ),
         .target(name: "X86Disassembler", dependencies: ["CCapstone"]),
         .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler", "X86Disassembler"]),
+        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .target(name: "CacheCodecs", dependencies: ["CLZ4", "CCrypto"]),
         .target(name: "CRibbonSystem"),
         .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT", "CRibbonSystem"]),
         .target(
@@ -58,6 +62,7 @@ let package = Package(
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
         .testTarget(name: "X86DisassemblerTests", dependencies: ["X86Disassembler", "X86Assembler"]),
         .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT", "RibbonCompiler"]),
+        .testTarget(name: "CacheCodecsTests", dependencies: ["CacheCodecs"]),
         .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
