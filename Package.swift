@@ -10,6 +10,8 @@
 //   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge); CCPUID for host features
 //   X86Disassembler       x86-64 machine code -> Intel-syntax text, through Capstone (CCapstone)
 //   RibbonJIT             bytecode -> machine code with the builtin ABI, executable memory, tier-up
+//   SQLiteSupport         thin sqlite3 wrapper (CSQLite): Database, Statement, errors, migrator (leaf)
+//   RibbonCache           the persistent compilation cache: schema (embedded migrations)
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
 //   ribbon                @main only
@@ -39,6 +41,13 @@ let package = Package(
         ),
         .target(name: "X86Disassembler", dependencies: ["CCapstone"]),
         .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler", "X86Disassembler"]),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "SQLiteSupport", dependencies: ["CSQLite"]),
+        .target(name: "RibbonCache", dependencies: ["SQLiteSupport"]),
         .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT"]),
         .target(
             name: "RibbonCLI",
@@ -59,6 +68,8 @@ let package = Package(
         .testTarget(name: "X86DisassemblerTests", dependencies: ["X86Disassembler", "X86Assembler"]),
         .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT", "RibbonCompiler"]),
         .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
+        .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
+        .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
     // thread; Swift 6's strict checking would only add `nonisolated(unsafe)` noise.
