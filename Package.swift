@@ -11,6 +11,8 @@
 //   X86Disassembler       x86-64 machine code -> Intel-syntax text, through Capstone (CCapstone)
 //   RibbonJIT             bytecode -> machine code with the builtin ABI, executable memory, tier-up
 //   CacheCodecs           LZ4 frames (CLZ4) and SHA-256 (CCrypto) for the compilation cache  (leaf)
+//   SQLiteSupport         thin sqlite3 wrapper (CSQLite): Database, Statement, errors, migrator (leaf)
+//   RibbonCache           the persistent compilation cache: schema (embedded migrations)
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
 //   ribbon                @main only
@@ -42,6 +44,13 @@ let package = Package(
         .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CacheCodecs", dependencies: ["CLZ4", "CCrypto"]),
+        .systemLibrary(
+            name: "CSQLite",
+            pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]
+        ),
+        .target(name: "SQLiteSupport", dependencies: ["CSQLite"]),
+        .target(name: "RibbonCache", dependencies: ["SQLiteSupport"]),
         .target(name: "CRibbonSystem"),
         .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT", "CRibbonSystem"]),
         .target(
@@ -64,6 +73,8 @@ let package = Package(
         .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT", "RibbonCompiler"]),
         .testTarget(name: "CacheCodecsTests", dependencies: ["CacheCodecs"]),
         .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
+        .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
+        .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
     // thread; Swift 6's strict checking would only add `nonisolated(unsafe)` noise.

@@ -1,0 +1,31 @@
+import CSQLite
+
+extension Database {
+    /// Runs `body` in a write transaction: `BEGIN IMMEDIATE`, then `COMMIT`, or `ROLLBACK` if
+    /// `body` or the commit throws (the error is rethrown).
+    ///
+    /// IMMEDIATE takes the write lock at BEGIN, waiting up to the busy timeout: a deferred
+    /// transaction that reads first and writes later can fail with `SQLITE_BUSY` mid-way with
+    /// no retry possible, because its read snapshot is already stale. Not reentrant: BEGIN
+    /// inside an open transaction throws.
+    public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
+        try statement("BEGIN IMMEDIATE").run()
+        let result: Result
+        do {
+            result = try body()
+            try statement("COMMIT").run()
+        } catch {
+            rollbackIfOpen()
+            throw error
+        }
+        return result
+    }
+
+    /// `ROLLBACK` if a transaction is still open. SQLite may already have rolled back by itself
+    /// (after SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM, ...), and a ROLLBACK then fails with
+    /// "no transaction is active"; the caller is already throwing the error that matters.
+    private func rollbackIfOpen() {
+        guard isInTransaction else { return }
+        _ = try? statement("ROLLBACK").run()
+    }
+}

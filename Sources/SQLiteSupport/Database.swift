@@ -1,0 +1,185 @@
+import CSQLite
+
+/// One SQLite connection (`sqlite3*`), with a cache of prepared statements.
+///
+/// Not thread-safe: the connection is opened with `SQLITE_OPEN_NOMUTEX`, so one thread at a
+/// time may use it (and the statements it hands out). Concurrency between processes, or
+/// between threads with their own connections, goes through SQLite's file locks: WAL mode lets
+/// readers run beside one writer, and the busy timeout makes a second writer wait for the first.
+public final class Database {
+    /// The `sqlite3*` handle; nil once closed.
+    public private(set) var handle: OpaquePointer?
+    /// The path given to `init`.
+    public let path: String
+    /// Prepared statements by SQL text, reused by `statement(_:)`.
+    private var statementCache: [String: Statement] = [:]
+
+    /// Opens (creating if needed) the database at `path` (`sqlite3_open_v2` with READWRITE,
+    /// CREATE and NOMUTEX), switches on extended result codes, sets the busy timeout, then
+    /// `journal_mode=WAL`, `synchronous=NORMAL` and `foreign_keys=ON`.
+    ///
+    /// The busy timeout is set before the pragmas: switching a fresh file to WAL takes an
+    /// exclusive lock, so two processes opening a new cache at once would otherwise see
+    /// `SQLITE_BUSY` instead of waiting. A file that is not a database fails here, at the first
+    /// read (`SQLITE_NOTADB`), as a thrown `SQLiteError`.
+    public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
+        self.path = path
+        var connection: OpaquePointer?
+        let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
+        let rc = sqlite3_open_v2(path, &connection, flags, nil)
+        guard rc == SQLITE_OK else {
+            // sqlite3_open_v2 returns a handle even on failure (except out of memory); it
+            // carries the message and must still be closed.
+            let error = SQLiteError(connection: connection, code: rc, sql: nil)
+            sqlite3_close_v2(connection)
+            throw error
+        }
+        handle = connection
+        sqlite3_extended_result_codes(connection, 1)
+        sqlite3_busy_timeout(connection, busyTimeoutMilliseconds)
+        do {
+            try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    /// Finalizes the cached statements, then closes the connection (`sqlite3_close_v2`).
+    ///
+    /// Idempotent. `sqlite3_close_v2` rather than `sqlite3_close`: a `prepare(_:)` statement the
+    /// caller still holds keeps the connection alive as a zombie until it is finalized, instead
+    /// of making close fail with `SQLITE_BUSY`.
+    public func close() {
+        guard let connection = handle else { return }
+        for statement in statementCache.values {
+            statement.finalize()
+        }
+        statementCache.removeAll()
+        sqlite3_close_v2(connection)
+        handle = nil
+    }
+
+    /// The open handle, or `SQLITE_MISUSE` after `close()`.
+    @inline(__always)
+    func openHandle(sql: String? = nil) throws -> OpaquePointer {
+        guard let handle else {
+            throw SQLiteError(code: SQLITE_MISUSE, message: "database is closed", sql: sql)
+        }
+        return handle
+    }
+
+    /// Runs `sql`, which may hold several `;`-separated statements, stepping each to completion
+    /// and discarding rows (a prepare/step/finalize loop over `sqlite3_prepare_v2`'s tail, so
+    /// an error names the one statement that failed).
+    public func execute(_ sql: String) throws {
+        let connection = try openHandle(sql: sql)
+        var utf8 = Array(sql.utf8)
+        utf8.append(0)
+        try utf8.withUnsafeBufferPointer { buffer in
+            let base = UnsafeRawPointer(buffer.baseAddress!).assumingMemoryBound(to: CChar.self)
+            let end = base + (buffer.count - 1)
+            var next: UnsafePointer<CChar>? = base
+            while let start = next, start < end {
+                var statement: OpaquePointer?
+                var tail: UnsafePointer<CChar>?
+                let length = Int32(end - start)
+                let rc = sqlite3_prepare_v2(connection, start, length, &statement, &tail)
+                let text = String(decoding: UnsafeRawBufferPointer(
+                    start: start, count: (tail ?? end) - start), as: UTF8.self)
+                guard rc == SQLITE_OK else {
+                    throw SQLiteError(connection: connection, code: rc, sql: text)
+                }
+                next = tail
+                // nil for whitespace or a comment after the last statement.
+                guard let statement else { continue }
+                defer { sqlite3_finalize(statement) }
+                var step = sqlite3_step(statement)
+                while step == SQLITE_ROW {
+                    step = sqlite3_step(statement)
+                }
+                guard step == SQLITE_DONE else {
+                    throw SQLiteError(connection: connection, code: step, sql: text)
+                }
+            }
+        }
+    }
+
+    /// A prepared statement for `sql` from the connection's cache, reset and with its bindings
+    /// cleared; prepared (`sqlite3_prepare_v3` with `SQLITE_PREPARE_PERSISTENT`) on first use.
+    ///
+    /// The statement stays owned by the cache: use it until the next `statement(_:)` call with
+    /// the same SQL, and do not hold it past `close()`.
+    public func statement(_ sql: String) throws -> Statement {
+        if let cached = statementCache[sql] {
+            cached.reset()
+            cached.clearBindings()
+            return cached
+        }
+        let statement = try prepare(sql, persistent: true)
+        statementCache[sql] = statement
+        return statement
+    }
+
+    /// How many statements the cache holds (for tests and `cache stats`).
+    public var cachedStatementCount: Int { statementCache.count }
+
+    /// A new statement for one `sql` statement, not cached: finalized when released.
+    public func prepare(_ sql: String) throws -> Statement {
+        try prepare(sql, persistent: false)
+    }
+
+    private func prepare(_ sql: String, persistent: Bool) throws -> Statement {
+        let connection = try openHandle(sql: sql)
+        var statement: OpaquePointer?
+        let flags = persistent ? UInt32(SQLITE_PREPARE_PERSISTENT) : 0
+        let rc = sqlite3_prepare_v3(connection, sql, -1, flags, &statement, nil)
+        guard rc == SQLITE_OK else {
+            throw SQLiteError(connection: connection, code: rc, sql: sql)
+        }
+        guard let statement else {
+            throw SQLiteError(code: SQLITE_MISUSE, message: "no statement in SQL", sql: sql)
+        }
+        return Statement(handle: statement, sql: sql)
+    }
+
+    /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes64`).
+    public var changes: Int64 {
+        handle.map { sqlite3_changes64($0) } ?? 0
+    }
+
+    /// Whether a transaction is open (`sqlite3_get_autocommit` is 0).
+    public var isInTransaction: Bool {
+        handle.map { sqlite3_get_autocommit($0) == 0 } ?? false
+    }
+
+    /// `PRAGMA user_version`: the schema version the migrator records.
+    public var userVersion: Int {
+        get throws {
+            let statement = try statement("PRAGMA user_version")
+            defer { statement.reset() }
+            guard try statement.step() else { return 0 }
+            return Int(statement.int64(0))
+        }
+    }
+
+    /// Sets `PRAGMA user_version` (a pragma cannot take a bound parameter, so the integer is
+    /// spliced into the SQL).
+    public func setUserVersion(_ version: Int) throws {
+        try execute("PRAGMA user_version = \(version)")
+    }
+
+    /// `PRAGMA journal_mode`: "wal" once `init` has run on a file database.
+    public var journalMode: String {
+        get throws {
+            let statement = try statement("PRAGMA journal_mode")
+            defer { statement.reset() }
+            guard try statement.step() else { return "" }
+            return statement.text(0)
+        }
+    }
+}
