@@ -50,7 +50,7 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "SQLiteSupport", dependencies: ["CSQLite"]),
-        .target(name: "RibbonCache", dependencies: ["SQLiteSupport"]),
+        .target(name: "RibbonCache", dependencies: ["SQLiteSupport", "CacheCodecs"]),
         .target(name: "CRibbonSystem"),
         .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT", "CRibbonSystem"]),
         .target(
@@ -74,7 +74,7 @@ let package = Package(
         .testTarget(name: "CacheCodecsTests", dependencies: ["CacheCodecs"]),
         .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
-        .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport"]),
+        .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CacheCodecs"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
     // thread; Swift 6's strict checking would only add `nonisolated(unsafe)` noise.

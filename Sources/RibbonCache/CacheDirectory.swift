@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Why a cache location is not used (the run continues without a cache, with one warning).
+public struct CacheTrustError: Error, Equatable, CustomStringConvertible {
+    public var description: String
+}
+
+/// Where the cache lives and whether it can be trusted (DESIGN.md, "Storage").
+///
+/// A cache holds machine code that will be executed, so it is used only when nobody else could
+/// have written it: the directory must be a real directory (not a symbolic link), owned by
+/// this user, and not writable by group or others; the same holds for the database file.
+public enum CacheDirectory {
+    public static let databaseName = "cache.sqlite"
+
+    /// `$RIBBON_CACHE_DIR`, else `$XDG_CACHE_HOME/ribbon`, else `$HOME/.cache/ribbon`.
+    public static func defaultPath(environment: (String) -> String? = { getenv($0).map { String(cString: $0) } })
+        -> String?
+    {
+        if let explicit = environment("RIBBON_CACHE_DIR"), !explicit.isEmpty { return explicit }
+        if let xdg = environment("XDG_CACHE_HOME"), !xdg.isEmpty { return xdg + "/ribbon" }
+        if let home = environment("HOME"), !home.isEmpty { return home + "/.cache/ribbon" }
+        return nil
+    }
+
+    /// Creates the directory (mode 0700; missing parents with the usual mode) and the database
+    /// file (mode 0600) when they do not exist, then checks both can be trusted. Returns the
+    /// database path.
+    public static func prepare(_ directory: String) throws(CacheTrustError) -> String {
+        try createDirectories(directory)
+        try check(directory, kind: "directory", expectDirectory: true)
+        let database = directory + "/" + databaseName
+        let fd = open(database, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        if fd >= 0 { close(fd) }
+        try check(database, kind: "database", expectDirectory: false)
+        return database
+    }
+
+    private static func createDirectories(_ path: String) throws(CacheTrustError) {
+        var prefix = path.hasPrefix("/") ? "" : "."
+        let parts = path.split(separator: "/")
+        for (i, part) in parts.enumerated() {
+            prefix += "/" + part
+            let last = i == parts.count - 1
+            if mkdir(prefix, last ? 0o700 : 0o755) != 0, errno != EEXIST {
+                throw CacheTrustError(description: "cannot create cache directory \(prefix): \(String(cString: strerror(errno)))")
+            }
+        }
+    }
+
+    private static func check(_ path: String, kind: String, expectDirectory: Bool) throws(CacheTrustError) {
+        var st = stat()
+        guard lstat(path, &st) == 0 else {
+            throw CacheTrustError(description: "cannot use cache \(kind) \(path): \(String(cString: strerror(errno)))")
+        }
+        let type = st.st_mode & S_IFMT
+        if type == S_IFLNK {
+            throw CacheTrustError(description: "cache \(kind) \(path) is a symbolic link; not using it")
+        }
+        guard type == (expectDirectory ? S_IFDIR : S_IFREG) else {
+            throw CacheTrustError(description: "cache \(kind) \(path) is not a \(expectDirectory ? "directory" : "file")")
+        }
+        guard st.st_uid == getuid() else {
+            throw CacheTrustError(description: "cache \(kind) \(path) belongs to another user (uid \(st.st_uid)); not using it")
+        }
+        guard st.st_mode & 0o022 == 0 else {
+            throw CacheTrustError(description: "cache \(kind) \(path) is writable by group or others; not using it")
+        }
+    }
+}

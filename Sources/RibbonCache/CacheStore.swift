@@ -1,0 +1,179 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CacheCodecs
+import SQLiteSupport
+
+/// The compilation cache: one SQLite database per cache directory (DESIGN.md, "Storage").
+///
+/// Rows hold LZ4 frames of unit images and machine-code blobs, each with the SHA-256 of its
+/// uncompressed bytes; a row whose hash or decompression fails is reported as bad, never
+/// trusted, and replaced by the next store.
+public final class CacheStore {
+    public let directory: String
+    public let databasePath: String
+    let db: Database
+    /// One line each, for the warning the driver prints (e.g. a newer database moved aside).
+    public private(set) var warnings: [String] = []
+
+    /// Opens (creating if needed) the cache in `directory` after the trust checks of
+    /// `CacheDirectory`. A database written by a newer `ribbon` is moved aside and recreated.
+    public init(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
+        self.directory = directory
+        databasePath = try CacheDirectory.prepare(directory)
+        var database = try Database(path: databasePath, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        if case .newerThanKnown(let version) = try migrate(database, CacheSchema.migrations) {
+            database.close()
+            let aside = databasePath + ".newer-v\(version)-\(time(nil))"
+            for suffix in ["", "-wal", "-shm"] { rename(databasePath + suffix, aside + suffix) }
+            warnings.append("cache database was written by a newer ribbon (schema \(version)); moved it to \(aside)")
+            databasePath.withCString { path in
+                let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+                if fd >= 0 { close(fd) }
+            }
+            database = try Database(path: databasePath, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+            _ = try migrate(database, CacheSchema.migrations)
+        }
+        db = database
+    }
+
+    public struct MachineCodeRow: Sendable, Equatable {
+        public var functionId: UInt32
+        public var features: Set<String>
+        /// The uncompressed, hash-checked blob.
+        public var blob: [UInt8]
+
+        public init(functionId: UInt32, features: Set<String>, blob: [UInt8]) {
+            self.functionId = functionId
+            self.features = features
+            self.blob = blob
+        }
+    }
+
+    public enum LoadResult: Equatable {
+        case miss
+        /// The image, and for each function the best blob whose features the host has.
+        case hit(image: [UInt8], machineCode: [MachineCodeRow], badMachineCode: Int)
+        /// The unit's row failed its checks (the caller recompiles; the next store replaces it).
+        case bad(String)
+    }
+
+    /// One query brings the unit and every blob of this JIT identity; blobs needing a feature
+    /// the host lacks are skipped, and of several that fit, the one needing most is taken.
+    /// A hit marks the unit as used now (for least-recently-used eviction).
+    public func load(key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>) throws -> LoadResult {
+        let query = try db.statement(
+            """
+            SELECT 0, image, image_size, image_sha256, NULL, NULL FROM units WHERE key = ?1
+            UNION ALL
+            SELECT 1, blob, blob_size, blob_sha256, function_id, features FROM machine_code
+            WHERE unit_key = ?1 AND jit_identity = ?2
+            """)
+        try query.bind(key.bytes, at: 1)
+        try query.bind(jitIdentity, at: 2)
+        var image: [UInt8]? = nil
+        var unitProblem: String? = nil
+        var best: [UInt32: MachineCodeRow] = [:]
+        var badMachineCode = 0
+        while try query.step() {
+            let isCode = query.int64(0) == 1
+            let size = Int(query.int64(2))
+            let hash = query.blob(3)
+            let checked: [UInt8]?
+            do {
+                let bytes = try query.withBlob(1) { try LZ4Frame.decompress($0, expectedSize: size) }
+                checked = SHA256.hash(bytes).bytes == hash ? bytes : nil
+            } catch {
+                checked = nil
+            }
+            if !isCode {
+                if let checked { image = checked } else { unitProblem = "unit image failed its hash or decompression" }
+                continue
+            }
+            guard let blob = checked else {
+                badMachineCode += 1
+                continue
+            }
+            let features = Set(query.text(5).split(separator: ",").map(String.init))
+            guard features.isSubset(of: hostFeatures) else { continue }
+            let id = UInt32(truncatingIfNeeded: query.int64(4))
+            if let current = best[id], current.features.count >= features.count { continue }
+            best[id] = MachineCodeRow(functionId: id, features: features, blob: blob)
+        }
+        if let unitProblem { return .bad(unitProblem) }
+        guard let image else { return .miss }
+        let touch = try db.statement("UPDATE units SET last_used_at = ?2 WHERE key = ?1")
+        try touch.bind(key.bytes, at: 1)
+        try touch.bind(Int64(time(nil)), at: 2)
+        try? touch.run()  // a busy database only loses the timestamp
+        let rows = best.values.sorted { $0.functionId < $1.functionId }
+        return .hit(image: image, machineCode: rows, badMachineCode: badMachineCode)
+    }
+
+    public struct MachineCodeEntry: Sendable {
+        public var functionId: UInt32
+        public var features: Set<String>
+        public var blob: [UInt8]
+        public var jitMicroseconds: Int
+
+        public init(functionId: UInt32, features: Set<String>, blob: [UInt8], jitMicroseconds: Int) {
+            self.functionId = functionId
+            self.features = features
+            self.blob = blob
+            self.jitMicroseconds = jitMicroseconds
+        }
+    }
+
+    /// Stores a unit and its machine code in one transaction, replacing what was there for the
+    /// same key (a bad row included).
+    public func store(
+        key: SHA256Digest, sourcePath: String, image: [UInt8], compileMicroseconds: Int, ribbonBuild: String,
+        jitIdentity: String, machineCode: [MachineCodeEntry]
+    ) throws {
+        // Compress and hash before taking the write lock.
+        let imageFrame = try LZ4Frame.compress(image)
+        let imageHash = SHA256.hash(image)
+        let blobs = try machineCode.map { entry in
+            (entry, try LZ4Frame.compress(entry.blob), SHA256.hash(entry.blob))
+        }
+        let now = Int64(time(nil))
+        try db.transaction {
+            let unit = try db.statement(
+                """
+                INSERT INTO units (key, source_path, image, image_size, image_sha256, ribbon_build, compile_us,
+                    created_at, last_used_at)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+                ON CONFLICT (key) DO UPDATE SET source_path = excluded.source_path, image = excluded.image,
+                    image_size = excluded.image_size, image_sha256 = excluded.image_sha256,
+                    ribbon_build = excluded.ribbon_build, compile_us = excluded.compile_us,
+                    last_used_at = excluded.last_used_at
+                """)
+            try unit.bind(key.bytes, at: 1)
+            try unit.bind(sourcePath, at: 2)
+            try unit.bind(imageFrame, at: 3)
+            try unit.bind(Int64(image.count), at: 4)
+            try unit.bind(imageHash.bytes, at: 5)
+            try unit.bind(ribbonBuild, at: 6)
+            try unit.bind(Int64(compileMicroseconds), at: 7)
+            try unit.bind(now, at: 8)
+            try unit.run()
+            let code = try db.statement(
+                """
+                INSERT OR REPLACE INTO machine_code (unit_key, function_id, jit_identity, features, blob, blob_size,
+                    blob_sha256, jit_us)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                """)
+            for (entry, frame, hash) in blobs {
+                try code.bind(key.bytes, at: 1)
+                try code.bind(Int64(entry.functionId), at: 2)
+                try code.bind(jitIdentity, at: 3)
+                try code.bind(entry.features.sorted().joined(separator: ","), at: 4)
+                try code.bind(frame, at: 5)
+                try code.bind(Int64(entry.blob.count), at: 6)
+                try code.bind(hash.bytes, at: 7)
+                try code.bind(Int64(entry.jitMicroseconds), at: 8)
+                try code.run()
+            }
+        }
+    }
+}

@@ -1,0 +1,47 @@
+import CacheCodecs
+
+/// What a unit's cache key is made of (DESIGN.md, "Cache keys"): change any factor and the key
+/// changes. `factors` lists them for `cache key --explain`.
+public struct UnitKeyFactors: Sendable, Equatable {
+    public var sourceDigest: SHA256Digest
+    /// Keys of the units this one uses, in `use` order.
+    public var dependencyKeys: [SHA256Digest]
+    /// Unit image format, ISA and compiler versions, e.g. "unit-image 1".
+    public var compilerIdentity: String
+    /// The `ribbon` executable's build-id: a rebuilt compiler never reads an older build's output.
+    public var ribbonBuild: String
+    /// Compile options that change the output.
+    public var options: String
+
+    public init(
+        source: [UInt8], dependencyKeys: [SHA256Digest] = [], compilerIdentity: String, ribbonBuild: String,
+        options: String = ""
+    ) {
+        sourceDigest = SHA256.hash(source)
+        self.dependencyKeys = dependencyKeys
+        self.compilerIdentity = compilerIdentity
+        self.ribbonBuild = ribbonBuild
+        self.options = options
+    }
+
+    /// (name, value) pairs in the order they are hashed.
+    public var factors: [(name: String, value: String)] {
+        [("source", sourceDigest.hex)] + dependencyKeys.enumerated().map { ("dependency \($0.offset)", $0.element.hex) }
+            + [("compiler", compilerIdentity), ("ribbon build", ribbonBuild), ("options", options)]
+    }
+
+    /// SHA-256 over every factor, each prefixed by its name and length so that no two
+    /// different sets of factors hash the same bytes.
+    public var key: SHA256Digest {
+        var hasher = SHA256.Hasher()
+        for (name, value) in factors {
+            for part in [name, value] {
+                let bytes = Array(part.utf8)
+                var length = UInt64(bytes.count).littleEndian
+                withUnsafeBytes(of: &length) { hasher.update(Array($0)) }
+                hasher.update(bytes)
+            }
+        }
+        return hasher.finalize()
+    }
+}
