@@ -12,7 +12,7 @@
 //   RibbonJIT             bytecode -> machine code with the builtin ABI, executable memory, tier-up
 //   CacheCodecs           LZ4 frames (CLZ4) and SHA-256 (CCrypto) for the compilation cache  (leaf)
 //   SQLiteSupport         thin sqlite3 wrapper (CSQLite): Database, Statement, errors, migrator (leaf)
-//   RibbonCache           the persistent compilation cache: schema (embedded migrations)
+//   RibbonCache           the persistent compilation cache: schema (embedded migrations), keys, store
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
 //   ribbon                @main only
@@ -52,7 +52,10 @@ let package = Package(
         .target(name: "SQLiteSupport", dependencies: ["CSQLite"]),
         .target(name: "RibbonCache", dependencies: ["SQLiteSupport", "CacheCodecs"]),
         .target(name: "CRibbonSystem"),
-        .target(name: "RibbonDriver", dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT", "CRibbonSystem"]),
+        .target(
+            name: "RibbonDriver",
+            dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT", "RibbonCache", "CRibbonSystem"]
+        ),
         .target(
             name: "RibbonCLI",
             dependencies: [

@@ -37,7 +37,7 @@ public struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("no-cache"), help: "Neither read nor write the compilation cache.")
     var noCache = false
 
-    @Option(name: .customLong("cache-dir"), help: "Cache directory (default $RIBBON_CACHE_DIR, $XDG_CACHE_HOME/ribbon, ~/.cache/ribbon). (The cache is not built yet.)")
+    @Option(name: .customLong("cache-dir"), help: "Cache directory (default $RIBBON_CACHE_DIR, else $XDG_CACHE_HOME/ribbon, else ~/.cache/ribbon).")
     var cacheDir: String?
 
     @Flag(help: "Print one JSON line of statistics on standard error at exit.")
@@ -58,9 +58,6 @@ public struct RunCommand: ParsableCommand {
         options.useCache = !noCache
         options.cacheDirectory = cacheDir
         options.printStats = stats
-        if cacheDir != nil, !noCache {
-            Driver.printError("ribbon: note: the cache is not available yet; --cache-dir is ignored")
-        }
         let status = Driver.run(path: file, options: options)
         if status != 0 { throw ExitCode(status) }
     }

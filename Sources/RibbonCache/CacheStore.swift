@@ -64,17 +64,18 @@ public final class CacheStore {
     public func load(key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>) throws -> LoadResult {
         let query = try db.statement(
             """
-            SELECT 0, image, image_size, image_sha256, NULL, NULL FROM units WHERE key = ?1
+            SELECT 0, image, image_size, image_sha256, compile_us, NULL, 0 FROM units WHERE key = ?1
             UNION ALL
-            SELECT 1, blob, blob_size, blob_sha256, function_id, features FROM machine_code
+            SELECT 1, blob, blob_size, blob_sha256, function_id, features, jit_us FROM machine_code
             WHERE unit_key = ?1 AND jit_identity = ?2
             """)
         try query.bind(key.bytes, at: 1)
         try query.bind(jitIdentity, at: 2)
         var image: [UInt8]? = nil
         var unitProblem: String? = nil
-        var best: [UInt32: MachineCodeRow] = [:]
+        var best: [UInt32: (row: MachineCodeRow, jitMicroseconds: Int64)] = [:]
         var badMachineCode = 0
+        var compileMicroseconds: Int64 = 0
         while try query.step() {
             let isCode = query.int64(0) == 1
             let size = Int(query.int64(2))
@@ -88,6 +89,7 @@ public final class CacheStore {
             }
             if !isCode {
                 if let checked { image = checked } else { unitProblem = "unit image failed its hash or decompression" }
+                compileMicroseconds = query.int64(4)
                 continue
             }
             guard let blob = checked else {
@@ -97,17 +99,53 @@ public final class CacheStore {
             let features = Set(query.text(5).split(separator: ",").map(String.init))
             guard features.isSubset(of: hostFeatures) else { continue }
             let id = UInt32(truncatingIfNeeded: query.int64(4))
-            if let current = best[id], current.features.count >= features.count { continue }
-            best[id] = MachineCodeRow(functionId: id, features: features, blob: blob)
+            if let current = best[id], current.row.features.count >= features.count { continue }
+            best[id] = (MachineCodeRow(functionId: id, features: features, blob: blob), query.int64(6))
         }
-        if let unitProblem { return .bad(unitProblem) }
-        guard let image else { return .miss }
-        let touch = try db.statement("UPDATE units SET last_used_at = ?2 WHERE key = ?1")
-        try touch.bind(key.bytes, at: 1)
-        try touch.bind(Int64(time(nil)), at: 2)
-        try? touch.run()  // a busy database only loses the timestamp
-        let rows = best.values.sorted { $0.functionId < $1.functionId }
+        if let unitProblem {
+            try? count(["misses": 1])
+            return .bad(unitProblem)
+        }
+        guard let image else {
+            try? count(["misses": 1])
+            return .miss
+        }
+        let saved = compileMicroseconds + best.values.reduce(0) { $0 + $1.jitMicroseconds }
+        // One small write: the unit's last use (least-recently-used eviction) and the counters.
+        // A busy database only loses these, never the run.
+        try? db.transaction {
+            let touch = try db.statement("UPDATE units SET last_used_at = ?2 WHERE key = ?1")
+            try touch.bind(key.bytes, at: 1)
+            try touch.bind(Int64(time(nil)), at: 2)
+            try touch.run()
+            try addToCounters(["hits": 1, "saved_us": saved])
+        }
+        let rows = best.values.map(\.row).sorted { $0.functionId < $1.functionId }
         return .hit(image: image, machineCode: rows, badMachineCode: badMachineCode)
+    }
+
+    /// Adds to the named counters (`cache stats`: hits, misses, saved_us) in a transaction of
+    /// its own.
+    public func count(_ increments: [String: Int64]) throws {
+        try db.transaction { try addToCounters(increments) }
+    }
+
+    func addToCounters(_ increments: [String: Int64]) throws {
+        let add = try db.statement(
+            "INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value + ?2")
+        for (name, value) in increments.sorted(by: { $0.key < $1.key }) {
+            try add.bind(name, at: 1)
+            try add.bind(value, at: 2)
+            try add.run()
+        }
+    }
+
+    /// The value of every counter (absent ones are 0).
+    public func counters() throws -> [String: Int64] {
+        let query = try db.statement("SELECT name, value FROM counters")
+        var result: [String: Int64] = [:]
+        while try query.step() { result[query.text(0)] = query.int64(1) }
+        return result
     }
 
     public struct MachineCodeEntry: Sendable {
@@ -125,19 +163,30 @@ public final class CacheStore {
     }
 
     /// Stores a unit and its machine code in one transaction, replacing what was there for the
-    /// same key (a bad row included).
+    /// same key (a bad row included). With `image` nil only machine code is added, to a unit
+    /// already stored (if it has been evicted meanwhile, nothing is stored).
+    /// Afterwards, when the cache holds more than `maxBytes`, the least recently used units are
+    /// evicted (`evict(toFit:)`).
     public func store(
-        key: SHA256Digest, sourcePath: String, image: [UInt8], compileMicroseconds: Int, ribbonBuild: String,
-        jitIdentity: String, machineCode: [MachineCodeEntry]
+        key: SHA256Digest, sourcePath: String, image: [UInt8]?, compileMicroseconds: Int, ribbonBuild: String,
+        jitIdentity: String, machineCode: [MachineCodeEntry], maxBytes: Int64? = nil
     ) throws {
         // Compress and hash before taking the write lock.
-        let imageFrame = try LZ4Frame.compress(image)
-        let imageHash = SHA256.hash(image)
+        let imageFrame = try image.map { try LZ4Frame.compress($0) }
+        let imageHash = image.map { SHA256.hash($0) }
         let blobs = try machineCode.map { entry in
             (entry, try LZ4Frame.compress(entry.blob), SHA256.hash(entry.blob))
         }
         let now = Int64(time(nil))
         try db.transaction {
+            guard let image, let imageFrame, let imageHash else {
+                let exists = try db.statement("SELECT 1 FROM units WHERE key = ?1")
+                try exists.bind(key.bytes, at: 1)
+                defer { exists.reset() }
+                guard try exists.step() else { return }
+                try insert(machineCode: blobs, key: key, jitIdentity: jitIdentity)
+                return
+            }
             let unit = try db.statement(
                 """
                 INSERT INTO units (key, source_path, image, image_size, image_sha256, ribbon_build, compile_us,
@@ -157,6 +206,14 @@ public final class CacheStore {
             try unit.bind(Int64(compileMicroseconds), at: 7)
             try unit.bind(now, at: 8)
             try unit.run()
+            try insert(machineCode: blobs, key: key, jitIdentity: jitIdentity)
+        }
+        if let maxBytes { try evict(toFit: maxBytes, keeping: key) }
+    }
+
+    private func insert(
+        machineCode blobs: [(MachineCodeEntry, [UInt8], SHA256Digest)], key: SHA256Digest, jitIdentity: String
+    ) throws {
             let code = try db.statement(
                 """
                 INSERT OR REPLACE INTO machine_code (unit_key, function_id, jit_identity, features, blob, blob_size,
@@ -174,6 +231,57 @@ public final class CacheStore {
                 try code.bind(Int64(entry.jitMicroseconds), at: 8)
                 try code.run()
             }
+    }
+
+    /// Default bound on the cache's size (DESIGN.md, "Storage"); `RIBBON_CACHE_MAX_SIZE` overrides.
+    public static let defaultMaxBytes: Int64 = 1 << 30
+
+    /// Bytes of the database in use: its pages less the free ones.
+    public func bytesInUse() throws -> Int64 {
+        func pragma(_ name: String) throws -> Int64 {
+            let q = try db.statement("PRAGMA \(name)")
+            defer { q.reset() }
+            return try q.step() ? q.int64(0) : 0
+        }
+        return try (pragma("page_count") - pragma("freelist_count")) * pragma("page_size")
+    }
+
+    /// Deletes least-recently-used units (with their machine code) until the database uses at
+    /// most `maxBytes`, to 90% of it so that every store after does not evict again. The unit
+    /// `keeping` (the one just stored) goes last. Returns the number of units evicted.
+    @discardableResult
+    public func evict(toFit maxBytes: Int64, keeping: SHA256Digest? = nil) throws -> Int {
+        let used = try bytesInUse()
+        guard used > maxBytes else { return 0 }
+        var excess = used - maxBytes * 9 / 10
+        return try db.transaction {
+            let oldest = try db.statement(
+                """
+                SELECT key, length(image) + coalesce((SELECT sum(length(blob)) FROM machine_code
+                    WHERE unit_key = key), 0) + 200
+                FROM units ORDER BY key = ?1, last_used_at, created_at
+                """)
+            try oldest.bind(keeping?.bytes ?? [], at: 1)
+            var victims: [[UInt8]] = []
+            while excess > 0, try oldest.step() {
+                victims.append(oldest.blob(0))
+                excess -= oldest.int64(1)
+            }
+            oldest.reset()
+            try delete(units: victims)
+            return victims.count
+        }
+    }
+
+    /// Deletes units and their machine code (inside the caller's transaction).
+    func delete(units keys: [[UInt8]]) throws {
+        let code = try db.statement("DELETE FROM machine_code WHERE unit_key = ?1")
+        let unit = try db.statement("DELETE FROM units WHERE key = ?1")
+        for key in keys {
+            try code.bind(key, at: 1)
+            try code.run()
+            try unit.bind(key, at: 1)
+            try unit.run()
         }
     }
 }

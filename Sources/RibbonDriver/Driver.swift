@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CacheCodecs
 import RibbonBytecode
 import RibbonCompiler
 import RibbonCore
@@ -92,23 +93,54 @@ public enum Driver {
             report.standardError += "ribbon: error: \(error)\n"
             return finish(ExitStatus.ioError)
         }
-        let file = SourceFile(path: path, bytes: bytes)
-        let image: UnitImage
-        switch compile(file, statistics: &statistics) {
-        case .failure(let diagnostics):
-            for d in diagnostics { report.standardError += d + "\n" }
-            let count = diagnostics.count
-            report.standardError += "ribbon: \(count) error\(count == 1 ? "" : "s") in \(path)\n"
-            return finish(ExitStatus.compileError)
-        case .success(let compiled, _):
-            image = compiled
+        var cache: CacheSession? = nil
+        var warnings: [String] = []
+        var key: SHA256Digest? = nil
+        var cachedUnit: LoadedUnit? = nil
+        var cachedCode: [(functionId: UInt32, code: MachineCode)] = []
+        if options.useCache {
+            let t0 = monotonicMicroseconds()
+            cache = CacheSession.open(directory: options.cacheDirectory, warnings: &warnings)
+            if let cache {
+                let unitKey = CacheKeys.factors(source: bytes).key
+                key = unitKey
+                if case .hit(let loaded, let code) = cache.lookup(key: unitKey, path: path, resolver: resolver) {
+                    cachedUnit = loaded
+                    cachedCode = code
+                }
+                statistics.unit = cachedUnit == nil ? "miss" : "hit"
+            }
+            statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
         }
+        func flushWarnings() {
+            for w in (cache?.warnings ?? []) + warnings { report.standardError += w + "\n" }
+            warnings = []
+            cache?.clearWarnings()
+        }
+        var compiledImage: UnitImage? = nil
         let unit: LoadedUnit
-        do {
-            unit = try LoadedUnit(image: image, resolver: resolver)
-        } catch {
-            report.standardError += "ribbon: error: \(path): \(error)\n"
-            return finish(ExitStatus.compileError)
+        if let cachedUnit {
+            unit = cachedUnit
+            statistics.unitsLoaded += 1
+        } else {
+            let file = SourceFile(path: path, bytes: bytes)
+            switch compile(file, statistics: &statistics) {
+            case .failure(let diagnostics):
+                flushWarnings()
+                for d in diagnostics { report.standardError += d + "\n" }
+                let count = diagnostics.count
+                report.standardError += "ribbon: \(count) error\(count == 1 ? "" : "s") in \(path)\n"
+                return finish(ExitStatus.compileError)
+            case .success(let compiled, _):
+                compiledImage = compiled
+            }
+            do {
+                unit = try LoadedUnit(image: compiledImage!, resolver: resolver)
+            } catch {
+                flushWarnings()
+                report.standardError += "ribbon: error: \(path): \(error)\n"
+                return finish(ExitStatus.compileError)
+            }
         }
         // The JIT makes the System V glue for C functions in every mode (the interpreter calls C
         // only through glue), compiles every function before main with --jit eager, and takes
@@ -117,10 +149,31 @@ public enum Driver {
         do {
             try jit.installForeignGlue(unit)
         } catch {
+            flushWarnings()
             report.standardError += "ribbon: error: \(path): cannot make foreign-call glue: \(error)\n"
             return finish(ExitStatus.compileError)
         }
+        if !cachedCode.isEmpty, options.jit != .off {
+            let t0 = monotonicMicroseconds()
+            let rejected = jit.installCached(cachedCode, of: unit)
+            cache?.noteRejectedMachineCode(rejected.count, path: path)
+            statistics.jitLoaded = jit.loadedCount
+            statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+        }
+        // At the end, also after a runtime error: the unit if it was compiled, and all machine
+        // code compiled in this run.
+        func storeInCache() {
+            guard let cache, let key else { return }
+            let t0 = monotonicMicroseconds()
+            cache.store(
+                key: key, path: path, image: compiledImage,
+                compileMicroseconds: statistics.parseMicroseconds + statistics.compileMicroseconds,
+                compiled: jit.compiled)
+            statistics.cacheStoreMicroseconds += monotonicMicroseconds() - t0
+            flushWarnings()
+        }
         guard let mainId = unit.symbols["main"], let main = unit.function(id: mainId) else {
+            storeInCache()
             return finish(0)  // A library: it compiles, and running it does nothing.
         }
         let fiber = Fiber(output: output)
@@ -137,6 +190,7 @@ public enum Driver {
         if options.jit == .tier { statistics.runMicroseconds -= jit.microseconds }
         fiber.flush()
         report.standardOutput = fiber.capturedOutput
+        storeInCache()
         switch result {
         case .success(let value):
             return finish(Int32(truncatingIfNeeded: UInt8(truncatingIfNeeded: value)))

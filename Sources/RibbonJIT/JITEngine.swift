@@ -18,6 +18,18 @@ public final class JITEngine {
     public private(set) var loopEntriesTaken = 0
     /// Microseconds spent compiling and installing.
     public private(set) var microseconds = 0
+    /// Functions loaded from the cache (`installCached`).
+    public private(set) var loadedCount = 0
+
+    /// One function compiled in this process, kept for the cache.
+    public struct Compiled: Sendable {
+        public var functionId: UInt32
+        public var code: MachineCode
+        public var microseconds: Int
+    }
+    /// Every function compiled in this process, in the order compiled (not glue, not code
+    /// loaded from the cache): what the end of the run stores.
+    public private(set) var compiled: [Compiled] = []
 
     public init() {}
 
@@ -47,15 +59,49 @@ public final class JITEngine {
         }
         do {
             let loaded = try LoadedMachineCode(machineCode) { resolve($0, unit: unit) }
-            installed.append(loaded)
-            loopEntries[UnsafeRawPointer(function.header)] = loaded.loopEntries
-            unit.addressTable[Int(function.id)] = UInt64(UInt(bitPattern: loaded.entry))
+            swapIn(loaded, for: function, of: unit)
             compiledCount += 1
+            compiled.append(Compiled(functionId: function.id, code: machineCode, microseconds: monotonicMicroseconds() - t0))
             return true
         } catch {
             declined.append(function.name)
             return false
         }
+    }
+
+    private func swapIn(_ loaded: LoadedMachineCode, for function: LoadedUnit.FunctionInfo, of unit: LoadedUnit) {
+        installed.append(loaded)
+        loopEntries[UnsafeRawPointer(function.header)] = loaded.loopEntries
+        unit.addressTable[Int(function.id)] = UInt64(UInt(bitPattern: loaded.entry))
+    }
+
+    /// Installs machine code from the cache, all of it in one mapping. A blob whose function Id
+    /// is not in the unit, or which fails its checks or relocation, is skipped (the function
+    /// stays interpreted and may be compiled again). Returns the Ids of the skipped blobs.
+    @discardableResult
+    public func installCached(_ codes: [(functionId: UInt32, code: MachineCode)], of unit: LoadedUnit) -> [UInt32] {
+        var rejected: [UInt32] = []
+        var accepted: [(function: LoadedUnit.FunctionInfo, code: MachineCode)] = []
+        for (id, code) in codes {
+            guard let function = unit.function(id: id), loopEntries[UnsafeRawPointer(function.header)] == nil,
+                code.loopEntries.keys.allSatisfy({ $0 < function.header.pointee.codeWords })
+            else {
+                rejected.append(id)
+                continue
+            }
+            accepted.append((function, code))
+        }
+        let results = LoadedMachineCode.loadBatch(accepted.map(\.code)) { resolve($0, unit: unit) }
+        for ((function, _), result) in zip(accepted, results) {
+            switch result {
+            case .success(let loaded):
+                swapIn(loaded, for: function, of: unit)
+                loadedCount += 1
+            case .failure:
+                rejected.append(function.id)
+            }
+        }
+        return rejected
     }
 
     /// Puts System V glue in the slot of every C function the unit calls. Done in every mode:

@@ -52,6 +52,7 @@ public struct MachineCode: Sendable, Equatable {
 
 /// Machine code placed in executable memory with its relocations applied.
 public final class LoadedMachineCode {
+    /// The pages holding the code (shared by every blob of one `loadBatch`).
     public let memory: ExecutableMemory
     public let entry: UnsafeRawPointer
     /// Loop entries (see `MachineCode.loopEntries`), as addresses.
@@ -64,27 +65,75 @@ public final class LoadedMachineCode {
     }
 
     /// Copies `code` to fresh pages and writes each relocation's address, as `resolve` gives it.
-    public init(_ code: MachineCode, resolve: (RelocationTarget) -> UInt64?) throws {
+    public convenience init(_ code: MachineCode, resolve: (RelocationTarget) -> UInt64?) throws {
+        let addresses = try Self.check(code, resolve: resolve)
+        let memory = try code.bytes.withUnsafeBytes { raw in
+            try ExecutableMemory(copying: raw) { base in Self.patch(base, code, addresses) }
+        }
+        self.init(memory: memory, offset: 0, code: code)
+    }
+
+    private init(memory: ExecutableMemory, offset: Int, code: MachineCode) {
+        self.memory = memory
+        entry = UnsafeRawPointer(memory.base.advanced(by: offset + code.entryOffset))
+        loopEntries = code.loopEntries.mapValues { UnsafeRawPointer(memory.base.advanced(by: offset + $0)) }
+    }
+
+    /// Loads many blobs into one mapping (one `mmap` and one `mprotect` for all, which matters
+    /// when a warm run loads thousands). A blob that fails its checks is left out: its result
+    /// is the error, the others load.
+    public static func loadBatch(
+        _ codes: [MachineCode], resolve: (RelocationTarget) -> UInt64?
+    ) -> [Result<LoadedMachineCode, Error>] {
+        var results: [Result<LoadedMachineCode, Error>?] = Array(repeating: nil, count: codes.count)
+        var placed: [(index: Int, offset: Int, addresses: [UInt64])] = []
+        var size = 0
+        for (i, code) in codes.enumerated() {
+            do {
+                let addresses = try check(code, resolve: resolve)
+                placed.append((i, size, addresses))
+                size += (code.bytes.count + 15) & ~15  // 16-byte aligned, like function entries
+            } catch {
+                results[i] = .failure(error)
+            }
+        }
+        if !placed.isEmpty {
+            var image = [UInt8](repeating: 0xCC, count: size)  // int3 between blobs
+            for p in placed { image.replaceSubrange(p.offset..<p.offset + codes[p.index].bytes.count, with: codes[p.index].bytes) }
+            do {
+                let memory = try image.withUnsafeBytes { raw in
+                    try ExecutableMemory(copying: raw) { base in
+                        for p in placed { patch(base.advanced(by: p.offset), codes[p.index], p.addresses) }
+                    }
+                }
+                for p in placed {
+                    results[p.index] = .success(LoadedMachineCode(memory: memory, offset: p.offset, code: codes[p.index]))
+                }
+            } catch {
+                for p in placed { results[p.index] = .failure(error) }
+            }
+        }
+        return results.map { $0! }
+    }
+
+    /// Checks every offset of `code` against its size and resolves every relocation.
+    private static func check(_ code: MachineCode, resolve: (RelocationTarget) -> UInt64?) throws -> [UInt64] {
         guard code.entryOffset >= 0, code.entryOffset < max(code.bytes.count, 1) else {
             throw Failure.entryOutOfBounds
         }
-        memory = try code.bytes.withUnsafeBytes { raw in
-            try ExecutableMemory(copying: raw) { base in
-                for r in code.relocations {
-                    guard r.offset >= 0, r.offset <= code.bytes.count - 8 else {
-                        throw Failure.relocationOutOfBounds(r.offset)
-                    }
-                    guard let address = resolve(r.target) else { throw Failure.unresolved(r.target) }
-                    base.storeBytes(of: address.littleEndian, toByteOffset: r.offset, as: UInt64.self)
-                }
-            }
+        for (_, offset) in code.loopEntries where offset < 0 || offset >= code.bytes.count {
+            throw Failure.entryOutOfBounds
         }
-        entry = UnsafeRawPointer(memory.base.advanced(by: code.entryOffset))
-        var loops: [UInt32: UnsafeRawPointer] = [:]
-        for (word, offset) in code.loopEntries {
-            guard offset >= 0, offset < code.bytes.count else { throw Failure.entryOutOfBounds }
-            loops[word] = UnsafeRawPointer(memory.base.advanced(by: offset))
+        return try code.relocations.map { r in
+            guard r.offset >= 0, r.offset <= code.bytes.count - 8 else { throw Failure.relocationOutOfBounds(r.offset) }
+            guard let address = resolve(r.target) else { throw Failure.unresolved(r.target) }
+            return address
         }
-        loopEntries = loops
+    }
+
+    private static func patch(_ base: UnsafeMutableRawPointer, _ code: MachineCode, _ addresses: [UInt64]) {
+        for (r, address) in zip(code.relocations, addresses) {
+            base.storeBytes(of: address.littleEndian, toByteOffset: r.offset, as: UInt64.self)
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import RibbonDriver
@@ -29,6 +30,39 @@ import Testing
         }
     }
 
+    /// The cache's two modes: a cold run (empty cache: compile, run, store) and a warm one (the
+    /// unit and the machine code of the functions that got hot come from the cache). Both give
+    /// the example's exact output, status and error text; the warm run compiles nothing.
+    @Test(arguments: ExampleFile.all())
+    func exampleGivesExpectedResultColdAndWarm(_ example: ExampleFile) throws {
+        let directory = try TemporaryDirectory()
+        var reports: [Driver.ExecutionReport] = []
+        for (run, mode) in [("cold", JITMode.tier), ("warm", .tier), ("warm eager", .eager)] {
+            var options = RunOptions()
+            options.jit = mode
+            options.jitThreshold = 2
+            options.cacheDirectory = directory.path
+            options.printStats = true
+            let report = Driver.execute(path: example.path, options: options, output: .buffer)
+            if !example.writesThroughC {
+                #expect(String(decoding: report.standardOutput, as: UTF8.self) == example.expectedOutput, "\(run)")
+            }
+            #expect(report.status == example.expectedStatus, "\(run), stderr: \(report.standardError)")
+            for line in example.expectedStderr {
+                #expect(report.standardError.contains(line), "\(run): stderr lacks \(line): \(report.standardError)")
+            }
+            #expect(!report.standardError.contains("warning"), "\(run): \(report.standardError)")
+            reports.append(report)
+        }
+        guard example.expectedStatus != 1 else { return }  // compile errors are not cached
+        #expect(reports[0].standardError.contains("\"unit\":\"miss\""))
+        for warm in reports.dropFirst() {
+            #expect(warm.standardError.contains("\"unit\":\"hit\",\"units_compiled\":0"), "\(warm.standardError)")
+            // Everything but the statistics line (times differ) is identical to the cold run.
+            #expect(warm.standardError.split(separator: "\n").dropLast() == reports[0].standardError.split(separator: "\n").dropLast())
+        }
+    }
+
     /// The whole error text, backtrace included, is the same whichever engine ran each frame.
     @Test(arguments: ExampleFile.all().filter { $0.expectedStatus == 70 })
     func runtimeErrorsAreIdenticalAcrossEngines(_ example: ExampleFile) {
@@ -37,6 +71,7 @@ import Testing
             var options = RunOptions()
             options.jit = mode
             options.jitThreshold = threshold
+            options.useCache = false
             texts.append(Driver.execute(path: example.path, options: options, output: .buffer).standardError)
         }
         #expect(texts[1] == texts[0])
@@ -62,5 +97,20 @@ import Testing
         case (.failure(let x), .failure(let y)): #expect(x == y)
         default: Issue.record("compiling twice gave different outcomes")
         }
+    }
+}
+
+/// A fresh directory (mode 0700, as the cache wants), removed when the value is released.
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        var template = Array((NSTemporaryDirectory() + "/ribbon-test-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw CocoaError(.fileWriteUnknown) }
+        path = String(cString: made)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: path)
     }
 }

@@ -27,11 +27,25 @@ import Testing
         var stderr: String
     }
 
-    func ribbon(_ arguments: [String]) throws -> Outcome {
+    /// A cache directory of this test run's own, so tests never touch the user's cache.
+    static let cacheDirectory: String = {
+        let path = NSTemporaryDirectory() + "/ribbon-cli-tests-\(getpid())"
+        try? FileManager.default.createDirectory(
+            atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        return path
+    }()
+
+    /// Runs the built binary with `RIBBON_CACHE_DIR` set to this run's cache (unless
+    /// `environment` sets it) and the rest of the environment inherited.
+    func ribbon(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
         let binary = try #require(Self.binary, "build the ribbon product first")
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["RIBBON_CACHE_DIR"] = Self.cacheDirectory
+        env.merge(environment) { $1 }
+        process.environment = env
         process.currentDirectoryURL = Self.packageRoot
         let out = Pipe()
         let err = Pipe()
@@ -116,15 +130,24 @@ import Testing
         #expect(Set(times.keys) == ["parse", "compile", "jit", "cache_load", "cache_store", "run"])
     }
 
-    @Test func cacheFlagsSayTheyDoNothingYet() throws {
-        let r = try ribbon(["run", "--jit", "eager", "--cache-dir", "/tmp/ribbon-cli-test", "examples/hello.rib"])
-        #expect(r.status == 0)
-        #expect(r.stdout == "hello, ribbon\n")
-        #expect(r.stderr == "ribbon: note: the cache is not available yet; --cache-dir is ignored\n")
+    @Test func cacheDirFlagChoosesTheCache() throws {
+        let directory = Self.cacheDirectory + "/flag-\(UInt32.random(in: 0...UInt32.max))"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cold = try ribbon(["run", "--jit", "eager", "--cache-dir", directory, "--stats", "examples/hello.rib"])
+        #expect(cold.status == 0)
+        #expect(cold.stdout == "hello, ribbon\n")
+        #expect(cold.stderr.hasPrefix("{\"unit\":\"miss\""), "\(cold.stderr)")
+        let attributes = try FileManager.default.attributesOfItem(atPath: directory)
+        #expect((attributes[.posixPermissions] as? Int) == 0o700)
+        let warm = try ribbon(["run", "--cache-dir", directory, "--stats", "examples/hello.rib"])
+        #expect(warm.stdout == "hello, ribbon\n")
+        #expect(warm.stderr.hasPrefix("{\"unit\":\"hit\",\"units_compiled\":0"), "\(warm.stderr)")
+        let off = try ribbon(["run", "--no-cache", "--cache-dir", directory, "--stats", "examples/hello.rib"])
+        #expect(off.stderr.hasPrefix("{\"unit\":\"off\""), "\(off.stderr)")
     }
 
     @Test func eagerJITReportsCompiledFunctions() throws {
-        let r = try ribbon(["run", "--jit", "eager", "--stats", "../shared/examples/fib.rib"])
+        let r = try ribbon(["run", "--jit", "eager", "--stats", "--no-cache", "../shared/examples/fib.rib"])
         #expect(r.status == 0)
         #expect(r.stdout == "832040\n")
         let object = try #require(
@@ -151,7 +174,7 @@ import Testing
     }
 
     @Test func tierUpCompilesHotFunctionsDuringTheRun() throws {
-        let r = try ribbon(["run", "--jit", "tier", "--jit-threshold", "100", "--stats", "../shared/examples/fib.rib"])
+        let r = try ribbon(["run", "--jit", "tier", "--jit-threshold", "100", "--stats", "--no-cache", "../shared/examples/fib.rib"])
         #expect(r.status == 0)
         #expect(r.stdout == "832040\n")
         let object = try #require(

@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CacheCodecs
+import RibbonBytecode
+import RibbonCache
+import RibbonJIT
+
+/// The cache as one run uses it, with DESIGN.md's failure policy: anything the cache does
+/// wrong — an untrusted or unwritable directory, a locked or full database, a bad row — is one
+/// warning line and a run without (part of) the cache. It never changes the program's output
+/// or exit status.
+final class CacheSession {
+    let store: CacheStore
+    /// Warning lines, each `ribbon: warning: cache: …`, for standard error.
+    private(set) var warnings: [String] = []
+    let maxBytes: Int64
+
+    private init(store: CacheStore, maxBytes: Int64, warnings: [String]) {
+        self.store = store
+        self.maxBytes = maxBytes
+        self.warnings = warnings
+    }
+
+    func clearWarnings() { warnings = [] }
+
+    static func warning(_ text: String) -> String { "ribbon: warning: cache: \(text)" }
+
+    /// Opens the cache in `directory` (default: `CacheDirectory.defaultPath()`); nil, with the
+    /// warning appended to `warnings`, when it cannot be used.
+    static func open(directory: String?, warnings: inout [String]) -> CacheSession? {
+        guard let path = directory ?? CacheDirectory.defaultPath() else {
+            warnings.append(warning("no cache directory (set RIBBON_CACHE_DIR or HOME); running without the cache"))
+            return nil
+        }
+        var maxBytes = CacheStore.defaultMaxBytes
+        if let raw = getenv("RIBBON_CACHE_MAX_SIZE") {
+            let text = String(cString: raw)
+            if let parsed = ByteSize.parse(text) {
+                maxBytes = parsed
+            } else {
+                warnings.append(warning("RIBBON_CACHE_MAX_SIZE=\(text) is not a size (like 512M or 2G); using 1G"))
+            }
+        }
+        do {
+            let store = try CacheStore(directory: path)
+            return CacheSession(store: store, maxBytes: maxBytes, warnings: store.warnings.map(warning))
+        } catch {
+            warnings.append(warning("\(error); running without the cache"))
+            return nil
+        }
+    }
+
+    /// What a lookup found, already decoded and checked.
+    enum Lookup {
+        case miss
+        case hit(LoadedUnit, machineCode: [(functionId: UInt32, code: MachineCode)])
+    }
+
+    /// Looks a unit up and loads its image: hash-checked, decompressed, decoded, verified and
+    /// relocated. A row that fails any of this is a miss (with one warning); the next store
+    /// replaces it.
+    func lookup(key: SHA256Digest, path: String, resolver: SymbolResolver) -> Lookup {
+        let result: CacheStore.LoadResult
+        do {
+            result = try store.load(
+                key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
+        } catch {
+            warnings.append(Self.warning("cannot read: \(error); compiling \(path) without it"))
+            return .miss
+        }
+        switch result {
+        case .miss:
+            return .miss
+        case .bad(let why):
+            warnings.append(Self.warning("entry for \(path) is damaged (\(why)); recompiling and replacing it"))
+            return .miss
+        case .hit(let image, let rows, let badMachineCode):
+            let unit: LoadedUnit
+            do {
+                unit = try LoadedUnit(image: UnitImage(bytes: image), resolver: resolver)
+            } catch {
+                warnings.append(Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
+                return .miss
+            }
+            var code: [(functionId: UInt32, code: MachineCode)] = []
+            var bad = badMachineCode
+            for row in rows {
+                guard let decoded = try? MachineCode(serialized: row.blob), decoded.features == row.features else {
+                    bad += 1
+                    continue
+                }
+                code.append((row.functionId, decoded))
+            }
+            if bad > 0 {
+                warnings.append(Self.warning(
+                    "\(bad) machine-code blob\(bad == 1 ? "" : "s") for \(path) failed \(bad == 1 ? "its" : "their") checks; those functions are compiled again"))
+            }
+            return .hit(unit, machineCode: code)
+        }
+    }
+
+    func noteRejectedMachineCode(_ count: Int, path: String) {
+        guard count > 0 else { return }
+        warnings.append(Self.warning(
+            "\(count) machine-code blob\(count == 1 ? "" : "s") for \(path) did not relocate; those functions are compiled again"))
+    }
+
+    /// Stores a unit (nil when it came from the cache) and the machine code compiled in this
+    /// run, in one transaction, then evicts least-recently-used units beyond the size bound.
+    func store(
+        key: SHA256Digest, path: String, image: UnitImage?, compileMicroseconds: Int, compiled: [JITEngine.Compiled]
+    ) {
+        let entries = compiled.map {
+            CacheStore.MachineCodeEntry(
+                functionId: $0.functionId, features: $0.code.features, blob: $0.code.serialized(),
+                jitMicroseconds: $0.microseconds)
+        }
+        guard image != nil || !entries.isEmpty else { return }
+        do {
+            try store.store(
+                key: key, sourcePath: absolutePath(path), image: image?.bytes, compileMicroseconds: compileMicroseconds,
+                ribbonBuild: CacheKeys.ribbonBuild, jitIdentity: CacheKeys.jitIdentity, machineCode: entries,
+                maxBytes: maxBytes)
+        } catch {
+            warnings.append(Self.warning("cannot store \(path): \(error)"))
+        }
+    }
+
+    private func absolutePath(_ path: String) -> String {
+        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
+        defer { free(cwd) }
+        return String(cString: cwd) + "/" + path
+    }
+}
