@@ -169,7 +169,7 @@ public final class CacheStore {
     /// evicted (`evict(toFit:)`).
     public func store(
         key: SHA256Digest, sourcePath: String, image: [UInt8]?, compileMicroseconds: Int, ribbonBuild: String,
-        jitIdentity: String, machineCode: [MachineCodeEntry], maxBytes: Int64? = nil
+        jitIdentity: String, machineCode: [MachineCodeEntry], factors: String = "", maxBytes: Int64? = nil
     ) throws {
         // Compress and hash before taking the write lock.
         let imageFrame = try image.map { try LZ4Frame.compress($0) }
@@ -190,12 +190,12 @@ public final class CacheStore {
             let unit = try db.statement(
                 """
                 INSERT INTO units (key, source_path, image, image_size, image_sha256, ribbon_build, compile_us,
-                    created_at, last_used_at)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)
+                    created_at, last_used_at, factors)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
                 ON CONFLICT (key) DO UPDATE SET source_path = excluded.source_path, image = excluded.image,
                     image_size = excluded.image_size, image_sha256 = excluded.image_sha256,
                     ribbon_build = excluded.ribbon_build, compile_us = excluded.compile_us,
-                    last_used_at = excluded.last_used_at
+                    last_used_at = excluded.last_used_at, factors = excluded.factors
                 """)
             try unit.bind(key.bytes, at: 1)
             try unit.bind(sourcePath, at: 2)
@@ -205,6 +205,7 @@ public final class CacheStore {
             try unit.bind(ribbonBuild, at: 6)
             try unit.bind(Int64(compileMicroseconds), at: 7)
             try unit.bind(now, at: 8)
+            try unit.bind(factors, at: 9)
             try unit.run()
             try insert(machineCode: blobs, key: key, jitIdentity: jitIdentity)
         }

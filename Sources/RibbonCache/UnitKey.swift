@@ -17,7 +17,16 @@ public struct UnitKeyFactors: Sendable, Equatable {
         source: [UInt8], dependencyKeys: [SHA256Digest] = [], compilerIdentity: String, ribbonBuild: String,
         options: String = ""
     ) {
-        sourceDigest = SHA256.hash(source)
+        self.init(
+            sourceDigest: SHA256.hash(source), dependencyKeys: dependencyKeys, compilerIdentity: compilerIdentity,
+            ribbonBuild: ribbonBuild, options: options)
+    }
+
+    public init(
+        sourceDigest: SHA256Digest, dependencyKeys: [SHA256Digest] = [], compilerIdentity: String,
+        ribbonBuild: String, options: String = ""
+    ) {
+        self.sourceDigest = sourceDigest
         self.dependencyKeys = dependencyKeys
         self.compilerIdentity = compilerIdentity
         self.ribbonBuild = ribbonBuild
@@ -28,6 +37,20 @@ public struct UnitKeyFactors: Sendable, Equatable {
     public var factors: [(name: String, value: String)] {
         [("source", sourceDigest.hex)] + dependencyKeys.enumerated().map { ("dependency \($0.offset)", $0.element.hex) }
             + [("compiler", compilerIdentity), ("ribbon build", ribbonBuild), ("options", options)]
+    }
+
+    /// The factors as stored with a unit (`units.factors`): one "name<TAB>value" line each.
+    public var storedText: String {
+        factors.map { "\($0.name)\t\($0.value)" }.joined(separator: "\n")
+    }
+
+    /// Parses `storedText` back into (name, value) pairs.
+    public static func parseStored(_ text: String) -> [(name: String, value: String)] {
+        text.split(separator: "\n").compactMap { line -> (name: String, value: String)? in
+            let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2 else { return nil }
+            return (String(parts[0]), String(parts[1]))
+        }
     }
 
     /// SHA-256 over every factor, each prefixed by its name and length so that no two

@@ -19,9 +19,9 @@ public enum CacheKeys {
     public static let jitIdentity = "x86-64 jit \(MachineCode.formatVersion)"
 
     /// The factors of a unit's key. `dependencyKeys` are the keys of the units it uses.
-    public static func factors(source: [UInt8], dependencyKeys: [SHA256Digest] = []) -> UnitKeyFactors {
+    public static func factors(sourceDigest: SHA256Digest, dependencyKeys: [SHA256Digest] = []) -> UnitKeyFactors {
         UnitKeyFactors(
-            source: source, dependencyKeys: dependencyKeys, compilerIdentity: compilerIdentity,
+            sourceDigest: sourceDigest, dependencyKeys: dependencyKeys, compilerIdentity: compilerIdentity,
             ribbonBuild: ribbonBuild, options: "")
     }
 }

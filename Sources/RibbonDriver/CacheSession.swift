@@ -100,6 +100,19 @@ final class CacheSession {
         }
     }
 
+    /// The source's digest without reading it, when the cache remembers it for the file's
+    /// current stat data (see `CacheStore.trustedDigest`).
+    func rememberedDigest(path: String, stat: FileStat?) -> SHA256Digest? {
+        guard let stat else { return nil }
+        return try? store.trustedDigest(path: absolutePath(path), stat: stat)
+    }
+
+    /// Remembers a digest just computed for the file (stat data taken before it was read).
+    func rememberDigest(_ digest: SHA256Digest, path: String, stat: FileStat?) {
+        guard let stat else { return }
+        try? store.recordDigest(path: absolutePath(path), stat: stat, digest: digest, now: CacheStore.nowNanoseconds())
+    }
+
     func noteRejectedMachineCode(_ count: Int, path: String) {
         guard count > 0 else { return }
         warnings.append(Self.warning(
@@ -109,7 +122,7 @@ final class CacheSession {
     /// Stores a unit (nil when it came from the cache) and the machine code compiled in this
     /// run, in one transaction, then evicts least-recently-used units beyond the size bound.
     func store(
-        key: SHA256Digest, path: String, image: UnitImage?, compileMicroseconds: Int, compiled: [JITEngine.Compiled]
+        key: UnitKeyFactors, path: String, image: UnitImage?, compileMicroseconds: Int, compiled: [JITEngine.Compiled]
     ) {
         let entries = compiled.map {
             CacheStore.MachineCodeEntry(
@@ -119,15 +132,15 @@ final class CacheSession {
         guard image != nil || !entries.isEmpty else { return }
         do {
             try store.store(
-                key: key, sourcePath: absolutePath(path), image: image?.bytes, compileMicroseconds: compileMicroseconds,
-                ribbonBuild: CacheKeys.ribbonBuild, jitIdentity: CacheKeys.jitIdentity, machineCode: entries,
-                maxBytes: maxBytes)
+                key: key.key, sourcePath: absolutePath(path), image: image?.bytes,
+                compileMicroseconds: compileMicroseconds, ribbonBuild: CacheKeys.ribbonBuild,
+                jitIdentity: CacheKeys.jitIdentity, machineCode: entries, factors: key.storedText, maxBytes: maxBytes)
         } catch {
             warnings.append(Self.warning("cannot store \(path): \(error)"))
         }
     }
 
-    private func absolutePath(_ path: String) -> String {
+    func absolutePath(_ path: String) -> String {
         guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
         defer { free(cwd) }
         return String(cString: cwd) + "/" + path

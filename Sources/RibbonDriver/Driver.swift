@@ -3,6 +3,7 @@ import Glibc
 #endif
 import CacheCodecs
 import RibbonBytecode
+import RibbonCache
 import RibbonCompiler
 import RibbonCore
 import RibbonJIT
@@ -86,25 +87,37 @@ public enum Driver {
             if options.printStats { report.standardError += statistics.json + "\n" }
             return report
         }
-        let bytes: [UInt8]
-        do {
-            bytes = try FileSystem.readFile(path)
-        } catch {
-            report.standardError += "ribbon: error: \(error)\n"
-            return finish(ExitStatus.ioError)
-        }
         var cache: CacheSession? = nil
         var warnings: [String] = []
-        var key: SHA256Digest? = nil
+        var key: UnitKeyFactors? = nil
         var cachedUnit: LoadedUnit? = nil
         var cachedCode: [(functionId: UInt32, code: MachineCode)] = []
+        var bytes: [UInt8]? = nil
+        func readSource() -> Bool {
+            do {
+                bytes = try FileSystem.readFile(path)
+                return true
+            } catch {
+                report.standardError += "ribbon: error: \(error)\n"
+                return false
+            }
+        }
         if options.useCache {
             let t0 = monotonicMicroseconds()
             cache = CacheSession.open(directory: options.cacheDirectory, warnings: &warnings)
             if let cache {
-                let unitKey = CacheKeys.factors(source: bytes).key
+                // An unchanged file's digest is remembered by its stat data: a warm run need
+                // not read or hash the source at all.
+                let stat = FileStat.of(path)
+                var digest = cache.rememberedDigest(path: path, stat: stat)
+                if digest == nil {
+                    guard readSource() else { return finish(ExitStatus.ioError) }
+                    digest = SHA256.hash(bytes!)
+                    cache.rememberDigest(digest!, path: path, stat: stat)
+                }
+                let unitKey = CacheKeys.factors(sourceDigest: digest!)
                 key = unitKey
-                if case .hit(let loaded, let code) = cache.lookup(key: unitKey, path: path, resolver: resolver) {
+                if case .hit(let loaded, let code) = cache.lookup(key: unitKey.key, path: path, resolver: resolver) {
                     cachedUnit = loaded
                     cachedCode = code
                 }
@@ -123,7 +136,11 @@ public enum Driver {
             unit = cachedUnit
             statistics.unitsLoaded += 1
         } else {
-            let file = SourceFile(path: path, bytes: bytes)
+            if bytes == nil, !readSource() {
+                flushWarnings()
+                return finish(ExitStatus.ioError)
+            }
+            let file = SourceFile(path: path, bytes: bytes!)
             switch compile(file, statistics: &statistics) {
             case .failure(let diagnostics):
                 flushWarnings()
