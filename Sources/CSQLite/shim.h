@@ -13,3 +13,10 @@ static inline int csqlite_bind_text_transient(sqlite3_stmt *stmt, int index, con
                                               sqlite3_uint64 count) {
     return sqlite3_bind_text64(stmt, index, text, count, SQLITE_TRANSIENT, SQLITE_UTF8);
 }
+
+/// sqlite3_db_config is variadic, which Swift cannot call: switch off the checkpoint SQLite
+/// runs when the last connection to a WAL database closes (a cache opened by every short-lived
+/// process would otherwise copy and fsync the log on every exit).
+static inline int csqlite_set_no_checkpoint_on_close(sqlite3 *db, int on) {
+    return sqlite3_db_config(db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, on, (int *)0);
+}

@@ -45,8 +45,12 @@ public final class LoadedUnit {
     public let entryKinds: [AddressTableEntryKind]
     /// Entry names for builtins, foreign symbols and imports (by Id), for disassembly.
     public let entryNames: [Int: String]
-    /// Name → Id (functions and globals this unit defines).
-    public let symbols: [String: UInt32]
+    /// Name → Id (functions and globals this unit defines). Built on first use: a warm run of
+    /// a large program only looks up `main` (`symbol(named:)`).
+    public private(set) lazy var symbols: [String: UInt32] = Dictionary(
+        symbolList.map { ($0.name, $0.id) }, uniquingKeysWith: { _, last in last })
+    /// The SymbolTable in image order.
+    public let symbolList: [(name: String, id: UInt32)]
     public let functions: [FunctionInfo]
     /// The C functions this unit calls, by Id: signature and `dlsym` address.
     public let foreignFunctions: [Int: ForeignFunction]
@@ -65,8 +69,8 @@ public final class LoadedUnit {
         public var name: String
         /// Address of the function's `FunctionHeader` in loaded memory.
         public var header: UnsafeMutablePointer<FunctionHeader>
-        /// (word index, line) rows, ascending by word.
-        public var lines: [(word: UInt32, line: UInt32)]
+        /// (word index, line) rows, ascending by word (a slice of the unit's one line table).
+        public var lines: ArraySlice<(word: UInt32, line: UInt32)>
 
         /// The source line of the instruction at `word`.
         public func line(atWord word: Int) -> Int {
@@ -97,21 +101,14 @@ public final class LoadedUnit {
         entryCount = loaded.entryKinds.count
         entryKinds = loaded.entryKinds
         entryNames = loaded.entryNames
-        symbols = loaded.symbols
+        symbolList = loaded.symbols
         functions = loaded.functions
         foreignFunctions = loaded.foreign
         memory = loaded.memory
         memorySize = loaded.memorySize
-        var byId: [UInt32: Int] = [:]
-        var byHeader: [UnsafeRawPointer: Int] = [:]
-        byId.reserveCapacity(functions.count)
-        byHeader.reserveCapacity(functions.count)
-        for (i, f) in functions.enumerated() {
-            byId[f.id] = i
-            byHeader[UnsafeRawPointer(f.header)] = i
-        }
+        var byId = [Int32](repeating: -1, count: entryCount)
+        for (i, f) in functions.enumerated() { byId[Int(f.id)] = Int32(i) }
         functionIndexById = byId
-        functionIndexByHeader = byHeader
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
         for f in functions {
             f.header.pointee.unit = unmanaged
@@ -122,18 +119,25 @@ public final class LoadedUnit {
         memory.deallocate()
     }
 
-    /// Index into `functions` by Id and by header address (the JIT resolves thousands).
-    private let functionIndexById: [UInt32: Int]
-    private let functionIndexByHeader: [UnsafeRawPointer: Int]
+    /// Index into `functions` by Id (-1: not a function); the JIT resolves thousands.
+    private let functionIndexById: [Int32]
 
     /// The function with this Id, if the Id names one of this unit's functions.
     public func function(id: UInt32) -> FunctionInfo? {
-        functionIndexById[id].map { functions[$0] }
+        guard Int(id) < functionIndexById.count else { return nil }
+        let index = functionIndexById[Int(id)]
+        return index < 0 ? nil : functions[Int(index)]
     }
 
     /// The function whose header is at `header` (for backtraces and tier-up).
     public func function(header: UnsafePointer<FunctionHeader>) -> FunctionInfo? {
-        functionIndexByHeader[UnsafeRawPointer(header)].map { functions[$0] }
+        guard let f = function(id: header.pointee.functionId), UnsafePointer(f.header) == header else { return nil }
+        return f
+    }
+
+    /// The Id of a function or global this unit defines, by name (no dictionary is built).
+    public func symbol(named name: String) -> UInt32? {
+        symbolList.first { $0.name == name }?.id
     }
 
     /// The unit a function header belongs to.
@@ -147,7 +151,7 @@ public final class LoadedUnit {
         var table: UnsafeMutablePointer<UInt64>
         var entryKinds: [AddressTableEntryKind]
         var entryNames: [Int: String]
-        var symbols: [String: UInt32]
+        var symbols: [(name: String, id: UInt32)]
         var functions: [FunctionInfo]
         var foreign: [Int: ForeignFunction]
         var memory: UnsafeMutableRawPointer
@@ -198,7 +202,8 @@ public final class LoadedUnit {
         let memory = UnsafeMutableRawPointer.allocate(byteCount: max(total, 16), alignment: 16)
         var ok = false
         defer { if !ok { memory.deallocate() } }
-        memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(total, 16))
+        // Zero the table and globals; code and data are copied over whole.
+        memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(codeAt, 16))
         let table = memory.bindMemory(to: UInt64.self, capacity: entryCount + globalCount)
         let globalsBase = table + entryCount
         memory.advanced(by: codeAt).copyMemory(
@@ -213,7 +218,9 @@ public final class LoadedUnit {
         kinds.reserveCapacity(entryCount)
         var names: [Int: String] = [:]
         var foreign: [Int: ForeignFunction] = [:]
-        var functionHeaderIds: [Int: Int] = [:]  // header offset in code -> Id
+        // Header offset in code of each function entry, by Id (-1: not a function).
+        var headerOffsetById = [Int](repeating: -1, count: entryCount)
+        var functionEntryCount = 0
         for id in 0..<entryCount {
             let at = section(.entries).lowerBound + id * UnitImage.entrySize
             guard let kind = AddressTableEntryKind(rawValue: try r.u8(at)) else {
@@ -227,7 +234,8 @@ public final class LoadedUnit {
                 guard b % 8 == 0, b <= UInt64(codeRange.count),
                     UInt64(codeRange.count) - b >= UInt64(functionHeaderWords * 8)
                 else { throw .malformed("function entry \(id) is outside the code") }
-                functionHeaderIds[Int(b)] = id
+                headerOffsetById[id] = Int(b)
+                functionEntryCount += 1
                 table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
             case .global:
                 guard Int(a) < globalCount else { throw .malformed("global entry \(id) out of range") }
@@ -297,7 +305,8 @@ public final class LoadedUnit {
         }
 
         // SymbolTable.
-        var symbols: [String: UInt32] = [:]
+        var symbols: [(name: String, id: UInt32)] = []
+        symbols.reserveCapacity(symbolCount)
         for s in 0..<symbolCount {
             let at = section(.symbols).lowerBound + s * UnitImage.symbolSize
             let name = try string(try r.u32(at), try r.u32(at + 4))
@@ -305,14 +314,23 @@ public final class LoadedUnit {
             guard Int(id) < entryCount, kinds[Int(id)] == .function || kinds[Int(id)] == .global else {
                 throw .malformed("symbol `\(name)` names a bad Id")
             }
-            symbols[name] = id
+            symbols.append((name, id))
         }
 
         // Functions: check each header against its row, fill in the absolute fields, verify code.
         let lineRange = section(.lines)
         let lineRowCount = lineRange.count / UnitImage.lineSize
+        // One line table for the unit; each function gets a slice of it.
+        var lineTable: [(word: UInt32, line: UInt32)] = []
+        lineTable.reserveCapacity(lineRowCount)
+        for row in 0..<lineRowCount {
+            let rowAt = lineRange.lowerBound + row * UnitImage.lineSize
+            lineTable.append((try r.u32(rowAt), try r.u32(rowAt + 4)))
+        }
         var functions: [FunctionInfo] = []
         functions.reserveCapacity(functionCount)
+        var seen = [Bool](repeating: false, count: entryCount)
+        var verifier = Verifier(entryKinds: kinds)
         for f in 0..<functionCount {
             let at = section(.functions).lowerBound + f * UnitImage.functionSize
             let id = try r.u32(at)
@@ -323,9 +341,10 @@ public final class LoadedUnit {
             let parameterCount = Int(try r.u16(at + 22))
             let firstLine = Int(try r.u32(at + 24))
             let lineCount = Int(try r.u32(at + 28))
-            guard functionHeaderIds[headerOffset] == Int(id) else {
+            guard Int(id) < entryCount, headerOffsetById[Int(id)] == headerOffset, !seen[Int(id)] else {
                 throw .malformed("function `\(name)` does not match its AddressTable entry")
             }
+            seen[Int(id)] = true
             let headerBytes = functionHeaderWords * 8
             guard codeWords <= (codeRange.count - headerOffset - headerBytes) / 8 else {
                 throw .malformed("function `\(name)` runs past the code")
@@ -342,27 +361,24 @@ public final class LoadedUnit {
             else { throw .malformed("function `\(name)` header disagrees with its row") }
             header.pointee.addressTable = table
             header.pointee.hotness = 0
-            var lines: [(UInt32, UInt32)] = []
-            lines.reserveCapacity(lineCount)
-            for row in 0..<lineCount {
-                let rowAt = lineRange.lowerBound + (firstLine + row) * UnitImage.lineSize
-                lines.append((try r.u32(rowAt), try r.u32(rowAt + 4)))
-            }
             let code = UnsafeRawPointer(header).advanced(by: headerBytes).assumingMemoryBound(to: UInt64.self)
-            try Verifier.verify(
-                code: UnsafeBufferPointer(start: code, count: codeWords), frameSize: frameSize,
-                entryKinds: kinds, functionName: name)
-            functions.append(FunctionInfo(id: id, name: name, header: header, lines: lines))
+            try verifier.verify(
+                code: UnsafeBufferPointer(start: code, count: codeWords), frameSize: frameSize, functionName: name)
+            functions.append(
+                FunctionInfo(id: id, name: name, header: header, lines: lineTable[firstLine..<firstLine + lineCount]))
         }
         // Each function entry has exactly one row, and no two functions' headers and code
         // overlap: otherwise unverified words could be reached, or verified words rewritten.
-        guard functions.count == functionHeaderIds.count,
-            Set(functions.map(\.id)).count == functions.count
-        else { throw .malformed("function entries and function rows do not match") }
-        let extents = functions.map { f in
+        // (Ids are unique: `seen` above.)
+        guard functions.count == functionEntryCount else {
+            throw .malformed("function entries and function rows do not match")
+        }
+        var extents = functions.map { f in
             let start = UnsafeRawPointer(f.header) - UnsafeRawPointer(memory.advanced(by: codeAt))
             return (start, start + functionHeaderWords * 8 + Int(f.header.pointee.codeWords) * 8)
-        }.sorted { $0.0 < $1.0 }
+        }
+        // The encoder writes functions in code order; sort only what is not.
+        if zip(extents, extents.dropFirst()).contains(where: { $0.0 > $1.0 }) { extents.sort { $0.0 < $1.0 } }
         for (a, b) in zip(extents, extents.dropFirst()) where a.1 > b.0 {
             throw .malformed("functions overlap in the code section")
         }

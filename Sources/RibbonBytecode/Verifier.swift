@@ -6,7 +6,128 @@ import RibbonCore
 /// register operand is inside the frame, each branch lands on an instruction boundary inside
 /// the function, each Id names an entry of the right kind, and control cannot run off the end.
 /// This is what makes a damaged or hostile unit image a load error instead of a memory error.
-enum Verifier {
+struct Verifier {
+    /// What the verifier needs of each opcode number, precomputed from the ISA table so that
+    /// checking a word is a table load and a few compares (a large unit has ~350k words).
+    struct OpcodeInfo {
+        var valid = false
+        var wordCount = 1
+        /// Bit i set: byte i of the word is a register operand.
+        var registerBytes: UInt8 = 0
+        var hasBranch = false
+        var isTerminator = false
+        /// Bit k set: an Id operand may name an entry of kind raw value k (0: no Id operand).
+        var allowedKinds: UInt16 = 0
+    }
+
+    static let table: [OpcodeInfo] = (0..<Int(Opcode.numberLimit)).map { number in
+        guard let op = Opcode(rawValue: UInt16(number)), !op.isInternal else { return OpcodeInfo() }
+        var info = OpcodeInfo(valid: true, wordCount: op.format.wordCount)
+        let registers: [Int]
+        switch op.format {
+        case .none, .o32: registers = []
+        case .r, .ro32, .ri8o32, .ri32, .rx64, .rid: registers = [2]
+        case .rr, .rri32, .rro32, .call: registers = [2, 3]
+        case .rrr: registers = [2, 3, 4]
+        case .rrrr: registers = [2, 3, 4, 5]
+        }
+        for r in registers { info.registerBytes |= UInt8(1 << r) }
+        info.hasBranch = op.format.hasBranchOffset
+        info.isTerminator = op.isTerminator
+        if op.format.hasId {
+            let kinds: [AddressTableEntryKind]
+            switch op {
+            case .call: kinds = [.function, .builtin, .imported]
+            case .callC: kinds = [.foreign]
+            case .globalGet, .globalSet: kinds = [.global, .imported]
+            case .constAddr: kinds = [.constant]
+            default: kinds = []
+            }
+            for k in kinds { info.allowedKinds |= UInt16(1) << UInt16(k.rawValue) }
+            if info.allowedKinds == 0 { info.valid = false }  // an Id operand no kind fits
+        }
+        return info
+    }
+
+    let entryKinds: [UInt8]
+    /// Instruction starts of the function being checked (reused: one allocation per unit).
+    private var isStart: [Bool] = []
+
+    init(entryKinds: [AddressTableEntryKind]) {
+        self.entryKinds = entryKinds.map(\.rawValue)
+    }
+
+    /// Checks one function; on failure the detailed check names the word and the reason.
+    mutating func verify(code: UnsafeBufferPointer<UInt64>, frameSize: Int, functionName: String) throws(ImageError) {
+        if !check(code: code, frameSize: frameSize) {
+            try Verifier.verify(
+                code: code, frameSize: frameSize, entryKinds: entryKinds.map { AddressTableEntryKind(rawValue: $0)! },
+                functionName: functionName)
+            throw .malformed("function `\(functionName)` failed verification")  // (the detailed check agrees)
+        }
+    }
+
+    /// The fast check: true when every word is fine.
+    private mutating func check(code: UnsafeBufferPointer<UInt64>, frameSize: Int) -> Bool {
+        let count = code.count
+        guard count > 0 else { return false }
+        if isStart.count < count { isStart = [Bool](repeating: false, count: max(count, 2 * isStart.count)) }
+        let table = Verifier.table
+        return table.withUnsafeBufferPointer { table in
+            isStart.withUnsafeMutableBufferPointer { isStart in
+                // Pass 1: opcodes, registers, Ids; instruction starts.
+                var at = 0
+                var last = 0
+                var branches = false
+                while at < count {
+                    let w = code[at]
+                    let number = Int(UInt16(truncatingIfNeeded: w))
+                    guard number < table.count else { return false }
+                    let info = table[number]
+                    guard info.valid else { return false }
+                    var mask = info.registerBytes
+                    while mask != 0 {
+                        let byte = mask.trailingZeroBitCount
+                        guard Int((w >> UInt64(byte &* 8)) & 0xFF) < frameSize else { return false }
+                        mask &= mask &- 1
+                    }
+                    if info.allowedKinds != 0 {
+                        let id = Int(w >> 32)
+                        guard id < entryKinds.count, info.allowedKinds & (UInt16(1) << UInt16(entryKinds[id])) != 0 else {
+                            return false
+                        }
+                    }
+                    branches = branches || info.hasBranch
+                    isStart[at] = true
+                    last = at
+                    at += info.wordCount
+                    if info.wordCount == 2, at <= count { isStart[at - 1] = false }
+                }
+                guard at == count, table[Int(UInt16(truncatingIfNeeded: code[last]))].isTerminator else { return false }
+                // Pass 2: branch targets land on instruction starts.
+                var ok = true
+                if branches {
+                    at = 0
+                    while at < count {
+                        let w = code[at]
+                        let info = table[Int(UInt16(truncatingIfNeeded: w))]
+                        if info.hasBranch {
+                            let target = at + Int(Int32(truncatingIfNeeded: w >> 32))
+                            if target < 0 || target >= count || !isStart[target] {
+                                ok = false
+                                break
+                            }
+                        }
+                        at += info.wordCount
+                    }
+                }
+                // Leave the buffer all false for the next function.
+                for i in 0..<count { isStart[i] = false }
+                return ok
+            }
+        }
+    }
+
     static func verify(
         code: UnsafeBufferPointer<UInt64>, frameSize: Int, entryKinds: [AddressTableEntryKind],
         functionName: String

@@ -21,7 +21,7 @@ public final class CacheStore {
     public init(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
         self.directory = directory
         databasePath = try CacheDirectory.prepare(directory)
-        var database = try Database(path: databasePath, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        var database = try Self.openDatabase(databasePath, busyTimeoutMilliseconds)
         if case .newerThanKnown(let version) = try migrate(database, CacheSchema.migrations) {
             database.close()
             let aside = databasePath + ".newer-v\(version)-\(time(nil))"
@@ -31,10 +31,19 @@ public final class CacheStore {
                 let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
                 if fd >= 0 { close(fd) }
             }
-            database = try Database(path: databasePath, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+            database = try Self.openDatabase(databasePath, busyTimeoutMilliseconds)
             _ = try migrate(database, CacheSchema.migrations)
         }
         db = database
+    }
+
+    /// Tuned for many short-lived processes: 16 KiB pages (a megabyte-sized image is a chain of
+    /// ~100 overflow pages, not ~350), reads through a memory map, and no checkpoint at exit;
+    /// a store checkpoints what it wrote (`store`), so warm runs rarely meet a checkpoint.
+    static func openDatabase(_ path: String, _ busyTimeoutMilliseconds: Int32) throws -> Database {
+        try Database(
+            path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, pageSize: 16384, mmapSize: 1 << 30,
+            checkpointOnClose: false)
     }
 
     public struct MachineCodeRow: Sendable, Equatable {
@@ -58,10 +67,45 @@ public final class CacheStore {
         case bad(String)
     }
 
+    /// `load` that also records the hit (tests and tools; a run uses `load(decode:)` and
+    /// records the hit off the critical path).
+    public func load(key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>) throws -> LoadResult {
+        switch try load(key: key, jitIdentity: jitIdentity, hostFeatures: hostFeatures, decode: { $0 }) {
+        case .miss: return .miss
+        case .bad(let why): return .bad(why)
+        case .hit(let image, let code, let bad, let saved):
+            try? recordHit(key: key, savedMicroseconds: saved)
+            return .hit(image: image, machineCode: code, badMachineCode: bad)
+        }
+    }
+
+    public enum Loaded<Unit> {
+        case miss
+        /// The decoded unit (its image's hash checked), each function's best blob, the number
+        /// of blobs that failed their checks, and the compile and JIT time this hit saves.
+        case hit(Unit, machineCode: [MachineCodeRow], badMachineCode: Int, savedMicroseconds: Int64)
+        case bad(String)
+    }
+
     /// One query brings the unit and every blob of this JIT identity; blobs needing a feature
     /// the host lacks are skipped, and of several that fit, the one needing most is taken.
-    /// A hit marks the unit as used now (for least-recently-used eviction).
-    public func load(key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>) throws -> LoadResult {
+    ///
+    /// The image is decompressed, then `decode` runs on it while its SHA-256 is computed on a
+    /// second thread; the decoded value is returned only if the hash matches (`decode` must
+    /// therefore be safe on any bytes, as the unit loader is). A hash, decompression or decode
+    /// failure is `.bad`. Counters and the unit's last use are not touched: see `recordHit`.
+    public func load<Unit>(
+        key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>,
+        decode: ([UInt8]) throws -> Unit
+    ) throws -> Loaded<Unit> {
+        // The image's size first, so that memory for a large one can be prepared before it is
+        // read (see `willLoad`).
+        let size = try db.statement("SELECT image_size FROM units WHERE key = ?1")
+        try size.bind(key.bytes, at: 1)
+        guard try size.step() else { return .miss }
+        let imageSize = Int(size.int64(0))
+        size.reset()
+        willLoad(imageSize)
         let query = try db.statement(
             """
             SELECT 0, image, image_size, image_sha256, compile_us, NULL, 0 FROM units WHERE key = ?1
@@ -71,7 +115,7 @@ public final class CacheStore {
             """)
         try query.bind(key.bytes, at: 1)
         try query.bind(jitIdentity, at: 2)
-        var image: [UInt8]? = nil
+        var unit: Result<Unit, Error>? = nil
         var unitProblem: String? = nil
         var best: [UInt32: (row: MachineCodeRow, jitMicroseconds: Int64)] = [:]
         var badMachineCode = 0
@@ -80,19 +124,24 @@ public final class CacheStore {
             let isCode = query.int64(0) == 1
             let size = Int(query.int64(2))
             let hash = query.blob(3)
-            let checked: [UInt8]?
-            do {
-                let bytes = try query.withBlob(1) { try LZ4Frame.decompress($0, expectedSize: size) }
-                checked = SHA256.hash(bytes).bytes == hash ? bytes : nil
-            } catch {
-                checked = nil
-            }
-            if !isCode {
-                if let checked { image = checked } else { unitProblem = "unit image failed its hash or decompression" }
-                compileMicroseconds = query.int64(4)
+            guard let bytes = try? query.withBlob(1, { try LZ4Frame.decompress($0, expectedSize: size) }) else {
+                if isCode { badMachineCode += 1 } else { unitProblem = "unit image failed to decompress" }
                 continue
             }
-            guard let blob = checked else {
+            if !isCode {
+                compileMicroseconds = query.int64(4)
+                // A large image is hashed on a second thread while it is decoded; a small one
+                // costs less than starting a thread.
+                let hashing = bytes.count >= Self.parallelHashBytes ? BackgroundTask { SHA256.hash(bytes).bytes == hash } : nil
+                let hashMatches = hashing == nil ? SHA256.hash(bytes).bytes == hash : true
+                unit = hashMatches ? Result { try decode(bytes) } : nil
+                if !(hashing?.wait() ?? hashMatches) {
+                    unit = nil
+                    unitProblem = "unit image failed its hash check"
+                }
+                continue
+            }
+            guard SHA256.hash(bytes).bytes == hash else {
                 badMachineCode += 1
                 continue
             }
@@ -100,29 +149,26 @@ public final class CacheStore {
             guard features.isSubset(of: hostFeatures) else { continue }
             let id = UInt32(truncatingIfNeeded: query.int64(4))
             if let current = best[id], current.row.features.count >= features.count { continue }
-            best[id] = (MachineCodeRow(functionId: id, features: features, blob: blob), query.int64(6))
+            best[id] = (MachineCodeRow(functionId: id, features: features, blob: bytes), query.int64(6))
         }
-        if let unitProblem {
-            try? count(["misses": 1])
-            return .bad(unitProblem)
-        }
-        guard let image else {
-            try? count(["misses": 1])
-            return .miss
+        if let unitProblem { return .bad(unitProblem) }
+        guard let unit else { return .miss }
+        let decoded: Unit
+        switch unit {
+        case .success(let value): decoded = value
+        case .failure(let error):
+            return .bad("unit image does not load: \(error)")
         }
         let saved = compileMicroseconds + best.values.reduce(0) { $0 + $1.jitMicroseconds }
-        // One small write: the unit's last use (least-recently-used eviction) and the counters.
-        // A busy database only loses these, never the run.
-        try? db.transaction {
-            let touch = try db.statement("UPDATE units SET last_used_at = ?2 WHERE key = ?1")
-            try touch.bind(key.bytes, at: 1)
-            try touch.bind(Int64(time(nil)), at: 2)
-            try touch.run()
-            try addToCounters(["hits": 1, "saved_us": saved])
-        }
         let rows = best.values.map(\.row).sorted { $0.functionId < $1.functionId }
-        return .hit(image: image, machineCode: rows, badMachineCode: badMachineCode)
+        return .hit(decoded, machineCode: rows, badMachineCode: badMachineCode, savedMicroseconds: saved)
     }
+
+    /// Images at least this big are hashed on a second thread while they are decoded.
+    static let parallelHashBytes = 256 << 10
+
+    /// Called with a unit image's size before it is read (a run prepares memory for a large one).
+    public var willLoad: (Int) -> Void = { _ in }
 
     /// Adds to the named counters (`cache stats`: hits, misses, saved_us) in a transaction of
     /// its own.
@@ -142,6 +188,7 @@ public final class CacheStore {
 
     /// The value of every counter (absent ones are 0).
     public func counters() throws -> [String: Int64] {
+        try db.transaction { try foldHits() }
         let query = try db.statement("SELECT name, value FROM counters")
         var result: [String: Int64] = [:]
         while try query.step() { result[query.text(0)] = query.int64(1) }
@@ -169,7 +216,8 @@ public final class CacheStore {
     /// evicted (`evict(toFit:)`).
     public func store(
         key: SHA256Digest, sourcePath: String, image: [UInt8]?, compileMicroseconds: Int, ribbonBuild: String,
-        jitIdentity: String, machineCode: [MachineCodeEntry], factors: String = "", maxBytes: Int64? = nil
+        jitIdentity: String, machineCode: [MachineCodeEntry], factors: String = "", maxBytes: Int64? = nil,
+        countMiss: Bool = false
     ) throws {
         // Compress and hash before taking the write lock.
         let imageFrame = try image.map { try LZ4Frame.compress($0) }
@@ -179,6 +227,8 @@ public final class CacheStore {
         }
         let now = Int64(time(nil))
         try db.transaction {
+            try foldHits()
+            if countMiss { try addToCounters(["misses": 1]) }
             guard let image, let imageFrame, let imageHash else {
                 let exists = try db.statement("SELECT 1 FROM units WHERE key = ?1")
                 try exists.bind(key.bytes, at: 1)
@@ -210,6 +260,15 @@ public final class CacheStore {
             try insert(machineCode: blobs, key: key, jitIdentity: jitIdentity)
         }
         if let maxBytes { try evict(toFit: maxBytes, keeping: key) }
+        checkpoint()
+    }
+
+    /// Moves what this connection wrote from the WAL into the database file and empties the
+    /// WAL (`wal_checkpoint(TRUNCATE)`): every process that opens the cache first reads the
+    /// whole WAL back, and warm runs read pages through the memory map, not the WAL. Best
+    /// effort: busy readers only postpone it to the next writer.
+    public func checkpoint() {
+        try? db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
 
     private func insert(

@@ -24,6 +24,10 @@ final class CacheSession {
 
     func clearWarnings() { warnings = [] }
 
+    deinit {
+        finish()
+    }
+
     static func warning(_ text: String) -> String { "ribbon: warning: cache: \(text)" }
 
     /// Opens the cache in `directory` (default: `CacheDirectory.defaultPath()`); nil, with the
@@ -61,10 +65,12 @@ final class CacheSession {
     /// relocated. A row that fails any of this is a miss (with one warning); the next store
     /// replaces it.
     func lookup(key: SHA256Digest, path: String, resolver: SymbolResolver) -> Lookup {
-        let result: CacheStore.LoadResult
+        let result: CacheStore.Loaded<LoadedUnit>
+        store.willLoad = CompilerMemory.prepare(forLoadingImageBytes:)
         do {
             result = try store.load(
-                key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
+                key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names)
+            ) { try LoadedUnit(image: UnitImage(bytes: $0), resolver: resolver) }
         } catch {
             warnings.append(Self.warning("cannot read: \(error); compiling \(path) without it"))
             return .miss
@@ -75,14 +81,9 @@ final class CacheSession {
         case .bad(let why):
             warnings.append(Self.warning("entry for \(path) is damaged (\(why)); recompiling and replacing it"))
             return .miss
-        case .hit(let image, let rows, let badMachineCode):
-            let unit: LoadedUnit
-            do {
-                unit = try LoadedUnit(image: UnitImage(bytes: image), resolver: resolver)
-            } catch {
-                warnings.append(Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
-                return .miss
-            }
+        case .hit(let unit, let rows, let badMachineCode, let saved):
+            // Recorded in the hit log, not the database: a warm run writes nothing to SQLite.
+            try? store.recordHit(key: key, savedMicroseconds: saved)
             var code: [(functionId: UInt32, code: MachineCode)] = []
             var bad = badMachineCode
             for row in rows {
@@ -100,6 +101,15 @@ final class CacheSession {
         }
     }
 
+    /// Whether this run wrote to the database outside `store` (which checkpoints by itself).
+    private var wrote = false
+
+    /// Empties the WAL if this run wrote to the database; call before the process ends.
+    func finish() {
+        if wrote { store.checkpoint() }
+        wrote = false
+    }
+
     /// The source's digest without reading it, when the cache remembers it for the file's
     /// current stat data (see `CacheStore.trustedDigest`).
     func rememberedDigest(path: String, stat: FileStat?) -> SHA256Digest? {
@@ -110,6 +120,7 @@ final class CacheSession {
     /// Remembers a digest just computed for the file (stat data taken before it was read).
     func rememberDigest(_ digest: SHA256Digest, path: String, stat: FileStat?) {
         guard let stat else { return }
+        wrote = true
         try? store.recordDigest(path: absolutePath(path), stat: stat, digest: digest, now: CacheStore.nowNanoseconds())
     }
 
@@ -130,11 +141,13 @@ final class CacheSession {
                 jitMicroseconds: $0.microseconds)
         }
         guard image != nil || !entries.isEmpty else { return }
+        wrote = false  // `store` checkpoints
         do {
             try store.store(
                 key: key.key, sourcePath: absolutePath(path), image: image?.bytes,
                 compileMicroseconds: compileMicroseconds, ribbonBuild: CacheKeys.ribbonBuild,
-                jitIdentity: CacheKeys.jitIdentity, machineCode: entries, factors: key.storedText, maxBytes: maxBytes)
+                jitIdentity: CacheKeys.jitIdentity, machineCode: entries, factors: key.storedText, maxBytes: maxBytes,
+                countMiss: image != nil)
         } catch {
             warnings.append(Self.warning("cannot store \(path): \(error)"))
         }

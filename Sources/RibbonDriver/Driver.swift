@@ -186,10 +186,11 @@ public enum Driver {
                 key: key, path: path, image: compiledImage,
                 compileMicroseconds: statistics.parseMicroseconds + statistics.compileMicroseconds,
                 compiled: jit.compiled)
+            cache.finish()
             statistics.cacheStoreMicroseconds += monotonicMicroseconds() - t0
             flushWarnings()
         }
-        guard let mainId = unit.symbols["main"], let main = unit.function(id: mainId) else {
+        guard let mainId = unit.symbol(named: "main"), let main = unit.function(id: mainId) else {
             storeInCache()
             return finish(0)  // A library: it compiles, and running it does nothing.
         }

@@ -22,7 +22,16 @@ public final class Database {
     /// exclusive lock, so two processes opening a new cache at once would otherwise see
     /// `SQLITE_BUSY` instead of waiting. A file that is not a database fails here, at the first
     /// read (`SQLITE_NOTADB`), as a thrown `SQLiteError`.
-    public init(path: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
+    ///
+    /// Tuning for a database that many short-lived processes open (all optional):
+    /// `pageSize` applies only when the file is new (big values make long blobs' overflow chains
+    /// short); `mmapSize` lets reads come straight from a memory map instead of one `pread` per
+    /// page; `checkpointOnClose: false` leaves the WAL in place at close; `autoCheckpoint: false`
+    /// stops commits from checkpointing by themselves (call `checkpoint()` after big writes).
+    public init(
+        path: String, busyTimeoutMilliseconds: Int32 = 5000, pageSize: Int? = nil, mmapSize: Int64 = 0,
+        checkpointOnClose: Bool = true, autoCheckpoint: Bool = true
+    ) throws {
         self.path = path
         var connection: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
@@ -38,7 +47,11 @@ public final class Database {
         sqlite3_extended_result_codes(connection, 1)
         sqlite3_busy_timeout(connection, busyTimeoutMilliseconds)
         do {
+            if let pageSize { try execute("PRAGMA page_size=\(pageSize)") }
             try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            if mmapSize > 0 { try execute("PRAGMA mmap_size=\(mmapSize)") }
+            if !autoCheckpoint { try execute("PRAGMA wal_autocheckpoint=0") }
+            if !checkpointOnClose { csqlite_set_no_checkpoint_on_close(connection, 1) }
         } catch {
             close()
             throw error
@@ -48,6 +61,7 @@ public final class Database {
     deinit {
         close()
     }
+
 
     /// Finalizes the cached statements, then closes the connection (`sqlite3_close_v2`).
     ///
