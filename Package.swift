@@ -18,6 +18,29 @@
 //   ribbon                @main only
 import PackageDescription
 
+/// How the release `ribbon` is linked, for start-up time (Documentation/Performance.md,
+/// "Start-up"; each measured with hyperfine on hello.rib, together about 2.8 -> 2.0 ms):
+/// - `-no-pie`: a position-dependent executable has no relative relocations for ld.so to apply
+///   at every start (38,000 of them, each page of metadata and witness tables they touch copied
+///   on write).
+/// - libstdc++ and libgcc linked statically (`tools/link/libstdc++.so` is a linker script that
+///   sends `--static-swift-stdlib`'s `-lstdc++` to libstdc++.a): two shared libraries fewer to
+///   map, relocate and bind symbols for. libc and libm stay shared: `foreign` functions come
+///   from them through `dlsym`.
+/// - `--no-export-dynamic`: the executable's own 2,700 Swift symbols are not exported (nothing
+///   looks them up; `dladdr` in the Swift runtime's start-up scans them linearly).
+/// Debug builds (the tests) link as SwiftPM does by default.
+let releaseStartupLinking: [LinkerSetting] = [
+    .unsafeFlags(
+        [
+            "-Xclang-linker", "-no-pie",
+            "-Xclang-linker", "-static-libgcc",
+            "-L", Context.packageDirectory + "/tools/link",
+            "-Xlinker", "--no-export-dynamic",
+        ],
+        .when(configuration: .release)),
+]
+
 let package = Package(
     name: "Ribbon",
     products: [
@@ -60,7 +83,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "ribbon", dependencies: ["RibbonCLI"]),
+        .executableTarget(name: "ribbon", dependencies: ["RibbonCLI"], linkerSettings: releaseStartupLinking),
 
         .testTarget(name: "RibbonCoreTests", dependencies: ["RibbonCore"]),
         .testTarget(name: "RibbonSyntaxTests", dependencies: ["RibbonSyntax"]),
