@@ -15,6 +15,7 @@
 //   RibbonCache           the persistent compilation cache: schema (embedded migrations)
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
+//   CRibbonStartup        the executable's argv for Swift's CommandLine, from glibc (release)
 //   ribbon                @main only
 import PackageDescription
 
@@ -83,7 +84,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "ribbon", dependencies: ["RibbonCLI"], linkerSettings: releaseStartupLinking),
+        // Replaces the Swift runtime's /proc/self/maps argv lookup in the release binary.
+        .target(name: "CRibbonStartup", cSettings: [.define("RIBBON_STATIC_ARGV", .when(configuration: .release))]),
+        .executableTarget(
+            name: "ribbon", dependencies: ["RibbonCLI", "CRibbonStartup"], linkerSettings: releaseStartupLinking),
 
         .testTarget(name: "RibbonCoreTests", dependencies: ["RibbonCore"]),
         .testTarget(name: "RibbonSyntaxTests", dependencies: ["RibbonSyntax"]),
