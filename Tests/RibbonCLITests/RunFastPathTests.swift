@@ -34,6 +34,8 @@ import Testing
         ["run", "run"],
         ["run", "disasm"],
         ["run", "help"],
+        ["run", "a=b.rib"],
+        ["run", "x.rib", "--jit", "off", "--stats", "--no-cache", "--cache-dir=/c", "--jit-threshold", "3"],
     ]
 
     /// Command lines ArgumentParser rejects (or answers with help): the fast path must not take them.
