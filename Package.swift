@@ -15,8 +15,37 @@
 //   RibbonCache           the persistent compilation cache: schema (embedded migrations), keys, store
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
+//   CRibbonStartup        the executable's argv for Swift's CommandLine, from glibc (release)
 //   ribbon                @main only
 import PackageDescription
+
+/// How the release `ribbon` is linked, for start-up time (Documentation/Performance.md,
+/// "Start-up"; each measured with hyperfine on hello.rib, together about 2.8 -> 2.0 ms):
+/// - `-no-pie`: a position-dependent executable has no relative relocations for ld.so to apply
+///   at every start (38,000 of them, each page of metadata and witness tables they touch copied
+///   on write).
+/// - libstdc++ and libgcc linked statically (`tools/link/libstdc++.so` is a linker script that
+///   sends `--static-swift-stdlib`'s `-lstdc++` to libstdc++.a): two shared libraries fewer to
+///   map, relocate and bind symbols for. libc and libm stay shared: `foreign` functions come
+///   from them through `dlsym`.
+/// - `--no-export-dynamic`: the executable's own 2,700 Swift symbols are not exported (nothing
+///   looks them up; `dladdr` in the Swift runtime's start-up scans them linearly).
+/// - SQLite, LZ4 and libcrypto statically, the same way (`tools/link/lib*.so` scripts), once the
+///   product links the cache: loaded as shared libraries they add about 1.3 ms to every start
+///   (libcrypto alone about 0.65 ms), linked statically about 0.1 ms. Their `systemLibrary`
+///   targets name no `pkgConfig`, because pkg-config's `-L/usr/lib/x86_64-linux-gnu` would come
+///   before `tools/link` and find the `.so` first (Debian's headers are in /usr/include anyway).
+/// Debug builds (the tests) link as SwiftPM does by default.
+let releaseStartupLinking: [LinkerSetting] = [
+    .unsafeFlags(
+        [
+            "-Xclang-linker", "-no-pie",
+            "-Xclang-linker", "-static-libgcc",
+            "-L", Context.packageDirectory + "/tools/link",
+            "-Xlinker", "--no-export-dynamic",
+        ],
+        .when(configuration: .release)),
+]
 
 let package = Package(
     name: "Ribbon",
@@ -41,12 +70,11 @@ let package = Package(
         ),
         .target(name: "X86Disassembler", dependencies: ["CCapstone"]),
         .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler", "X86Disassembler"]),
-        .systemLibrary(name: "CLZ4", pkgConfig: "liblz4", providers: [.apt(["liblz4-dev"])]),
-        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLZ4", providers: [.apt(["liblz4-dev"])]),
+        .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CacheCodecs", dependencies: ["CLZ4", "CCrypto"]),
         .systemLibrary(
             name: "CSQLite",
-            pkgConfig: "sqlite3",
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "SQLiteSupport", dependencies: ["CSQLite"]),
@@ -63,7 +91,10 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "ribbon", dependencies: ["RibbonCLI"]),
+        // Replaces the Swift runtime's /proc/self/maps argv lookup in the release binary.
+        .target(name: "CRibbonStartup", cSettings: [.define("RIBBON_STATIC_ARGV", .when(configuration: .release))]),
+        .executableTarget(
+            name: "ribbon", dependencies: ["RibbonCLI", "CRibbonStartup"], linkerSettings: releaseStartupLinking),
 
         .testTarget(name: "RibbonCoreTests", dependencies: ["RibbonCore"]),
         .testTarget(name: "RibbonSyntaxTests", dependencies: ["RibbonSyntax"]),

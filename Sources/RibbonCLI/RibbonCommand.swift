@@ -51,15 +51,31 @@ public struct RunCommand: ParsableCommand {
         }
     }
 
-    public func run() throws {
+    /// What the parsed flags ask of the driver.
+    public var options: RunOptions {
+        Self.options(jit: jit, jitThreshold: jitThreshold, noCache: noCache, cacheDir: cacheDir, stats: stats)
+    }
+
+    /// The `RunOptions` for these flags (shared with `RunFastPath`, which parses without
+    /// ArgumentParser).
+    static func options(jit: JITMode, jitThreshold: Int?, noCache: Bool, cacheDir: String?, stats: Bool) -> RunOptions {
         var options = RunOptions()
         options.jit = jit
         options.jitThreshold = jitThreshold
         options.useCache = !noCache
         options.cacheDirectory = cacheDir
         options.printStats = stats
-        let status = Driver.run(path: file, options: options)
+        return options
+    }
+
+    public func run() throws {
+        let status = Self.run(path: file, options: options)
         if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Runs `path`; returns the process exit status. `run()` and `RunFastPath` both end here.
+    static func run(path: String, options: RunOptions) -> Int32 {
+        Driver.run(path: path, options: options)
     }
 }
 

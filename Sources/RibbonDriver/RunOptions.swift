@@ -8,7 +8,7 @@ public enum JITMode: String, CaseIterable, Sendable {
     case eager
 }
 
-public struct RunOptions: Sendable {
+public struct RunOptions: Equatable, Sendable {
     /// Interpreted calls of a function, or loop back-edges, before `--jit tier` compiles it.
     /// Compiling costs about 30–100 µs a function and an interpreted call or iteration 10–40 ns,
     /// so 1000 compiles a function after roughly as much interpreted time as compiling costs.

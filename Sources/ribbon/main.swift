@@ -1,3 +1,4 @@
 import RibbonCLI
 
-RibbonCommand.main()
+// `ribbon run` with a plain command line skips ArgumentParser; anything else goes through it.
+RibbonCommand.mainFast()
