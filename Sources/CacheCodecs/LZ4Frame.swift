@@ -23,6 +23,10 @@ public enum LZ4Frame {
         var preferences = LZ4F_preferences_t()
         preferences.frameInfo.contentSize = UInt64(bytes.count)
         preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
+        // One independent block of up to 4 MiB: a cached image decompresses in one call straight
+        // into its buffer (64 KiB linked blocks go through a window copy: ~1.6x slower to read).
+        preferences.frameInfo.blockSizeID = LZ4F_max4MB
+        preferences.frameInfo.blockMode = LZ4F_blockIndependent
         let bound = LZ4F_compressFrameBound(bytes.count, &preferences)
         guard LZ4F_isError(bound) == 0 else { throw lz4Error("LZ4F_compressFrameBound", bound) }
         var dummy: UInt8 = 0

@@ -12,8 +12,8 @@ struct Verifier {
     struct OpcodeInfo {
         var valid = false
         var wordCount = 1
-        /// Bit i set: byte i of the word is a register operand.
-        var registerBytes: UInt8 = 0
+        /// 0xFF in each byte of the word that is a register operand.
+        var registerMask: UInt64 = 0
         var hasBranch = false
         var isTerminator = false
         /// Bit k set: an Id operand may name an entry of kind raw value k (0: no Id operand).
@@ -31,7 +31,7 @@ struct Verifier {
         case .rrr: registers = [2, 3, 4]
         case .rrrr: registers = [2, 3, 4, 5]
         }
-        for r in registers { info.registerBytes |= UInt8(1 << r) }
+        for r in registers { info.registerMask |= UInt64(0xFF) << UInt64(8 * r) }
         info.hasBranch = op.format.hasBranchOffset
         info.isTerminator = op.isTerminator
         if op.format.hasId {
@@ -85,11 +85,12 @@ struct Verifier {
                     guard number < table.count else { return false }
                     let info = table[number]
                     guard info.valid else { return false }
-                    var mask = info.registerBytes
-                    while mask != 0 {
-                        let byte = mask.trailingZeroBitCount
-                        guard Int((w >> UInt64(byte &* 8)) & 0xFF) < frameSize else { return false }
-                        mask &= mask &- 1
+                    if info.registerMask != 0 {
+                        // Register operands sit in bytes 2-5; the others are masked to zero,
+                        // so the largest byte is the largest register (branch-free).
+                        let r = w & info.registerMask
+                        let m = max(max((r >> 16) & 0xFF, (r >> 24) & 0xFF), max((r >> 32) & 0xFF, (r >> 40) & 0xFF))
+                        guard Int(m) < frameSize else { return false }
                     }
                     if info.allowedKinds != 0 {
                         let id = Int(w >> 32)

@@ -98,6 +98,8 @@ public final class CacheStore {
         key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>,
         decode: ([UInt8]) throws -> Unit
     ) throws -> Loaded<Unit> {
+        var clock = PhaseClock()
+        defer { lastLoadPhases = clock.phases }
         // The image's size first, so that memory for a large one can be prepared before it is
         // read (see `willLoad`).
         let size = try db.statement("SELECT image_size FROM units WHERE key = ?1")
@@ -106,6 +108,7 @@ public final class CacheStore {
         let imageSize = Int(size.int64(0))
         size.reset()
         willLoad(imageSize)
+        clock.mark("lookup")
         let query = try db.statement(
             """
             SELECT 0, image, image_size, image_sha256, compile_us, NULL, 0 FROM units WHERE key = ?1
@@ -121,6 +124,7 @@ public final class CacheStore {
         var badMachineCode = 0
         var compileMicroseconds: Int64 = 0
         while try query.step() {
+            clock.mark("read")
             let isCode = query.int64(0) == 1
             let size = Int(query.int64(2))
             let hash = query.blob(3)
@@ -128,6 +132,7 @@ public final class CacheStore {
                 if isCode { badMachineCode += 1 } else { unitProblem = "unit image failed to decompress" }
                 continue
             }
+            clock.mark("decompress")
             if !isCode {
                 compileMicroseconds = query.int64(4)
                 // A large image is hashed on a second thread while it is decoded; a small one
@@ -135,12 +140,15 @@ public final class CacheStore {
                 let hashing = bytes.count >= Self.parallelHashBytes ? BackgroundTask { SHA256.hash(bytes).bytes == hash } : nil
                 let hashMatches = hashing == nil ? SHA256.hash(bytes).bytes == hash : true
                 unit = hashMatches ? Result { try decode(bytes) } : nil
+                clock.mark("decode")
+                defer { clock.mark("hash") }
                 if !(hashing?.wait() ?? hashMatches) {
                     unit = nil
                     unitProblem = "unit image failed its hash check"
                 }
                 continue
             }
+            defer { clock.mark("machine_code") }
             guard SHA256.hash(bytes).bytes == hash else {
                 badMachineCode += 1
                 continue
@@ -163,6 +171,12 @@ public final class CacheStore {
         let rows = best.values.map(\.row).sorted { $0.functionId < $1.functionId }
         return .hit(decoded, machineCode: rows, badMachineCode: badMachineCode, savedMicroseconds: saved)
     }
+
+    /// Microseconds of each phase of the last `load` (`--stats` `cache_phases_us`): lookup (the
+    /// size query), read (SQLite bringing the row), decompress, decode (verify and relocate),
+    /// hash (what the image's SHA-256 took beyond decoding, on the second thread), and
+    /// machine_code (blobs: read, decompress, hash).
+    public private(set) var lastLoadPhases: [(name: String, microseconds: Int)] = []
 
     /// Images at least this big are hashed on a second thread while they are decoded.
     static let parallelHashBytes = 256 << 10

@@ -105,6 +105,8 @@ public enum Driver {
         if options.useCache {
             let t0 = monotonicMicroseconds()
             cache = CacheSession.open(directory: options.cacheDirectory, warnings: &warnings)
+            var t = monotonicMicroseconds()
+            statistics.cachePhases.append(("open", t - t0))
             if let cache {
                 // An unchanged file's digest is remembered by its stat data: a warm run need
                 // not read or hash the source at all.
@@ -117,10 +119,13 @@ public enum Driver {
                 }
                 let unitKey = CacheKeys.factors(sourceDigest: digest!)
                 key = unitKey
+                statistics.cachePhases.append(("source", monotonicMicroseconds() - t))
+                t = monotonicMicroseconds()
                 if case .hit(let loaded, let code) = cache.lookup(key: unitKey.key, path: path, resolver: resolver) {
                     cachedUnit = loaded
                     cachedCode = code
                 }
+                statistics.cachePhases += cache.store.lastLoadPhases
                 statistics.unit = cachedUnit == nil ? "miss" : "hit"
             }
             statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
@@ -176,6 +181,7 @@ public enum Driver {
             cache?.noteRejectedMachineCode(rejected.count, path: path)
             statistics.jitLoaded = jit.loadedCount
             statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+            statistics.cachePhases.append(("install", monotonicMicroseconds() - t0))
         }
         // At the end, also after a runtime error: the unit if it was compiled, and all machine
         // code compiled in this run.

@@ -38,6 +38,9 @@ public struct RunStatistics: Sendable {
     public var cacheLoadMicroseconds = 0
     public var cacheStoreMicroseconds = 0
     public var runMicroseconds = 0
+    /// What `cache_load` was spent on, in order (open, source, lookup, read, decompress, decode,
+    /// hash, machine_code, install): `cache_phases_us`, only when the cache was used.
+    public var cachePhases: [(name: String, microseconds: Int)] = []
 
     public var json: String {
         "{\"unit\":\"\(unit)\",\"units_compiled\":\(unitsCompiled),\"units_loaded\":\(unitsLoaded),"
@@ -45,6 +48,11 @@ public struct RunStatistics: Sendable {
             + "\"jit_loaded\":\(jitLoaded),\"time_us\":{\"parse\":\(parseMicroseconds),"
             + "\"compile\":\(compileMicroseconds),\"jit\":\(jitMicroseconds),"
             + "\"cache_load\":\(cacheLoadMicroseconds),\"cache_store\":\(cacheStoreMicroseconds),"
-            + "\"run\":\(runMicroseconds)}}"
+            + "\"run\":\(runMicroseconds)}" + phasesJSON + "}"
+    }
+
+    private var phasesJSON: String {
+        guard !cachePhases.isEmpty else { return "" }
+        return ",\"cache_phases_us\":{" + cachePhases.map { "\"\($0.name)\":\($0.microseconds)" }.joined(separator: ",") + "}"
     }
 }
