@@ -320,20 +320,34 @@ public final class CacheStore {
         return try (pragma("page_count") - pragma("freelist_count")) * pragma("page_size")
     }
 
-    /// Deletes least-recently-used units (with their machine code) until the database uses at
-    /// most `maxBytes`, to 90% of it so that every store after does not evict again. The unit
-    /// `keeping` (the one just stored) goes last. Returns the number of units evicted.
+    /// Bytes the entries take: every unit image and machine-code blob as stored (compressed),
+    /// plus a small allowance per row. What the size bound counts (the database file also
+    /// holds indexes and free pages: `bytesInUse`).
+    public func entryBytes() throws -> Int64 {
+        let q = try db.statement(
+            """
+            SELECT coalesce((SELECT sum(length(image)) + 200 * count(*) FROM units), 0)
+                + coalesce((SELECT sum(length(blob)) + 100 * count(*) FROM machine_code), 0)
+            """)
+        defer { q.reset() }
+        return try q.step() ? q.int64(0) : 0
+    }
+
+    /// Deletes least-recently-used units (with their machine code) until the entries take at
+    /// most `maxBytes` (`entryBytes`), down to 90% of it so that the stores after do not evict
+    /// again at once. The unit `keeping` (the one just stored) is never evicted. Returns the
+    /// number of units evicted.
     @discardableResult
     public func evict(toFit maxBytes: Int64, keeping: SHA256Digest? = nil) throws -> Int {
-        let used = try bytesInUse()
+        let used = try entryBytes()
         guard used > maxBytes else { return 0 }
         var excess = used - maxBytes * 9 / 10
         return try db.transaction {
             let oldest = try db.statement(
                 """
-                SELECT key, length(image) + coalesce((SELECT sum(length(blob)) FROM machine_code
-                    WHERE unit_key = key), 0) + 200
-                FROM units ORDER BY key = ?1, last_used_at, created_at
+                SELECT key, length(image) + 200 + coalesce((SELECT sum(length(blob)) + 100 * count(*)
+                    FROM machine_code WHERE unit_key = units.key), 0)
+                FROM units WHERE key != ?1 ORDER BY last_used_at, created_at
                 """)
             try oldest.bind(keeping?.bytes ?? [], at: 1)
             var victims: [[UInt8]] = []

@@ -64,7 +64,8 @@ final class CacheSession {
     /// Looks a unit up and loads its image: hash-checked, decompressed, decoded, verified and
     /// relocated. A row that fails any of this is a miss (with one warning); the next store
     /// replaces it.
-    func lookup(key: SHA256Digest, path: String, resolver: SymbolResolver) -> Lookup {
+    /// `recordHit: false` for lookups that are not runs (`ribbon build`).
+    func lookup(key: SHA256Digest, path: String, resolver: SymbolResolver, recordHit: Bool = true) -> Lookup {
         let result: CacheStore.Loaded<LoadedUnit>
         store.willLoad = CompilerMemory.prepare(forLoadingImageBytes:)
         do {
@@ -83,7 +84,7 @@ final class CacheSession {
             return .miss
         case .hit(let unit, let rows, let badMachineCode, let saved):
             // Recorded in the hit log, not the database: a warm run writes nothing to SQLite.
-            try? store.recordHit(key: key, savedMicroseconds: saved)
+            if recordHit { try? store.recordHit(key: key, savedMicroseconds: saved) }
             var code: [(functionId: UInt32, code: MachineCode)] = []
             var bad = badMachineCode
             for row in rows {

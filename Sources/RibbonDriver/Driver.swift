@@ -82,13 +82,19 @@ public enum Driver {
     public static func execute(path: String, options: RunOptions, output: OutputSink) -> ExecutionReport {
         var statistics = RunStatistics()
         var report = ExecutionReport(status: 0, standardOutput: [], standardError: "")
+        var cache: CacheSession? = nil
+        var warnings: [String] = []
+        func flushWarnings() {
+            for w in (cache?.warnings ?? []) + warnings { report.standardError += w + "\n" }
+            warnings = []
+            cache?.clearWarnings()
+        }
         func finish(_ status: Int32) -> ExecutionReport {
+            flushWarnings()
             report.status = status
             if options.printStats { report.standardError += statistics.json + "\n" }
             return report
         }
-        var cache: CacheSession? = nil
-        var warnings: [String] = []
         var key: UnitKeyFactors? = nil
         var cachedUnit: LoadedUnit? = nil
         var cachedCode: [(functionId: UInt32, code: MachineCode)] = []
@@ -129,11 +135,6 @@ public enum Driver {
                 statistics.unit = cachedUnit == nil ? "miss" : "hit"
             }
             statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
-        }
-        func flushWarnings() {
-            for w in (cache?.warnings ?? []) + warnings { report.standardError += w + "\n" }
-            warnings = []
-            cache?.clearWarnings()
         }
         var compiledImage: UnitImage? = nil
         let unit: LoadedUnit

@@ -39,6 +39,35 @@ public enum FileSystem {
     }
 }
 
+extension FileSystem {
+    /// Writes `contents` to `path` through a temporary file renamed over it, so a reader never
+    /// sees half a file (depfiles are read by Make and Ninja while other builds run).
+    public static func writeFile(_ path: String, contents: String) throws(SystemError) {
+        let temporary = path + ".tmp-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SystemError(call: "write", path: path, errno: errno) }
+        var bytes = Array(contents.utf8)
+        var offset = 0
+        while offset < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                let e = errno
+                close(fd)
+                unlink(temporary)
+                throw SystemError(call: "write", path: path, errno: e)
+            }
+            offset += n
+        }
+        bytes = []
+        guard close(fd) == 0, rename(temporary, path) == 0 else {
+            let e = errno
+            unlink(temporary)
+            throw SystemError(call: "write", path: path, errno: e)
+        }
+    }
+}
+
 /// Microseconds on the monotonic clock.
 @inline(__always)
 func monotonicMicroseconds() -> Int {
