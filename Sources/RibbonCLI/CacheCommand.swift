@@ -65,6 +65,9 @@ struct CacheOptions: ParsableArguments {
                 status: ExitStatus.ioError)
         }
         for warning in store?.warnings ?? [] { Driver.printError("ribbon: warning: cache: \(warning)") }
+        // Warm runs record hits outside the database; folding them first makes `ls` and `show`
+        // show true last uses. A busy database only leaves them for later.
+        try? store?.foldHitLog()
         return store
     }
 }

@@ -35,14 +35,15 @@ extension CacheStore {
         return error.primaryCode == 11 || error.primaryCode == 26
     }
 
-    /// Deletes the cache database in `directory` with its write-ahead log and shared-memory
-    /// index (`cache clear` of a file SQLite cannot read; the next run creates a new one).
+    /// Deletes the cache database in `directory` with its write-ahead log, shared-memory index
+    /// and hit log (`cache clear` of a file SQLite cannot read; the next run creates a new one).
     /// Returns the bytes the files took.
     @discardableResult
     public static func removeDatabaseFiles(in directory: String) -> Int64 {
         let path = databasePath(in: directory)
         let sizes = fileBytes(databasePath: path)
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }
+        unlink(directory + "/" + HitLog.fileName)
         return sizes.database + sizes.wal
     }
 
@@ -59,6 +60,17 @@ extension CacheStore {
     public var bytesOnDisk: Int64 {
         let sizes = Self.fileBytes(databasePath: databasePath)
         return sizes.database + sizes.wal
+    }
+
+    /// Folds the hit log (hits a warm run records outside the database, see `HitLog`) into the
+    /// counters and the units' last use, so that what follows sees every hit. Without a log
+    /// this writes nothing; with one, it checkpoints after, so that warm runs do not read the
+    /// write back from the WAL.
+    public func foldHitLog() throws {
+        var st = stat()
+        guard lstat(directory + "/" + HitLog.fileName, &st) == 0 else { return }
+        try db.transaction { try foldHits() }
+        checkpoint()
     }
 
     /// Runs `body` in one read transaction (`BEGIN` deferred takes no write lock), so that the
@@ -122,6 +134,7 @@ extension CacheStore {
     /// build (`CacheKeys.ribbonBuild`), to count the units no run of it can read.
     public func statistics(currentBuild: String) throws -> Statistics {
         var s = Statistics()
+        try foldHitLog()
         try reading {
             let units = try integers(
                 """
@@ -142,7 +155,10 @@ extension CacheStore {
             s.storedCompileMicroseconds = units[3]
             s.storedJITMicroseconds = code[3]
             s.sourceDigests = Int(try integers("SELECT count(*) FROM source_digests", count: 1)[0])
-            let counters = try counters()
+            var counters: [String: Int64] = [:]
+            let query = try db.statement("SELECT name, value FROM counters")
+            defer { query.reset() }
+            while try query.step() { counters[query.text(0)] = query.int64(1) }
             s.hits = counters["hits", default: 0]
             s.misses = counters["misses", default: 0]
             s.savedMicroseconds = counters["saved_us", default: 0]
@@ -366,6 +382,7 @@ extension CacheStore {
     public func deleteUnits(_ keys: [[UInt8]]) throws {
         guard !keys.isEmpty else { return }
         try db.transaction { try delete(units: keys) }
+        checkpoint()
     }
 
     /// Deletes single machine-code rows (their unit stays), in one transaction.
@@ -382,6 +399,7 @@ extension CacheStore {
                 try delete.run()
             }
         }
+        checkpoint()
     }
 
     /// Gives the file's free pages back: moves the write-ahead log into the database, rebuilds
@@ -420,6 +438,7 @@ extension CacheStore {
     /// `unusedSince` (Unix seconds), then least recently used ones until the database fits
     /// `maxBytes` (`evict(toFit:)`); then compacts the file if anything went.
     public func collectGarbage(currentBuild: String, unusedSince: Int64?, maxBytes: Int64?) throws -> GarbageReport {
+        try foldHitLog()  // last uses decide what goes
         let before = bytesOnDisk
         var removed: [(UnitSummary, RemovalReason)] = []
         let all = try units(orderedBy: .lastUsed).reversed()  // least recently used first
@@ -456,6 +475,7 @@ extension CacheStore {
         var report = ClearReport()
         report.bytesBefore = bytesOnDisk
         try db.transaction {
+            try foldHits()  // consumed here, so no hit of a cleared unit is counted later
             let counts = try integers(
                 """
                 SELECT (SELECT count(*) FROM units), (SELECT count(*) FROM machine_code),

@@ -68,6 +68,10 @@ import Testing
         try Self.put(store, 2, build: "b0", imageBytes: 700)
         #expect(try store.load(key: Self.key(1), jitIdentity: "j", hostFeatures: ["sse4.1"]) != .miss)
         #expect(try store.load(key: Self.key(3), jitIdentity: "j", hostFeatures: []) == .miss)
+        try store.store(  // a miss is counted when the compiled unit is stored
+            key: Self.key(3), sourcePath: "/src/3.rib", image: [3], compileMicroseconds: 0, ribbonBuild: "b1",
+            jitIdentity: "j", machineCode: [], countMiss: true)
+        try store.deleteUnits([Self.key(3).bytes])
         let s = try store.statistics(currentBuild: "b1")
         #expect(s.units == 2)
         #expect(s.machineCodeBlobs == 2)
@@ -187,8 +191,10 @@ import Testing
         #expect(try store.units().count == 2)
         #expect(try store.orphanedMachineCode().isEmpty)
 
-        // A bound that holds one unit evicts the least recently used one.
-        let second = try store.collectGarbage(currentBuild: "b1", unusedSince: nil, maxBytes: 200_000)
+        // A bound just under what is used evicts the least recently used unit (to 90% of the
+        // bound, which one unit of 100 KB more than covers).
+        let used = try store.bytesInUse()
+        let second = try store.collectGarbage(currentBuild: "b1", unusedSince: nil, maxBytes: used - 1000)
         #expect(second.removed.map(\.unit.key) == [Self.key(3).bytes])
         #expect(second.removed.map(\.reason) == [.size])
         #expect(try store.units().map(\.key) == [Self.key(4).bytes])
@@ -205,7 +211,7 @@ import Testing
 
     @Test func clearRemovesEverythingAndShrinksTheFile() throws {
         let store = try CacheStore(directory: temporaryDirectory())
-        for n in 0..<5 { try Self.put(store, n, imageBytes: 30_000, blobs: [[UInt8(n)]]) }
+        for n in 0..<5 { try Self.put(store, n, imageBytes: 200_000, blobs: [[UInt8(n)]]) }
         _ = try store.load(key: Self.key(0), jitIdentity: "j", hostFeatures: [])
         try store.recordDigest(
             path: "/src/0.rib", stat: FileStat(device: 1, inode: 2, size: 3, mtimeNanoseconds: 4, ctimeNanoseconds: 5),
