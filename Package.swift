@@ -88,6 +88,7 @@ let package = Package(
             name: "RibbonCLI",
             dependencies: [
                 "RibbonDriver",
+                "RibbonCache",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -101,7 +102,9 @@ let package = Package(
         .testTarget(name: "RibbonBytecodeTests", dependencies: ["RibbonBytecode"]),
         .testTarget(name: "RibbonCompilerTests", dependencies: ["RibbonCompiler"]),
         .testTarget(name: "RibbonVMTests", dependencies: ["RibbonVM", "RibbonCompiler"]),
-        .testTarget(name: "RibbonCLITests", dependencies: ["RibbonCLI", "RibbonDriver", "RibbonVM"]),
+        .testTarget(
+            name: "RibbonCLITests",
+            dependencies: ["RibbonCLI", "RibbonDriver", "RibbonVM", "RibbonCache", "SQLiteSupport", "CacheCodecs"]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
         .testTarget(name: "X86DisassemblerTests", dependencies: ["X86Disassembler", "X86Assembler"]),
         .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT", "RibbonCompiler"]),

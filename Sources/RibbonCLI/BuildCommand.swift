@@ -87,14 +87,14 @@ public struct BuildCommand: ParsableCommand {
     }
 
     static func json(_ results: [BuildResult]) -> String {
-        let files = results.map { r in
-            "{\"path\":\(JSON.string(r.path)),\"outcome\":\"\(r.outcome.rawValue)\",\"key\":"
-                + (r.key.map { JSON.string($0) } ?? "null")
-                + ",\"functions\":\(r.functions),\"jit_compiled\":\(r.jitCompiled),\"messages\":["
-                + r.messages.map(JSON.string).joined(separator: ",") + "],\"files\":["
-                + r.files.map(JSON.string).joined(separator: ",") + "]}"
+        let files: [JSON] = results.map { r in
+            .object([
+                ("path", .string(r.path)), ("outcome", .string(r.outcome.rawValue)), ("key", .optional(r.key)),
+                ("functions", .int(r.functions)), ("jit_compiled", .int(r.jitCompiled)),
+                ("messages", .array(r.messages.map(JSON.string))), ("files", .array(r.files.map(JSON.string))),
+            ])
         }
-        return "{\"status\":\(status(results)),\"files\":[" + files.joined(separator: ",") + "]}"
+        return JSON.object([("status", .int(Int(status(results)))), ("files", .array(files))]).text
     }
 }
 
@@ -124,23 +124,3 @@ final class Progress {
     }
 }
 
-/// JSON text for strings (the rest of the output is numbers and fixed keys).
-enum JSON {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-}

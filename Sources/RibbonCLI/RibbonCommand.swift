@@ -6,7 +6,7 @@ public struct RibbonCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ribbon",
         abstract: "Run Ribbon Core programs with a bytecode interpreter, an x86-64 JIT and a persistent cache.",
-        subcommands: [RunCommand.self, BuildCommand.self, DisasmCommand.self]
+        subcommands: [RunCommand.self, BuildCommand.self, CacheCommand.self, DisasmCommand.self]
     )
 
     public init() {}

@@ -55,7 +55,10 @@ public struct UnitKeyFactors: Sendable, Equatable {
 
     /// SHA-256 over every factor, each prefixed by its name and length so that no two
     /// different sets of factors hash the same bytes.
-    public var key: SHA256Digest {
+    public var key: SHA256Digest { Self.key(of: factors) }
+
+    /// The key of (name, value) pairs as `key` hashes them (`cache verify` rehashes stored factors).
+    public static func key(of factors: [(name: String, value: String)]) -> SHA256Digest {
         var hasher = SHA256.Hasher()
         for (name, value) in factors {
             for part in [name, value] {
