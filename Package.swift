@@ -109,7 +109,9 @@ let package = Package(
         .testTarget(name: "X86DisassemblerTests", dependencies: ["X86Disassembler", "X86Assembler"]),
         .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT", "RibbonCompiler"]),
         .testTarget(name: "CacheCodecsTests", dependencies: ["CacheCodecs"]),
-        .testTarget(name: "ConformanceTests", dependencies: ["RibbonDriver", "RibbonVM"]),
+        .testTarget(
+            name: "ConformanceTests",
+            dependencies: ["RibbonDriver", "RibbonVM", "RibbonCache", "RibbonJIT", "RibbonBytecode", "CacheCodecs"]),
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
         .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CacheCodecs"]),
     ],

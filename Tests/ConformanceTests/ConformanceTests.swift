@@ -1,4 +1,8 @@
+import CacheCodecs
 import Foundation
+import RibbonBytecode
+import RibbonCache
+import RibbonJIT
 import Testing
 
 @testable import RibbonDriver
@@ -112,5 +116,51 @@ final class TemporaryDirectory {
 
     deinit {
         try? FileManager.default.removeItem(atPath: path)
+    }
+}
+
+/// What the cache stores is position-independent: one stored unit image and its machine-code
+/// blobs, loaded twice at once (two different addresses), run right at both.
+@Suite struct CachedCodeRelocationTests {
+    @Test func oneCachedBlobRunsRightAtTwoAddresses() throws {
+        let directory = try TemporaryDirectory()
+        let path = ExampleFile.sharedExamples + "/fib.rib"
+        var options = RunOptions()
+        options.jit = .eager
+        options.cacheDirectory = directory.path
+        #expect(Driver.execute(path: path, options: options, output: .buffer).status == 0)
+
+        let store = try CacheStore(directory: directory.path)
+        let key = CacheKeys.factors(sourceDigest: SHA256.hash(try FileSystem.readFile(path))).key
+        let loaded = try store.load(
+            key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
+        guard case .hit(let image, let rows, 0) = loaded else {
+            Issue.record("expected a clean hit, got \(loaded)")
+            return
+        }
+        #expect(rows.count == 2)  // fib and main
+        var kept: [(LoadedUnit, JITEngine)] = []
+        var entries: [UInt64] = []
+        for _ in 0..<2 {
+            let unit = try LoadedUnit(image: UnitImage(bytes: image), resolver: Driver.resolver)
+            let jit = JITEngine()
+            try jit.installForeignGlue(unit)
+            let code = try rows.map { ($0.functionId, try MachineCode(serialized: $0.blob)) }
+            #expect(jit.installCached(code, of: unit).isEmpty)
+            #expect(jit.loadedCount == 2)
+            let mainId = try #require(unit.symbol(named: "main"))
+            let fibId = try #require(unit.symbol(named: "fib"))
+            // The slot now holds machine code (no bytecode tag), different for each copy.
+            #expect(unit.addressTable[Int(fibId)] & (1 << 63) == 0)
+            entries.append(unit.addressTable[Int(fibId)])
+            let fiber = Fiber(output: .buffer)
+            let result = fiber.call(try #require(unit.function(id: mainId)))
+            fiber.flush()
+            #expect(result == .success(0))
+            #expect(String(decoding: fiber.capturedOutput, as: UTF8.self) == "832040\n")
+            kept.append((unit, jit))
+        }
+        #expect(entries[0] != entries[1])
+        #expect(kept.count == 2)
     }
 }

@@ -14,6 +14,9 @@ struct ExampleFile: CustomTestStringConvertible, Sendable {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
 
+    /// ../shared/examples, as a path.
+    static let sharedExamples = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/examples").path
+
     /// Every example under ../shared/examples and the project's own examples/ (not `lib/`
     /// folders, which hold files other examples use).
     static func all() -> [ExampleFile] {
