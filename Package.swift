@@ -111,7 +111,9 @@ let package = Package(
         .testTarget(name: "CacheCodecsTests", dependencies: ["CacheCodecs"]),
         .testTarget(
             name: "ConformanceTests",
-            dependencies: ["RibbonDriver", "RibbonVM", "RibbonCache", "RibbonJIT", "RibbonBytecode", "CacheCodecs"]),
+            dependencies: [
+                "RibbonDriver", "RibbonVM", "RibbonCache", "RibbonJIT", "RibbonBytecode", "CacheCodecs", "SQLiteSupport",
+            ]),
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
         .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CacheCodecs"]),
     ],

@@ -16,13 +16,15 @@ public enum LZ4Frame {
         try bytes.withUnsafeBytes { try compress($0) }
     }
 
-    public static func compress(_ bytes: UnsafeRawBufferPointer) throws -> [UInt8] {
+    /// `contentChecksum: false` leaves out the frame's xxHash32 (for chunks the caller checks
+    /// with SHA-256 anyway: it is one more pass over the bytes on every read).
+    public static func compress(_ bytes: UnsafeRawBufferPointer, contentChecksum: Bool = true) throws -> [UInt8] {
         guard bytes.count <= maximumSize else {
             throw CodecError("LZ4: \(bytes.count) bytes is more than the \(maximumSize)-byte limit")
         }
         var preferences = LZ4F_preferences_t()
         preferences.frameInfo.contentSize = UInt64(bytes.count)
-        preferences.frameInfo.contentChecksumFlag = LZ4F_contentChecksumEnabled
+        preferences.frameInfo.contentChecksumFlag = contentChecksum ? LZ4F_contentChecksumEnabled : LZ4F_noContentChecksum
         // One independent block of up to 4 MiB: a cached image decompresses in one call straight
         // into its buffer (64 KiB linked blocks go through a window copy: ~1.6x slower to read).
         preferences.frameInfo.blockSizeID = LZ4F_max4MB
@@ -59,6 +61,30 @@ public enum LZ4Frame {
         guard expectedSize >= 0, expectedSize <= maximumSize else {
             throw CodecError("LZ4: expected size \(expectedSize) is outside 0...\(maximumSize)")
         }
+        var failure: Error?
+        // One spare byte past `expectedSize` never handed to liblz4: it keeps the base address
+        // non-nil for an empty image.
+        let output = [UInt8](unsafeUninitializedCapacity: expectedSize + 1) { buffer, initialized in
+            initialized = 0
+            do {
+                try decompress(frame, into: UnsafeMutableRawBufferPointer(start: buffer.baseAddress!, count: expectedSize))
+                initialized = expectedSize
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        return output
+    }
+
+    /// Decodes exactly one LZ4 frame whose content is exactly `destination.count` bytes into
+    /// `destination` (the same checks as `decompress(_:expectedSize:)`; on a throw the
+    /// destination holds garbage).
+    public static func decompress(_ frame: UnsafeRawBufferPointer, into destinationBuffer: UnsafeMutableRawBufferPointer) throws {
+        let expectedSize = destinationBuffer.count
+        guard expectedSize <= maximumSize else {
+            throw CodecError("LZ4: expected size \(expectedSize) is outside 0...\(maximumSize)")
+        }
         guard frame.count >= 4, let source = frame.baseAddress else {
             throw CodecError("LZ4: \(frame.count) bytes is too short for a frame")
         }
@@ -83,13 +109,9 @@ public enum LZ4Frame {
         if info.contentSize != 0 && info.contentSize != UInt64(expectedSize) {
             throw CodecError("LZ4: the frame holds \(info.contentSize) bytes, expected \(expectedSize)")
         }
-
-        var failure: CodecError?
-        // One spare byte past `expectedSize` never handed to liblz4: it keeps the base address
-        // non-nil for an empty image.
-        let output = [UInt8](unsafeUninitializedCapacity: expectedSize + 1) { buffer, initialized in
-            initialized = 0
-            let destination = UnsafeMutableRawPointer(buffer.baseAddress!)
+        var spare: UInt8 = 0
+        try withUnsafeMutablePointer(to: &spare) { sparePointer in
+            let destination = destinationBuffer.baseAddress ?? UnsafeMutableRawPointer(sparePointer)
             var produced = 0
             while true {
                 var sourceSize = frame.count - consumed
@@ -97,10 +119,7 @@ public enum LZ4Frame {
                 let result = LZ4F_decompress(
                     context, destination + produced, &destinationSize,
                     source + consumed, &sourceSize, nil)
-                if LZ4F_isError(result) != 0 {
-                    failure = lz4Error("frame", result)
-                    return
-                }
+                if LZ4F_isError(result) != 0 { throw lz4Error("frame", result) }
                 consumed += sourceSize
                 produced += destinationSize
                 if result == 0 { break }  // the frame is complete and its checksum verified
@@ -108,25 +127,20 @@ public enum LZ4Frame {
                     // No progress: liblz4 wants more input than there is, or has more output
                     // than fits.
                     if consumed == frame.count {
-                        failure = CodecError("LZ4: the frame is truncated after \(produced) bytes of content")
+                        throw CodecError("LZ4: the frame is truncated after \(produced) bytes of content")
                     } else if produced == expectedSize {
-                        failure = CodecError("LZ4: the frame holds more than the expected \(expectedSize) bytes")
+                        throw CodecError("LZ4: the frame holds more than the expected \(expectedSize) bytes")
                     } else {
-                        failure = CodecError("LZ4: the decoder stopped at byte \(consumed) of \(frame.count)")
+                        throw CodecError("LZ4: the decoder stopped at byte \(consumed) of \(frame.count)")
                     }
-                    return
                 }
             }
             if produced != expectedSize {
-                failure = CodecError("LZ4: the frame holds \(produced) bytes, expected \(expectedSize)")
+                throw CodecError("LZ4: the frame holds \(produced) bytes, expected \(expectedSize)")
             } else if consumed != frame.count {
-                failure = CodecError("LZ4: \(frame.count - consumed) trailing byte(s) after the end of the frame")
-            } else {
-                initialized = produced
+                throw CodecError("LZ4: \(frame.count - consumed) trailing byte(s) after the end of the frame")
             }
         }
-        if let failure { throw failure }
-        return output
     }
 
     private static func lz4Error(_ what: String, _ code: Int) -> CodecError {

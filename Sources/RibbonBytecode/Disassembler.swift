@@ -13,7 +13,7 @@ public enum Disassembler {
             out += disassemble(
                 code: UnsafeBufferPointer(start: code, count: Int(h.codeWords)),
                 describeId: { describe(id: $0, in: unit) },
-                line: { function.line(atWord: $0) })
+                line: { unit.line(in: function, atWord: $0) })
         }
         return out
     }

@@ -51,7 +51,7 @@ public final class LoadedUnit {
         symbolList.map { ($0.name, $0.id) }, uniquingKeysWith: { _, last in last })
     /// The SymbolTable in image order.
     public let symbolList: [(name: String, id: UInt32)]
-    public let functions: [FunctionInfo]
+    public private(set) var functions: [FunctionInfo]
     /// The C functions this unit calls, by Id: signature and `dlsym` address.
     public let foreignFunctions: [Int: ForeignFunction]
     private let memory: UnsafeMutableRawPointer
@@ -85,17 +85,44 @@ public final class LoadedUnit {
 
     /// Decodes, verifies and relocates `image`. Throws `ImageError` on anything malformed or
     /// unresolvable; never reads outside `image` and never traps on bad input.
-    public init(image: UnitImage, resolver: SymbolResolver) throws(ImageError) {
+    public convenience init(image: UnitImage, resolver: SymbolResolver) throws(ImageError) {
         let loaded: LoadedParts
         do {
             loaded = try image.bytes.withUnsafeBytes { raw in
-                try LoadedUnit.decode(ByteReader(base: raw), resolver: resolver)
+                try LoadedUnit.decode(ByteReader(base: raw), resolver: resolver, lazy: nil)
             }
         } catch let error as ImageError {
             throw error
         } catch {
             throw .truncated
         }
+        self.init(loaded, source: nil)
+    }
+
+    /// Loads a unit lazily from `source`: the AddressTable, globals, symbols, data and every
+    /// function's header now, each function's code (verified) only when it first runs or is
+    /// compiled (`placeCode`), its line rows only when a backtrace needs them. Until then the
+    /// function's first word is the VM-internal `load_code`. Throws as `init(image:)` for what
+    /// it reads now.
+    public convenience init(lazy source: UnitImageSource, resolver: SymbolResolver) throws(ImageError) {
+        let loaded: LoadedParts
+        do {
+            loaded = try LoadedUnit.decode(
+                ByteReader(base: UnsafeRawBufferPointer(start: source.base, count: source.count)), resolver: resolver,
+                lazy: source)
+        } catch let error as ImageError {
+            throw error
+        } catch {
+            throw .malformed("\(error)")
+        }
+        self.init(loaded, source: source)
+    }
+
+    private init(_ loaded: LoadedParts, source: UnitImageSource?) {
+        lazySource = source
+        lazyParts = loaded.lazy
+        placed = Array(repeating: source == nil, count: loaded.functions.count)
+        verifier = Verifier(entryKinds: loaded.entryKinds)
         sourcePath = loaded.sourcePath
         addressTable = loaded.table
         entryCount = loaded.entryKinds.count
@@ -146,7 +173,137 @@ public final class LoadedUnit {
         return Unmanaged<LoadedUnit>.fromOpaque(unit).takeUnretainedValue()
     }
 
+    // MARK: Lazy loading
+
+    /// Where a lazily loaded unit's code comes from (nil: everything was loaded at once).
+    private let lazySource: UnitImageSource?
+    private var lazyParts: LazyParts?
+    /// Per function (index in `functions`): its code has been placed (always true when eager).
+    private var placed: [Bool]
+    private var verifier: Verifier
+    /// Gives the same image compiled afresh from the source, for when a part of the lazy one
+    /// fails its checks in the middle of a run (compilation is deterministic: same bytes).
+    public var fallbackImage: (() -> UnitImage?)? = nil
+    private var fallbackBytes: [UInt8]?? = nil
+    /// A part of the lazy image failed its checks and the fallback was used: the stored entry
+    /// should be replaced.
+    public private(set) var damaged = false
+
+    struct LazyParts {
+        var codeSection: Range<Int>
+        var linesSection: Range<Int>
+        /// Per function: its header's offset in the code section, first line row, row count.
+        var headerOffsets: [Int]
+        var firstLines: [Int]
+        var lineCounts: [Int]
+        var linesLoaded: [Bool]
+    }
+
+    /// Functions whose code has been placed (all of them when loaded at once).
+    public var placedCount: Int { placed.reduce(0) { $0 + ($1 ? 1 : 0) } }
+
+    /// Makes sure the function's code is in place, checked and verified (for a lazily loaded
+    /// unit; always true otherwise). False only if neither the image nor the fallback gives
+    /// code that passes the checks.
+    @discardableResult
+    public func placeCode(header: UnsafePointer<FunctionHeader>) -> Bool {
+        guard let f = function(header: header) else { return false }
+        return placeCode(index: Int(functionIndexById[Int(f.id)]))
+    }
+
+    @discardableResult
+    public func placeCode(_ function: FunctionInfo) -> Bool {
+        guard Int(function.id) < functionIndexById.count, functionIndexById[Int(function.id)] >= 0 else { return false }
+        return placeCode(index: Int(functionIndexById[Int(function.id)]))
+    }
+
+    private func placeCode(index i: Int) -> Bool {
+        if placed[i] { return true }
+        guard let source = lazySource, let parts = lazyParts else { return false }
+        let f = functions[i]
+        let start = parts.codeSection.lowerBound + parts.headerOffsets[i]
+        let range = start..<start + functionHeaderWords * 8 + Int(f.header.pointee.codeWords) * 8
+        var ok = false
+        if (try? source.ensure(range)) != nil {
+            ok = place(i, from: UnsafeRawBufferPointer(start: source.base, count: source.count), at: start)
+        }
+        if !ok, let fallback = fallback() {
+            ok = fallback.withUnsafeBytes { place(i, from: $0, at: start) }
+            damaged = damaged || ok
+        }
+        placed[i] = ok
+        return ok
+    }
+
+    /// The fallback image's bytes (compiled once), if it has the lazy image's size.
+    private func fallback() -> [UInt8]? {
+        if fallbackBytes == nil {
+            let bytes = fallbackImage?()?.bytes
+            fallbackBytes = .some(bytes.flatMap { $0.count == lazySource?.count ? $0 : nil })
+        }
+        return fallbackBytes!
+    }
+
+    /// Checks the function's image header against its row, verifies its words, and copies them
+    /// over the `load_code` stub.
+    private func place(_ i: Int, from image: UnsafeRawBufferPointer, at start: Int) -> Bool {
+        let header = functions[i].header
+        let words = Int(header.pointee.codeWords)
+        let headerBytes = functionHeaderWords * 8
+        guard start >= 0, start + headerBytes + words * 8 <= image.count, let base = image.baseAddress else { return false }
+        let imageHeader = base.advanced(by: start).assumingMemoryBound(to: FunctionHeader.self).pointee
+        guard imageHeader.frameSize == header.pointee.frameSize, imageHeader.parameterCount == header.pointee.parameterCount,
+            imageHeader.functionId == header.pointee.functionId, imageHeader.codeWords == header.pointee.codeWords
+        else { return false }
+        let code = base.advanced(by: start + headerBytes).assumingMemoryBound(to: UInt64.self)
+        do {
+            try verifier.verify(
+                code: UnsafeBufferPointer(start: code, count: words), frameSize: Int(header.pointee.frameSize),
+                functionName: functions[i].name)
+        } catch {
+            return false
+        }
+        UnsafeMutableRawPointer(header).advanced(by: headerBytes).copyMemory(from: code, byteCount: words * 8)
+        return true
+    }
+
+    /// The source line of the instruction at `word` of `function`, reading the function's line
+    /// rows first if the unit was loaded lazily.
+    public func line(in function: FunctionInfo, atWord word: Int) -> Int {
+        guard Int(function.id) < functionIndexById.count, functionIndexById[Int(function.id)] >= 0 else {
+            return function.line(atWord: word)
+        }
+        let i = Int(functionIndexById[Int(function.id)])
+        if let parts = lazyParts, !parts.linesLoaded[i] { loadLines(i, parts) }
+        return functions[i].line(atWord: word)
+    }
+
+    private func loadLines(_ i: Int, _ parts: LazyParts) {
+        let range = parts.linesSection.lowerBound + parts.firstLines[i] * UnitImage.lineSize
+            ..< parts.linesSection.lowerBound + (parts.firstLines[i] + parts.lineCounts[i]) * UnitImage.lineSize
+        func rows(_ image: UnsafeRawBufferPointer) -> [(word: UInt32, line: UInt32)]? {
+            guard range.upperBound <= image.count else { return nil }
+            let r = ByteReader(base: image)
+            return try? stride(from: range.lowerBound, to: range.upperBound, by: UnitImage.lineSize).map { at in
+                (try r.u32(at), try r.u32(at + 4))
+            }
+        }
+        var found: [(word: UInt32, line: UInt32)]? = nil
+        if let source = lazySource, (try? source.ensure(range)) != nil {
+            found = rows(UnsafeRawBufferPointer(start: source.base, count: source.count))
+        }
+        if found == nil, let fallback = fallback() {
+            found = fallback.withUnsafeBytes { rows($0) }
+            damaged = damaged || found != nil
+        }
+        functions[i].lines = ArraySlice(found ?? [])
+        var updated = parts
+        updated.linesLoaded[i] = true
+        lazyParts = updated
+    }
+
     private struct LoadedParts {
+        var lazy: LazyParts?
         var sourcePath: String
         var table: UnsafeMutablePointer<UInt64>
         var entryKinds: [AddressTableEntryKind]
@@ -158,8 +315,20 @@ public final class LoadedUnit {
         var memorySize: Int
     }
 
-    private static func decode(_ r: ByteReader, resolver: SymbolResolver) throws(ImageError) -> LoadedParts {
+    private static func decode(
+        _ r: ByteReader, resolver: SymbolResolver, lazy source: UnitImageSource?
+    ) throws(ImageError) -> LoadedParts {
         guard r.base.count >= UnitImage.headerSize else { throw .truncated }
+        // Lazily: fetch (and check) a range of the image before reading it.
+        func need(_ range: Range<Int>) throws(ImageError) {
+            guard let source else { return }
+            do {
+                try source.ensure(range)
+            } catch {
+                throw .malformed("unit image: \(error)")
+            }
+        }
+        try need(0..<UnitImage.headerSize)
         for (i, m) in UnitImage.magic.enumerated() where try r.u8(i) != m { throw .badMagic }
         let version = try r.u32(8)
         guard version == UnitImage.formatVersion else { throw .unsupportedVersion(version) }
@@ -180,6 +349,7 @@ public final class LoadedUnit {
             section(.globals).count == globalCount * UnitImage.globalSize,
             section(.code).count % 8 == 0, section(.lines).count % UnitImage.lineSize == 0
         else { throw .malformed("section sizes do not match their counts") }
+        for s in UnitImage.Section.allCases where s != .code && s != .lines { try need(section(s)) }
         let strings = section(.strings)
         func string(_ offset: UInt32, _ length: UInt32) throws(ImageError) -> String {
             guard Int(offset) <= strings.count, Int(length) <= strings.count - Int(offset) else {
@@ -202,12 +372,15 @@ public final class LoadedUnit {
         let memory = UnsafeMutableRawPointer.allocate(byteCount: max(total, 16), alignment: 16)
         var ok = false
         defer { if !ok { memory.deallocate() } }
-        // Zero the table and globals; code and data are copied over whole.
+        // Zero the table and globals; code and data are copied over whole (lazily: each
+        // function's code when it is placed, `placeCode`).
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(codeAt, 16))
         let table = memory.bindMemory(to: UInt64.self, capacity: entryCount + globalCount)
         let globalsBase = table + entryCount
-        memory.advanced(by: codeAt).copyMemory(
-            from: r.base.baseAddress!.advanced(by: codeRange.lowerBound), byteCount: codeRange.count)
+        if source == nil {
+            memory.advanced(by: codeAt).copyMemory(
+                from: r.base.baseAddress!.advanced(by: codeRange.lowerBound), byteCount: codeRange.count)
+        }
         if !dataRange.isEmpty {
             memory.advanced(by: dataAt).copyMemory(
                 from: r.base.baseAddress!.advanced(by: dataRange.lowerBound), byteCount: dataRange.count)
@@ -322,13 +495,18 @@ public final class LoadedUnit {
         let lineRowCount = lineRange.count / UnitImage.lineSize
         // One line table for the unit; each function gets a slice of it.
         var lineTable: [(word: UInt32, line: UInt32)] = []
-        lineTable.reserveCapacity(lineRowCount)
-        for row in 0..<lineRowCount {
+        lineTable.reserveCapacity(source == nil ? lineRowCount : 0)
+        for row in 0..<(source == nil ? lineRowCount : 0) {
             let rowAt = lineRange.lowerBound + row * UnitImage.lineSize
             lineTable.append((try r.u32(rowAt), try r.u32(rowAt + 4)))
         }
         var functions: [FunctionInfo] = []
         functions.reserveCapacity(functionCount)
+        var lazy = source.map { _ in
+            LazyParts(
+                codeSection: codeRange, linesSection: lineRange, headerOffsets: [], firstLines: [], lineCounts: [],
+                linesLoaded: Array(repeating: false, count: functionCount))
+        }
         var seen = [Bool](repeating: false, count: entryCount)
         var verifier = Verifier(entryKinds: kinds)
         for f in 0..<functionCount {
@@ -356,6 +534,21 @@ public final class LoadedUnit {
                 throw .malformed("function `\(name)` has bad line rows")
             }
             let header = memory.advanced(by: codeAt + headerOffset).assumingMemoryBound(to: FunctionHeader.self)
+            if source != nil {
+                // Lazily: the header from the row (`placeCode` checks the image's against it),
+                // and `load_code` where the code will go.
+                guard codeWords > 0 else { throw .malformed("function `\(name)` is empty") }
+                header.initialize(to: FunctionHeader(
+                    addressTable: table, unit: nil, frameSize: UInt32(frameSize), parameterCount: UInt32(parameterCount),
+                    functionId: id, codeWords: UInt32(codeWords), hotness: 0))
+                UnsafeMutableRawPointer(header).advanced(by: headerBytes).storeBytes(
+                    of: UInt64(Opcode.loadCode.rawValue), as: UInt64.self)
+                lazy!.headerOffsets.append(headerOffset)
+                lazy!.firstLines.append(firstLine)
+                lazy!.lineCounts.append(lineCount)
+                functions.append(FunctionInfo(id: id, name: name, header: header, lines: []))
+                continue
+            }
             guard header.pointee.frameSize == UInt32(frameSize), header.pointee.parameterCount == UInt32(parameterCount),
                 header.pointee.functionId == id, header.pointee.codeWords == UInt32(codeWords)
             else { throw .malformed("function `\(name)` header disagrees with its row") }
@@ -384,7 +577,16 @@ public final class LoadedUnit {
         }
         ok = true
         return LoadedParts(
-            sourcePath: sourcePath, table: table, entryKinds: kinds, entryNames: names, symbols: symbols,
+            lazy: lazy, sourcePath: sourcePath, table: table, entryKinds: kinds, entryNames: names, symbols: symbols,
             functions: functions, foreign: foreign, memory: memory, memorySize: total)
     }
+}
+
+/// Where a lazily loaded unit's image comes from (`LoadedUnit(lazy:resolver:)`): `count` bytes at
+/// `base`, of which only the ranges `ensure` has made valid may be read. `ensure` must check
+/// what it fetches (the cache hash-checks each chunk) and throw when it cannot.
+public protocol UnitImageSource: AnyObject {
+    var count: Int { get }
+    var base: UnsafeRawPointer { get }
+    func ensure(_ range: Range<Int>) throws
 }

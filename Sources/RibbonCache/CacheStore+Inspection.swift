@@ -292,11 +292,17 @@ extension CacheStore {
         }
     }
 
-    /// Decompresses a frame to exactly `size` bytes and checks their SHA-256.
-    static func check(frame: UnsafeRawBufferPointer, size: Int64, hash: [UInt8]) -> Payload {
+    /// Decompresses a frame (or, with `chunks`, a unit image's chunk frames: `ImageChunks`) to
+    /// exactly `size` bytes and checks their SHA-256.
+    static func check(frame: UnsafeRawBufferPointer, size: Int64, hash: [UInt8], chunks: [UInt8]? = nil) -> Payload {
         let bytes: [UInt8]
         do {
-            bytes = try LZ4Frame.decompress(frame, expectedSize: Int(clamping: size))
+            if let chunks {
+                let entries = try ImageChunks.decodeIndex(chunks, imageSize: Int(clamping: size), framesSize: frame.count)
+                bytes = try ImageChunks.decompressAll(frame, entries: entries, imageSize: Int(clamping: size))
+            } else {
+                bytes = try LZ4Frame.decompress(frame, expectedSize: Int(clamping: size))
+            }
         } catch {
             return .damaged("decompression failed (\(error))")
         }
@@ -308,13 +314,14 @@ extension CacheStore {
 
     /// The unit's image, decompressed and hash-checked; nil when no unit has this key.
     public func image(key: [UInt8]) throws -> Payload? {
-        let query = try db.statement("SELECT image, image_size, image_sha256 FROM units WHERE key = ?1")
+        let query = try db.statement("SELECT image, image_size, image_sha256, image_chunks FROM units WHERE key = ?1")
         try query.bind(key, at: 1)
         defer { query.reset() }
         guard try query.step() else { return nil }
         let hash = query.blob(2)
         let size = query.int64(1)
-        return query.withBlob(0) { Self.check(frame: $0, size: size, hash: hash) }
+        let chunks = query.isNull(3) ? nil : query.blob(3)
+        return query.withBlob(0) { Self.check(frame: $0, size: size, hash: hash, chunks: chunks) }
     }
 
     /// One machine-code row: its primary key, what it records, and its checked blob.

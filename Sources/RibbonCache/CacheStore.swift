@@ -111,9 +111,9 @@ public final class CacheStore {
         clock.mark("lookup")
         let query = try db.statement(
             """
-            SELECT 0, image, image_size, image_sha256, compile_us, NULL, 0 FROM units WHERE key = ?1
+            SELECT 0, image, image_size, image_sha256, compile_us, NULL, 0, image_chunks FROM units WHERE key = ?1
             UNION ALL
-            SELECT 1, blob, blob_size, blob_sha256, function_id, features, jit_us FROM machine_code
+            SELECT 1, blob, blob_size, blob_sha256, function_id, features, jit_us, NULL FROM machine_code
             WHERE unit_key = ?1 AND jit_identity = ?2
             """)
         try query.bind(key.bytes, at: 1)
@@ -128,7 +128,12 @@ public final class CacheStore {
             let isCode = query.int64(0) == 1
             let size = Int(query.int64(2))
             let hash = query.blob(3)
-            guard let bytes = try? query.withBlob(1, { try LZ4Frame.decompress($0, expectedSize: size) }) else {
+            let chunks = query.isNull(7) ? nil : query.blob(7)
+            guard let bytes = try? query.withBlob(1, { frames in
+                guard let chunks else { return try LZ4Frame.decompress(frames, expectedSize: size) }
+                let entries = try ImageChunks.decodeIndex(chunks, imageSize: size, framesSize: frames.count)
+                return try ImageChunks.decompressAll(frames, entries: entries, imageSize: size)
+            }) else {
                 if isCode { badMachineCode += 1 } else { unitProblem = "unit image failed to decompress" }
                 continue
             }
@@ -176,7 +181,7 @@ public final class CacheStore {
     /// size query), read (SQLite bringing the row), decompress, decode (verify and relocate),
     /// hash (what the image's SHA-256 took beyond decoding, on the second thread), and
     /// machine_code (blobs: read, decompress, hash).
-    public private(set) var lastLoadPhases: [(name: String, microseconds: Int)] = []
+    public internal(set) var lastLoadPhases: [(name: String, microseconds: Int)] = []
 
     /// Images at least this big are hashed on a second thread while they are decoded.
     static let parallelHashBytes = 256 << 10
@@ -234,7 +239,7 @@ public final class CacheStore {
         countMiss: Bool = false
     ) throws {
         // Compress and hash before taking the write lock.
-        let imageFrame = try image.map { try LZ4Frame.compress($0) }
+        let imageFrames = try image.map { try ImageChunks.encode($0) }
         let imageHash = image.map { SHA256.hash($0) }
         let blobs = try machineCode.map { entry in
             (entry, try LZ4Frame.compress(entry.blob), SHA256.hash(entry.blob))
@@ -243,7 +248,7 @@ public final class CacheStore {
         try db.transaction {
             try foldHits()
             if countMiss { try addToCounters(["misses": 1]) }
-            guard let image, let imageFrame, let imageHash else {
+            guard let image, let imageFrames, let imageHash else {
                 let exists = try db.statement("SELECT 1 FROM units WHERE key = ?1")
                 try exists.bind(key.bytes, at: 1)
                 defer { exists.reset() }
@@ -254,22 +259,24 @@ public final class CacheStore {
             let unit = try db.statement(
                 """
                 INSERT INTO units (key, source_path, image, image_size, image_sha256, ribbon_build, compile_us,
-                    created_at, last_used_at, factors)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)
+                    created_at, last_used_at, factors, image_chunks)
+                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)
                 ON CONFLICT (key) DO UPDATE SET source_path = excluded.source_path, image = excluded.image,
                     image_size = excluded.image_size, image_sha256 = excluded.image_sha256,
                     ribbon_build = excluded.ribbon_build, compile_us = excluded.compile_us,
-                    last_used_at = excluded.last_used_at, factors = excluded.factors
+                    last_used_at = excluded.last_used_at, factors = excluded.factors,
+                    image_chunks = excluded.image_chunks
                 """)
             try unit.bind(key.bytes, at: 1)
             try unit.bind(sourcePath, at: 2)
-            try unit.bind(imageFrame, at: 3)
+            try unit.bind(imageFrames.frames, at: 3)
             try unit.bind(Int64(image.count), at: 4)
             try unit.bind(imageHash.bytes, at: 5)
             try unit.bind(ribbonBuild, at: 6)
             try unit.bind(Int64(compileMicroseconds), at: 7)
             try unit.bind(now, at: 8)
             try unit.bind(factors, at: 9)
+            try unit.bind(imageFrames.index, at: 10)
             try unit.run()
             try insert(machineCode: blobs, key: key, jitIdentity: jitIdentity)
         }

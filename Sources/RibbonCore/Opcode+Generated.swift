@@ -151,11 +151,13 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case fMulAdd64 = 71
     /// `f_mul_sub64` (rrrr): d = a * b - c.
     case fMulSub64 = 72
+    /// `load_code` (none): place this function's code (verified) over this word, then run it.
+    case loadCode = 73
 }
 
 extension Opcode {
     /// One past the highest opcode number.
-    public static let numberLimit: UInt16 = 73
+    public static let numberLimit: UInt16 = 74
 
     /// The name written by the disassembler.
     public var name: String {
@@ -233,13 +235,14 @@ extension Opcode {
         case .osrEnter: "osr_enter"
         case .fMulAdd64: "f_mul_add64"
         case .fMulSub64: "f_mul_sub64"
+        case .loadCode: "load_code"
         }
     }
 
     /// How the operands are packed into the word (see `OperandFormat`).
     public var format: OperandFormat {
         switch self {
-        case .nop, .retUnit, .jitLoopHeader, .jitCold: .none
+        case .nop, .retUnit, .jitLoopHeader, .jitCold, .loadCode: .none
         case .ret: .r
         case .mov, .iNeg64, .iAbs64, .fNeg64, .fSqrt64, .fFloor64, .fAbs64, .sToF64, .fToS64, .bNot, .arrayLen: .rr
         case .iAdd64, .iSub64, .iMul64, .sDiv64, .sRem64, .iAnd64, .iOr64, .iXor64, .iShl64, .sShr64, .fAdd64, .fSub64, .fMul64, .fDiv64, .iEq64, .iNe64, .sLt64, .sLe64, .fEq64, .fNe64, .fLt64, .fLe64, .arrayLoad64, .arrayStore64, .arrayLoad8, .arrayStore8: .rrr
@@ -267,7 +270,7 @@ extension Opcode {
     /// Created only by the VM itself; never valid in a unit (the verifier rejects it).
     public var isInternal: Bool {
         switch self {
-        case .osrEnter: true
+        case .osrEnter, .loadCode: true
         default: false
         }
     }
@@ -275,7 +278,7 @@ extension Opcode {
     /// Ends a basic block: control never falls through to the next word.
     public var isTerminator: Bool {
         switch self {
-        case .br, .ret, .retUnit, .osrEnter: true
+        case .br, .ret, .retUnit, .osrEnter, .loadCode: true
         default: false
         }
     }

@@ -66,6 +66,38 @@ final class CacheSession {
     /// replaces it.
     /// `recordHit: false` for lookups that are not runs (`ribbon build`).
     func lookup(key: SHA256Digest, path: String, resolver: SymbolResolver, recordHit: Bool = true) -> Lookup {
+        // A warm run loads the unit lazily: only the chunks of the image it uses are read,
+        // decompressed, hash-checked and verified (`LoadedUnit(lazy:)`).
+        do {
+            switch try store.loadLazily(
+                key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
+            {
+            case .miss:
+                return .miss
+            case .bad(let why):
+                warnings.append(Self.warning("entry for \(path) is damaged (\(why)); recompiling and replacing it"))
+                return .miss
+            case .wholeOnly:
+                break  // a row from before chunked images: loaded whole below
+            case .hit(let image, let rows, let badMachineCode, let saved):
+                let unit: LoadedUnit
+                let t0 = monotonicMicroseconds()
+                defer { decodeMicroseconds = monotonicMicroseconds() - t0 }
+                // Its AddressTable, headers and code area come from the huge-page heap.
+                CompilerMemory.prepare(forLoadingImageBytes: image.count)
+                do {
+                    unit = try LoadedUnit(lazy: image, resolver: resolver)
+                } catch {
+                    warnings.append(Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
+                    return .miss
+                }
+                if recordHit { try? store.recordHit(key: key, savedMicroseconds: saved) }
+                return .hit(unit, machineCode: decodeMachineCode(rows, badMachineCode: badMachineCode, path: path))
+            }
+        } catch {
+            warnings.append(Self.warning("cannot read: \(error); compiling \(path) without it"))
+            return .miss
+        }
         let result: CacheStore.Loaded<LoadedUnit>
         store.willLoad = CompilerMemory.prepare(forLoadingImageBytes:)
         do {
@@ -85,22 +117,35 @@ final class CacheSession {
         case .hit(let unit, let rows, let badMachineCode, let saved):
             // Recorded in the hit log, not the database: a warm run writes nothing to SQLite.
             if recordHit { try? store.recordHit(key: key, savedMicroseconds: saved) }
-            var code: [(functionId: UInt32, code: MachineCode)] = []
-            var bad = badMachineCode
-            for row in rows {
-                guard let decoded = try? MachineCode(serialized: row.blob), decoded.features == row.features else {
-                    bad += 1
-                    continue
-                }
-                code.append((row.functionId, decoded))
-            }
-            if bad > 0 {
-                warnings.append(Self.warning(
-                    "\(bad) machine-code blob\(bad == 1 ? "" : "s") for \(path) failed \(bad == 1 ? "its" : "their") checks; those functions are compiled again"))
-            }
-            return .hit(unit, machineCode: code)
+            return .hit(unit, machineCode: decodeMachineCode(rows, badMachineCode: badMachineCode, path: path))
         }
     }
+
+    /// Decodes hash-checked blobs; one warning for all that fail.
+    private func decodeMachineCode(
+        _ rows: [CacheStore.MachineCodeRow], badMachineCode: Int, path: String
+    ) -> [(functionId: UInt32, code: MachineCode)] {
+        var code: [(functionId: UInt32, code: MachineCode)] = []
+        var bad = badMachineCode
+        for row in rows {
+            guard let decoded = try? MachineCode(serialized: row.blob), decoded.features == row.features else {
+                bad += 1
+                continue
+            }
+            code.append((row.functionId, decoded))
+        }
+        if bad > 0 {
+            warnings.append(Self.warning(
+                "\(bad) machine-code blob\(bad == 1 ? "" : "s") for \(path) failed \(bad == 1 ? "its" : "their") checks; those functions are compiled again"))
+        }
+        return code
+    }
+
+    func warn(_ text: String) { warnings.append(Self.warning(text)) }
+
+    /// Microseconds the last lazy lookup spent decoding what a unit needs at once (the
+    /// `decode` phase of `--stats`).
+    private(set) var decodeMicroseconds = 0
 
     /// Whether this run wrote to the database outside `store` (which checkpoints by itself).
     private var wrote = false
@@ -160,3 +205,5 @@ final class CacheSession {
         return String(cString: cwd) + "/" + path
     }
 }
+
+extension LazyUnitImage: UnitImageSource {}

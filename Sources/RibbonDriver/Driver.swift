@@ -132,15 +132,31 @@ public enum Driver {
                     cachedCode = code
                 }
                 statistics.cachePhases += cache.store.lastLoadPhases
+                if cache.decodeMicroseconds > 0 { statistics.cachePhases.append(("decode", cache.decodeMicroseconds)) }
                 statistics.unit = cachedUnit == nil ? "miss" : "hit"
             }
             statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
         }
         var compiledImage: UnitImage? = nil
         let unit: LoadedUnit
+        // Filled if a lazily loaded unit turns out damaged in the middle of the run.
+        var fallbackImage: UnitImage? = nil
         if let cachedUnit {
             unit = cachedUnit
             statistics.unitsLoaded += 1
+            // If a part of the stored image fails its checks mid-run, the same image is compiled
+            // afresh from the source — only if the source still has the digest the key was made
+            // from — and the run continues with it; the end of the run stores it over the bad row.
+            let digest = key?.sourceDigest
+            cachedUnit.fallbackImage = {
+                if let fallbackImage { return fallbackImage }
+                guard let source = try? FileSystem.readFile(path), SHA256.hash(source) == digest else { return nil }
+                var ignored = RunStatistics()
+                guard case .success(let image, _) = compile(SourceFile(path: path, bytes: source), statistics: &ignored)
+                else { return nil }
+                fallbackImage = image
+                return image
+            }
         } else {
             if bytes == nil, !readSource() {
                 flushWarnings()
@@ -189,6 +205,10 @@ public enum Driver {
         func storeInCache() {
             guard let cache, let key else { return }
             let t0 = monotonicMicroseconds()
+            if unit.damaged, let fallbackImage {
+                cache.warn("entry for \(path) was damaged; recompiled the parts it needed, and replaced it")
+                compiledImage = fallbackImage
+            }
             cache.store(
                 key: key, path: path, image: compiledImage,
                 compileMicroseconds: statistics.parseMicroseconds + statistics.compileMicroseconds,

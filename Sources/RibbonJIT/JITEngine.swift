@@ -50,6 +50,11 @@ public final class JITEngine {
         if loopEntries[UnsafeRawPointer(function.header)] != nil { return true }
         let t0 = monotonicMicroseconds()
         defer { microseconds += monotonicMicroseconds() - t0 }
+        // A lazily loaded unit places (and verifies) the function's bytecode first.
+        guard unit.placeCode(function) else {
+            declined.append(function.name)
+            return false
+        }
         let machineCode: MachineCode
         do {
             machineCode = try JITCompiler.compile(function)

@@ -138,7 +138,7 @@ public final class Fiber {
             }
             let code = UnsafeRawPointer(f).advanced(by: MemoryLayout<FunctionHeader>.stride)
                 .assumingMemoryBound(to: UInt64.self)
-            frames.append(Trap.Frame(function: info.name, path: unit.sourcePath, line: info.line(atWord: at - code)))
+            frames.append(Trap.Frame(function: info.name, path: unit.sourcePath, line: unit.line(in: info, atWord: at - code)))
         }
         frame(h.trapFunction, h.trapPC)
         var record = h.callStackTop!

@@ -383,6 +383,12 @@ extension Fiber {
                     as: UInt8.self)
                 pc += 1
 
+            case .loadCode:
+                // The first word of a function a lazily loaded unit has not placed yet: place its
+                // code (checked and verified) over this word and run the same word again.
+                guard let unit = LoadedUnit.owning(current), unit.placeCode(header: current) else {
+                    return trap(.invalidInstruction, 0, 0, pc, current, csp)
+                }
             case .osrEnter:
                 // On-stack replacement (only ever at `osrTrampoline`): machine code continues
                 // this frame from a loop's first instruction and returns from the function. The

@@ -1,8 +1,9 @@
 import CacheCodecs
 import Foundation
 import RibbonBytecode
-import RibbonCache
+@testable import RibbonCache
 import RibbonJIT
+import SQLiteSupport
 import Testing
 
 @testable import RibbonDriver
@@ -162,5 +163,107 @@ final class TemporaryDirectory {
         }
         #expect(entries[0] != entries[1])
         #expect(kept.count == 2)
+    }
+}
+
+/// A warm run reads only the parts of a unit it uses (`LoadedUnit(lazy:)`), and a damaged part
+/// met in the middle of a run is compiled afresh from the source without changing the output.
+@Suite struct LazyLoadingTests {
+    /// 400 functions, each calling the one before; main calls only the last few.
+    static func write(_ directory: String) throws -> String {
+        var text = "f0 := fun (x: I64) -> I64.\n    x + 1\n"
+        for i in 1..<400 {
+            text += "f\(i) := fun (x: I64) -> I64.\n    y := x * 3 + \(i)\n    if y % 2 == 0. (f\(i - 1) 0) + y % 7 else. y % 5\n"
+        }
+        text += "main := fun () -> I64.\n    print (f399 1)\n    print (f201 1)\n    0\n"
+        let path = directory + "/chain.rib"
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func run(_ path: String, cache: String, jit: JITMode = .tier) -> Driver.ExecutionReport {
+        var options = RunOptions()
+        options.jit = jit
+        options.cacheDirectory = cache
+        options.printStats = true
+        options.jitThreshold = 2
+        return Driver.execute(path: path, options: options, output: .buffer)
+    }
+
+    @Test func aWarmRunReadsOnlyWhatItUses() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Self.write(directory.path)
+        let cold = run(path, cache: directory.path)
+        #expect(cold.status == 0, "\(cold.standardError)")
+        let store = try CacheStore(directory: directory.path)
+        let key = CacheKeys.factors(sourceDigest: SHA256.hash(try FileSystem.readFile(path))).key
+        guard case .hit(let image, _, 0, _) = try store.loadLazily(
+            key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
+        else {
+            Issue.record("expected a chunked hit")
+            return
+        }
+        let unit = try LoadedUnit(lazy: image, resolver: Driver.resolver)
+        #expect(unit.functions.count == 401)
+        #expect(unit.placedCount == 0)
+        let mainId = try #require(unit.symbol(named: "main"))
+        let main = try #require(unit.function(id: mainId))
+        let fiber = Fiber(output: .buffer)
+        #expect(fiber.call(main) == .success(0))
+        fiber.flush()
+        #expect(fiber.capturedOutput == cold.standardOutput)
+        // Only the functions that ran were placed, and only some chunks were read.
+        #expect(unit.placedCount > 1 && unit.placedCount < 401)
+        #expect(image.chunksRead < image.chunkCount)
+
+        let warm = run(path, cache: directory.path)
+        #expect(warm.standardOutput == cold.standardOutput)
+        #expect(warm.standardError.contains("\"unit\":\"hit\""))
+    }
+
+    @Test func aDamagedPartMetMidRunIsCompiledAfresh() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Self.write(directory.path)
+        let cold = run(path, cache: directory.path)
+        // Damage every chunk of the code section: the run meets them only when calling.
+        do {
+            let db = try Database(path: directory.path + "/" + CacheDirectory.databaseName)
+            let q = try db.statement("SELECT id, image, image_chunks, image_size FROM units")
+            #expect(try q.step())
+            let id = q.int64(0)
+            var frames = q.blob(1)
+            let index = q.blob(2)
+            let size = Int(q.int64(3))
+            q.reset()
+            let entries = try ImageChunks.decodeIndex(index, imageSize: size, framesSize: frames.count)
+            let image = try frames.withUnsafeBytes { try ImageChunks.decompressAll($0, entries: entries, imageSize: size) }
+            // The code section: the fifth (offset, length) pair of the section table.
+            func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(image[at + $1]) << (8 * $1) } }
+            let code = u32(32 + 4 * 8)..<u32(32 + 4 * 8) + u32(32 + 4 * 8 + 4)
+            var damaged = 0
+            for (i, entry) in entries.enumerated() where i * ImageChunks.chunkSize >= code.lowerBound
+                && (i + 1) * ImageChunks.chunkSize <= code.upperBound
+            {
+                frames[entry.offset + entry.length / 2] ^= 0xFF
+                damaged += 1
+            }
+            #expect(damaged >= 2)
+            let update = try db.statement("UPDATE units SET image = ?1 WHERE id = ?2")
+            try update.bind(frames, at: 1)
+            try update.bind(id, at: 2)
+            try update.run()
+        }
+        // The interpreter runs the code (stored machine code would stand in for it).
+        let hurt = run(path, cache: directory.path, jit: .off)
+        #expect(hurt.status == 0)
+        #expect(hurt.standardOutput == cold.standardOutput)
+        let warnings = hurt.standardError.split(separator: "\n").filter { $0.hasPrefix("ribbon: warning: cache:") }
+        #expect(warnings.count == 1, "\(hurt.standardError)")
+        #expect(warnings.first?.contains("damaged") == true)
+        // The entry was replaced: clean and warm again.
+        let again = run(path, cache: directory.path)
+        #expect(again.standardOutput == cold.standardOutput)
+        #expect(!again.standardError.contains("warning"), "\(again.standardError)")
+        #expect(again.standardError.contains("\"unit\":\"hit\""))
     }
 }

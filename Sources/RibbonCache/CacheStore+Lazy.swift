@@ -1,0 +1,69 @@
+import CacheCodecs
+import SQLiteSupport
+
+extension CacheStore {
+    public enum LazyLoaded {
+        case miss
+        /// The row was stored before images were chunked: load it whole (`load(decode:)`).
+        case wholeOnly
+        /// The image, to be fetched a chunk at a time; each function's best machine-code blob
+        /// (read, decompressed and hash-checked now: they are small); how many blobs failed; and
+        /// the compile and JIT time the hit saves.
+        case hit(LazyUnitImage, machineCode: [MachineCodeRow], badMachineCode: Int, savedMicroseconds: Int64)
+        case bad(String)
+    }
+
+    /// A warm run's lookup: the unit's chunk index and its machine code, but none of the image
+    /// yet (`LazyUnitImage.ensure` fetches what is used). Writes nothing.
+    public func loadLazily(key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>) throws -> LazyLoaded {
+        var clock = PhaseClock()
+        defer { lastLoadPhases = clock.phases }
+        let unit = try db.statement(
+            "SELECT id, image_size, image_chunks, compile_us, length(image) FROM units WHERE key = ?1")
+        try unit.bind(key.bytes, at: 1)
+        guard try unit.step() else { return .miss }
+        let rowid = unit.int64(0)
+        let imageSize = Int(unit.int64(1))
+        let chunks = unit.isNull(2) ? nil : unit.blob(2)
+        let compileMicroseconds = unit.int64(3)
+        let framesSize = Int(unit.int64(4))
+        unit.reset()
+        guard let chunks else { return .wholeOnly }
+        let image: LazyUnitImage
+        do {
+            let entries = try ImageChunks.decodeIndex(chunks, imageSize: imageSize, framesSize: framesSize)
+            image = try LazyUnitImage(store: self, rowid: rowid, imageSize: imageSize, entries: entries)
+        } catch {
+            return .bad("\(error)")
+        }
+        clock.mark("lookup")
+
+        let query = try db.statement(
+            """
+            SELECT blob, blob_size, blob_sha256, function_id, features, jit_us FROM machine_code
+            WHERE unit_key = ?1 AND jit_identity = ?2
+            """)
+        try query.bind(key.bytes, at: 1)
+        try query.bind(jitIdentity, at: 2)
+        var best: [UInt32: (row: MachineCodeRow, jitMicroseconds: Int64)] = [:]
+        var badMachineCode = 0
+        while try query.step() {
+            let size = Int(query.int64(1))
+            guard let bytes = try? query.withBlob(0, { try LZ4Frame.decompress($0, expectedSize: size) }),
+                SHA256.hash(bytes).bytes == query.blob(2)
+            else {
+                badMachineCode += 1
+                continue
+            }
+            let features = Set(query.text(4).split(separator: ",").map(String.init))
+            guard features.isSubset(of: hostFeatures) else { continue }
+            let id = UInt32(truncatingIfNeeded: query.int64(3))
+            if let current = best[id], current.row.features.count >= features.count { continue }
+            best[id] = (MachineCodeRow(functionId: id, features: features, blob: bytes), query.int64(5))
+        }
+        clock.mark("machine_code")
+        let saved = compileMicroseconds + best.values.reduce(0) { $0 + $1.jitMicroseconds }
+        let rows = best.values.map(\.row).sorted { $0.functionId < $1.functionId }
+        return .hit(image, machineCode: rows, badMachineCode: badMachineCode, savedMicroseconds: saved)
+    }
+}

@@ -1,0 +1,186 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CacheCodecs
+import SQLiteSupport
+
+/// Unit images in 4 KiB chunks (migration 0004): each chunk is its own LZ4 frame, the frames
+/// are stored one after another in `units.image`, and `units.image_chunks` indexes them with
+/// each chunk's SHA-256. A warm run then reads, decompresses and checks only the chunks holding
+/// what it uses (`LazyUnitImage`); every chunk is hash-checked before any byte of it is used.
+public enum ImageChunks {
+    /// Small, because a run touches a few functions scattered over the code: the 5,000-function
+    /// benchmark program runs 44 of them, which lie in nearly every 64 KiB chunk but in about a
+    /// tenth of the 4 KiB ones.
+    public static let chunkSize = 4 << 10
+    static let magic: [UInt8] = Array("RIBNCHNK".utf8)
+    static let entrySize = 40
+
+    public struct Entry: Sendable, Equatable {
+        /// Where the chunk's frame is in `image`, and its length.
+        public var offset: Int
+        public var length: Int
+        public var sha256: [UInt8]
+    }
+
+    /// The frames of `image`'s chunks, concatenated, and their index.
+    static func encode(_ image: [UInt8]) throws -> (frames: [UInt8], index: [UInt8]) {
+        var frames: [UInt8] = []
+        var index = magic
+        func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { index.append(contentsOf: $0) } }
+        let count = (image.count + chunkSize - 1) / chunkSize
+        u32(chunkSize)
+        u32(count)
+        try image.withUnsafeBytes { raw in
+            for i in 0..<count {
+                let range = i * chunkSize..<min((i + 1) * chunkSize, image.count)
+                let chunk = UnsafeRawBufferPointer(rebasing: raw[range])
+                let frame = try LZ4Frame.compress(chunk, contentChecksum: false)
+                u32(frames.count)
+                u32(frame.count)
+                index += SHA256.hash(chunk).bytes
+                frames += frame
+            }
+        }
+        index += SHA256.hash(index).bytes
+        return (frames, index)
+    }
+
+    /// Checks an index (its own hash, the chunk size, one entry per chunk of `imageSize`, frames
+    /// inside `framesSize`) and returns its entries.
+    static func decodeIndex(_ bytes: [UInt8], imageSize: Int, framesSize: Int) throws -> [Entry] {
+        struct Bad: Error, CustomStringConvertible { var description: String }
+        guard bytes.count >= 16 + 32, Array(bytes[0..<8]) == magic else { throw Bad(description: "chunk index malformed") }
+        guard SHA256.hash(Array(bytes[0..<bytes.count - 32])).bytes == Array(bytes[bytes.count - 32..<bytes.count]) else {
+            throw Bad(description: "chunk index failed its hash check")
+        }
+        func u32(_ at: Int) -> Int {
+            Int(UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24)
+        }
+        let count = u32(12)
+        guard u32(8) == chunkSize, count == (imageSize + chunkSize - 1) / chunkSize,
+            bytes.count == 16 + count * entrySize + 32
+        else { throw Bad(description: "chunk index does not match the image") }
+        return try (0..<count).map { i in
+            let at = 16 + i * entrySize
+            let entry = Entry(offset: u32(at), length: u32(at + 4), sha256: Array(bytes[at + 8..<at + 40]))
+            guard entry.length > 0, entry.offset <= framesSize, entry.length <= framesSize - entry.offset else {
+                throw Bad(description: "chunk \(i) is outside the stored image")
+            }
+            return entry
+        }
+    }
+
+    /// The uncompressed range of chunk `i` of an image of `imageSize` bytes.
+    static func range(ofChunk i: Int, imageSize: Int) -> Range<Int> {
+        i * chunkSize..<min((i + 1) * chunkSize, imageSize)
+    }
+
+    /// Decompresses and checks every chunk: the whole image.
+    static func decompressAll(_ frames: UnsafeRawBufferPointer, entries: [Entry], imageSize: Int) throws -> [UInt8] {
+        var image = [UInt8](repeating: 0, count: imageSize)
+        try image.withUnsafeMutableBytes { out in
+            for (i, entry) in entries.enumerated() {
+                let destination = UnsafeMutableRawBufferPointer(rebasing: out[range(ofChunk: i, imageSize: imageSize)])
+                try LZ4Frame.decompress(
+                    UnsafeRawBufferPointer(rebasing: frames[entry.offset..<entry.offset + entry.length]), into: destination)
+                guard SHA256.hash(UnsafeRawBufferPointer(destination)).bytes == entry.sha256 else {
+                    throw CodecError("chunk \(i) failed its hash check")
+                }
+            }
+        }
+        return image
+    }
+}
+
+/// A unit image from the cache, fetched a chunk at a time (see `ImageChunks`): a mapping the
+/// size of the image in which only the chunks asked for (`ensure`) are filled in, each read
+/// with `sqlite3_blob_read`, decompressed and hash-checked first. Every fetch is a short read of
+/// its own (no transaction stays open while the program runs); if the row has changed or gone
+/// meanwhile, the hash check or the read fails and the caller falls back.
+public final class LazyUnitImage {
+    public let count: Int
+    /// The whole image's address range; only `ensure`d ranges hold the image's bytes.
+    public let base: UnsafeRawPointer
+    private let mapped: UnsafeMutableRawPointer
+    private let mapping: UnsafeMutableRawPointer
+    private let mappedSize: Int
+    private let entries: [ImageChunks.Entry]
+    private var loaded: [Bool]
+    private let rowid: Int64
+    private let store: CacheStore
+    /// Chunks read so far.
+    public private(set) var chunksRead = 0
+    public var chunkCount: Int { entries.count }
+
+    init(store: CacheStore, rowid: Int64, imageSize: Int, entries: [ImageChunks.Entry]) throws {
+        self.store = store
+        self.rowid = rowid
+        count = imageSize
+        self.entries = entries
+        loaded = Array(repeating: false, count: entries.count)
+        // A large image gets transparent huge pages (one fault per 2 MiB instead of one per
+        // chunk touched), so the mapping is aligned to 2 MiB.
+        let huge = 2 << 20
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let useHuge = imageSize >= huge / 2
+        let size = max(page, (imageSize + page - 1) / page * page)
+        mappedSize = useHuge ? (size + huge - 1) / huge * huge + huge : size
+        let memory = mmap(nil, mappedSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        guard let memory, memory != MAP_FAILED else { throw CodecError("cannot map \(imageSize) bytes for a unit image") }
+        mapping = memory
+        let aligned = useHuge ? UnsafeMutableRawPointer(bitPattern: (UInt(bitPattern: memory) + UInt(huge - 1)) & ~UInt(huge - 1))! : memory
+        if useHuge { madvise(aligned, mappedSize - huge, MADV_HUGEPAGE) }
+        mapped = aligned
+        base = UnsafeRawPointer(aligned)
+    }
+
+    deinit {
+        munmap(mapping, mappedSize)
+    }
+
+    /// Makes `range` of the image valid: reads, decompresses and hash-checks each chunk it
+    /// touches that is not there yet. Throws if a chunk cannot be read or fails its checks.
+    public func ensure(_ range: Range<Int>) throws {
+        guard !range.isEmpty else { return }
+        guard range.lowerBound >= 0, range.upperBound <= count else { throw CodecError("range outside the image") }
+        let wanted = range.lowerBound / ImageChunks.chunkSize...(range.upperBound - 1) / ImageChunks.chunkSize
+        var i = wanted.lowerBound
+        while i <= wanted.upperBound {
+            guard !loaded[i] else {
+                i += 1
+                continue
+            }
+            // A run of missing chunks: their frames are contiguous in `image`, read at once.
+            var last = i
+            while last < wanted.upperBound, !loaded[last + 1], entries[last + 1].offset == entries[last].offset + entries[last].length {
+                last += 1
+            }
+            let first = entries[i].offset
+            var frames = [UInt8](repeating: 0, count: entries[last].offset + entries[last].length - first)
+            try frames.withUnsafeMutableBytes {
+                try store.db.readBlob(table: "units", column: "image", rowid: rowid, offset: first, into: $0)
+            }
+            try frames.withUnsafeBytes { raw in
+                for j in i...last {
+                    let entry = entries[j]
+                    let frame = UnsafeRawBufferPointer(rebasing: raw[entry.offset - first..<entry.offset - first + entry.length])
+                    try fill(j, from: frame)
+                }
+            }
+            i = last + 1
+        }
+    }
+
+    /// Decompresses chunk `i` into place and checks its hash; only then is it marked loaded.
+    private func fill(_ i: Int, from frame: UnsafeRawBufferPointer) throws {
+        let chunk = ImageChunks.range(ofChunk: i, imageSize: count)
+        let destination = UnsafeMutableRawBufferPointer(start: mapped + chunk.lowerBound, count: chunk.count)
+        try LZ4Frame.decompress(frame, into: destination)
+        guard SHA256.hash(UnsafeRawBufferPointer(destination)).bytes == entries[i].sha256 else {
+            throw CodecError("chunk \(i) of the unit image failed its hash check")
+        }
+        loaded[i] = true
+        chunksRead += 1
+    }
+}
