@@ -18,20 +18,39 @@ public final class CacheStore {
 
     /// Opens (creating if needed) the cache in `directory` after the trust checks of
     /// `CacheDirectory`. A database written by a newer `ribbon` is moved aside and recreated.
-    public init(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws {
+    /// With `replacingDamaged` (a run), a file that is not a database any more is moved aside
+    /// and a new cache started; without (`ribbon cache` commands) it is an error.
+    public init(directory: String, busyTimeoutMilliseconds: Int32 = 5000, replacingDamaged: Bool = false) throws {
         self.directory = directory
         databasePath = try CacheDirectory.prepare(directory)
-        var database = try Self.openDatabase(databasePath, busyTimeoutMilliseconds)
-        if case .newerThanKnown(let version) = try migrate(database, CacheSchema.migrations) {
-            database.close()
-            let aside = databasePath + ".newer-v\(version)-\(time(nil))"
-            for suffix in ["", "-wal", "-shm"] { rename(databasePath + suffix, aside + suffix) }
-            warnings.append("cache database was written by a newer ribbon (schema \(version)); moved it to \(aside)")
-            databasePath.withCString { path in
-                let fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        let path = databasePath
+        func moveAside(_ suffix: String) -> String {
+            let aside = path + ".\(suffix)-\(time(nil))"
+            for part in ["", "-wal", "-shm"] { rename(path + part, aside + part) }
+            path.withCString { name in
+                let fd = open(name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
                 if fd >= 0 { close(fd) }
             }
-            database = try Self.openDatabase(databasePath, busyTimeoutMilliseconds)
+            return aside
+        }
+        var database: Database
+        var outcome: MigrationOutcome
+        do {
+            database = try Self.openDatabase(path, busyTimeoutMilliseconds)
+            outcome = try migrate(database, CacheSchema.migrations)
+        } catch let error as SQLiteError where replacingDamaged && (error.primaryCode == 26 || error.primaryCode == 11) {
+            // SQLITE_NOTADB, SQLITE_CORRUPT: the file is not a cache any more. It holds nothing
+            // that can be used; keep it aside (for a post-mortem) and start a new one.
+            let aside = moveAside("damaged")
+            warnings.append("cache database was damaged (\(error.message)); moved it to \(aside) and started a new one")
+            database = try Self.openDatabase(path, busyTimeoutMilliseconds)
+            outcome = try migrate(database, CacheSchema.migrations)
+        }
+        if case .newerThanKnown(let version) = outcome {
+            database.close()
+            let aside = moveAside("newer-v\(version)")
+            warnings.append("cache database was written by a newer ribbon (schema \(version)); moved it to \(aside)")
+            database = try Self.openDatabase(path, busyTimeoutMilliseconds)
             _ = try migrate(database, CacheSchema.migrations)
         }
         db = database

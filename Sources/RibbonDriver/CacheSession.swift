@@ -47,7 +47,7 @@ final class CacheSession {
             }
         }
         do {
-            let store = try CacheStore(directory: path)
+            let store = try CacheStore(directory: path, replacingDamaged: true)
             return CacheSession(store: store, maxBytes: maxBytes, warnings: store.warnings.map(warning))
         } catch {
             warnings.append(warning("\(error); running without the cache"))

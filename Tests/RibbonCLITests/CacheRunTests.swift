@@ -264,6 +264,25 @@ func damaged(_ frame: [UInt8], near: Int) -> [UInt8] {
         }
     }
 
+    @Test func aDatabaseThatIsNotOneAnyMoreIsSetAsideAndReplaced() throws {
+        let cache = Self.newCache()
+        let database = cache + "/cache.sqlite"
+        try "this is not a database, but it is where one should be".write(toFile: database, atomically: true, encoding: .utf8)
+        chmod(database, 0o600)
+        let first = try ribbon(["run", "--stats", "examples/hello.rib"], cache: cache)
+        #expect(first.status == 0)
+        #expect(first.stdout == "hello, ribbon\n")
+        let lines = first.stderr.split(separator: "\n")
+        #expect(lines.count == 2, "\(first.stderr)")
+        #expect(lines.first?.hasPrefix("ribbon: warning: cache: cache database was damaged") == true)
+        #expect((try first.stats())["unit"] as? String == "miss")
+        let aside = try FileManager.default.contentsOfDirectory(atPath: cache).filter { $0.hasPrefix("cache.sqlite.damaged-") }
+        #expect(aside.count == 1)
+        let second = try ribbon(["run", "--stats", "examples/hello.rib"], cache: cache)
+        #expect(!second.stderr.contains("warning"))
+        #expect((try second.stats())["unit"] as? String == "hit")
+    }
+
     @Test func theSizeBoundEvictsLeastRecentlyUsedUnits() throws {
         let cache = Self.newCache()
         let small = ["RIBBON_CACHE_MAX_SIZE": "1"]
