@@ -29,7 +29,9 @@ public enum CacheDirectory {
     /// file (mode 0600) when they do not exist, then checks both can be trusted. Returns the
     /// database path.
     public static func prepare(_ directory: String) throws(CacheTrustError) -> String {
-        try createDirectories(directory)
+        // Usually there already: one lstat instead of a mkdir per path component.
+        var existing = stat()
+        if lstat(directory, &existing) != 0 { try createDirectories(directory) }
         try check(directory, kind: "directory", expectDirectory: true)
         let database = directory + "/" + databaseName
         let fd = open(database, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import CSQLite
 
 /// One SQLite connection (`sqlite3*`), with a cache of prepared statements.
@@ -47,8 +50,13 @@ public final class Database {
         sqlite3_extended_result_codes(connection, 1)
         sqlite3_busy_timeout(connection, busyTimeoutMilliseconds)
         do {
-            if let pageSize { try execute("PRAGMA page_size=\(pageSize)") }
-            try execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            // The page size and WAL mode are stored in the file: set them when it is new, and
+            // WAL mode when its header says otherwise (bytes 18-19 are 2 in WAL mode; asking
+            // SQLite again costs a statement and a read at every open).
+            let header = Self.fileHeader(path)
+            if header.isEmpty, let pageSize { try execute("PRAGMA page_size=\(pageSize)") }
+            let isWAL = header.count >= 20 && header[18] == 2 && header[19] == 2
+            try execute((isWAL ? "" : "PRAGMA journal_mode=WAL; ") + "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
             if mmapSize > 0 { try execute("PRAGMA mmap_size=\(mmapSize)") }
             if !autoCheckpoint { try execute("PRAGMA wal_autocheckpoint=0") }
             if !checkpointOnClose { csqlite_set_no_checkpoint_on_close(connection, 1) }
@@ -60,6 +68,17 @@ public final class Database {
 
     deinit {
         close()
+    }
+
+    /// The first 100 bytes of the file at `path` (fewer if it is shorter; none if it cannot be
+    /// read or is not a plain path).
+    private static func fileHeader(_ path: String) -> [UInt8] {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return [] }
+        defer { Glibc.close(fd) }
+        var bytes = [UInt8](repeating: 0, count: 100)
+        let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 100, 0) }
+        return n > 0 ? Array(bytes[0..<n]) : []
     }
 
 
