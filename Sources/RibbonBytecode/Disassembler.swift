@@ -36,7 +36,8 @@ public enum Disassembler {
         case .foreign:
             return (unit.entryNames[id] ?? "?") + " (foreign)"
         case .imported:
-            return (unit.entryNames[id] ?? "?") + " (imported)"
+            let what = unit.importedKinds[id] == .global ? "global" : "function"
+            return (unit.entryNames[id] ?? "?") + " (imported \(what))"
         }
     }
 

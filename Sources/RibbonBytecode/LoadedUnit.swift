@@ -9,13 +9,14 @@ public struct SymbolResolver {
     public var builtin: (String) -> UInt64?
     /// Address of a C function, by symbol; the default asks `dlsym`.
     public var foreign: (String) -> UInt64?
-    /// Address of a name exported by another unit (later: multi-file programs).
-    public var imported: (String) -> UInt64?
+    /// A function or global (the kind asked for) that another unit exports, by the imported
+    /// entry's name (`PATH:NAME`, see `UnitBuilder.importFunction`); nil when there is none.
+    public var imported: (String, AddressTableEntryKind) -> ImportedSymbol?
 
     public init(
         builtin: @escaping (String) -> UInt64?,
         foreign: @escaping (String) -> UInt64? = SymbolResolver.dlsymLookup,
-        imported: @escaping (String) -> UInt64? = { _ in nil }
+        imported: @escaping (String, AddressTableEntryKind) -> ImportedSymbol? = { _, _ in nil }
     ) {
         self.builtin = builtin
         self.foreign = foreign
@@ -32,6 +33,29 @@ public struct SymbolResolver {
     }
 }
 
+/// What an imported entry resolves to: normally a function or global of a loaded unit.
+public struct ImportedSymbol {
+    /// What the importing slot starts with: the exporter's AddressTable entry (a function's
+    /// tagged header or machine code, a global's cell).
+    public var address: UInt64
+    /// The unit that defines it, which keeps the importing slot in step when the JIT swaps its
+    /// function's entry; nil for a placeholder (inspection tools).
+    public var unit: LoadedUnit?
+    public var id: UInt32
+
+    public init(address: UInt64, unit: LoadedUnit?, id: UInt32) {
+        self.address = address
+        self.unit = unit
+        self.id = id
+    }
+
+    /// The symbol `name` of `unit` if it is of `kind` (a function or a global).
+    public static func export(_ name: String, of unit: LoadedUnit, kind: AddressTableEntryKind) -> ImportedSymbol? {
+        guard let id = unit.symbols[name], unit.entryKinds[Int(id)] == kind else { return nil }
+        return ImportedSymbol(address: unit.addressTable[Int(id)], unit: unit, id: id)
+    }
+}
+
 /// A unit image placed in fresh memory and relocated: the AddressTable holds absolute
 /// addresses, function headers point at it, globals are initialised. Owns its memory.
 ///
@@ -45,6 +69,17 @@ public final class LoadedUnit {
     public let entryKinds: [AddressTableEntryKind]
     /// Entry names for builtins, foreign symbols and imports (by Id), for disassembly.
     public let entryNames: [Int: String]
+    /// What each imported entry names: `.function` or `.global` (by Id).
+    public let importedKinds: [Int: AddressTableEntryKind]
+    /// The image's `interface` section: what files that use this one are checked against.
+    public let interface: [UInt8]
+    /// The units this one imports from (kept alive: its slots hold their addresses).
+    public let importedUnits: [LoadedUnit]
+    /// For each of this unit's functions that other units import: their slots, which
+    /// `setEntry` keeps equal to this unit's own.
+    private var importerSlots: [UInt32: [UnsafeMutablePointer<UInt64>]] = [:]
+    /// This unit's imported function slots, as registered with their exporters (undone at deinit).
+    private var linkedSlots: [(exporter: LoadedUnit, id: UInt32, slot: UnsafeMutablePointer<UInt64>)] = []
     /// Name → Id (functions and globals this unit defines). Built on first use: a warm run of
     /// a large program only looks up `main` (`symbol(named:)`).
     public private(set) lazy var symbols: [String: UInt32] = Dictionary(
@@ -85,7 +120,10 @@ public final class LoadedUnit {
 
     /// Decodes, verifies and relocates `image`. Throws `ImageError` on anything malformed or
     /// unresolvable; never reads outside `image` and never traps on bad input.
-    public convenience init(image: UnitImage, resolver: SymbolResolver) throws(ImageError) {
+    ///
+    /// `sourcePath` replaces the path stored in the image (backtraces name the file as this
+    /// run found it: an image from the cache may have been compiled from another place).
+    public convenience init(image: UnitImage, resolver: SymbolResolver, sourcePath: String? = nil) throws(ImageError) {
         let loaded: LoadedParts
         do {
             loaded = try image.bytes.withUnsafeBytes { raw in
@@ -96,7 +134,7 @@ public final class LoadedUnit {
         } catch {
             throw .truncated
         }
-        self.init(loaded, source: nil)
+        self.init(loaded, source: nil, sourcePath: sourcePath)
     }
 
     /// Loads a unit lazily from `source`: the AddressTable, globals, symbols, data and every
@@ -104,7 +142,7 @@ public final class LoadedUnit {
     /// compiled (`placeCode`), its line rows only when a backtrace needs them. Until then the
     /// function's first word is the VM-internal `load_code`. Throws as `init(image:)` for what
     /// it reads now.
-    public convenience init(lazy source: UnitImageSource, resolver: SymbolResolver) throws(ImageError) {
+    public convenience init(lazy source: UnitImageSource, resolver: SymbolResolver, sourcePath: String? = nil) throws(ImageError) {
         let loaded: LoadedParts
         do {
             loaded = try LoadedUnit.decode(
@@ -115,19 +153,21 @@ public final class LoadedUnit {
         } catch {
             throw .malformed("\(error)")
         }
-        self.init(loaded, source: source)
+        self.init(loaded, source: source, sourcePath: sourcePath)
     }
 
-    private init(_ loaded: LoadedParts, source: UnitImageSource?) {
+    private init(_ loaded: LoadedParts, source: UnitImageSource?, sourcePath: String?) {
         lazySource = source
         lazyParts = loaded.lazy
         placed = Array(repeating: source == nil, count: loaded.functions.count)
-        verifier = Verifier(entryKinds: loaded.entryKinds)
-        sourcePath = loaded.sourcePath
+        verifier = Verifier(entryKinds: loaded.verifiedKinds)
+        self.sourcePath = sourcePath ?? loaded.sourcePath
         addressTable = loaded.table
         entryCount = loaded.entryKinds.count
         entryKinds = loaded.entryKinds
         entryNames = loaded.entryNames
+        importedKinds = loaded.importedKinds
+        interface = loaded.interface
         symbolList = loaded.symbols
         functions = loaded.functions
         foreignFunctions = loaded.foreign
@@ -136,14 +176,36 @@ public final class LoadedUnit {
         var byId = [Int32](repeating: -1, count: entryCount)
         for (i, f) in functions.enumerated() { byId[Int(f.id)] = Int32(i) }
         functionIndexById = byId
+        var exporters: [LoadedUnit] = []
+        for link in loaded.imports {
+            guard let exporter = link.symbol.unit, !exporters.contains(where: { $0 === exporter }) else { continue }
+            exporters.append(exporter)
+        }
+        importedUnits = exporters
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
         for f in functions {
             f.header.pointee.unit = unmanaged
         }
+        for link in loaded.imports where loaded.importedKinds[link.slot] == .function {
+            guard let exporter = link.symbol.unit else { continue }
+            let slot = loaded.table + link.slot
+            exporter.importerSlots[link.symbol.id, default: []].append(slot)
+            linkedSlots.append((exporter, link.symbol.id, slot))
+        }
     }
 
     deinit {
+        for (exporter, id, slot) in linkedSlots {
+            exporter.importerSlots[id]?.removeAll { $0 == slot }
+        }
         memory.deallocate()
+    }
+
+    /// Sets a function's AddressTable entry, and every other unit's slot that imports it: how
+    /// the JIT swaps machine code in (calls from other units go through their own slots).
+    public func setEntry(_ id: UInt32, to value: UInt64) {
+        addressTable[Int(id)] = value
+        for slot in importerSlots[id] ?? [] { slot.pointee = value }
     }
 
     /// Index into `functions` by Id (-1: not a function); the JIT resolves thousands.
@@ -307,7 +369,12 @@ public final class LoadedUnit {
         var sourcePath: String
         var table: UnsafeMutablePointer<UInt64>
         var entryKinds: [AddressTableEntryKind]
+        /// What the verifier checks each Id against: an import counts as what it names.
+        var verifiedKinds: [AddressTableEntryKind]
         var entryNames: [Int: String]
+        var importedKinds: [Int: AddressTableEntryKind]
+        var imports: [(slot: Int, symbol: ImportedSymbol)]
+        var interface: [UInt8]
         var symbols: [(name: String, id: UInt32)]
         var functions: [FunctionInfo]
         var foreign: [Int: ForeignFunction]
@@ -390,6 +457,11 @@ public final class LoadedUnit {
         var kinds: [AddressTableEntryKind] = []
         kinds.reserveCapacity(entryCount)
         var names: [Int: String] = [:]
+        var importedKinds: [Int: AddressTableEntryKind] = [:]
+        var imports: [(slot: Int, symbol: ImportedSymbol)] = []
+        // What the verifier checks each Id against: an import counts as what it names.
+        var verifiedKinds: [AddressTableEntryKind] = []
+        verifiedKinds.reserveCapacity(entryCount)
         var foreign: [Int: ForeignFunction] = [:]
         // Header offset in code of each function entry, by Id (-1: not a function).
         var headerOffsetById = [Int](repeating: -1, count: entryCount)
@@ -402,6 +474,14 @@ public final class LoadedUnit {
             let a = try r.u32(at + 4)
             let b = try r.u64(at + 8)
             kinds.append(kind)
+            var importedKind: AddressTableEntryKind? = nil
+            if kind == .imported {
+                importedKind = AddressTableEntryKind(rawValue: try r.u8(at + 1))
+                guard importedKind == .function || importedKind == .global else {
+                    throw .malformed("imported entry \(id) names neither a function nor a global")
+                }
+            }
+            verifiedKinds.append(importedKind ?? kind)
             switch kind {
             case .function:
                 guard b % 8 == 0, b <= UInt64(codeRange.count),
@@ -447,7 +527,13 @@ public final class LoadedUnit {
                 let address: UInt64?
                 switch kind {
                 case .builtin: address = resolver.builtin(name)
-                default: address = resolver.imported(name)
+                default:
+                    let symbol = resolver.imported(name, importedKind!)
+                    if let symbol {
+                        importedKinds[id] = importedKind!
+                        imports.append((id, symbol))
+                    }
+                    address = symbol?.address
                 }
                 guard let address else {
                     switch kind {
@@ -508,7 +594,7 @@ public final class LoadedUnit {
                 linesLoaded: Array(repeating: false, count: functionCount))
         }
         var seen = [Bool](repeating: false, count: entryCount)
-        var verifier = Verifier(entryKinds: kinds)
+        var verifier = Verifier(entryKinds: verifiedKinds)
         for f in 0..<functionCount {
             let at = section(.functions).lowerBound + f * UnitImage.functionSize
             let id = try r.u32(at)
@@ -577,7 +663,9 @@ public final class LoadedUnit {
         }
         ok = true
         return LoadedParts(
-            lazy: lazy, sourcePath: sourcePath, table: table, entryKinds: kinds, entryNames: names, symbols: symbols,
+            lazy: lazy, sourcePath: sourcePath, table: table, entryKinds: kinds, verifiedKinds: verifiedKinds,
+            entryNames: names, importedKinds: importedKinds, imports: imports,
+            interface: Array(r.base[section(.interface)]), symbols: symbols,
             functions: functions, foreign: foreign, memory: memory, memorySize: total)
     }
 }

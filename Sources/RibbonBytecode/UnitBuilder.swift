@@ -17,7 +17,8 @@ public struct UnitBuilder: Sendable {
         case constant(offset: Int, length: Int)
         case builtin(String)
         case foreign(String)
-        case imported(String)
+        /// A function or global (`kind`) of another unit, by name.
+        case imported(String, kind: AddressTableEntryKind)
     }
 
     struct Function: Sendable {
@@ -48,9 +49,13 @@ public struct UnitBuilder: Sendable {
     private var foreignIds: [String: UInt32] = [:]
     /// Path of the source file, kept in the image for backtraces.
     public var sourcePath: String
+    /// What files that use this one need to know to be checked, opaque here (the compiler's
+    /// `UnitInterface`): the image's `interface` section.
+    public var interface: [UInt8] = []
 
-    public init(sourcePath: String) {
+    public init(sourcePath: String, interface: [UInt8] = []) {
         self.sourcePath = sourcePath
+        self.interface = interface
     }
 
     private mutating func add(_ entry: Entry) -> UInt32 {
@@ -107,6 +112,13 @@ public struct UnitBuilder: Sendable {
 
     /// The Id of a runtime builtin, by name (one Id per name).
     public mutating func builtin(_ name: String) -> UInt32 { named(.builtin(name)) }
+
+    /// The Id of a function another unit defines, linked by name at load (one Id per name).
+    /// The name is how the loader's `SymbolResolver.imported` finds it.
+    public mutating func importFunction(_ name: String) -> UInt32 { named(.imported(name, kind: .function)) }
+
+    /// The Id of a global another unit defines (its cell; one Id per name).
+    public mutating func importGlobal(_ name: String) -> UInt32 { named(.imported(name, kind: .global)) }
 
     /// Declares a C function with its signature (one Id per symbol; see `ForeignSignature`).
     @discardableResult

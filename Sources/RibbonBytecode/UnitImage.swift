@@ -12,13 +12,14 @@ import RibbonCore
 ///   8  u32 format version            12  u32 entry count
 ///  16  u32 symbol count              20  u32 function count
 ///  24  u32 global count              28  u32 source path length (the first string)
-///  32  section table: for each of the 8 sections below, u32 offset + u32 length
-///  96  sections, each 8-byte aligned:
-///      entries    16 bytes each: u8 kind, 3 pad, u32 a, u64 b        (AddressTable, by Id)
+///  32  section table: for each of the 9 sections below, u32 offset + u32 length
+/// 104  sections, each 8-byte aligned:
+///      entries    16 bytes each: u8 kind, u8 k, 2 pad, u32 a, u64 b  (AddressTable, by Id)
 ///                 function: b = offset of its FunctionHeader in `code`
 ///                 global:   a = global index
 ///                 constant: a = length, b = offset in `data`
 ///                 builtin, foreign, imported: a = name length, b = name offset in `strings`
+///                 imported: k = what it names, 1 function or 2 global (else 0)
 ///      symbols    12 bytes each: u32 name offset, u32 name length, u32 Id (SymbolTable)
 ///      functions  32 bytes each: u32 Id, u32 name offset, u32 name length, u32 header offset,
 ///                 u32 code words, u16 frame size, u16 parameter count, u32 first line row,
@@ -29,6 +30,8 @@ import RibbonCore
 ///      data       constant bytes
 ///      strings    names (UTF-8, not terminated); the first string is the source path
 ///      lines      8 bytes each: u32 word index within its function, u32 source line
+///      interface  what files that use this one are checked against (opaque here: the
+///                 compiler's `UnitInterface` encoding)
 /// ```
 /// Nothing in it is an absolute address: loading copies `code` and `data` into fresh memory and
 /// builds the AddressTable from `entries` (`LoadedUnit`).
@@ -41,10 +44,10 @@ public struct UnitImage: Sendable, Equatable {
 
     public static let magic: [UInt8] = Array("RIBNUNIT".utf8)
     /// Bump on any change to the layout above or to the ISA's meaning.
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
 
     enum Section: Int, CaseIterable {
-        case entries, symbols, functions, globals, code, data, strings, lines
+        case entries, symbols, functions, globals, code, data, strings, lines, interface
     }
 
     static let headerSize = 32 + Section.allCases.count * 8
@@ -88,7 +91,7 @@ public struct UnitImage: Sendable, Equatable {
         var entryNames: [(offset: UInt32, length: UInt32)] = []
         for entry in unit.entries {
             switch entry {
-            case .builtin(let name), .foreign(let name), .imported(let name): entryNames.append(intern(name))
+            case .builtin(let name), .foreign(let name), .imported(let name, _): entryNames.append(intern(name))
             default: break
             }
         }
@@ -99,7 +102,7 @@ public struct UnitImage: Sendable, Equatable {
         let sizes: [Int] = [
             unit.entries.count * UnitImage.entrySize, unit.symbols.count * UnitImage.symbolSize,
             unit.functions.count * UnitImage.functionSize, unit.globals.count * UnitImage.globalSize,
-            codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.lineSize,
+            codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.lineSize, unit.interface.count,
         ]
         var total = UnitImage.headerSize
         for size in sizes { total = ((total + 7) & ~7) + size }
@@ -126,6 +129,7 @@ public struct UnitImage: Sendable, Equatable {
             var nameIndex = 0
             for entry in unit.entries {
                 var kind: AddressTableEntryKind
+                var importedKind: UInt8 = 0
                 var a: UInt32 = 0
                 var b: UInt64 = 0
                 switch entry {
@@ -145,13 +149,14 @@ public struct UnitImage: Sendable, Equatable {
                     case .foreign: kind = .foreign
                     default: kind = .imported
                     }
+                    if case .imported(_, let what) = entry { importedKind = what.rawValue }
                     let s = entryNames[nameIndex]
                     nameIndex += 1
                     a = s.length
                     b = UInt64(s.offset)
                 }
                 out.u8(kind.rawValue)
-                out.u8(0)
+                out.u8(importedKind)
                 out.u16(0)
                 out.u32(a)
                 out.u64(b)
@@ -212,6 +217,8 @@ public struct UnitImage: Sendable, Equatable {
             out.pad(toMultipleOf: 8)
             // Rows are already in the image's layout (u32 word, u32 line, little-endian).
             unit.lines.withUnsafeBytes { out.append($0) }
+            out.pad(toMultipleOf: 8)
+            unit.interface.withUnsafeBytes { out.append($0) }
 
             precondition(out.offset == total, "unit image size mismatch")
             initializedCount = total

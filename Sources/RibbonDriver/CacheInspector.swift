@@ -29,7 +29,7 @@ public enum CacheInspector {
                     missingForeignSymbols.append(symbol)
                     return 1
                 },
-                imported: { _ in 1 })
+                imported: { _, _ in ImportedSymbol(address: 1, unit: nil, id: 0) })
         }
     }
 

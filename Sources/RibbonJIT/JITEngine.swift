@@ -6,6 +6,11 @@ import X86Assembler
 /// Compiles functions of loaded units and installs them: the function's AddressTable entry is
 /// swapped to the machine code, so every later call, from the interpreter or from other machine
 /// code, runs it. Keeps the code alive as long as the engine.
+///
+/// One engine serves every unit of a program. Each function's code is relocated against its
+/// own unit (its AddressTable, its headers), and the swap also rewrites the slots of the units
+/// that import the function (`LoadedUnit.setEntry`), so calls from other files reach the
+/// machine code too.
 public final class JITEngine {
     private var installed: [LoadedMachineCode] = []
     /// Each compiled function's loop entries, for on-stack replacement.
@@ -23,6 +28,8 @@ public final class JITEngine {
 
     /// One function compiled in this process, kept for the cache.
     public struct Compiled: Sendable {
+        /// The unit the function belongs to.
+        public var unit: ObjectIdentifier
         public var functionId: UInt32
         public var code: MachineCode
         public var microseconds: Int
@@ -66,7 +73,10 @@ public final class JITEngine {
             let loaded = try LoadedMachineCode(machineCode) { resolve($0, unit: unit) }
             swapIn(loaded, for: function, of: unit)
             compiledCount += 1
-            compiled.append(Compiled(functionId: function.id, code: machineCode, microseconds: monotonicMicroseconds() - t0))
+            compiled.append(
+                Compiled(
+                    unit: ObjectIdentifier(unit), functionId: function.id, code: machineCode,
+                    microseconds: monotonicMicroseconds() - t0))
             return true
         } catch {
             declined.append(function.name)
@@ -77,7 +87,7 @@ public final class JITEngine {
     private func swapIn(_ loaded: LoadedMachineCode, for function: LoadedUnit.FunctionInfo, of unit: LoadedUnit) {
         installed.append(loaded)
         loopEntries[UnsafeRawPointer(function.header)] = loaded.loopEntries
-        unit.addressTable[Int(function.id)] = UInt64(UInt(bitPattern: loaded.entry))
+        unit.setEntry(function.id, to: UInt64(UInt(bitPattern: loaded.entry)))
     }
 
     /// Installs machine code from the cache, all of it in one mapping. A blob whose function Id
