@@ -85,8 +85,17 @@ public struct CheckedProgram: Sendable {
     public var foreigns: [CheckedForeign]
     /// Index into `functions` of `main := fun () -> I64.`, if the file declares one.
     public var mainFunction: Int?
-    /// `use "path"` declarations as written (path text, line); their meaning comes later.
+    /// `use "path"` declarations as written (path text, line).
     public var uses: [(path: String, line: Int)]
+    /// Functions of used files that this file calls, in the order of their first reference.
+    /// `Kind.call(function: f)` with `f >= functions.count` calls `importedFunctions[f -
+    /// functions.count]`.
+    public var importedFunctions: [CheckedImport] = []
+    /// Globals of used files that this file reads or assigns; `.global(g)` and `.assignGlobal`
+    /// with `g >= globals.count` name `importedGlobals[g - globals.count]`.
+    public var importedGlobals: [CheckedImport] = []
+    /// What files that use this one see (`UnitInterface`).
+    public var interface = UnitInterface()
 
     // The node tables every function's body indexes.
 
@@ -168,6 +177,18 @@ public struct CheckedProgram: Sendable {
     /// The name of every local slot of `function`, parallel to `localTypes(of:)`.
     public func localNames(of function: CheckedFunction) -> ArraySlice<String> {
         localNames[Int(function.locals.lowerBound)..<Int(function.locals.upperBound)]
+    }
+}
+
+/// A function or global of another file, referred to by name: the unit links it when the
+/// program's units are loaded.
+public struct CheckedImport: Sendable, Hashable {
+    /// The AddressTable entry's name: the `use` path as written, `:`, the name it defines
+    /// (`lib/geometry.rib:area`). The loader finds the unit by the path, the Id by the name.
+    public var entryName: String
+
+    public init(entryName: String) {
+        self.entryName = entryName
     }
 }
 

@@ -6,10 +6,38 @@ import RibbonSyntax
 /// errors together) are sorted by position. Every error is reported once: an expression whose
 /// type is unknown because of an earlier error gets an "error type" that agrees with every
 /// type, so one mistake does not cascade.
+///
+/// A `use` of a file gets no names here: `check(_:uses:)` is how the files a program uses are
+/// passed in.
 public func check(_ file: SourceFile) -> (program: CheckedProgram?, diagnostics: [Diagnostic]) {
-    let (syntax, syntaxDiagnostics) = parse(file)
+    check(ParsedFile(file), uses: [:])
+}
+
+/// A file parsed for checking: the driver reads its `use` declarations first, compiles the
+/// files they name, then checks it against their interfaces (`check(_:uses:)`).
+public struct ParsedFile: Sendable {
+    public let path: String
+    var syntax: SourceFileSyntax
+    /// Syntax errors (lexer errors included).
+    public let diagnostics: [Diagnostic]
+    /// The file's `use` declarations, in order.
+    public let uses: [UseDeclaration]
+
+    public init(_ file: SourceFile) {
+        let (syntax, diagnostics) = parse(file)
+        self.path = file.path
+        self.uses = syntax.uses
+        self.syntax = syntax
+        self.diagnostics = diagnostics
+    }
+}
+
+/// Type-checks a parsed file. `uses` maps each `use` path as written to the file it names; a
+/// path missing from it gives no names (the driver reports why it could not be used).
+public func check(_ file: consuming ParsedFile, uses: [String: UsedUnit]) -> (program: CheckedProgram?, diagnostics: [Diagnostic]) {
     var checker = Checker(path: file.path)
-    let program = checker.checkFile(consume syntax)
+    let syntaxDiagnostics = file.diagnostics
+    let program = checker.checkFile(file.syntax, uses: uses)
     let diagnostics = (syntaxDiagnostics + checker.diagnostics).sortedByLocation()
     return (diagnostics.isEmpty ? program : nil, diagnostics)
 }
@@ -19,8 +47,22 @@ enum TopLevelEntity {
     case function(Int)
     case foreign(Int)
     case global(Int)
+    /// A name defined by a used file (`Checker.importedDefinitions`), not referred to yet: the
+    /// first reference turns it into `.function`, `.global` or `.foreign` (`topLevelEntity`).
+    case imported(Int)
     /// A definition that failed to parse or check: uses of it are not errors of their own.
     case invalid
+}
+
+/// A name some used file defines, as this file sees it.
+struct ImportedDefinition {
+    /// The name of its AddressTable entry: the `use` path as written, `:`, the name.
+    var entryName: String
+    var definition: UnitInterface.Definition
+    /// The used file, as messages name it.
+    var displayPath: String
+
+    var place: String { "\(displayPath):\(definition.location)" }
 }
 
 /// A function's type as callers see it. `nil` types come from errors already reported.
@@ -63,6 +105,16 @@ struct Checker {
     var signatures: [FunctionSignature] = []
     var foreigns: [CheckedForeign] = []
     var foreignSignatures: [FunctionSignature] = []
+    /// Names of used files that this file mentions (`TopLevelEntity.imported`).
+    var importedDefinitions: [ImportedDefinition] = []
+    /// Functions and globals of used files that this file refers to, in the order of their
+    /// first reference. Function index `f` at or above the file's own function count means
+    /// `importedFunctions[f - own count]` (likewise for globals): `signatures` and
+    /// `globalTypes` grow past the file's own definitions as imports are referred to.
+    var importedFunctions: [CheckedImport] = []
+    var importedGlobals: [CheckedImport] = []
+    var ownFunctionCount = 0
+    var ownGlobalCount = 0
 
     // The checked tree under construction (see `CheckedProgram`): nodes are appended
     // children first, so a parent only ever refers to ids that exist.
@@ -105,7 +157,7 @@ struct Checker {
 
     /// Checks a file. The syntax tree is consumed (it is a handful of flat arrays, freed when
     /// checking is done).
-    mutating func checkFile(_ syntax: consuming SourceFileSyntax) -> CheckedProgram {
+    mutating func checkFile(_ syntax: consuming SourceFileSyntax, uses usedUnits: [String: UsedUnit] = [:]) -> CheckedProgram {
         tree = syntax
         defer { tree = SourceFileSyntax() }
         names = tree.names
@@ -124,6 +176,10 @@ struct Checker {
 
         var uses: [(path: String, line: Int)] = []
         var functionSyntaxes: [(name: Identifier, syntax: FunctionSyntax)] = []
+
+        // The names of used files first, so that a definition here that clashes with one is
+        // reported at the definition.
+        importNames(from: usedUnits)
 
         // Pass 1: every top-level name, signature and global value, so that bodies may refer
         // to names defined later in the file.
@@ -155,6 +211,8 @@ struct Checker {
         }
 
         let mainFunction = checkMain()
+        ownFunctionCount = signatures.count
+        ownGlobalCount = globalTypes.count
 
         // Pass 2: function bodies.
         var functions: [CheckedFunction] = []
@@ -164,11 +222,87 @@ struct Checker {
             functions.append(checkFunction(name: name, function, signature: signatures[index]))
         }
 
-        return CheckedProgram(
+        var program = CheckedProgram(
             path: path, globals: globals, functions: functions, foreigns: foreigns,
             mainFunction: mainFunction, uses: uses, expressions: expressions, statements: statements,
             blocks: blocks, arguments: arguments, stringBytes: stringBytes, localTypes: programLocalTypes,
             localNames: programLocalNames)
+        program.importedFunctions = importedFunctions
+        program.importedGlobals = importedGlobals
+        program.interface = interface(functions: functionSyntaxes.map(\.name), mainFunction: mainFunction)
+        return program
+    }
+
+    /// Makes the names each used file defines visible (LANGUAGE.md, "Files that use other
+    /// files"): only names this file mentions are recorded. Two used files that define the
+    /// same name are an error at the second `use`, naming both places. A file used twice (by
+    /// the same path or another that names it) counts once.
+    mutating func importNames(from usedUnits: [String: UsedUnit]) {
+        guard !usedUnits.isEmpty else { return }
+        var usedFiles: Set<String> = []
+        var visible: [String: ImportedDefinition] = [:]
+        for declaration in tree.declarations {
+            guard case .use(let pathBytes, let location) = declaration else { continue }
+            let usePath = String(decoding: pathBytes, as: UTF8.self)
+            guard let used = usedUnits[usePath], usedFiles.insert(used.displayPath).inserted else { continue }
+            for definition in used.interface.definitions {
+                let imported = ImportedDefinition(
+                    entryName: usePath + ":" + definition.name, definition: definition, displayPath: used.displayPath)
+                if let other = visible[definition.name] {
+                    report(
+                        "`\(definition.name)` is defined both in \(other.place) and in \(imported.place), which this file uses",
+                        at: location)
+                    continue
+                }
+                visible[definition.name] = imported
+                guard let name = names.lookup(definition.name) else { continue }
+                topLevel[Int(name.id)] = .imported(importedDefinitions.count)
+                importedDefinitions.append(imported)
+            }
+        }
+    }
+
+    /// What files that use this one see: every function, global and foreign declaration but
+    /// `main` (a used file's `main` is not the program's entry point, and every file may have
+    /// its own), each with the location of its name.
+    func interface(functions: [Identifier], mainFunction: Int?) -> UnitInterface {
+        var definitions: [UnitInterface.Definition] = []
+        var function = 0
+        var global = 0
+        var foreign = 0
+        for declaration in tree.declarations {
+            switch declaration {
+            case .function(let name, _):
+                defer { function += 1 }
+                guard function != mainFunction, isDefinition(name) else { continue }
+                let signature = signatures[function]
+                definitions.append(
+                    .init(
+                        name: names[name.name],
+                        entity: .function(parameters: signature.parameters.map { $0 ?? .i64 }, result: signature.result ?? .unit),
+                        location: name.location))
+            case .global(let name, _):
+                defer { global += 1 }
+                guard isDefinition(name) else { continue }
+                definitions.append(.init(name: names[name.name], entity: .global(globals[global].type), location: name.location))
+            case .foreign(let name, _):
+                defer { foreign += 1 }
+                guard isDefinition(name) else { continue }
+                let f = foreigns[foreign]
+                definitions.append(
+                    .init(
+                        name: f.name, entity: .foreign(symbol: f.symbol, parameters: f.parameterTypes, result: f.resultType),
+                        location: name.location))
+            case .use, .invalid:
+                break
+            }
+        }
+        return UnitInterface(definitions: definitions)
+    }
+
+    /// Whether this declaration of `name` is the one its name stands for (not a duplicate).
+    func isDefinition(_ name: Identifier) -> Bool {
+        topLevelLocations[Int(name.name.id)] == name.location
     }
 
     /// Records a top-level name, reporting built-in names and duplicates (the first
@@ -177,6 +311,12 @@ struct Checker {
         let id = Int(name.name.id)
         if builtinOfName[id] != nil {
             report("`\(names[name.name])` is a built-in function and cannot be redefined", at: name.location)
+            return
+        }
+        if case .imported(let index)? = topLevel[id] {
+            report(
+                "`\(names[name.name])` is already defined in \(importedDefinitions[index].place), which this file uses",
+                at: name.location)
             return
         }
         if let previous = topLevelLocations[id] {
@@ -189,7 +329,34 @@ struct Checker {
 
     func builtin(_ name: Name) -> BuiltinName? { builtinOfName[Int(name.id)] }
 
-    func topLevelEntity(_ name: Name) -> TopLevelEntity? { topLevel[Int(name.id)] }
+    /// What a top-level name stands for; the first reference to a used file's name binds it
+    /// (see `importedFunctions`).
+    mutating func topLevelEntity(_ name: Name) -> TopLevelEntity? {
+        let id = Int(name.id)
+        guard case .imported(let index)? = topLevel[id] else { return topLevel[id] }
+        let imported = importedDefinitions[index]
+        let entity: TopLevelEntity
+        switch imported.definition.entity {
+        case .function(let parameters, let result):
+            entity = .function(signatures.count)
+            signatures.append(FunctionSignature(name: imported.definition.name, parameters: parameters, result: result))
+            importedFunctions.append(CheckedImport(entryName: imported.entryName))
+        case .global(let type):
+            entity = .global(globalTypes.count)
+            globalTypes.append(type)
+            importedGlobals.append(CheckedImport(entryName: imported.entryName))
+        case .foreign(let symbol, let parameters, let result):
+            // The C function gets an entry in this unit too: nothing to link.
+            entity = .foreign(foreigns.count)
+            foreignSignatures.append(FunctionSignature(name: imported.definition.name, parameters: parameters, result: result))
+            foreigns.append(
+                CheckedForeign(
+                    name: imported.definition.name, symbol: symbol, parameterTypes: parameters, resultType: result,
+                    line: imported.definition.location.line))
+        }
+        topLevel[id] = entity
+        return entity
+    }
 
     /// `main`, if declared, must be `fun () -> I64`; returns its index in `functions`.
     mutating func checkMain() -> Int? {
@@ -207,7 +374,7 @@ struct Checker {
         case .foreign, .global:
             report("`main` must be a function declared as `fun () -> I64`", at: location)
             return nil
-        case .invalid:
+        case .invalid, .imported:
             return nil
         }
     }

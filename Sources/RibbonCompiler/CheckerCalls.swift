@@ -85,7 +85,7 @@ extension Checker {
                     report("`\(name)` is a global of type \(type), not a function", at: location)
                 }
                 return failed(at: location)
-            case .invalid:
+            case .invalid, .imported:
                 checkAll(argumentSyntaxes)
                 return failed(at: location)
             }

@@ -91,7 +91,7 @@ extension Checker {
                 return typed(.global(Int32(index)), type, at: location)
             case .function, .foreign:
                 report("`\(names[nameID])` is a function: call it with its arguments (`\(names[nameID]) ()` when it takes none)", at: location)
-            case .invalid:
+            case .invalid, .imported:
                 break
             }
             return failed(at: location)

@@ -170,7 +170,7 @@ extension Checker {
                 case .function, .foreign:
                     report("cannot assign to `\(name)`: it is a function", at: target.location)
                     return placeholderStatement(at: target.location, line: line)
-                case .invalid:
+                case .invalid, .imported:
                     return placeholderStatement(at: target.location, line: line)
                 }
             } else if builtin(nameID) != nil {

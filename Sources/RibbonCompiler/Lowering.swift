@@ -9,7 +9,7 @@ import RibbonSyntax
 /// released after each statement. A call evaluates its arguments into the top of that stack,
 /// because the callee's frame starts there.
 public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics: [Diagnostic]) {
-    var unit = UnitBuilder(sourcePath: program.path)
+    var unit = UnitBuilder(sourcePath: program.path, interface: program.interface.encoded())
     var functionIds: [UInt32] = []
     for f in program.functions {
         functionIds.append(unit.declareFunction(name: f.name, parameterCount: f.parameterCount))
@@ -25,9 +25,13 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
         }
         globalIds.append(unit.addGlobal(name: g.name, initialValue: initializer))
     }
+    // Names of other units, after this unit's own (the checker numbers them that way).
+    for f in program.importedFunctions { functionIds.append(unit.importFunction(f.entryName)) }
+    for g in program.importedGlobals { globalIds.append(unit.importGlobal(g.entryName)) }
     // Every foreign declaration gets its entry, called or not, so that loading resolves each
     // symbol and an unknown one stops the program before it starts (LANGUAGE.md).
-    let foreignIds = program.foreigns.map { unit.declareForeign($0.signature) }
+    var foreignIds: [UInt32] = []
+    for f in program.foreigns { foreignIds.append(unit.declareForeign(f.signature)) }
     // Most nodes become about one instruction word.
     unit.reserveCodeCapacity(words: program.expressions.count + program.statements.count)
     var diagnostics: [Diagnostic] = []
