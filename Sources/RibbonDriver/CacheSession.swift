@@ -64,8 +64,12 @@ final class CacheSession {
     /// Looks a unit up and loads its image: hash-checked, decompressed, decoded, verified and
     /// relocated. A row that fails any of this is a miss (with one warning); the next store
     /// replaces it.
-    /// `recordHit: false` for lookups that are not runs (`ribbon build`).
-    func lookup(key: SHA256Digest, path: String, resolver: SymbolResolver, recordHit: Bool = true) -> Lookup {
+    /// `recordHit: false` for lookups that are not runs (`ribbon build`). `sourcePath` is the
+    /// path the loaded unit names (see `LoadedUnit.init`).
+    func lookup(
+        key: SHA256Digest, path: String, resolver: SymbolResolver, recordHit: Bool = true, sourcePath: String? = nil
+    ) -> Lookup {
+        decodeMicroseconds = 0
         // A warm run loads the unit lazily: only the chunks of the image it uses are read,
         // decompressed, hash-checked and verified (`LoadedUnit(lazy:)`).
         do {
@@ -86,7 +90,7 @@ final class CacheSession {
                 // Its AddressTable, headers and code area come from the huge-page heap.
                 CompilerMemory.prepare(forLoadingImageBytes: image.count)
                 do {
-                    unit = try LoadedUnit(lazy: image, resolver: resolver)
+                    unit = try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath)
                 } catch {
                     warnings.append(Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
                     return .miss
@@ -103,7 +107,7 @@ final class CacheSession {
         do {
             result = try store.load(
                 key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names)
-            ) { try LoadedUnit(image: UnitImage(bytes: $0), resolver: resolver) }
+            ) { try LoadedUnit(image: UnitImage(bytes: $0), resolver: resolver, sourcePath: sourcePath) }
         } catch {
             warnings.append(Self.warning("cannot read: \(error); compiling \(path) without it"))
             return .miss

@@ -38,75 +38,67 @@ public struct BuildResult: Sendable, Equatable {
     public var jitCompiled = 0
     /// Rendered diagnostics, I/O errors and cache warnings, one per element.
     public var messages: [String] = []
-    /// Every file the program uses, itself included (for `--depfile`).
+    /// Every file the program uses, itself included and first (for `--depfile`).
     public var files: [String] = []
 
     public var succeeded: Bool { outcome == .compiled || outcome == .cached }
 }
 
 extension Driver {
-    /// Builds one file into the cache (see `BuildOptions`).
+    /// Builds one program into the cache (see `BuildOptions`): the file and every file it uses,
+    /// one unit each, each stored under its own key.
     public static func build(path: String, options: BuildOptions) -> BuildResult {
         var result = BuildResult(path: path, outcome: .failed, key: nil, files: [path])
-        let bytes: [UInt8]
-        do {
-            bytes = try FileSystem.readFile(path)
-        } catch {
-            result.outcome = .unreadable
-            result.messages.append("ribbon: error: \(error)")
-            return result
-        }
-        let factors = CacheKeys.factors(sourceDigest: SHA256.hash(bytes))
-        result.key = factors.key.hex
         var warnings: [String] = []
         let cache = options.check ? nil : CacheSession.open(directory: options.cacheDirectory, warnings: &warnings)
-        defer { result.messages += warnings + (cache?.warnings ?? []) }
-
-        // Already cached: with --jit, every function must have machine code for this host too.
-        if let cache, case .hit(let unit, let code) = cache.lookup(key: factors.key, path: path, resolver: resolver, recordHit: false)
-        {
-            result.functions = unit.functions.count
-            let jit = JITEngine()
-            jit.installCached(code, of: unit)
-            if options.jit { jit.installAll(unit) }
-            result.jitCompiled = jit.compiledCount
-            result.outcome = jit.compiled.isEmpty ? .cached : .compiled
-            cache.store(key: factors, path: path, image: nil, compileMicroseconds: 0, compiled: jit.compiled)
-            return result
-        }
-
-        var statistics = RunStatistics()
-        let image: UnitImage
-        switch compile(SourceFile(path: path, bytes: bytes), statistics: &statistics) {
-        case .failure(let diagnostics):
-            result.messages += diagnostics
-            let count = diagnostics.count
-            result.messages.append("ribbon: \(count) error\(count == 1 ? "" : "s") in \(path)")
-            return result
-        case .success(let compiled, let functionCount):
-            image = compiled
-            result.functions = functionCount
-        }
-        let unit: LoadedUnit
-        do {
-            unit = try LoadedUnit(image: image, resolver: resolver)
-        } catch {
-            result.messages.append("ribbon: error: \(path): \(error)")
-            return result
-        }
-        result.outcome = .compiled
-        guard let cache else { return result }
+        let loader = ProgramLoader(cache: cache)
+        loader.recordHits = false
+        loader.computesKeys = true
         let jit = JITEngine()
-        if options.jit {
-            // Glue first: compiled functions call C through the slots it fills.
-            try? jit.installForeignGlue(unit)
-            jit.installAll(unit)
-            result.jitCompiled = jit.compiledCount
+        // Stores what was compiled (units compiled before a failure in a later file too) and
+        // collects the warnings. (Not a `defer`: it would run after the result is copied out.)
+        func finish() -> BuildResult {
+            if let cache { store(loader.files, in: cache, compiled: jit.compiled) }
+            result.messages += warnings + (cache?.warnings ?? [])
+            return result
         }
-        cache.store(
-            key: factors, path: path, image: image,
-            compileMicroseconds: statistics.parseMicroseconds + statistics.compileMicroseconds, compiled: jit.compiled)
-        return result
+        let root: ProgramFile
+        do {
+            root = try loader.load(root: path)
+        } catch {
+            result.files = [path] + loader.files.map(\.path).filter { $0 != path }
+            switch error {
+            case .unreadable(let message):
+                result.outcome = .unreadable
+                result.messages.append(message)
+            case .compile(let failedPath, let diagnostics):
+                result.messages += diagnostics
+                let count = diagnostics.count
+                result.messages.append("ribbon: \(count) error\(count == 1 ? "" : "s") in \(failedPath)")
+            case .load(let failedPath, let message):
+                result.messages.append("ribbon: error: \(failedPath): \(message)")
+            }
+            return finish()
+        }
+        result.files = [root.path] + loader.files.filter { $0 !== root }.map(\.path)
+        result.key = root.factors?.key.hex
+        result.functions = root.unit!.functions.count
+        let compiledUnits = loader.files.contains { $0.image != nil }
+        result.outcome = compiledUnits ? .compiled : .cached
+        guard cache != nil else { return finish() }
+        // Already cached: with --jit, every function must have machine code for this host too.
+        for file in loader.files {
+            let unit = file.unit!
+            jit.installCached(file.cachedCode, of: unit)
+            if options.jit {
+                // Glue first: compiled functions call C through the slots it fills.
+                try? jit.installForeignGlue(unit)
+                jit.installAll(unit)
+            }
+        }
+        result.jitCompiled = jit.compiledCount
+        if !jit.compiled.isEmpty { result.outcome = .compiled }
+        return finish()
     }
 
     /// A Make-style dependency line: `target: file file …`, spaces in names escaped.

@@ -27,35 +27,44 @@ public enum CompileOutcome {
 
 /// The pipeline: source → check → lower → unit image → load → run.
 public enum Driver {
-    /// Parses, checks and lowers one file.
+    /// Parses, checks and lowers one file. The files it uses are compiled too, from their
+    /// sources (not the cache), for their interfaces; `file.bytes` is used for `file` itself.
     public static func compile(
         _ file: SourceFile, statistics: inout RunStatistics
     ) -> CompileOutcome {
-        CompilerMemory.prepare(forSourceBytes: file.bytes.count)
+        let loader = ProgramLoader(cache: nil)
+        defer { statistics.add(loader.statistics) }
+        do {
+            let root = try loader.load(root: file.path, bytes: file.bytes)
+            return .success(root.image!, functionCount: root.functionCount)
+        } catch {
+            return .failure(error.messages)
+        }
+    }
+
+    /// Checks and lowers one parsed file against the interfaces of the files it uses.
+    static func compile(
+        _ parsed: consuming ParsedFile, source: SourceFile, uses: [String: UsedUnit], statistics: inout RunStatistics
+    ) -> CompileOutcome {
+        CompilerMemory.prepare(forSourceBytes: source.bytes.count)
         let t0 = monotonicMicroseconds()
-        let (program, diagnostics) = check(file)
+        let (program, diagnostics) = check(parsed, uses: uses)
         let t1 = monotonicMicroseconds()
         statistics.parseMicroseconds += t1 - t0
         guard let program, diagnostics.isEmpty else {
-            return .failure(diagnostics.map { $0.rendered(in: file) })
-        }
-        if let use = program.uses.first {
-            let message = Diagnostic(
-                "`use` is not supported yet: programs are single files for now",
-                at: SourceLocation(line: use.line, column: 1))
-            return .failure([message.rendered(in: file)])
+            return .failure(diagnostics.map { $0.rendered(in: source) })
         }
         let lowered = lower(program)
         statistics.compileMicroseconds += monotonicMicroseconds() - t1
         guard let image = lowered.image else {
-            return .failure(lowered.diagnostics.map { $0.rendered(in: file) })
+            return .failure(lowered.diagnostics.map { $0.rendered(in: source) })
         }
         statistics.unitsCompiled += 1
         statistics.functionsCompiled += program.functions.count
         return .success(image, functionCount: program.functions.count)
     }
 
-    /// The resolver the runtime uses: builtins by name, C symbols with `dlsym`.
+    /// The resolver for a unit that imports nothing: builtins by name, C symbols with `dlsym`.
     public static var resolver: SymbolResolver {
         SymbolResolver(builtin: Builtins.address(named:))
     }
@@ -77,8 +86,9 @@ public enum Driver {
         public var standardError: String
     }
 
-    /// Compiles, loads and runs a file. Program output goes to `output`; everything meant for
-    /// standard error is returned in the report (tests run programs in-process this way).
+    /// Compiles (or loads from the cache), links and runs a program: the file and every file
+    /// it uses, one unit each. Program output goes to `output`; everything meant for standard
+    /// error is returned in the report (tests run programs in-process this way).
     public static func execute(path: String, options: RunOptions, output: OutputSink) -> ExecutionReport {
         var statistics = RunStatistics()
         var report = ExecutionReport(status: 0, standardOutput: [], standardError: "")
@@ -95,136 +105,83 @@ public enum Driver {
             if options.printStats { report.standardError += statistics.json + "\n" }
             return report
         }
-        var key: UnitKeyFactors? = nil
-        var cachedUnit: LoadedUnit? = nil
-        var cachedCode: [(functionId: UInt32, code: MachineCode)] = []
-        var bytes: [UInt8]? = nil
-        func readSource() -> Bool {
-            do {
-                bytes = try FileSystem.readFile(path)
-                return true
-            } catch {
-                report.standardError += "ribbon: error: \(error)\n"
-                return false
-            }
-        }
         if options.useCache {
             let t0 = monotonicMicroseconds()
             cache = CacheSession.open(directory: options.cacheDirectory, warnings: &warnings)
-            var t = monotonicMicroseconds()
-            statistics.cachePhases.append(("open", t - t0))
-            if let cache {
-                // An unchanged file's digest is remembered by its stat data: a warm run need
-                // not read or hash the source at all.
-                let stat = FileStat.of(path)
-                var digest = cache.rememberedDigest(path: path, stat: stat)
-                if digest == nil {
-                    guard readSource() else { return finish(ExitStatus.ioError) }
-                    digest = SHA256.hash(bytes!)
-                    cache.rememberDigest(digest!, path: path, stat: stat)
-                }
-                let unitKey = CacheKeys.factors(sourceDigest: digest!)
-                key = unitKey
-                statistics.cachePhases.append(("source", monotonicMicroseconds() - t))
-                t = monotonicMicroseconds()
-                if case .hit(let loaded, let code) = cache.lookup(key: unitKey.key, path: path, resolver: resolver) {
-                    cachedUnit = loaded
-                    cachedCode = code
-                }
-                statistics.cachePhases += cache.store.lastLoadPhases
-                if cache.decodeMicroseconds > 0 { statistics.cachePhases.append(("decode", cache.decodeMicroseconds)) }
-                statistics.unit = cachedUnit == nil ? "miss" : "hit"
-            }
-            statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+            let spent = monotonicMicroseconds() - t0
+            statistics.cachePhases.append(("open", spent))
+            statistics.cacheLoadMicroseconds += spent
         }
-        var compiledImage: UnitImage? = nil
-        let unit: LoadedUnit
-        // Filled if a lazily loaded unit turns out damaged in the middle of the run.
-        var fallbackImage: UnitImage? = nil
-        if let cachedUnit {
-            unit = cachedUnit
-            statistics.unitsLoaded += 1
-            // If a part of the stored image fails its checks mid-run, the same image is compiled
-            // afresh from the source — only if the source still has the digest the key was made
-            // from — and the run continues with it; the end of the run stores it over the bad row.
-            let digest = key?.sourceDigest
-            cachedUnit.fallbackImage = {
-                if let fallbackImage { return fallbackImage }
-                guard let source = try? FileSystem.readFile(path), SHA256.hash(source) == digest else { return nil }
-                var ignored = RunStatistics()
-                guard case .success(let image, _) = compile(SourceFile(path: path, bytes: source), statistics: &ignored)
-                else { return nil }
-                fallbackImage = image
-                return image
-            }
-        } else {
-            if bytes == nil, !readSource() {
-                flushWarnings()
-                return finish(ExitStatus.ioError)
-            }
-            let file = SourceFile(path: path, bytes: bytes!)
-            switch compile(file, statistics: &statistics) {
-            case .failure(let diagnostics):
-                flushWarnings()
-                for d in diagnostics { report.standardError += d + "\n" }
-                let count = diagnostics.count
-                report.standardError += "ribbon: \(count) error\(count == 1 ? "" : "s") in \(path)\n"
-                return finish(ExitStatus.compileError)
-            case .success(let compiled, _):
-                compiledImage = compiled
-            }
-            do {
-                unit = try LoadedUnit(image: compiledImage!, resolver: resolver)
-            } catch {
-                flushWarnings()
-                report.standardError += "ribbon: error: \(path): \(error)\n"
-                return finish(ExitStatus.compileError)
-            }
-        }
-        // The JIT makes the System V glue for C functions in every mode (the interpreter calls C
-        // only through glue), compiles every function before main with --jit eager, and takes
-        // hot functions from the interpreter with --jit tier.
+        let loader = ProgramLoader(cache: cache)
         let jit = JITEngine()
-        do {
-            try jit.installForeignGlue(unit)
-        } catch {
-            flushWarnings()
-            report.standardError += "ribbon: error: \(path): cannot make foreign-call glue: \(error)\n"
-            return finish(ExitStatus.compileError)
-        }
-        if !cachedCode.isEmpty, options.jit != .off {
-            let t0 = monotonicMicroseconds()
-            let rejected = jit.installCached(cachedCode, of: unit)
-            cache?.noteRejectedMachineCode(rejected.count, path: path)
-            statistics.jitLoaded = jit.loadedCount
-            statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
-            statistics.cachePhases.append(("install", monotonicMicroseconds() - t0))
-        }
-        // At the end, also after a runtime error: the unit if it was compiled, and all machine
-        // code compiled in this run.
+        // At the end, also after a compile error in a later file or a runtime error: each unit
+        // compiled in this run, and the machine code compiled for it.
         func storeInCache() {
-            guard let cache, let key else { return }
+            guard let cache else { return }
             let t0 = monotonicMicroseconds()
-            if unit.damaged, let fallbackImage {
-                cache.warn("entry for \(path) was damaged; recompiled the parts it needed, and replaced it")
-                compiledImage = fallbackImage
-            }
-            cache.store(
-                key: key, path: path, image: compiledImage,
-                compileMicroseconds: statistics.parseMicroseconds + statistics.compileMicroseconds,
-                compiled: jit.compiled)
-            cache.finish()
+            store(loader.files, in: cache, compiled: jit.compiled)
             statistics.cacheStoreMicroseconds += monotonicMicroseconds() - t0
             flushWarnings()
         }
-        guard let mainId = unit.symbol(named: "main"), let main = unit.function(id: mainId) else {
+        let root: ProgramFile
+        do {
+            root = try loader.load(root: path)
+            statistics.add(loader.statistics)
+            if cache != nil { statistics.unit = root.image == nil ? "hit" : "miss" }
+        } catch {
+            statistics.add(loader.statistics)
+            if cache != nil { statistics.unit = "miss" }
+            storeInCache()
+            flushWarnings()
+            switch error {
+            case .unreadable(let message):
+                report.standardError += message + "\n"
+                return finish(ExitStatus.ioError)
+            case .compile(let failedPath, let diagnostics):
+                for d in diagnostics { report.standardError += d + "\n" }
+                let count = diagnostics.count
+                report.standardError += "ribbon: \(count) error\(count == 1 ? "" : "s") in \(failedPath)\n"
+                return finish(ExitStatus.compileError)
+            case .load(let failedPath, let message):
+                report.standardError += "ribbon: error: \(failedPath): \(message)\n"
+                return finish(ExitStatus.compileError)
+            }
+        }
+        let units = loader.files.map { $0.unit! }
+        // The JIT makes the System V glue for C functions in every mode (the interpreter calls C
+        // only through glue), compiles every function before main with --jit eager, and takes
+        // hot functions from the interpreter with --jit tier.
+        for file in loader.files {
+            do {
+                try jit.installForeignGlue(file.unit!)
+            } catch {
+                flushWarnings()
+                report.standardError += "ribbon: error: \(file.path): cannot make foreign-call glue: \(error)\n"
+                return finish(ExitStatus.compileError)
+            }
+        }
+        if options.jit != .off {
+            let t0 = monotonicMicroseconds()
+            var any = false
+            for file in loader.files where !file.cachedCode.isEmpty {
+                any = true
+                let rejected = jit.installCached(file.cachedCode, of: file.unit!)
+                cache?.noteRejectedMachineCode(rejected.count, path: file.path)
+            }
+            if any {
+                statistics.jitLoaded = jit.loadedCount
+                statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+                statistics.cachePhases.append(("install", monotonicMicroseconds() - t0))
+            }
+        }
+        guard let mainId = root.unit!.symbol(named: "main"), let main = root.unit!.function(id: mainId) else {
             storeInCache()
             return finish(0)  // A library: it compiles, and running it does nothing.
         }
         let fiber = Fiber(output: output)
         switch options.jit {
         case .off: break
-        case .eager: jit.installAll(unit)
+        case .eager: for unit in units { jit.installAll(unit) }
         case .tier: jit.attach(to: fiber, threshold: UInt64(options.jitThreshold ?? RunOptions.defaultJITThreshold))
         }
         let t0 = monotonicMicroseconds()
@@ -236,6 +193,7 @@ public enum Driver {
         fiber.flush()
         report.standardOutput = fiber.capturedOutput
         storeInCache()
+        withExtendedLifetime(units) {}
         switch result {
         case .success(let value):
             return finish(Int32(truncatingIfNeeded: UInt8(truncatingIfNeeded: value)))
@@ -245,27 +203,38 @@ public enum Driver {
         }
     }
 
-    /// The bytecode of a file as text (`ribbon disasm`).
-    public static func disassemble(path: String, machine: Bool = false) -> (text: String, status: Int32) {
-        var statistics = RunStatistics()
-        let bytes: [UInt8]
-        do {
-            bytes = try FileSystem.readFile(path)
-        } catch {
-            return ("ribbon: error: \(error)\n", ExitStatus.ioError)
-        }
-        switch compile(SourceFile(path: path, bytes: bytes), statistics: &statistics) {
-        case .failure(let diagnostics):
-            return (diagnostics.joined(separator: "\n") + "\n", ExitStatus.compileError)
-        case .success(let image, _):
-            do {
-                let unit = try LoadedUnit(image: image, resolver: resolver)
-                var text = Disassembler.disassemble(unit)
-                if machine { text += MachineCodeListing.listing(unit) }
-                return (text, 0)
-            } catch {
-                return ("ribbon: error: \(path): \(error)\n", ExitStatus.compileError)
+    /// Stores each file's unit if it was compiled in this run, with the machine code compiled
+    /// for it (one transaction per unit), then empties the WAL.
+    /// A unit loaded lazily that turned out damaged mid-run is replaced by the image compiled
+    /// afresh for it (`ProgramLoader.recompile`).
+    static func store(_ files: [ProgramFile], in cache: CacheSession, compiled: [JITEngine.Compiled]) {
+        for file in files {
+            guard let factors = file.factors, let unit = file.unit else { continue }
+            var image = file.image
+            if unit.damaged, let fallback = file.fallbackImage {
+                cache.warn("entry for \(file.path) was damaged; recompiled the parts it needed, and replaced it")
+                image = fallback
             }
+            let code = compiled.filter { $0.unit == ObjectIdentifier(unit) }
+            cache.store(
+                key: factors, path: file.path, image: image, compileMicroseconds: file.compileMicroseconds,
+                compiled: code)
+        }
+        cache.finish()
+    }
+
+    /// The bytecode of a file as text (`ribbon disasm`). Names from used files are shown as
+    /// `PATH:NAME (imported …)`.
+    public static func disassemble(path: String, machine: Bool = false) -> (text: String, status: Int32) {
+        let loader = ProgramLoader(cache: nil)
+        do {
+            let root = try loader.load(root: path)
+            var text = Disassembler.disassemble(root.unit!)
+            if machine { text += MachineCodeListing.listing(root.unit!) }
+            return (text, 0)
+        } catch {
+            let status = if case .unreadable = error { ExitStatus.ioError } else { ExitStatus.compileError }
+            return (error.messages.joined(separator: "\n") + "\n", status)
         }
     }
 
@@ -275,5 +244,29 @@ public enum Driver {
         var line = text
         if newline { line += "\n" }
         line.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
+    }
+}
+
+extension ProgramLoader.Failure {
+    /// The failure as the lines `compile` reports: diagnostics, or the one error line.
+    var messages: [String] {
+        switch self {
+        case .unreadable(let message): [message]
+        case .compile(_, let diagnostics): diagnostics
+        case .load(let path, let message): ["ribbon: error: \(path): \(message)"]
+        }
+    }
+}
+
+extension RunStatistics {
+    /// Adds what a `ProgramLoader` counted (units, times, cache phases).
+    mutating func add(_ other: RunStatistics) {
+        unitsCompiled += other.unitsCompiled
+        unitsLoaded += other.unitsLoaded
+        functionsCompiled += other.functionsCompiled
+        parseMicroseconds += other.parseMicroseconds
+        compileMicroseconds += other.compileMicroseconds
+        cacheLoadMicroseconds += other.cacheLoadMicroseconds
+        cachePhases += other.cachePhases
     }
 }

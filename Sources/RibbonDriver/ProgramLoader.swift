@@ -1,0 +1,380 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CacheCodecs
+import RibbonBytecode
+import RibbonCache
+import RibbonCompiler
+import RibbonCore
+import RibbonJIT
+import RibbonSyntax
+import RibbonVM
+
+/// One file of a program, as `ProgramLoader` finds, compiles or loads it.
+final class ProgramFile {
+    enum State { case new, visiting, done }
+
+    /// How the file is opened and named (messages, backtraces, the cache): as given for the
+    /// file run; for a used file, the using file's directory joined with the `use` path,
+    /// lexically cleaned (`ProgramLoader.join`).
+    let path: String
+    var state = State.new
+    var stat: FileStat?
+    var bytes: [UInt8]?
+    var digest: SHA256Digest?
+    /// The first `use` that named this file (where an error reading it is reported).
+    var firstUse: (file: ProgramFile, location: SourceLocation)?
+    /// Each `use` path as written → the file it names.
+    var usePaths: [String: ProgramFile] = [:]
+    /// The files this one uses, in `use` order, each once.
+    var dependencies: [ProgramFile] = []
+    /// Its cache key's factors (with a cache only).
+    var factors: UnitKeyFactors?
+    var unit: LoadedUnit?
+    /// The image compiled in this run; nil when the unit came from the cache.
+    var image: UnitImage?
+    var functionCount = 0
+    /// Parse, check and lower time of this file in this run.
+    var compileMicroseconds = 0
+    /// Machine code the cache holds for the unit.
+    var cachedCode: [(functionId: UInt32, code: MachineCode)] = []
+    /// The image compiled afresh for a unit from the cache that turned out damaged mid-run.
+    var fallbackImage: UnitImage?
+
+    init(path: String, stat: FileStat?) {
+        self.path = path
+        self.stat = stat
+    }
+}
+
+/// Finds every file of a program, and compiles or loads one unit per file, dependencies first
+/// (LANGUAGE.md, "Files that use other files").
+///
+/// Each unit is linked when it loads: its imported entries resolve through the units of the
+/// files it uses (`resolver(for:)`), which are loaded already. A file is checked against the
+/// interfaces of the files it uses, read from their loaded units, so a dependency that comes
+/// from the cache is never parsed.
+///
+/// With a cache, a file's key needs the keys of the files it uses, computed bottom-up. A file
+/// whose digest the cache remembers (by stat data) is not read at all when it uses no other
+/// file: its key is then `factors(digest, [])`, and a stored unit under that key proves it
+/// (a file's uses are a function of its bytes). A file that misses that probe is read and its
+/// `use` lines found by `scanUses`, without parsing. What is compiled and stored always comes
+/// from the parser.
+final class ProgramLoader {
+    enum Failure: Error {
+        /// The file run cannot be read (exit 74): the message.
+        case unreadable(String)
+        /// Compile errors in `path` (exit 1), rendered.
+        case compile(path: String, diagnostics: [String])
+        /// A unit that does not load (exit 1): `ribbon: error: PATH: MESSAGE`.
+        case load(path: String, message: String)
+    }
+
+    let cache: CacheSession?
+    /// `false` for lookups that are not runs (`ribbon build`).
+    var recordHits = true
+    /// Computes every file's key even without a cache (`ribbon build --check` reports it).
+    var computesKeys = false
+    var statistics = RunStatistics()
+    /// Every file of the program, dependencies before the files that use them.
+    private(set) var files: [ProgramFile] = []
+    private var byIdentity: [FileIdentity: ProgramFile] = [:]
+
+    /// A file, by what `stat` says (so two paths to one file are one file), else by path.
+    enum FileIdentity: Hashable {
+        case inode(device: UInt64, inode: UInt64)
+        case path(String)
+    }
+
+    init(cache: CacheSession?) {
+        self.cache = cache
+    }
+
+    /// Loads the program whose file run is `path` (with `bytes` as its contents when given).
+    func load(root path: String, bytes: [UInt8]? = nil) throws(Failure) -> ProgramFile {
+        let stat = FileStat.of(path)
+        let root = ProgramFile(path: path, stat: stat)
+        if let bytes {
+            root.bytes = bytes
+        } else if stat == nil {
+            // The error `read` gives names the problem the way every other read error does.
+            do {
+                _ = try FileSystem.readFile(path)
+            } catch {
+                throw .unreadable("ribbon: error: \(error)")
+            }
+        }
+        byIdentity[identity(path, stat)] = root
+        try visit(root, chain: [root])
+        return root
+    }
+
+    // MARK: Visiting files
+
+    private func visit(_ file: ProgramFile, chain: [ProgramFile]) throws(Failure) {
+        file.state = .visiting
+        defer { file.state = .done }
+        // Whether the unit was looked up as using nothing, before the file was read.
+        var probed = false
+
+        if let cache {
+            let t0 = monotonicMicroseconds()
+            if file.bytes == nil { file.digest = cache.rememberedDigest(path: file.path, stat: file.stat) }
+            if file.digest == nil {
+                try read(file)
+                file.digest = SHA256.hash(file.bytes!)
+                cache.rememberDigest(file.digest!, path: file.path, stat: file.stat)
+            }
+            notePhase("source", monotonicMicroseconds() - t0)
+            statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+            if file.bytes == nil {
+                if lookup(file, CacheKeys.factors(sourceDigest: file.digest!)) { return }
+                probed = true
+            }
+        }
+        try read(file)
+
+        var parsed: ParsedFile? = nil
+        var uses: [UseDeclaration]
+        if cache == nil {
+            parsed = parse(file)
+            uses = parsed!.uses
+        } else {
+            uses = scanUses(file.bytes!)
+        }
+        var problems = resolve(uses, of: file, chain: chain)
+        if !problems.isEmpty, parsed == nil {
+            // The scan may be wrong about a file with errors: the parser decides.
+            parsed = parse(file)
+            uses = parsed!.uses
+            problems = resolve(uses, of: file, chain: chain)
+        }
+        try visitDependencies(of: file, chain: chain, problems: problems, parsed: parsed)
+
+        if cache != nil, !(probed && file.dependencies.isEmpty) {
+            if lookup(file, factors(of: file)) { return }
+        }
+        if parsed == nil {
+            parsed = parse(file)
+            if parsed!.uses.map(\.path) != uses.map(\.path) {
+                // Only for a file the parser rejects (or a scanner bug): start over from its uses.
+                problems = resolve(parsed!.uses, of: file, chain: chain)
+                try visitDependencies(of: file, chain: chain, problems: problems, parsed: parsed)
+            }
+        }
+        try compile(file, parsed!)
+        if cache != nil || computesKeys {
+            if file.digest == nil { file.digest = SHA256.hash(file.bytes!) }
+            file.factors = factors(of: file)
+        }
+    }
+
+    /// Reports the problems with `file`'s uses (with its syntax errors), else visits the files
+    /// it uses that are not loaded yet.
+    private func visitDependencies(
+        of file: ProgramFile, chain: [ProgramFile], problems: [Diagnostic], parsed: ParsedFile?
+    ) throws(Failure) {
+        if !problems.isEmpty {
+            let source = SourceFile(path: file.path, bytes: file.bytes!)
+            let all = ((parsed?.diagnostics ?? []) + problems).sortedByLocation()
+            throw .compile(path: file.path, diagnostics: all.map { $0.rendered(in: source) })
+        }
+        for dependency in file.dependencies where dependency.state == .new {
+            try visit(dependency, chain: chain + [dependency])
+        }
+    }
+
+    /// Finds the file each `use` names: `usePaths` and `dependencies`. Returns the `use`s that
+    /// name no readable file, or a file that is being visited (a cycle).
+    private func resolve(_ uses: [UseDeclaration], of file: ProgramFile, chain: [ProgramFile]) -> [Diagnostic] {
+        file.usePaths = [:]
+        file.dependencies = []
+        var problems: [Diagnostic] = []
+        for use in uses where file.usePaths[use.path] == nil {
+            let path = ProgramLoader.join(directoryOf: file.path, use.path)
+            var st = stat()
+            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR else {
+                let why = errno == 0 || (st.st_mode & S_IFMT) == S_IFDIR ? EISDIR : errno
+                let error = SystemError(call: "read", path: path, errno: why)
+                problems.append(Diagnostic("cannot use \"\(use.path)\": \(error)", at: use.location))
+                continue
+            }
+            let fileStat = FileStat(st)
+            let key = identity(path, fileStat)
+            let dependency: ProgramFile
+            if let known = byIdentity[key] {
+                dependency = known
+            } else {
+                dependency = ProgramFile(path: path, stat: fileStat)
+                dependency.firstUse = (file, use.location)
+                byIdentity[key] = dependency
+            }
+            if dependency.state == .visiting {
+                let start = chain.firstIndex { $0 === dependency } ?? chain.startIndex
+                let cycle = chain[start...].map(\.path) + [dependency.path]
+                var message = "`use` cycle: \(cycle[0]) uses \(cycle[1])"
+                for path in cycle.dropFirst(2) { message += ", which uses \(path)" }
+                problems.append(Diagnostic(message, at: use.location))
+                continue
+            }
+            file.usePaths[use.path] = dependency
+            if !file.dependencies.contains(where: { $0 === dependency }) { file.dependencies.append(dependency) }
+        }
+        return problems
+    }
+
+    private func identity(_ path: String, _ stat: FileStat?) -> FileIdentity {
+        guard let stat else { return .path(path) }
+        return .inode(device: stat.device, inode: stat.inode)
+    }
+
+    private func read(_ file: ProgramFile) throws(Failure) {
+        guard file.bytes == nil else { return }
+        do {
+            file.bytes = try FileSystem.readFile(file.path)
+        } catch {
+            guard let (user, location) = file.firstUse, let bytes = user.bytes else {
+                throw .unreadable("ribbon: error: \(error)")
+            }
+            let diagnostic = Diagnostic("cannot use \"\(file.path)\": \(error)", at: location)
+            throw .compile(path: user.path, diagnostics: [diagnostic.rendered(in: SourceFile(path: user.path, bytes: bytes))])
+        }
+    }
+
+    private func parse(_ file: ProgramFile) -> ParsedFile {
+        let t0 = monotonicMicroseconds()
+        CompilerMemory.prepare(forSourceBytes: file.bytes!.count)
+        let parsed = ParsedFile(SourceFile(path: file.path, bytes: file.bytes!))
+        let spent = monotonicMicroseconds() - t0
+        statistics.parseMicroseconds += spent
+        file.compileMicroseconds += spent
+        return parsed
+    }
+
+    // MARK: The cache
+
+    /// The key of a file whose dependencies have their keys.
+    private func factors(of file: ProgramFile) -> UnitKeyFactors {
+        CacheKeys.factors(sourceDigest: file.digest!, dependencyKeys: file.dependencies.map { $0.factors!.key })
+    }
+
+    /// Looks the file's unit up under `factors` and loads it when it is there.
+    private func lookup(_ file: ProgramFile, _ factors: UnitKeyFactors) -> Bool {
+        guard let cache else { return false }
+        let t0 = monotonicMicroseconds()
+        defer { statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0 }
+        file.factors = factors
+        let found = cache.lookup(
+            key: factors.key, path: file.path, resolver: resolver(for: file), recordHit: recordHits, sourcePath: file.path)
+        for (name, microseconds) in cache.store.lastLoadPhases { notePhase(name, microseconds) }
+        if cache.decodeMicroseconds > 0 { notePhase("decode", cache.decodeMicroseconds) }
+        guard case .hit(let unit, let code) = found else { return false }
+        // If a part of the stored image fails its checks mid-run, the same image is compiled
+        // afresh and the run continues with it; the end of the run stores it over the bad row.
+        unit.fallbackImage = { [weak self, weak file] in
+            guard let self, let file else { return nil }
+            return self.recompile(file)
+        }
+        file.unit = unit
+        file.cachedCode = code
+        files.append(file)
+        statistics.unitsLoaded += 1
+        return true
+    }
+
+    /// Adds to the `cache_phases_us` entry `name` (summed over the program's files).
+    func notePhase(_ name: String, _ microseconds: Int) {
+        if let index = statistics.cachePhases.firstIndex(where: { $0.name == name }) {
+            statistics.cachePhases[index].microseconds += microseconds
+        } else {
+            statistics.cachePhases.append((name, microseconds))
+        }
+    }
+
+    /// The file's image compiled afresh, only if its source still has the digest its key was
+    /// made from (compilation is deterministic: the same bytes as the stored image).
+    private func recompile(_ file: ProgramFile) -> UnitImage? {
+        if let image = file.fallbackImage { return image }
+        guard let bytes = try? FileSystem.readFile(file.path), SHA256.hash(bytes) == file.digest else { return nil }
+        var used: [String: UsedUnit] = [:]
+        for (usePath, dependency) in file.usePaths {
+            guard let encoded = dependency.unit?.interface, let interface = UnitInterface(encoded: encoded) else { return nil }
+            used[usePath] = UsedUnit(displayPath: dependency.path, interface: interface)
+        }
+        let source = SourceFile(path: file.path, bytes: bytes)
+        var ignored = RunStatistics()
+        guard case .success(let image, _) = Driver.compile(ParsedFile(source), source: source, uses: used, statistics: &ignored)
+        else { return nil }
+        file.fallbackImage = image
+        return image
+    }
+
+    // MARK: Compiling and linking
+
+    /// Resolves a unit's imported entries (`PATH:NAME`) through the files it uses.
+    func resolver(for file: ProgramFile) -> SymbolResolver {
+        SymbolResolver(
+            builtin: Builtins.address(named:),
+            imported: { name, kind in
+                guard let colon = name.lastIndex(of: ":"), let unit = file.usePaths[String(name[..<colon])]?.unit else {
+                    return nil
+                }
+                return ImportedSymbol.export(String(name[name.index(after: colon)...]), of: unit, kind: kind)
+            })
+    }
+
+    private func compile(_ file: ProgramFile, _ parsed: consuming ParsedFile) throws(Failure) {
+        var used: [String: UsedUnit] = [:]
+        for (usePath, dependency) in file.usePaths {
+            guard let bytes = dependency.unit?.interface, let interface = UnitInterface(encoded: bytes) else {
+                throw .load(path: dependency.path, message: "its unit has no readable interface")
+            }
+            used[usePath] = UsedUnit(displayPath: dependency.path, interface: interface)
+        }
+        let before = statistics.parseMicroseconds + statistics.compileMicroseconds
+        let outcome = Driver.compile(parsed, source: SourceFile(path: file.path, bytes: file.bytes!), uses: used, statistics: &statistics)
+        file.compileMicroseconds += statistics.parseMicroseconds + statistics.compileMicroseconds - before
+        switch outcome {
+        case .failure(let diagnostics):
+            throw .compile(path: file.path, diagnostics: diagnostics)
+        case .success(let image, let functionCount):
+            file.image = image
+            file.functionCount = functionCount
+        }
+        do {
+            file.unit = try LoadedUnit(image: file.image!, resolver: resolver(for: file), sourcePath: file.path)
+        } catch {
+            throw .load(path: file.path, message: "\(error)")
+        }
+        files.append(file)
+    }
+
+    // MARK: Paths
+
+    /// `relative` as seen from the directory of `file` (unchanged when absolute), lexically
+    /// cleaned: no `.` segments, `dir/..` folded, repeated slashes merged. (Like `filepath.Clean`:
+    /// `..` after a symbolic link to a directory is folded as if it were a directory.)
+    static func join(directoryOf file: String, _ relative: String) -> String {
+        if relative.hasPrefix("/") { return clean(relative) }
+        guard let slash = file.lastIndex(of: "/") else { return clean(relative) }
+        return clean(String(file[...slash]) + relative)
+    }
+
+    static func clean(_ path: String) -> String {
+        let absolute = path.hasPrefix("/")
+        var parts: [Substring] = []
+        for part in path.split(separator: "/", omittingEmptySubsequences: true) {
+            if part == "." { continue }
+            if part == "..", let last = parts.last, last != ".." {
+                parts.removeLast()
+                continue
+            }
+            if part == "..", absolute, parts.isEmpty { continue }
+            parts.append(part)
+        }
+        let joined = parts.joined(separator: "/")
+        if absolute { return "/" + joined }
+        return joined.isEmpty ? "." : joined
+    }
+}
