@@ -1,7 +1,7 @@
 import CacheCodecs
 import Foundation
 import RibbonBytecode
-import RibbonCache
+@testable import RibbonCache
 import RibbonCore
 import RibbonJIT
 import SQLiteSupport
@@ -261,6 +261,58 @@ import Testing
         #expect(warm.count("units_loaded") == 2 && warm.count("units_compiled") == 0)
         #expect(warm.report.status == 2)
         #expect(Driver.build(path: w.main, options: options).outcome == .cached)
+    }
+
+    /// A used file's unit, loaded lazily, with damaged code met in the middle of the run: that
+    /// file alone is compiled afresh against what it uses, the output does not change, and the
+    /// next run is clean and warm.
+    @Test func aDamagedUsedUnitIsRecompiledMidRun() throws {
+        let w = try Workspace()
+        var chain = "use \"leaf.rib\"\nf0 := fun (x: I64) -> I64.\n    x + bump 0\n"
+        for i in 1..<400 {
+            chain += "f\(i) := fun (x: I64) -> I64.\n    y := x * 3 + \(i)\n    if y % 2 == 0. (f\(i - 1) 0) + y % 7 else. y % 5\n"
+        }
+        _ = try w.write(chain, "lib/chain.rib")
+        let main = try w.write("use \"lib/chain.rib\"\nmain := fun () -> I64.\n    print (f399 1)\n    print (f201 1)\n    0\n", "chain_main.rib")
+        let cold = Self.run(main, .off, threshold: nil, cache: w.cache.path)
+        #expect(cold.report.status == 0, "\(cold.errors)")
+        #expect(cold.count("units_compiled") == 3)
+        // Damage every chunk of the chain's code section.
+        let db = try Database(path: w.cache.path + "/" + CacheDirectory.databaseName)
+        let q = try db.statement("SELECT id, image, image_chunks, image_size FROM units WHERE source_path LIKE '%/chain.rib'")
+        #expect(try q.step())
+        let id = q.int64(0)
+        var frames = q.blob(1)
+        let index = q.blob(2)
+        let size = Int(q.int64(3))
+        q.reset()
+        let entries = try ImageChunks.decodeIndex(index, imageSize: size, framesSize: frames.count)
+        let image = try frames.withUnsafeBytes { try ImageChunks.decompressAll($0, entries: entries, imageSize: size) }
+        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(image[at + $1]) << (8 * $1) } }
+        let code = u32(32 + 4 * 8)..<u32(32 + 4 * 8) + u32(32 + 4 * 8 + 4)
+        var damaged = 0
+        for (i, entry) in entries.enumerated()
+        where i * ImageChunks.chunkSize >= code.lowerBound && (i + 1) * ImageChunks.chunkSize <= code.upperBound {
+            frames[entry.offset + entry.length / 2] ^= 0xFF
+            damaged += 1
+        }
+        #expect(damaged >= 2)
+        let update = try db.statement("UPDATE units SET image = ?1 WHERE id = ?2")
+        try update.bind(frames, at: 1)
+        try update.bind(id, at: 2)
+        try update.run()
+
+        let hurt = Self.run(main, .off, threshold: nil, cache: w.cache.path)
+        #expect(hurt.report.status == 0)
+        #expect(hurt.output == cold.output)
+        #expect(hurt.count("units_loaded") == 3)
+        let warnings = hurt.errors.split(separator: "\n").filter { $0.hasPrefix("ribbon: warning: cache:") }
+        #expect(warnings.count == 1, "\(hurt.errors)")
+        #expect(warnings.first?.contains("chain.rib was damaged") == true, "\(warnings)")
+        let again = Self.run(main, .off, threshold: nil, cache: w.cache.path)
+        #expect(again.output == cold.output)
+        #expect(!again.errors.contains("warning"), "\(again.errors)")
+        #expect(again.count("units_loaded") == 3 && again.count("units_compiled") == 0)
     }
 
     @Test func keyFactorsListTheKeysOfTheUsedFilesInUseOrder() throws {
