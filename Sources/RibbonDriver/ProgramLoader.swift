@@ -194,9 +194,11 @@ final class ProgramLoader {
         for use in uses where file.usePaths[use.path] == nil {
             let path = ProgramLoader.join(directoryOf: file.path, use.path)
             var st = stat()
-            guard stat(path, &st) == 0, (st.st_mode & S_IFMT) != S_IFDIR else {
-                let why = errno == 0 || (st.st_mode & S_IFMT) == S_IFDIR ? EISDIR : errno
-                let error = SystemError(call: "read", path: path, errno: why)
+            let found = stat(path, &st) == 0
+            let failure = errno
+            let isDirectory = found && (st.st_mode & S_IFMT) == S_IFDIR
+            guard found, !isDirectory else {
+                let error = SystemError(call: "read", path: path, errno: isDirectory ? EISDIR : failure)
                 problems.append(Diagnostic("cannot use \"\(use.path)\": \(error)", at: use.location))
                 continue
             }
