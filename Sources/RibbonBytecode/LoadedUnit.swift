@@ -143,16 +143,9 @@ public final class LoadedUnit {
     /// function's first word is the VM-internal `load_code`. Throws as `init(image:)` for what
     /// it reads now.
     public convenience init(lazy source: UnitImageSource, resolver: SymbolResolver, sourcePath: String? = nil) throws(ImageError) {
-        let loaded: LoadedParts
-        do {
-            loaded = try LoadedUnit.decode(
-                ByteReader(base: UnsafeRawBufferPointer(start: source.base, count: source.count)), resolver: resolver,
-                lazy: source)
-        } catch let error as ImageError {
-            throw error
-        } catch {
-            throw .malformed("\(error)")
-        }
+        let loaded = try LoadedUnit.decode(
+            ByteReader(base: UnsafeRawBufferPointer(start: source.base, count: source.count)), resolver: resolver,
+            lazy: source)
         self.init(loaded, source: source, sourcePath: sourcePath)
     }
 
