@@ -11,9 +11,18 @@ public struct CacheTrustError: Error, Equatable, CustomStringConvertible {
 ///
 /// A cache holds machine code that will be executed, so it is used only when nobody else could
 /// have written it: the directory must be a real directory (not a symbolic link), owned by
-/// this user, and not writable by group or others; the same holds for the database file.
+/// this user, and not writable by group or others; the same holds for the database file and,
+/// when they exist, the files beside it that feed it (`sideFiles`).
 public enum CacheDirectory {
     public static let databaseName = "cache.sqlite"
+
+    /// Files SQLite and the hit log keep next to the database, checked like it when present:
+    /// the write-ahead log and the rollback journal hold pages SQLite copies into the database
+    /// (a planted one would be replayed as committed data), the `-shm` index says which of
+    /// them count, and `hits.log` is appended to by every warm run. SQLite itself opens the
+    /// first three with `O_NOFOLLOW` and fails with an opaque "unable to open database file";
+    /// checking them here names the file and the reason.
+    public static let sideFiles = ["\(databaseName)-wal", "\(databaseName)-shm", "\(databaseName)-journal", "hits.log"]
 
     /// `$RIBBON_CACHE_DIR`, else `$XDG_CACHE_HOME/ribbon`, else `$HOME/.cache/ribbon`.
     public static func defaultPath(environment: (String) -> String? = { getenv($0).map { String(cString: $0) } })
@@ -37,6 +46,9 @@ public enum CacheDirectory {
         let fd = open(database, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
         if fd >= 0 { close(fd) }
         try check(database, kind: "database", expectDirectory: false)
+        for name in sideFiles {
+            try check(directory + "/" + name, kind: "file", expectDirectory: false, mayBeMissing: true)
+        }
         return database
     }
 
@@ -52,9 +64,12 @@ public enum CacheDirectory {
         }
     }
 
-    private static func check(_ path: String, kind: String, expectDirectory: Bool) throws(CacheTrustError) {
+    private static func check(
+        _ path: String, kind: String, expectDirectory: Bool, mayBeMissing: Bool = false
+    ) throws(CacheTrustError) {
         var st = stat()
         guard lstat(path, &st) == 0 else {
+            if mayBeMissing, errno == ENOENT { return }
             throw CacheTrustError(description: "cannot use cache \(kind) \(path): \(String(cString: strerror(errno)))")
         }
         let type = st.st_mode & S_IFMT

@@ -68,8 +68,9 @@ extension CacheStore {
     /// write back from the WAL.
     public func foldHitLog() throws {
         var st = stat()
-        guard lstat(directory + "/" + HitLog.fileName, &st) == 0 else { return }
-        try db.transaction { try foldHits() }
+        guard lstat(directory + "/" + HitLog.fileName, &st) == 0 || !HitLog.staleTaken(directory: directory).isEmpty
+        else { return }
+        try writing { try foldHits() }
         checkpoint()
     }
 
@@ -414,6 +415,9 @@ extension CacheStore {
     /// A reader in another process may keep the log from being truncated; that is not an error.
     public func compact() throws {
         try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        // VACUUM copies the whole database into a temporary one: a file, not memory.
+        try db.execute("PRAGMA temp_store=FILE")
+        defer { try? db.execute("PRAGMA temp_store=MEMORY") }
         try db.execute("VACUUM")
         try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     }
@@ -481,7 +485,7 @@ extension CacheStore {
     public func clear() throws -> ClearReport {
         var report = ClearReport()
         report.bytesBefore = bytesOnDisk
-        try db.transaction {
+        try writing {
             try foldHits()  // consumed here, so no hit of a cleared unit is counted later
             let counts = try integers(
                 """

@@ -15,6 +15,8 @@ public final class CacheStore {
     let db: Database
     /// One line each, for the warning the driver prints (e.g. a newer database moved aside).
     public private(set) var warnings: [String] = []
+    /// Hit logs folded into the open transaction, deleted when it commits (`writing`).
+    var foldedHitLogs: [String] = []
 
     /// Opens (creating if needed) the cache in `directory` after the trust checks of
     /// `CacheDirectory`. A database written by a newer `ribbon` is moved aside and recreated.
@@ -59,10 +61,20 @@ public final class CacheStore {
     /// Tuned for many short-lived processes: 16 KiB pages (a megabyte-sized image is a chain of
     /// ~100 overflow pages, not ~350), reads through a memory map, and no checkpoint at exit;
     /// a store checkpoints what it wrote (`store`), so warm runs rarely meet a checkpoint.
+    ///
+    /// Temporary files in memory (`temp_store=MEMORY`): each `INSERT OR REPLACE` and upsert in
+    /// a store's transaction keeps a statement journal, which SQLite otherwise spills to a file
+    /// in `$SQLITE_TMPDIR`, `/var/tmp` or `/tmp` — about 20 MB of writes for 300 blobs once the
+    /// database has free pages, and a store that failed with "database or disk is full" when
+    /// that other file system was full, however much room the cache had. Each statement's
+    /// journal is a few pages. `compact` switches back to files for its VACUUM, whose
+    /// temporary copy is the whole database.
     static func openDatabase(_ path: String, _ busyTimeoutMilliseconds: Int32) throws -> Database {
-        try Database(
+        let db = try Database(
             path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, pageSize: 16384, mmapSize: 1 << 30,
             checkpointOnClose: false)
+        try db.execute("PRAGMA temp_store=MEMORY")
+        return db
     }
 
     public struct MachineCodeRow: Sendable, Equatable {
@@ -226,7 +238,7 @@ public final class CacheStore {
 
     /// The value of every counter (absent ones are 0).
     public func counters() throws -> [String: Int64] {
-        try db.transaction { try foldHits() }
+        try writing { try foldHits() }
         let query = try db.statement("SELECT name, value FROM counters")
         var result: [String: Int64] = [:]
         while try query.step() { result[query.text(0)] = query.int64(1) }
@@ -251,11 +263,12 @@ public final class CacheStore {
     /// same key (a bad row included). With `image` nil only machine code is added, to a unit
     /// already stored (if it has been evicted meanwhile, nothing is stored).
     /// Afterwards, when the cache holds more than `maxBytes`, the least recently used units are
-    /// evicted (`evict(toFit:)`).
+    /// evicted (`evict(toFit:)`). `sourceDigests`, the run's source digests to remember, are
+    /// written in the same transaction, so that a run waits for the write lock at most once.
     public func store(
         key: SHA256Digest, sourcePath: String, image: [UInt8]?, compileMicroseconds: Int, ribbonBuild: String,
         jitIdentity: String, machineCode: [MachineCodeEntry], factors: String = "", maxBytes: Int64? = nil,
-        countMiss: Bool = false
+        countMiss: Bool = false, sourceDigests: [SourceDigestRecord] = []
     ) throws {
         // Compress and hash before taking the write lock.
         let imageFrames = try image.map { try ImageChunks.encode($0) }
@@ -264,8 +277,9 @@ public final class CacheStore {
             (entry, try LZ4Frame.compress(entry.blob), SHA256.hash(entry.blob))
         }
         let now = Int64(time(nil))
-        try db.transaction {
+        try writing {
             try foldHits()
+            for digest in sourceDigests { try recordDigest(digest) }
             if countMiss { try addToCounters(["misses": 1]) }
             guard let image, let imageFrames, let imageHash else {
                 let exists = try db.statement("SELECT 1 FROM units WHERE key = ?1")

@@ -40,18 +40,52 @@ enum HitLog {
         }
     }
 
-    /// Takes the log away (renamed first, so appends that start meanwhile go to a new file) and
-    /// returns its whole records.
-    static func take(directory: String) -> [Record] {
+    /// Takes the log away (renamed first, so appends that start meanwhile go to a new file),
+    /// together with logs that ended processes took and never committed (`staleTaken`), and
+    /// returns their whole records and the files they are now in. The caller deletes the files
+    /// once the records are committed (`CacheStore.writing`); after a rollback, or a kill before
+    /// the commit, they stay, and a later fold takes them again.
+    static func take(directory: String) -> (records: [Record], files: [String]) {
         let path = directory + "/" + fileName
-        let taken = path + ".folding-\(getpid())"
-        guard rename(path, taken) == 0 else { return [] }
-        defer { unlink(taken) }
-        let fd = open(taken, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        var files: [String] = []
+        func claim(_ from: String) {
+            // Unique per fold, also between threads of one process (`build --jobs`).
+            let taken = path + takenInfix + "\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+            if rename(from, taken) == 0 { files.append(taken) }
+        }
+        claim(path)
+        for stale in staleTaken(directory: directory) { claim(directory + "/" + stale) }
+        return (files.flatMap(records(in:)), files)
+    }
+
+    static let takenInfix = ".folding-"
+
+    /// Names of logs taken (`hits.log.folding-PID-N`) by a process that no longer runs.
+    static func staleTaken(directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        let prefix = fileName + takenInfix
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
+                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+            }
+            guard name.hasPrefix(prefix), let pid = pid_t(name.dropFirst(prefix.count).prefix(while: { $0 != "-" })),
+                kill(pid, 0) != 0, errno == ESRCH
+            else { continue }
+            names.append(name)
+        }
+        return names
+    }
+
+    /// The whole records of one taken log (none if it is not this user's regular file).
+    static func records(in path: String) -> [Record] {
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_uid == getuid(), st.st_size < 64 << 20 else { return [] }
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == getuid(), st.st_size < 64 << 20
+        else { return [] }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
         let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
         guard count > 0 else { return [] }
@@ -79,9 +113,11 @@ extension CacheStore {
             directory: directory)
     }
 
-    /// Folds the hit log into the counters and units' last use (inside the caller's transaction).
+    /// Folds the hit log into the counters and units' last use (inside the caller's transaction,
+    /// which must be `writing`: it deletes the folded logs once they are committed).
     func foldHits() throws {
-        let records = HitLog.take(directory: directory)
+        let (records, files) = HitLog.take(directory: directory)
+        foldedHitLogs += files
         guard !records.isEmpty else { return }
         let touch = try db.statement("UPDATE units SET last_used_at = max(last_used_at, ?2) WHERE key = ?1")
         var saved: Int64 = 0
@@ -92,5 +128,16 @@ extension CacheStore {
             saved += max(0, record.savedMicroseconds)
         }
         try addToCounters(["hits": Int64(records.count), "saved_us": saved])
+    }
+}
+
+extension CacheStore {
+    /// `db.transaction`; once it has committed, the hit logs `foldHits` folded into it are
+    /// deleted. After a rollback they stay for a later fold (see `HitLog.take`).
+    func writing<Result>(_ body: () throws -> Result) throws -> Result {
+        defer { foldedHitLogs = [] }
+        let result = try db.transaction(body)
+        for file in foldedHitLogs { unlink(file) }
+        return result
     }
 }

@@ -60,6 +60,37 @@ extension CacheStore {
         return SHA256Digest(bytes: query.blob(5))
     }
 
+    /// A digest to remember: `recordDigest`'s arguments, kept until the run writes to the cache
+    /// (`store(sourceDigests:)`, or `recordDigestsUnlessBusy` when it stores nothing).
+    public struct SourceDigestRecord: Sendable, Equatable {
+        public var path: String
+        public var stat: FileStat
+        public var digest: SHA256Digest
+        /// When the digest was taken (nanoseconds since the epoch): what the trust margin counts from.
+        public var recordedAt: Int64
+
+        public init(path: String, stat: FileStat, digest: SHA256Digest, recordedAt: Int64) {
+            self.path = path
+            self.stat = stat
+            self.digest = digest
+            self.recordedAt = recordedAt
+        }
+    }
+
+    /// `recordDigest` for each, in one transaction of their own that does not wait for another
+    /// process's write lock: the rows only spare the next run reading and hashing the files,
+    /// which is not worth stalling a run for the busy timeout. Throws `SQLITE_BUSY` at once when
+    /// the lock is taken.
+    public func recordDigestsUnlessBusy(_ records: [SourceDigestRecord]) throws {
+        try db.withBusyTimeout(milliseconds: 0) {
+            try db.transaction { for record in records { try recordDigest(record) } }
+        }
+    }
+
+    func recordDigest(_ record: SourceDigestRecord) throws {
+        try recordDigest(path: record.path, stat: record.stat, digest: record.digest, now: record.recordedAt)
+    }
+
     /// Remembers `digest` for `path` with `stat`, taken at `now` (nanoseconds since the epoch).
     public func recordDigest(path: String, stat: FileStat, digest: SHA256Digest, now: Int64) throws {
         let upsert = try db.statement(

@@ -154,8 +154,25 @@ final class CacheSession {
     /// Whether this run wrote to the database outside `store` (which checkpoints by itself).
     private var wrote = false
 
-    /// Empties the WAL if this run wrote to the database; call before the process ends.
+    /// Source digests `rememberDigest` took, by path, not written yet: they go into the run's
+    /// first store transaction, or, when the run stores nothing, into a write of their own at
+    /// `finish`. Not written at once: each write waits for another process's write lock, and a
+    /// run that wrote a digest first and its unit later would wait the busy timeout twice.
+    private var pendingDigests: [String: CacheStore.SourceDigestRecord] = [:]
+
+    /// Set when a store failed (the lock held past the busy timeout, the disk full, an I/O
+    /// error): the run's other stores are skipped, so that a program of many files waits and
+    /// warns once, not once per file.
+    private var storeFailed = false
+
+    /// Writes the pending source digests unless another process holds the write lock, and
+    /// empties the WAL if this run wrote to the database; call before the process ends.
     func finish() {
+        if !pendingDigests.isEmpty, !storeFailed {
+            let digests = pendingDigests.values.sorted { $0.path < $1.path }
+            if (try? store.recordDigestsUnlessBusy(digests)) != nil { wrote = true }
+        }
+        pendingDigests = [:]
         if wrote { store.checkpoint() }
         wrote = false
     }
@@ -167,11 +184,13 @@ final class CacheSession {
         return try? store.trustedDigest(path: absolutePath(path), stat: stat)
     }
 
-    /// Remembers a digest just computed for the file (stat data taken before it was read).
+    /// Remembers a digest just computed for the file (stat data taken before it was read); it
+    /// is written with the run's store, or at `finish` (see `pendingDigests`).
     func rememberDigest(_ digest: SHA256Digest, path: String, stat: FileStat?) {
         guard let stat else { return }
-        wrote = true
-        try? store.recordDigest(path: absolutePath(path), stat: stat, digest: digest, now: CacheStore.nowNanoseconds())
+        let absolute = absolutePath(path)
+        pendingDigests[absolute] = CacheStore.SourceDigestRecord(
+            path: absolute, stat: stat, digest: digest, recordedAt: CacheStore.nowNanoseconds())
     }
 
     func noteRejectedMachineCode(_ count: Int, path: String) {
@@ -182,6 +201,7 @@ final class CacheSession {
 
     /// Stores a unit (nil when it came from the cache) and the machine code compiled in this
     /// run, in one transaction, then evicts least-recently-used units beyond the size bound.
+    /// Nothing after a store of this run has failed (see `storeFailed`).
     func store(
         key: UnitKeyFactors, path: String, image: UnitImage?, compileMicroseconds: Int, compiled: [JITEngine.Compiled]
     ) {
@@ -190,15 +210,19 @@ final class CacheSession {
                 functionId: $0.functionId, features: $0.code.features, blob: $0.code.serialized(),
                 jitMicroseconds: $0.microseconds)
         }
-        guard image != nil || !entries.isEmpty else { return }
+        guard image != nil || !entries.isEmpty, !storeFailed else { return }
         wrote = false  // `store` checkpoints
+        // Tried once: after a store that failed (locked, full), `finish` does not wait again.
+        let digests = pendingDigests.values.sorted { $0.path < $1.path }
+        pendingDigests = [:]
         do {
             try store.store(
                 key: key.key, sourcePath: absolutePath(path), image: image?.bytes,
                 compileMicroseconds: compileMicroseconds, ribbonBuild: CacheKeys.ribbonBuild,
                 jitIdentity: CacheKeys.jitIdentity, machineCode: entries, factors: key.storedText, maxBytes: maxBytes,
-                countMiss: image != nil)
+                countMiss: image != nil, sourceDigests: digests)
         } catch {
+            storeFailed = true
             warnings.append(Self.warning("cannot store \(path): \(error)"))
         }
     }

@@ -14,6 +14,9 @@ public final class Database {
     public private(set) var handle: OpaquePointer?
     /// The path given to `init`.
     public let path: String
+    /// How long a statement waits for another connection's lock before failing with
+    /// `SQLITE_BUSY`, as `init` set it (`withBusyTimeout` changes it for a while).
+    public let busyTimeoutMilliseconds: Int32
     /// Prepared statements by SQL text, reused by `statement(_:)`.
     private var statementCache: [String: Statement] = [:]
 
@@ -23,7 +26,8 @@ public final class Database {
     ///
     /// The busy timeout is set before the pragmas: switching a fresh file to WAL takes an
     /// exclusive lock, so two processes opening a new cache at once would otherwise see
-    /// `SQLITE_BUSY` instead of waiting. A file that is not a database fails here, at the first
+    /// `SQLITE_BUSY` instead of waiting; and the switch is retried (`retryingWhileBusy`) where
+    /// SQLite does not wait by itself. A file that is not a database fails here, at the first
     /// read (`SQLITE_NOTADB`), as a thrown `SQLiteError`.
     ///
     /// Tuning for a database that many short-lived processes open (all optional):
@@ -36,6 +40,7 @@ public final class Database {
         checkpointOnClose: Bool = true, autoCheckpoint: Bool = true
     ) throws {
         self.path = path
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         var connection: OpaquePointer?
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
         let rc = sqlite3_open_v2(path, &connection, flags, nil)
@@ -56,7 +61,8 @@ public final class Database {
             let header = Self.fileHeader(path)
             if header.isEmpty, let pageSize { try execute("PRAGMA page_size=\(pageSize)") }
             let isWAL = header.count >= 20 && header[18] == 2 && header[19] == 2
-            try execute((isWAL ? "" : "PRAGMA journal_mode=WAL; ") + "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
+            if !isWAL { try retryingWhileBusy { try execute("PRAGMA journal_mode=WAL") } }
+            try execute("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;")
             if mmapSize > 0 { try execute("PRAGMA mmap_size=\(mmapSize)") }
             if !autoCheckpoint { try execute("PRAGMA wal_autocheckpoint=0") }
             if !checkpointOnClose { csqlite_set_no_checkpoint_on_close(connection, 1) }
@@ -79,6 +85,29 @@ public final class Database {
         var bytes = [UInt8](repeating: 0, count: 100)
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress, 100, 0) }
         return n > 0 ? Array(bytes[0..<n]) : []
+    }
+
+    /// Runs `body` again while it fails with `SQLITE_BUSY`, for up to the busy timeout, sleeping
+    /// (`sqlite3_sleep`) 1 ms, then longer, up to 20 ms between tries: for statements whose lock
+    /// SQLite does not wait for itself.
+    ///
+    /// `PRAGMA journal_mode=WAL` on a new file reads it, then writes its header: a connection
+    /// that already holds the read lock does not get the busy handler when it wants the write
+    /// lock (waiting could deadlock with another reader wanting the same), so of several
+    /// processes opening a new database at once, one could fail at once with "database is
+    /// locked". Retrying the whole statement starts again without the read lock.
+    func retryingWhileBusy(_ body: () throws -> Void) throws {
+        var waited: Int32 = 0
+        var pause: Int32 = 1
+        while true {
+            do {
+                return try body()
+            } catch let error as SQLiteError where error.isBusy && waited < busyTimeoutMilliseconds {
+                sqlite3_sleep(pause)
+                waited += pause
+                pause = min(pause * 2, 20)
+            }
+        }
     }
 
 
@@ -178,6 +207,14 @@ public final class Database {
             throw SQLiteError(code: SQLITE_MISUSE, message: "no statement in SQL", sql: sql)
         }
         return Statement(handle: statement, sql: sql)
+    }
+
+    /// Runs `body` with the busy timeout set to `milliseconds` (`sqlite3_busy_timeout`), then
+    /// puts back the one `init` set: for writes that are not worth waiting for (0 tries once).
+    public func withBusyTimeout<Result>(milliseconds: Int32, _ body: () throws -> Result) rethrows -> Result {
+        if let handle { sqlite3_busy_timeout(handle, milliseconds) }
+        defer { if let handle { sqlite3_busy_timeout(handle, busyTimeoutMilliseconds) } }
+        return try body()
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes64`).
