@@ -13,8 +13,7 @@ enum BuildScheduler {
     ) -> [BuildResult] {
         let state = State(count: files.count)
         let worker = {
-            while let index = state.next() {
-                progress(state.started, files[index])
+            while let index = state.next(reporting: { progress($0, files[$1]) }) {
                 let result = Driver.build(path: files[index], options: options)
                 state.finish(index, result)
             }
@@ -25,32 +24,42 @@ enum BuildScheduler {
         return state.results.map { $0! }
     }
 
+    /// What the threads share, behind one mutex.
     private final class State {
-        private var mutex = pthread_mutex_t()
+        /// On the heap: a pthread mutex must stay where it was initialized, and `&property`
+        /// is an inout access Swift may make through a temporary (ThreadSanitizer also counts
+        /// each one as a modifying access of the property).
+        private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
         private var nextIndex = 0
-        private(set) var started = 0
+        /// Read only after every thread has been joined.
         private(set) var results: [BuildResult?]
 
         init(count: Int) {
             results = Array(repeating: nil, count: count)
-            pthread_mutex_init(&mutex, nil)
+            pthread_mutex_init(mutex, nil)
         }
 
-        deinit { pthread_mutex_destroy(&mutex) }
+        deinit {
+            pthread_mutex_destroy(mutex)
+            mutex.deallocate()
+        }
 
-        func next() -> Int? {
-            pthread_mutex_lock(&mutex)
-            defer { pthread_mutex_unlock(&mutex) }
+        /// Takes the next file, and calls `report` with how many have started (this one
+        /// included) and its index, under the mutex: each count is reported once, in order
+        /// (the count used to be read after the unlock, so two threads could report the same).
+        func next(reporting report: (Int, Int) -> Void) -> Int? {
+            pthread_mutex_lock(mutex)
+            defer { pthread_mutex_unlock(mutex) }
             guard nextIndex < results.count else { return nil }
             nextIndex += 1
-            started += 1
+            report(nextIndex, nextIndex - 1)
             return nextIndex - 1
         }
 
         func finish(_ index: Int, _ result: BuildResult) {
-            pthread_mutex_lock(&mutex)
+            pthread_mutex_lock(mutex)
             results[index] = result
-            pthread_mutex_unlock(&mutex)
+            pthread_mutex_unlock(mutex)
         }
     }
 }
