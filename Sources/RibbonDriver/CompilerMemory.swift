@@ -16,6 +16,12 @@ enum CompilerMemory {
     /// Sources smaller than this compile with the allocator as it is.
     static let largeSourceBytes = 256 << 10
     private nonisolated(unsafe) static var prepared = false
+    /// `build --jobs` compiles on several threads: the first to get here prepares.
+    private nonisolated(unsafe) static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        return lock
+    }()
 
     static func prepare(forSourceBytes count: Int) {
         guard count >= largeSourceBytes else { return }
@@ -32,6 +38,8 @@ enum CompilerMemory {
     }
 
     private static func prepare(reserving reserve: Int) {
+        pthread_mutex_lock(lock)
+        defer { pthread_mutex_unlock(lock) }
         guard !prepared else { return }
         prepared = true
         // `mallopt` is not in Swift's Glibc module; its option numbers are fixed by glibc's
