@@ -73,6 +73,9 @@ public final class LoadedUnit {
     public let importedKinds: [Int: AddressTableEntryKind]
     /// The image's `interface` section: what files that use this one are checked against.
     public let interface: [UInt8]
+    /// What the verifier checks registers against: each function's declared signature, and
+    /// what each Id holds or takes. Units that import from this one check their uses with it.
+    public let kinds: UnitKinds
     /// The units this one imports from (kept alive: its slots hold their addresses).
     public let importedUnits: [LoadedUnit]
     /// For each of this unit's functions that other units import: their slots, which
@@ -153,7 +156,8 @@ public final class LoadedUnit {
         lazySource = source
         lazyParts = loaded.lazy
         placed = Array(repeating: source == nil, count: loaded.functions.count)
-        verifier = Verifier(entryKinds: loaded.verifiedKinds)
+        verifier = Verifier(entryKinds: loaded.verifiedKinds, kinds: loaded.kinds)
+        kinds = loaded.kinds
         self.sourcePath = sourcePath ?? loaded.sourcePath
         addressTable = loaded.table
         entryCount = loaded.entryKinds.count
@@ -314,7 +318,7 @@ public final class LoadedUnit {
         do {
             try verifier.verify(
                 code: UnsafeBufferPointer(start: code, count: words), frameSize: Int(header.pointee.frameSize),
-                functionName: functions[i].name)
+                functionName: functions[i].name, signature: kinds.signatures[i])
         } catch {
             return false
         }
@@ -364,6 +368,7 @@ public final class LoadedUnit {
         var entryKinds: [AddressTableEntryKind]
         /// What the verifier checks each Id against: an import counts as what it names.
         var verifiedKinds: [AddressTableEntryKind]
+        var kinds: UnitKinds
         var entryNames: [Int: String]
         var importedKinds: [Int: AddressTableEntryKind]
         var imports: [(slot: Int, symbol: ImportedSymbol)]
@@ -459,6 +464,8 @@ public final class LoadedUnit {
         // Header offset in code of each function entry, by Id (-1: not a function).
         var headerOffsetById = [Int](repeating: -1, count: entryCount)
         var functionEntryCount = 0
+        // Global index of each global entry, by Id (-1: not a global), for the kind check.
+        var globalIndexById = [Int](repeating: -1, count: entryCount)
         for id in 0..<entryCount {
             let at = section(.entries).lowerBound + id * UnitImage.entrySize
             guard let kind = AddressTableEntryKind(rawValue: try r.u8(at)) else {
@@ -485,6 +492,7 @@ public final class LoadedUnit {
                 table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
             case .global:
                 guard Int(a) < globalCount else { throw .malformed("global entry \(id) out of range") }
+                globalIndexById[id] = Int(a)
                 table[id] = UInt64(UInt(bitPattern: globalsBase + Int(a)))
             case .constant:
                 guard b <= UInt64(dataRange.count), UInt64(a) <= UInt64(dataRange.count) - b, a > 0 else {
@@ -539,6 +547,7 @@ public final class LoadedUnit {
         }
 
         // Globals' initial values.
+        var globalIsString = [Bool](repeating: false, count: globalCount)
         for g in 0..<globalCount {
             let at = section(.globals).lowerBound + g * UnitImage.globalSize
             let kind = try r.u8(at)
@@ -551,6 +560,7 @@ public final class LoadedUnit {
                     throw .malformed("global \(g) refers to a non-constant")
                 }
                 globalsBase[g] = table[Int(value)]
+                globalIsString[g] = true
             default:
                 throw .malformed("global \(g) has an unknown initialiser kind")
             }
@@ -587,7 +597,6 @@ public final class LoadedUnit {
                 linesLoaded: Array(repeating: false, count: functionCount))
         }
         var seen = [Bool](repeating: false, count: entryCount)
-        var verifier = Verifier(entryKinds: verifiedKinds)
         for f in 0..<functionCount {
             let at = section(.functions).lowerBound + f * UnitImage.functionSize
             let id = try r.u32(at)
@@ -633,9 +642,6 @@ public final class LoadedUnit {
             else { throw .malformed("function `\(name)` header disagrees with its row") }
             header.pointee.addressTable = table
             header.pointee.hotness = 0
-            let code = UnsafeRawPointer(header).advanced(by: headerBytes).assumingMemoryBound(to: UInt64.self)
-            try verifier.verify(
-                code: UnsafeBufferPointer(start: code, count: codeWords), frameSize: frameSize, functionName: name)
             functions.append(
                 FunctionInfo(id: id, name: name, header: header, lines: lineTable[firstLine..<firstLine + lineCount]))
         }
@@ -654,9 +660,29 @@ public final class LoadedUnit {
         for (a, b) in zip(extents, extents.dropFirst()) where a.1 > b.0 {
             throw .malformed("functions overlap in the code section")
         }
+        // Verify: each function's structure, then its kinds against the declared signatures
+        // (`Verifier+Kinds.swift`); lazily, each function when it is placed.
+        let unitKinds = try UnitKinds(
+            entryKinds: kinds, entryNames: names,
+            globalIsString: globalIndexById.map { $0 >= 0 && globalIsString[$0] }, imports: imports,
+            importedKinds: importedKinds,
+            functions: functions.map { ($0.id, $0.name, Int($0.header.pointee.parameterCount)) },
+            interface: Array(r.base[section(.interface)]))
+        if source == nil {
+            var verifier = Verifier(entryKinds: verifiedKinds, kinds: unitKinds)
+            for (i, f) in functions.enumerated() {
+                let code = UnsafeRawPointer(f.header).advanced(by: functionHeaderWords * 8)
+                    .assumingMemoryBound(to: UInt64.self)
+                try verifier.verify(
+                    code: UnsafeBufferPointer(start: code, count: Int(f.header.pointee.codeWords)),
+                    frameSize: Int(f.header.pointee.frameSize), functionName: f.name,
+                    signature: unitKinds.signatures[i])
+            }
+        }
         ok = true
         return LoadedParts(
             lazy: lazy, sourcePath: sourcePath, table: table, entryKinds: kinds, verifiedKinds: verifiedKinds,
+            kinds: unitKinds,
             entryNames: names, importedKinds: importedKinds, imports: imports,
             interface: Array(r.base[section(.interface)]), symbols: symbols,
             functions: functions, foreign: foreign, memory: memory, memorySize: total)

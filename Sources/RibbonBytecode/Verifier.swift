@@ -18,11 +18,33 @@ struct Verifier {
         var isTerminator = false
         /// Bit k set: an Id operand may name an entry of kind raw value k (0: no Id operand).
         var allowedKinds: UInt16 = 0
+        /// The bits of the word no operand uses: they must be 0, so that every reader of a
+        /// word (interpreter, JIT, disassembler) sees the same instruction.
+        var unusedBits: UInt64 = 0
+    }
+
+    /// Bits of a word that `format` leaves unused (bytes 2-7 that hold no operand).
+    static func unusedBits(_ format: OperandFormat) -> UInt64 {
+        let used: [Int]
+        switch format {
+        case .none: used = []
+        case .r, .rx64: used = [2]
+        case .rr: used = [2, 3]
+        case .rrr: used = [2, 3, 4]
+        case .rrrr: used = [2, 3, 4, 5]
+        case .ri32, .ro32, .rid: used = [2, 4, 5, 6, 7]
+        case .rri32, .rro32, .ri8o32, .call: used = [2, 3, 4, 5, 6, 7]
+        case .o32: used = [4, 5, 6, 7]
+        }
+        var mask: UInt64 = 0
+        for byte in 2...7 where !used.contains(byte) { mask |= UInt64(0xFF) << UInt64(8 * byte) }
+        return mask
     }
 
     static let table: [OpcodeInfo] = (0..<Int(Opcode.numberLimit)).map { number in
         guard let op = Opcode(rawValue: UInt16(number)), !op.isInternal else { return OpcodeInfo() }
         var info = OpcodeInfo(valid: true, wordCount: op.format.wordCount)
+        info.unusedBits = unusedBits(op.format)
         let registers: [Int]
         switch op.format {
         case .none, .o32: registers = []
@@ -52,18 +74,31 @@ struct Verifier {
     let entryKinds: [UInt8]
     /// Instruction starts of the function being checked (reused: one allocation per unit).
     private var isStart: [Bool] = []
+    /// The second half: kinds (`Verifier+Kinds.swift`); nil checks only the structure.
+    let kindCheck: KindCheck?
 
-    init(entryKinds: [AddressTableEntryKind]) {
+    init(entryKinds: [AddressTableEntryKind], kinds: UnitKinds? = nil) {
         self.entryKinds = entryKinds.map(\.rawValue)
+        kindCheck = kinds.map(KindCheck.init(kinds:))
     }
 
-    /// Checks one function; on failure the detailed check names the word and the reason.
-    mutating func verify(code: UnsafeBufferPointer<UInt64>, frameSize: Int, functionName: String) throws(ImageError) {
+    /// Checks one function: its structure, then (with `kinds` and the function's declared
+    /// `signature`) what its registers hold. On failure, names the word and the reason.
+    mutating func verify(
+        code: UnsafeBufferPointer<UInt64>, frameSize: Int, functionName: String, signature: KindSignature? = nil
+    ) throws(ImageError) {
         if !check(code: code, frameSize: frameSize) {
             try Verifier.verify(
                 code: code, frameSize: frameSize, entryKinds: entryKinds.map { AddressTableEntryKind(rawValue: $0)! },
                 functionName: functionName)
             throw .malformed("function `\(functionName)` failed verification")  // (the detailed check agrees)
+        }
+        if let kindCheck, let signature {
+            do {
+                try kindCheck.check(code: code, frameSize: frameSize, signature: signature)
+            } catch {
+                throw .malformed("function `\(functionName)`, word \(error.word): \(error.why)")
+            }
         }
     }
 
@@ -84,7 +119,7 @@ struct Verifier {
                     let number = Int(UInt16(truncatingIfNeeded: w))
                     guard number < table.count else { return false }
                     let info = table[number]
-                    guard info.valid else { return false }
+                    guard info.valid, w & info.unusedBits == 0 else { return false }
                     if info.registerMask != 0 {
                         // Register operands sit in bytes 2-5; the others are masked to zero,
                         // so the largest byte is the largest register (branch-free).
@@ -146,6 +181,9 @@ struct Verifier {
             let number = InstructionWord.opcodeNumber(code[at])
             guard number < Opcode.numberLimit, let op = Opcode(rawValue: number), !op.isInternal else {
                 throw fail(at, "undefined opcode \(number)")
+            }
+            guard code[at] & unusedBits(op.format) == 0 else {
+                throw fail(at, "\(op.name) has bits set outside its operands")
             }
             isStart[at] = true
             lastStart = at

@@ -1,0 +1,672 @@
+import RibbonCore
+
+/// What a 64-bit value is, as far as memory safety goes: besides computing on its bits, the
+/// interpreter and machine code only ever dereference a register, and each dereference expects
+/// one layout.
+public enum ValueKind: UInt8, Sendable, CustomStringConvertible {
+    /// Any bits: `I64`, `F64`, `Bool`, `Unit`. Never dereferenced.
+    case scalar = 1
+    /// The address of NUL-terminated bytes (`Str`).
+    case string = 2
+    /// The address of an `I64` length and that many 8-byte elements (`Array I64`, `Array F64`).
+    case array64 = 3
+    /// The address of an `I64` length and that many 1-byte elements (`Array Bool`).
+    case array8 = 4
+
+    public var description: String {
+        switch self {
+        case .scalar: "a scalar"
+        case .string: "a Str"
+        case .array64: "an array of 8-byte elements"
+        case .array8: "an array of 1-byte elements"
+        }
+    }
+
+    /// The kind of a type byte of an encoded interface (`UnitInterface`: 1 `I64`, 2 `F64`,
+    /// 3 `Bool`, 4 `Str`, 5 `Unit`, 6–8 `Array I64/F64/Bool`).
+    init?(interfaceCode code: UInt8) {
+        switch code {
+        case 1, 2, 3, 5: self = .scalar
+        case 4: self = .string
+        case 6, 7: self = .array64
+        case 8: self = .array8
+        default: return nil
+        }
+    }
+}
+
+/// The kinds a function takes and returns.
+public struct KindSignature: Sendable, Equatable {
+    public var parameters: [ValueKind]
+    public var result: ValueKind
+
+    public init(parameters: [ValueKind], result: ValueKind) {
+        self.parameters = parameters
+        self.result = result
+    }
+
+    /// A function that nothing declares: it takes and returns bits, so no caller can hand it a
+    /// pointer it would dereference, and nothing it returns is dereferenced.
+    static func scalars(_ count: Int) -> KindSignature {
+        KindSignature(parameters: Array(repeating: .scalar, count: count), result: .scalar)
+    }
+
+    /// The parameter and result kinds of each runtime builtin the verifier knows: how many
+    /// argument registers it reads, which it dereferences, what its result is. Builtin names
+    /// are part of the image format, so this table is too.
+    public static let builtins: [String: KindSignature] = [
+        "print_i64": .init(parameters: [.scalar], result: .scalar),
+        "print_f64": .init(parameters: [.scalar], result: .scalar),
+        "print_bool": .init(parameters: [.scalar], result: .scalar),
+        "print_str": .init(parameters: [.string], result: .scalar),
+        "write_i64": .init(parameters: [.scalar], result: .scalar),
+        "write_f64": .init(parameters: [.scalar], result: .scalar),
+        "write_bool": .init(parameters: [.scalar], result: .scalar),
+        "write_str": .init(parameters: [.string], result: .scalar),
+        "array_i64": .init(parameters: [.scalar, .scalar], result: .array64),
+        "array_f64": .init(parameters: [.scalar, .scalar], result: .array64),
+        "array_bool": .init(parameters: [.scalar, .scalar], result: .array8),
+        "clock": .init(parameters: [], result: .scalar),
+        "foreign_unavailable": .init(parameters: [], result: .scalar),
+    ]
+}
+
+/// What the kind check knows about a unit: the declared signature of each of its functions,
+/// and what each AddressTable Id holds or takes. Built once per unit at load (`LoadedUnit.kinds`);
+/// units that import from this one read their imports' kinds from it.
+public struct UnitKinds: Sendable {
+    /// What one Id is, for the kind check.
+    public enum Entry: Sendable, Equatable {
+        /// A constant (its address is a `Str`).
+        case constant
+        /// A global cell holding values of this kind (its own or, imported, its exporter's).
+        case global(ValueKind)
+        /// A callee with this signature: a function of this unit or another, a builtin, a C
+        /// function.
+        case callee(KindSignature)
+        /// A builtin the verifier has no signature for: only a host that registers its own
+        /// builtins resolves one, and such a builtin's contract is the host's. Its result is
+        /// bits; its arguments are not checked.
+        case unknownBuiltin
+        /// An import resolved to a placeholder (inspection tools, which never run the unit):
+        /// nothing is known, nothing is checked.
+        case unchecked
+    }
+
+    /// By function index (the order of the image's function rows).
+    public internal(set) var signatures: [KindSignature] = []
+    /// By Id.
+    public internal(set) var entries: [Entry] = []
+
+    public init() {}
+
+    /// The declared signature of the function with this Id, if it is one of this unit's.
+    public func signature(ofFunctionId id: UInt32) -> KindSignature? {
+        guard Int(id) < entries.count, case .callee(let s) = entries[Int(id)] else { return nil }
+        return s
+    }
+
+    /// The kind a global entry of this unit holds.
+    public func kind(ofGlobalId id: UInt32) -> ValueKind? {
+        guard Int(id) < entries.count, case .global(let k) = entries[Int(id)] else { return nil }
+        return k
+    }
+
+    /// The signatures an interface section declares, by function name; empty when the bytes
+    /// are not a well-formed interface (every function then counts as undeclared).
+    ///
+    /// The format is `UnitInterface`'s (RibbonCompiler): `RIBI1`, u32 count, then per name u8
+    /// kind (1 function, 2 global, 3 foreign), u32 line, u32 column, u32 length and the name,
+    /// for a foreign u32 length and its symbol, for a function or foreign u32 parameter count
+    /// and a type byte each, then the type byte of the result or global.
+    public static func declaredSignatures(interface bytes: [UInt8]) -> [String: KindSignature] {
+        var at = 0
+        func u8() -> UInt8? {
+            guard at < bytes.count else { return nil }
+            defer { at += 1 }
+            return bytes[at]
+        }
+        func u32() -> Int? {
+            guard bytes.count - at >= 4 else { return nil }
+            var v = 0
+            for i in 0..<4 { v |= Int(bytes[at + i]) << (8 * i) }
+            at += 4
+            return v
+        }
+        func string() -> String? {
+            guard let length = u32(), bytes.count - at >= length else { return nil }
+            defer { at += length }
+            return String(decoding: bytes[at..<at + length], as: UTF8.self)
+        }
+        func kinds() -> [ValueKind]? {
+            guard let count = u32(), count <= bytes.count - at else { return nil }
+            var result: [ValueKind] = []
+            for _ in 0..<count {
+                guard let k = u8().flatMap(ValueKind.init(interfaceCode:)) else { return nil }
+                result.append(k)
+            }
+            return result
+        }
+        let tag = Array("RIBI1".utf8)
+        guard bytes.starts(with: tag) else { return [:] }
+        at = tag.count
+        guard let count = u32() else { return [:] }
+        var result: [String: KindSignature] = [:]
+        for _ in 0..<count {
+            guard let kind = u8(), u32() != nil, u32() != nil, let name = string() else { return [:] }
+            switch kind {
+            case 1:
+                guard let parameters = kinds(), let r = u8().flatMap(ValueKind.init(interfaceCode:)) else { return [:] }
+                guard result[name] == nil else { return [:] }  // a name defined twice declares nothing
+                result[name] = KindSignature(parameters: parameters, result: r)
+            case 2:
+                guard u8().flatMap(ValueKind.init(interfaceCode:)) != nil else { return [:] }
+            case 3:
+                guard string() != nil, kinds() != nil, u8().flatMap(ValueKind.init(interfaceCode:)) != nil else {
+                    return [:]
+                }
+            default:
+                return [:]
+            }
+        }
+        return at == bytes.count ? result : [:]
+    }
+}
+
+/// The second half of verification, for one function at a time: a data-flow analysis that
+/// proves every register the function reads was written on every path to the read, that every
+/// register an instruction dereferences holds a value of the one kind that instruction
+/// expects, and that every call passes what its callee takes.
+///
+/// Kinds come from declarations, never from other functions' code, so each function is
+/// checked alone (a lazily loaded unit checks a function when it first runs): a function's
+/// parameters have its declared kinds, a call's result has its callee's declared result kind,
+/// a global has the kind of its initialiser, an imported name its exporter's declared kind. So
+/// every function is checked against its own signature and every call against its callee's:
+/// the signatures cannot lie to anyone.
+///
+/// Each register at each instruction has a kind, or none (not written on some path). Where
+/// paths meet: none on either side is none (reading it is an error), two different kinds are
+/// a scalar (bits that nothing may dereference). Forward to a fixed point over basic blocks.
+/// Cost: linear in the words for straight-line code, at most blocks × registers × 6 for any
+/// code (a register's kind only moves down: kind → scalar → none). Scratch memory is reused
+/// across functions and kept in raw buffers: this runs on every load of a cached unit.
+struct KindCheck {
+    // Register states: 0 none, 1…4 a `ValueKind`, 5 unchecked (a placeholder import's value).
+    static let none: UInt8 = 0
+    static let scalar = ValueKind.scalar.rawValue
+    static let string = ValueKind.string.rawValue
+    static let array64 = ValueKind.array64.rawValue
+    static let array8 = ValueKind.array8.rawValue
+    static let unchecked: UInt8 = 5
+    /// A function whose blocks × registers exceed this is refused (the analysis keeps one byte
+    /// per register per block: 16 MiB at most). Compiled code stays far below it.
+    static let maximumStateEntries = 1 << 24
+
+    let kinds: UnitKinds
+
+    init(kinds: UnitKinds) {
+        self.kinds = kinds
+    }
+
+    /// What an instruction does to registers, as far as the kind check cares.
+    enum Effect: UInt8 {
+        /// Reads the registers of `reads` as bits; writes a scalar to byte 2 if `writesScalar`.
+        case plain
+        case move, constAddr, globalGet, globalSet, ret, retUnit, arrayLen, load64, load8, store64, store8, call
+    }
+
+    /// Per opcode number: how long it is, whether it branches or ends a block, and its effect.
+    struct OpcodeEffect {
+        var wordCount = 1
+        var isBranch = false
+        var isTerminator = false
+        var effect = Effect.plain
+        /// Bit i: byte i (2…5) names a register read as plain bits.
+        var reads: UInt8 = 0
+        var writesScalar = false
+    }
+
+    /// Indexed by the opcode byte, without a bounds check (memory that is never freed).
+    static let effects: UnsafePointer<OpcodeEffect> = {
+        let table = UnsafeMutablePointer<OpcodeEffect>.allocate(capacity: 256)
+        table.initialize(repeating: OpcodeEffect(), count: 256)
+        for number in 0..<Int(Opcode.numberLimit) {
+            guard let op = Opcode(rawValue: UInt16(number)) else { continue }
+            var e = OpcodeEffect()
+            e.wordCount = op.format.wordCount
+            e.isBranch = op.format.hasBranchOffset
+            e.isTerminator = op.isTerminator
+            func bytes(_ list: [Int]) -> UInt8 { list.reduce(0) { $0 | UInt8(1) << UInt8($1) } }
+            switch op {
+            case .mov: e.effect = .move
+            case .constAddr: e.effect = .constAddr
+            case .globalGet: e.effect = .globalGet
+            case .globalSet: e.effect = .globalSet
+            case .ret: e.effect = .ret
+            case .retUnit: e.effect = .retUnit
+            case .arrayLen: e.effect = .arrayLen
+            case .arrayLoad64: e.effect = .load64
+            case .arrayLoad8: e.effect = .load8
+            case .arrayStore64: e.effect = .store64
+            case .arrayStore8: e.effect = .store8
+            case .call, .callC: e.effect = .call
+            default:
+                switch op.format {
+                case .none, .o32: break
+                case .ri32, .rx64: e.writesScalar = true
+                case .rr, .rri32: (e.reads, e.writesScalar) = (bytes([3]), true)
+                case .rrr: (e.reads, e.writesScalar) = (bytes([3, 4]), true)
+                case .rrrr: (e.reads, e.writesScalar) = (bytes([3, 4, 5]), true)
+                case .ro32, .ri8o32: e.reads = bytes([2])
+                case .rro32: e.reads = bytes([2, 3])
+                case .r, .rid, .call: break  // all named above
+                }
+            }
+            table[number] = e
+        }
+        return UnsafePointer(table)
+    }()
+
+    /// Scratch memory, grown as needed and reused from function to function. A class so that
+    /// copies of the verifier share it, freed with the last of them.
+    final class Scratch {
+        var words = 0
+        var isLeader = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+        var blockOfWord = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
+        var blocks = 0
+        var blockStarts = UnsafeMutablePointer<Int>.allocate(capacity: 1)
+        var reached = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+        var pending = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
+        var stateEntries = 0
+        var states = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
+        /// The kinds of the registers at the instruction being checked.
+        let current = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+
+        /// Room for a function of `words` words, all leaders false.
+        func reserve(words needed: Int) {
+            guard needed > words else { return }
+            let n = max(needed, 2 * words)
+            isLeader.deallocate()
+            blockOfWord.deallocate()
+            isLeader = .allocate(capacity: n + 1)
+            isLeader.initialize(repeating: false, count: n + 1)
+            blockOfWord = .allocate(capacity: n + 1)
+            words = n
+        }
+
+        func reserve(blocks needed: Int, stateEntries neededStates: Int) {
+            if needed > blocks {
+                let n = max(needed, 2 * blocks)
+                blockStarts.deallocate()
+                reached.deallocate()
+                pending.deallocate()
+                blockStarts = .allocate(capacity: n + 1)
+                reached = .allocate(capacity: n)
+                pending = .allocate(capacity: n)
+                blocks = n
+            }
+            if neededStates > stateEntries {
+                let n = max(neededStates, 2 * stateEntries)
+                states.deallocate()
+                states = .allocate(capacity: n)
+                stateEntries = n
+            }
+        }
+
+        deinit {
+            isLeader.deallocate()
+            blockOfWord.deallocate()
+            blockStarts.deallocate()
+            reached.deallocate()
+            pending.deallocate()
+            states.deallocate()
+            current.deallocate()
+        }
+    }
+
+    let scratch = Scratch()
+
+    /// Why a function fails, as the loader reports it.
+    struct Failure: Error {
+        var word: Int
+        var why: String
+    }
+
+    /// Checks one function (already through the structural check: every register, branch
+    /// target and Id is in range) against its declared signature.
+    func check(code: UnsafeBufferPointer<UInt64>, frameSize: Int, signature: KindSignature) throws(Failure) {
+        let count = code.count
+        let table = KindCheck.effects
+        let current = scratch.current
+
+        // Basic blocks: a new one starts at each branch target and after each branch or
+        // terminator.
+        scratch.reserve(words: count)
+        let isLeader = scratch.isLeader
+        var at = 0
+        var blockCount = 1
+        while at < count {
+            let w = code[at]
+            let e = table[Int(w & 0xFF)]
+            let next = at + e.wordCount
+            if e.isBranch {
+                let target = at + Int(Int32(truncatingIfNeeded: w >> 32))
+                if target > 0, !isLeader[target] {
+                    isLeader[target] = true
+                    blockCount += 1
+                }
+            }
+            if e.isBranch || e.isTerminator, next < count, !isLeader[next] {
+                isLeader[next] = true
+                blockCount += 1
+            }
+            at = next
+        }
+
+        // The entry state: parameters hold their declared kinds, the rest nothing.
+        for r in 0..<frameSize {
+            current[r] = r < signature.parameters.count ? signature.parameters[r].rawValue : KindCheck.none
+        }
+        if blockCount == 1 {
+            // Straight-line code, ending with its only return: one pass.
+            var at = 0
+            while at < count {
+                let w = code[at]
+                let e = table[Int(w & 0xFF)]
+                if e.effect == .plain {
+                    try plain(w, e, word: at)
+                } else {
+                    try transfer(w, e, word: at, frameSize: frameSize, signature: signature)
+                }
+                at += e.wordCount
+            }
+            return
+        }
+        guard blockCount * frameSize <= KindCheck.maximumStateEntries else {
+            for i in 0..<count { isLeader[i] = false }
+            throw Failure(word: 0, why: "too large to verify (\(blockCount) blocks of \(frameSize) registers)")
+        }
+        scratch.reserve(blocks: blockCount, stateEntries: blockCount * frameSize)
+        let blockOfWord = scratch.blockOfWord
+        let blockStarts = scratch.blockStarts
+        let reached = scratch.reached
+        let pending = scratch.pending
+        let states = scratch.states
+        blockOfWord[0] = 0
+        blockStarts[0] = 0
+        var b = 1
+        for i in 1..<count where isLeader[i] {
+            blockOfWord[i] = Int32(b)
+            blockStarts[b] = i
+            b += 1
+            isLeader[i] = false
+        }
+        blockStarts[blockCount] = count
+        for b in 0..<blockCount {
+            reached[b] = false
+            pending[b] = false
+        }
+
+        // Kinds, forward from the entry to a fixed point.
+        states.update(from: current, count: frameSize)
+        reached[0] = true
+        pending[0] = true
+        var anyPending = true
+        while anyPending {
+            anyPending = false
+            for b in 0..<blockCount where pending[b] {
+                pending[b] = false
+                current.update(from: states + b * frameSize, count: frameSize)
+                var at = blockStarts[b]
+                let end = blockStarts[b + 1]
+                var last = at
+                while at < end {
+                    let w = code[at]
+                    let e = table[Int(w & 0xFF)]
+                    if e.effect == .plain {
+                        try plain(w, e, word: at)
+                    } else {
+                        try transfer(w, e, word: at, frameSize: frameSize, signature: signature)
+                    }
+                    last = at
+                    at += e.wordCount
+                }
+                // Successors: the branch target, and the next block unless the last
+                // instruction ends the function or always branches.
+                let w = code[last]
+                let e = table[Int(w & 0xFF)]
+                let following = end < count && !e.isTerminator ? b + 1 : -1
+                let target = e.isBranch ? Int(blockOfWord[last + Int(Int32(truncatingIfNeeded: w >> 32))]) : -1
+                for k in 0..<2 {
+                    let s = k == 0 ? target : following
+                    guard s >= 0 else { continue }
+                    // Join `current` into the successor's entry state.
+                    let state = states + s * frameSize
+                    var changed = false
+                    if !reached[s] {
+                        reached[s] = true
+                        state.update(from: current, count: frameSize)
+                        changed = true
+                    } else {
+                        for r in 0..<frameSize {
+                            let old = state[r]
+                            let new = current[r]
+                            if old == new || old == KindCheck.none { continue }
+                            let joined =
+                                new == KindCheck.none ? KindCheck.none
+                                : old == KindCheck.unchecked || new == KindCheck.unchecked ? KindCheck.unchecked
+                                : KindCheck.scalar
+                            if joined != old {
+                                state[r] = joined
+                                changed = true
+                            }
+                        }
+                    }
+                    if changed {
+                        pending[s] = true
+                        if s <= b { anyPending = true }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Reads a register: it must have been written on every path here.
+    @inline(__always)
+    private func read(_ r: Int, _ word: Int) throws(Failure) -> UInt8 {
+        let k = scratch.current[r]
+        if k == KindCheck.none { throw Failure(word: word, why: "r\(r) is read before it is written") }
+        return k
+    }
+
+    /// Reads a register an instruction dereferences, or passes where `kind` is expected.
+    @inline(__always)
+    private func use(_ r: Int, as kind: ValueKind, _ word: Int, _ what: @autoclosure () -> String) throws(Failure) {
+        let k = try read(r, word)
+        guard k == kind.rawValue || kind == .scalar || k == KindCheck.unchecked else {
+            throw Failure(word: word, why: "\(what()) needs \(kind), but r\(r) holds \(KindCheck.describe(k))")
+        }
+    }
+
+    static func describe(_ k: UInt8) -> String {
+        ValueKind(rawValue: k)?.description ?? (k == unchecked ? "an unchecked value" : "nothing")
+    }
+
+    /// Computation and branches (most instructions): operands read as bits, a scalar written.
+    @inline(__always)
+    private func plain(_ w: UInt64, _ e: OpcodeEffect, word at: Int) throws(Failure) {
+        let current = scratch.current
+        if e.reads != 0 {
+            if e.reads & 0b0000_0100 != 0, current[Int((w >> 16) & 0xFF)] == KindCheck.none { try fail(w, 2, at) }
+            if e.reads & 0b0000_1000 != 0, current[Int((w >> 24) & 0xFF)] == KindCheck.none { try fail(w, 3, at) }
+            if e.reads & 0b0001_0000 != 0, current[Int((w >> 32) & 0xFF)] == KindCheck.none { try fail(w, 4, at) }
+            if e.reads & 0b0010_0000 != 0, current[Int((w >> 40) & 0xFF)] == KindCheck.none { try fail(w, 5, at) }
+        }
+        if e.writesScalar { current[Int((w >> 16) & 0xFF)] = KindCheck.scalar }
+    }
+
+    @inline(never)
+    private func fail(_ w: UInt64, _ byte: Int, _ at: Int) throws(Failure) {
+        _ = try read(Int((w >> UInt64(8 * byte)) & 0xFF), at)
+    }
+
+    @inline(never)
+    private func transfer(
+        _ w: UInt64, _ e: OpcodeEffect, word at: Int, frameSize: Int, signature: KindSignature
+    ) throws(Failure) {
+        let current = scratch.current
+        let d = Int((w >> 16) & 0xFF)
+        let a = Int((w >> 24) & 0xFF)
+        let b = Int((w >> 32) & 0xFF)
+        switch e.effect {
+        case .plain:
+            if e.reads != 0 {
+                if e.reads & 0b0000_0100 != 0 { _ = try read(d, at) }
+                if e.reads & 0b0000_1000 != 0 { _ = try read(a, at) }
+                if e.reads & 0b0001_0000 != 0 { _ = try read(b, at) }
+                if e.reads & 0b0010_0000 != 0 { _ = try read(Int((w >> 40) & 0xFF), at) }
+            }
+            if e.writesScalar { current[d] = KindCheck.scalar }
+        case .move:
+            current[d] = try read(a, at)
+        case .constAddr:
+            current[d] = KindCheck.string
+        case .globalGet:
+            switch kinds.entries[Int(w >> 32)] {
+            case .global(let k): current[d] = k.rawValue
+            default: current[d] = KindCheck.unchecked
+            }
+        case .globalSet:
+            if case .global(let k) = kinds.entries[Int(w >> 32)] {
+                try use(d, as: k, at, "global_set")
+            } else {
+                _ = try read(d, at)
+            }
+        case .ret:
+            try use(d, as: signature.result, at, "ret (the function's declared result)")
+        case .retUnit:
+            // The caller's result register keeps what it held: only a scalar result may be left so.
+            guard signature.result == .scalar else {
+                throw Failure(word: at, why: "ret_unit in a function whose declared result is \(signature.result)")
+            }
+        case .arrayLen:
+            let k = try read(a, at)
+            guard k == KindCheck.array64 || k == KindCheck.array8 || k == KindCheck.unchecked else {
+                throw Failure(word: at, why: "array_len needs an array, but r\(a) holds \(KindCheck.describe(k))")
+            }
+            current[d] = KindCheck.scalar
+        case .load64, .load8:
+            try use(a, as: e.effect == .load64 ? .array64 : .array8, at, "the array load")
+            _ = try read(b, at)
+            current[d] = KindCheck.scalar
+        case .store64, .store8:
+            try use(d, as: e.effect == .store64 ? .array64 : .array8, at, "the array store")
+            _ = try read(a, at)
+            _ = try read(b, at)
+        case .call:
+            try call(w, word: at, frameSize: frameSize)
+        }
+    }
+
+    /// `call`/`call_c d, base, #id`: the callee's frame starts at `base`, its parameters are the
+    /// caller's `base…`: they must lie inside the caller's frame, be written, and have the
+    /// callee's parameter kinds (a scalar parameter takes any bits). Afterwards every register
+    /// from `base` up may have been overwritten, and `d` holds the result.
+    private func call(_ w: UInt64, word at: Int, frameSize: Int) throws(Failure) {
+        let current = scratch.current
+        let d = Int((w >> 16) & 0xFF)
+        let base = Int((w >> 24) & 0xFF)
+        let result: UInt8
+        switch kinds.entries[Int(w >> 32)] {
+        case .callee(let signature):
+            let count = signature.parameters.count
+            guard base + count <= frameSize else {
+                throw Failure(
+                    word: at,
+                    why: "the callee takes \(count) arguments, but r\(base)… leaves \(frameSize - base) in a frame of \(frameSize)")
+            }
+            for (i, kind) in signature.parameters.enumerated() {
+                try use(base + i, as: kind, at, "argument \(i)")
+            }
+            result = signature.result.rawValue
+        case .unchecked:
+            result = KindCheck.unchecked
+        default:  // a builtin the verifier does not know
+            result = KindCheck.scalar
+        }
+        for r in base..<frameSize { current[r] = KindCheck.none }
+        current[d] = result
+    }
+}
+
+extension UnitKinds {
+    /// The kinds of a unit being loaded: each function's declared signature (its `interface`
+    /// entry; `main` is `() -> I64`; a function the interface does not declare takes and
+    /// returns scalars), and what each Id is (an import as its exporter declares it).
+    init(
+        entryKinds: [AddressTableEntryKind], entryNames: [Int: String], globalIsString: [Bool],
+        imports: [(slot: Int, symbol: ImportedSymbol)], importedKinds: [Int: AddressTableEntryKind],
+        functions: [(id: UInt32, name: String, parameterCount: Int)], interface: [UInt8]
+    ) throws(ImageError) {
+        let declared = UnitKinds.declaredSignatures(interface: interface)
+        var byId = [Int](repeating: -1, count: entryKinds.count)
+        for (index, f) in functions.enumerated() {
+            let signature: KindSignature
+            if f.name == "main" {
+                // The entry point: called with no arguments, its result is the exit status.
+                guard f.parameterCount == 0 else {
+                    throw .malformed("function `main` takes \(f.parameterCount) parameters")
+                }
+                signature = .scalars(0)
+            } else if let s = declared[f.name] {
+                guard s.parameters.count == f.parameterCount else {
+                    throw .malformed(
+                        "function `\(f.name)` is declared with \(s.parameters.count) parameters but has \(f.parameterCount)")
+                }
+                signature = s
+            } else {
+                signature = .scalars(f.parameterCount)
+            }
+            signatures.append(signature)
+            byId[Int(f.id)] = index
+        }
+        var imported: [Int: ImportedSymbol] = [:]
+        for link in imports { imported[link.slot] = link.symbol }
+        entries.reserveCapacity(entryKinds.count)
+        for (id, kind) in entryKinds.enumerated() {
+            switch kind {
+            case .function:
+                entries.append(byId[id] >= 0 ? .callee(signatures[byId[id]]) : .unchecked)
+            case .global:
+                entries.append(.global(globalIsString[id] ? .string : .scalar))
+            case .constant:
+                entries.append(.constant)
+            case .builtin:
+                entries.append(KindSignature.builtins[entryNames[id] ?? ""].map(Entry.callee) ?? .unknownBuiltin)
+            case .foreign:
+                guard let s = entryNames[id].flatMap(ForeignSignature.init(entryName:)) else {
+                    throw .malformed("foreign entry \(id) has a bad signature")
+                }
+                func kind(_ k: ForeignSignature.ValueKind) -> ValueKind { k == .str ? .string : .scalar }
+                entries.append(.callee(KindSignature(parameters: s.parameters.map(kind), result: kind(s.result))))
+            case .imported:
+                guard let symbol = imported[id], let exporter = symbol.unit else {
+                    entries.append(.unchecked)  // a placeholder: inspection only, never run
+                    continue
+                }
+                if importedKinds[id] == .global {
+                    guard let k = exporter.kinds.kind(ofGlobalId: symbol.id) else {
+                        throw .malformed("imported entry \(id) names a global its unit does not have")
+                    }
+                    entries.append(.global(k))
+                } else {
+                    guard let s = exporter.kinds.signature(ofFunctionId: symbol.id) else {
+                        throw .malformed("imported entry \(id) names a function its unit does not have")
+                    }
+                    entries.append(.callee(s))
+                }
+            }
+        }
+    }
+}

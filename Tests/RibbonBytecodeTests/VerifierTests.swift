@@ -1,0 +1,432 @@
+import RibbonCore
+import Testing
+
+@testable import RibbonBytecode
+
+/// Hostile units, one for each rule of the verifier (Documentation/Bytecode.md, "What the
+/// verifier guarantees"): each must be a load error, and a near twin that keeps the rule must
+/// load, so that each test shows the rule and nothing else rejects it.
+@Suite struct VerifierTests {
+    static let resolver = SymbolResolver(builtin: { name in KindSignature.builtins[name] != nil ? 0x1000 : nil })
+
+    /// Interface type bytes (`UnitInterface`).
+    enum T: UInt8 {
+        case i64 = 1, f64 = 2, bool = 3, str = 4, unit = 5, arrayI64 = 6, arrayF64 = 7, arrayBool = 8
+    }
+
+    /// An interface section declaring functions (`UnitInterface`'s encoding).
+    static func interface(_ functions: [(name: String, parameters: [T], result: T)]) -> [UInt8] {
+        var out = Array("RIBI1".utf8)
+        func u32(_ v: Int) { for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
+        u32(functions.count)
+        for (i, f) in functions.enumerated() {
+            out.append(1)
+            u32(i + 1)
+            u32(1)
+            u32(f.name.utf8.count)
+            out += Array(f.name.utf8)
+            u32(f.parameters.count)
+            for p in f.parameters { out.append(p.rawValue) }
+            out.append(f.result.rawValue)
+        }
+        return out
+    }
+
+    /// A unit whose function `f` (declared `parameters -> result`) has the body `build` emits,
+    /// with a builtin, a global of each kind, a constant, a foreign function and a helper `g`
+    /// (declared `(Array I64, Str) -> Array I64`, returning its first argument) to use.
+    struct Fixture {
+        var unit = UnitBuilder(sourcePath: "hostile.rib")
+        var f: UInt32 = 0
+        var g: UInt32 = 0
+        var number: UInt32 = 0
+        var text: UInt32 = 0
+        var constant: UInt32 = 0
+        var puts: UInt32 = 0
+
+        mutating func builtin(_ name: String) -> UInt32 { unit.builtin(name) }
+    }
+
+    static func image(
+        parameters: [T] = [], result: T = .i64, frameSize: Int = 4, declare: Bool = true, name: String = "f",
+        _ build: (inout FunctionBuilder, inout Fixture) -> Void
+    ) -> UnitImage {
+        var x = Fixture()
+        x.f = x.unit.declareFunction(name: name, parameterCount: parameters.count)
+        x.g = x.unit.declareFunction(name: "g", parameterCount: 2)
+        x.constant = x.unit.constant(Array("hello".utf8))
+        x.number = x.unit.addGlobal(name: "number", initialValue: .bits(7))
+        x.text = x.unit.addGlobal(name: "text", initialValue: .constantAddress(x.constant))
+        x.puts = x.unit.declareForeign(ForeignSignature(symbol: "puts", parameters: [.str], result: .i64))
+        if declare {
+            x.unit.interface = interface([
+                (name, parameters, result), ("g", [.arrayI64, .str], .arrayI64),
+            ])
+        }
+        var code = FunctionBuilder()
+        build(&code, &x)
+        code.finish()
+        x.unit.define(function: x.f, frameSize: frameSize, code: code)
+        var g = FunctionBuilder()
+        g.emit(.ret, 0)
+        g.finish()
+        x.unit.define(function: x.g, frameSize: 2, code: g)
+        return x.unit.encode()
+    }
+
+    static func rejects(_ image: UnitImage, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try LoadedUnit(image: image, resolver: resolver)
+            Issue.record("loaded, but should fail with …\(fragment)…", sourceLocation: sourceLocation)
+        } catch {
+            #expect("\(error)".contains(fragment), "\(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    static func loads(_ image: UnitImage, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(throws: Never.self, sourceLocation: sourceLocation) { _ = try LoadedUnit(image: image, resolver: resolver) }
+    }
+
+    /// Replaces word `index` of the first function's code (at the start of the code section).
+    static func patching(_ image: UnitImage, word index: Int, with word: UInt64) -> UnitImage {
+        var bytes = image.bytes
+        let sectionTable = 32 + UnitImage.Section.code.rawValue * 8
+        let code = Int(bytes[sectionTable]) | Int(bytes[sectionTable + 1]) << 8 | Int(bytes[sectionTable + 2]) << 16
+        let at = code + functionHeaderWords * 8 + index * 8
+        for i in 0..<8 { bytes[at + i] = UInt8(truncatingIfNeeded: word >> (8 * UInt64(i))) }
+        return UnitImage(bytes: bytes)
+    }
+
+    // MARK: Structure
+
+    @Test func structureRules() {
+        let two = Self.image { c, _ in
+            c.emit(.constI32, 0, imm: 1)
+            c.emit(.ret, 0)
+        }
+        Self.loads(two)
+        Self.rejects(Self.image { _, _ in }, "empty function")
+        Self.rejects(Self.patching(two, word: 0, with: 0xFF), "undefined opcode 255")
+        Self.rejects(Self.patching(two, word: 0, with: UInt64(Opcode.numberLimit)), "undefined opcode")
+        Self.rejects(Self.patching(two, word: 0, with: UInt64(Opcode.osrEnter.rawValue)), "undefined opcode")
+        Self.rejects(Self.patching(two, word: 0, with: UInt64(Opcode.loadCode.rawValue)), "undefined opcode")
+        Self.rejects(Self.patching(two, word: 0, with: 0x100 | UInt64(Opcode.nop.rawValue)), "undefined opcode")
+        Self.rejects(Self.patching(two, word: 1, with: InstructionWord.encode(.const64, 0)), "immediate word missing")
+        Self.rejects(Self.image { c, _ in c.emit(.constI32, 0, imm: 1) }, "does not end the function")
+        // Unused bits: `ret r0` with byte 3 set, `nop` with a stray high byte.
+        Self.rejects(Self.patching(two, word: 1, with: InstructionWord.encode(.ret, 0) | 1 << 24), "bits set outside")
+        Self.rejects(Self.patching(two, word: 0, with: InstructionWord.encode(.nop) | 1 << 63), "bits set outside")
+    }
+
+    @Test func registersInsideTheFrame() {
+        Self.rejects(Self.image(frameSize: 2) { c, _ in
+            c.emit(.constI32, 0, imm: 1)
+            c.emit(.iAdd64, 1, 0, 2)
+            c.emit(.ret, 1)
+        }, "register r2 outside a frame of 2")
+        Self.rejects(Self.image(frameSize: 2) { c, x in
+            c.emit(.constI32, 0, imm: 1)
+            c.emitCall(.call, result: 0, base: 2, id: x.builtin("clock"))
+            c.emit(.ret, 0)
+        }, "register r2 outside a frame of 2")
+        Self.rejects(Self.image(frameSize: 2) { c, x in
+            c.emit(.constI32, 0, imm: 1)
+            c.emitCall(.call, result: 7, base: 1, id: x.builtin("clock"))
+            c.emit(.ret, 0)
+        }, "register r7 outside")
+    }
+
+    @Test func branchesLandOnInstructions() {
+        // [const_i32 r0][const_i32 r1][br_if r0, +k][const64 r1, imm (2 words)][ret r1]
+        func branch(_ offset: Int32) -> UnitImage {
+            let base = Self.image { c, _ in
+                c.emit(.constI32, 0, imm: 1)
+                c.emit(.constI32, 1, imm: 2)
+                c.emit(.nop)
+                c.emit(.const64, 1, imm64: 5)
+                c.emit(.ret, 1)
+            }
+            return Self.patching(base, word: 2, with: InstructionWord.encode(.brIf, 0, high32: UInt32(bitPattern: offset)))
+        }
+        Self.loads(branch(3))  // to `ret`
+        Self.loads(branch(0))  // to itself: a loop (see InterpreterBudgetTests)
+        Self.rejects(branch(2), "branch target 4 is not an instruction")  // the immediate word
+        Self.rejects(branch(4), "branch target 6 is not an instruction")  // past the end
+        Self.rejects(branch(-3), "branch target -1 is not an instruction")
+    }
+
+    @Test func idsOfTheRightKind() {
+        Self.rejects(Self.image { c, _ in
+            c.emit(.globalGet, 0, id: 99)
+            c.emit(.ret, 0)
+        }, "Id 99 out of range")
+        Self.rejects(Self.image { c, x in
+            c.emitCall(.call, result: 0, base: 0, id: x.number)  // a global is not callable
+            c.emit(.ret, 0)
+        }, "call cannot use Id")
+        Self.rejects(Self.image { c, x in
+            c.emit(.constAddr, 0, id: x.constant)
+            c.emitCall(.callC, result: 0, base: 0, id: x.builtin("print_str"))  // call_c needs a foreign entry
+            c.emit(.ret, 0)
+        }, "call_c cannot use Id")
+        Self.rejects(Self.image { c, x in
+            c.emit(.globalGet, 0, id: x.constant)  // a constant is not a cell
+            c.emit(.ret, 0)
+        }, "global_get cannot use Id")
+        Self.rejects(Self.image { c, x in
+            c.emit(.constAddr, 0, id: x.f)  // a function's header is not constant data
+            c.emit(.ret, 0)
+        }, "const_addr cannot use Id")
+    }
+
+    // MARK: Kinds
+
+    @Test func everyReadIsWrittenFirst() {
+        Self.rejects(Self.image { c, _ in
+            c.emit(.iAdd64, 0, 1, 1)
+            c.emit(.ret, 0)
+        }, "r1 is read before it is written")
+        // Written on one path only.
+        Self.rejects(Self.image(parameters: [.i64]) { c, _ in
+            let skip = c.makeLabel()
+            c.emitBranch(.brIf, 0, to: skip)
+            c.emit(.constI32, 1, imm: 5)
+            c.bind(skip)
+            c.emit(.ret, 1)
+        }, "r1 is read before it is written")
+        Self.loads(Self.image(parameters: [.i64]) { c, _ in
+            let skip = c.makeLabel()
+            c.emit(.constI32, 1, imm: 4)
+            c.emitBranch(.brIf, 0, to: skip)
+            c.emit(.constI32, 1, imm: 5)
+            c.bind(skip)
+            c.emit(.ret, 1)
+        })
+        // A call may overwrite every register from its base up.
+        Self.rejects(Self.image { c, x in
+            c.emit(.constI32, 0, imm: 1)
+            c.emit(.constI32, 2, imm: 2)
+            c.emitCall(.call, result: 0, base: 1, id: x.builtin("clock"))
+            c.emit(.ret, 2)
+        }, "r2 is read before it is written")
+    }
+
+    @Test func arraysAreArraysOfTheirElementSize() {
+        // An integer used as an array: the interpreter would read or write at that address.
+        Self.rejects(Self.image { c, _ in
+            c.emit(.constI32, 0, imm: 4096)
+            c.emit(.constI32, 1, imm: 0)
+            c.emit(.arrayLoad64, 2, 0, 1)
+            c.emit(.ret, 2)
+        }, "the array load needs an array of 8-byte elements, but r0 holds a scalar")
+        Self.rejects(Self.image { c, _ in
+            c.emit(.constI32, 0, imm: 4096)
+            c.emit(.constI32, 1, imm: 0)
+            c.emit(.arrayStore8, 0, 1, 1)
+            c.emit(.ret, 1)
+        }, "the array store needs an array of 1-byte elements")
+        Self.rejects(Self.image { c, x in
+            c.emit(.constAddr, 0, id: x.constant)  // a Str's bytes are no length and elements
+            c.emit(.arrayLen, 1, 0)
+            c.emit(.ret, 1)
+        }, "array_len needs an array, but r0 holds a Str")
+        // An `Array Bool` (1-byte elements) read 8 bytes at a time would run past its end.
+        func loadFromBoolArray(_ op: Opcode) -> UnitImage {
+            Self.image { c, x in
+                c.emit(.constI32, 1, imm: 10)
+                c.emit(.constI32, 2, imm: 0)
+                c.emitCall(.call, result: 0, base: 1, id: x.builtin("array_bool"))
+                c.emit(.constI32, 1, imm: 9)
+                c.emit(op, 2, 0, 1)
+                c.emit(.ret, 2)
+            }
+        }
+        Self.rejects(loadFromBoolArray(.arrayLoad64), "needs an array of 8-byte elements, but r0 holds an array of 1-byte")
+        Self.loads(loadFromBoolArray(.arrayLoad8))
+        // Paths that disagree: an array on one, an integer on the other.
+        Self.rejects(Self.image(parameters: [.i64]) { c, x in
+            let join = c.makeLabel()
+            c.emit(.constI32, 3, imm: 4096)
+            c.emitBranch(.brIf, 0, to: join)
+            c.emit(.constI32, 1, imm: 3)
+            c.emit(.constI32, 2, imm: 0)
+            c.emitCall(.call, result: 3, base: 1, id: x.builtin("array_i64"))
+            c.bind(join)
+            c.emit(.arrayLen, 0, 3)
+            c.emit(.ret, 0)
+        }, "array_len needs an array, but r3 holds a scalar")
+    }
+
+    @Test func callsPassWhatTheCalleeTakes() {
+        // Arity: `g` takes 2 arguments; from base r3 a frame of 4 has room for 1.
+        Self.rejects(Self.image { c, x in
+            c.emit(.constI32, 3, imm: 1)
+            c.emitCall(.call, result: 0, base: 3, id: x.g)
+            c.emit(.ret, 0)
+        }, "the callee takes 2 arguments, but r3… leaves 1 in a frame of 4")
+        Self.rejects(Self.image(frameSize: 3) { c, x in
+            c.emit(.constI32, 2, imm: 1)
+            c.emitCall(.call, result: 0, base: 2, id: x.builtin("array_i64"))  // reads base[1]
+            c.emit(.ret, 0)
+        }, "the callee takes 2 arguments, but r2… leaves 1")
+        // Arity: the second argument is never written.
+        Self.rejects(Self.image { c, x in
+            c.emit(.constI32, 0, imm: 1)
+            c.emit(.constI32, 1, imm: 0)
+            c.emitCall(.call, result: 2, base: 0, id: x.builtin("array_i64"))
+            c.emitCall(.call, result: 0, base: 2, id: x.g)
+            c.emit(.ret, 0)
+        }, "r3 is read before it is written")
+        // Kinds: `g` takes (Array I64, Str); passing (Array I64, I64) is refused, and what
+        // it returns is an array.
+        func callG(second: (inout FunctionBuilder, Fixture) -> Void) -> UnitImage {
+            Self.image(frameSize: 5) { c, x in
+                c.emit(.constI32, 2, imm: 1)
+                c.emit(.constI32, 3, imm: 0)
+                c.emitCall(.call, result: 0, base: 2, id: x.builtin("array_i64"))
+                c.emit(.mov, 2, 0)
+                second(&c, x)
+                c.emitCall(.call, result: 1, base: 2, id: x.g)
+                c.emit(.arrayLen, 0, 1)
+                c.emit(.ret, 0)
+            }
+        }
+        Self.loads(callG { c, x in c.emit(.constAddr, 3, id: x.constant) })
+        Self.rejects(callG { c, _ in c.emit(.constI32, 3, imm: 4096) }, "argument 1 needs a Str, but r3 holds a scalar")
+        // Builtins: print_str of an integer would print from that address.
+        Self.rejects(Self.image { c, x in
+            c.emit(.constI32, 0, imm: 4096)
+            c.emitCall(.call, result: 0, base: 0, id: x.builtin("print_str"))
+            c.emit(.ret, 0)
+        }, "argument 0 needs a Str, but r0 holds a scalar")
+        // C functions: `puts/s/i` gets a Str, not an integer.
+        Self.rejects(Self.image { c, x in
+            c.emit(.constI32, 0, imm: 4096)
+            c.emitCall(.callC, result: 0, base: 0, id: x.puts)
+            c.emit(.ret, 0)
+        }, "argument 0 needs a Str")
+        // Results: `clock` returns an integer, which is no array.
+        Self.rejects(Self.image { c, x in
+            c.emitCall(.call, result: 0, base: 0, id: x.builtin("clock"))
+            c.emit(.arrayLen, 0, 0)
+            c.emit(.ret, 0)
+        }, "array_len needs an array, but r0 holds a scalar")
+    }
+
+    @Test func returnsAndGlobalsKeepTheirKinds() {
+        // Declared `-> Array I64`: returning an integer would hand callers an address.
+        Self.rejects(Self.image(result: .arrayI64) { c, _ in
+            c.emit(.constI32, 0, imm: 4096)
+            c.emit(.ret, 0)
+        }, "ret (the function's declared result) needs an array of 8-byte elements, but r0 holds a scalar")
+        // `ret_unit` leaves the caller's result register as it was: only for scalar results.
+        Self.rejects(Self.image(result: .str) { c, _ in c.emit(.retUnit) }, "ret_unit in a function whose declared result is a Str")
+        Self.loads(Self.image(result: .unit) { c, _ in c.emit(.retUnit) })
+        // A Str global only ever holds Strs (readers pass it to print_str).
+        Self.rejects(Self.image { c, x in
+            c.emit(.constI32, 0, imm: 4096)
+            c.emit(.globalSet, 0, id: x.text)
+            c.emit(.ret, 0)
+        }, "global_set needs a Str, but r0 holds a scalar")
+        Self.loads(Self.image { c, x in
+            c.emit(.globalGet, 0, id: x.text)
+            c.emitCall(.call, result: 0, base: 0, id: x.builtin("print_str"))
+            c.emit(.ret, 0)
+        })
+        Self.rejects(Self.image { c, x in
+            c.emit(.globalGet, 0, id: x.number)
+            c.emitCall(.call, result: 0, base: 0, id: x.builtin("print_str"))
+            c.emit(.ret, 0)
+        }, "argument 0 needs a Str, but r0 holds a scalar")
+    }
+
+    @Test func signaturesComeFromDeclarations() {
+        // Parameters have their declared kinds: an `Array I64` parameter may be indexed…
+        func indexParameter(_ declared: T?) -> UnitImage {
+            Self.image(parameters: [declared ?? .i64], declare: declared != nil) { c, _ in
+                c.emit(.constI32, 1, imm: 0)
+                c.emit(.arrayLoad64, 2, 0, 1)
+                c.emit(.ret, 2)
+            }
+        }
+        Self.loads(indexParameter(.arrayI64))
+        // …an undeclared one (no interface: a damaged or hostile image) is only bits.
+        Self.rejects(indexParameter(nil), "the array load needs an array of 8-byte elements, but r0 holds a scalar")
+        Self.rejects(indexParameter(.arrayBool), "but r0 holds an array of 1-byte elements")
+        // A declaration must match the function's parameter count.
+        var unit = UnitBuilder(sourcePath: "x.rib", interface: Self.interface([("h", [.i64, .i64], .i64)]))
+        let h = unit.declareFunction(name: "h", parameterCount: 1)
+        var code = FunctionBuilder()
+        code.emit(.ret, 0)
+        code.finish()
+        unit.define(function: h, frameSize: 1, code: code)
+        Self.rejects(unit.encode(), "function `h` is declared with 2 parameters but has 1")
+        // `main` is called with no arguments.
+        Self.rejects(Self.image(parameters: [.i64], name: "main") { c, _ in c.emit(.ret, 0) }, "function `main` takes 1 parameters")
+    }
+
+    @Test func importsHaveTheirExportersKinds() throws {
+        // lib: `first := fun (xs: Array I64) -> I64.` — main passes it an integer.
+        var lib = UnitBuilder(sourcePath: "lib.rib", interface: Self.interface([("first", [.arrayI64], .i64)]))
+        let first = lib.declareFunction(name: "first", parameterCount: 1)
+        var body = FunctionBuilder()
+        body.emit(.constI32, 1, imm: 0)
+        body.emit(.arrayLoad64, 0, 0, 1)
+        body.emit(.ret, 0)
+        body.finish()
+        lib.define(function: first, frameSize: 2, code: body)
+        let library = try LoadedUnit(image: lib.encode(), resolver: Self.resolver)
+        func user(passing build: (inout FunctionBuilder, inout UnitBuilder) -> Void) -> UnitImage {
+            var u = UnitBuilder(sourcePath: "main.rib")
+            let main = u.declareFunction(name: "main", parameterCount: 0)
+            let imported = u.importFunction("lib.rib:first")
+            var c = FunctionBuilder()
+            build(&c, &u)
+            c.emitCall(.call, result: 0, base: 0, id: imported)
+            c.emit(.ret, 0)
+            c.finish()
+            u.define(function: main, frameSize: 2, code: c)
+            return u.encode()
+        }
+        let resolver = SymbolResolver(
+            builtin: { name in KindSignature.builtins[name] != nil ? 0x1000 : nil },
+            imported: { name, kind in ImportedSymbol.export("first", of: library, kind: kind) })
+        #expect(throws: Never.self) {
+            _ = try LoadedUnit(image: user { c, u in
+                c.emit(.constI32, 0, imm: 3)
+                c.emit(.constI32, 1, imm: 0)
+                c.emitCall(.call, result: 0, base: 0, id: u.builtin("array_i64"))
+            }, resolver: resolver)
+        }
+        #expect {
+            _ = try LoadedUnit(image: user { c, _ in c.emit(.constI32, 0, imm: 4096) }, resolver: resolver)
+        } throws: { "\($0)".contains("argument 0 needs an array of 8-byte elements, but r0 holds a scalar") }
+    }
+
+    /// A lazily loaded unit verifies each function when it is placed: a hostile function fails
+    /// there (the interpreter then stops with `invalid instruction`), the others still load.
+    @Test func lazyPlacementVerifiesKinds() throws {
+        final class Bytes: UnitImageSource {
+            let storage: UnsafeMutableRawBufferPointer
+            init(_ bytes: [UInt8]) {
+                storage = .allocate(byteCount: bytes.count, alignment: 16)
+                storage.copyBytes(from: bytes)
+            }
+            deinit { storage.deallocate() }
+            var count: Int { storage.count }
+            var base: UnsafeRawPointer { UnsafeRawPointer(storage.baseAddress!) }
+            func ensure(_ range: Range<Int>) throws {}
+        }
+        let hostile = Self.image { c, _ in
+            c.emit(.constI32, 0, imm: 4096)
+            c.emit(.arrayLen, 1, 0)
+            c.emit(.ret, 1)
+        }
+        let source = Bytes(hostile.bytes)
+        let unit = try LoadedUnit(lazy: source, resolver: Self.resolver)
+        let f = try #require(unit.functions.first { $0.name == "f" })
+        let g = try #require(unit.functions.first { $0.name == "g" })
+        #expect(!unit.placeCode(f))
+        #expect(unit.placeCode(g))
+    }
+}
