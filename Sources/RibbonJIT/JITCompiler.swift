@@ -283,7 +283,11 @@ public struct JITCompiler {
             let w = code[at]
             let op = Opcode(rawValue: InstructionWord.opcodeNumber(w))!
             instructionStart = asm.position
-            if let last = lastStore, last.end == asm.position, !isBranchTarget[at] {
+            // Control can arrive at a branch target with anything in rax: forget the last
+            // store for good (an instruction here may emit nothing, and the next one would
+            // start at the same position and take it up again).
+            if isBranchTarget[at] { lastStore = nil }
+            if let last = lastStore, last.end == asm.position {
                 raxHolds = last.register
             } else {
                 raxHolds = nil

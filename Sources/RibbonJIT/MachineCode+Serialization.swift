@@ -14,7 +14,9 @@
 /// Relocation kinds: 0 AddressTable, 1 runtime helper (name), 2 function header (a = Id),
 /// 3 bytecode word (a = function Id, b = word), 4 foreign symbol (name).
 /// Decoding checks every count, offset and kind against the bytes it has, so a damaged row is
-/// an error, never a read outside the input or code with a relocation outside itself.
+/// an error, never a read outside the input or code with a relocation outside itself: the code
+/// is not empty, the entry and each loop entry are at one of its bytes, and each relocation's
+/// 8 bytes lie inside it without overlapping another's.
 extension MachineCode {
     public static let magic: [UInt8] = Array("RIBNCODE".utf8)
     /// Bump on any change to this layout or to what emitted code assumes about the runtime.
@@ -119,12 +121,20 @@ extension MachineCode {
         }
         let strings = Array(try reader.take(stringsLength))
         guard reader.position == data.count else { throw .malformed("trailing bytes") }
-        guard entry < max(codeSize, 1) else { throw .malformed("entry outside the code") }
+        // An entry at a byte of the code: empty code has none (in a batch, an empty blob's entry
+        // would be the next blob's first byte).
+        guard entry < codeSize else { throw .malformed("entry outside the code") }
         func name(_ a: UInt32, _ b: UInt32) throws(DecodingError) -> String {
             guard Int(a) <= strings.count, Int(b) <= strings.count - Int(a) else {
                 throw .malformed("name outside the strings")
             }
             return String(decoding: strings[Int(a)..<Int(a) + Int(b)], as: UTF8.self)
+        }
+        // Each relocation writes its own 8 bytes: two that overlap would leave neither address
+        // whole.
+        let offsets = raw.map(\.offset).sorted()
+        for (a, b) in zip(offsets, offsets.dropFirst()) where b - a < 8 {
+            throw .malformed("relocations at \(a) and \(b) overlap")
         }
         var relocations: [Relocation] = []
         for r in raw {

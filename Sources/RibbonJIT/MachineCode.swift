@@ -118,7 +118,7 @@ public final class LoadedMachineCode {
 
     /// Checks every offset of `code` against its size and resolves every relocation.
     private static func check(_ code: MachineCode, resolve: (RelocationTarget) -> UInt64?) throws -> [UInt64] {
-        guard code.entryOffset >= 0, code.entryOffset < max(code.bytes.count, 1) else {
+        guard code.entryOffset >= 0, code.entryOffset < code.bytes.count else {
             throw Failure.entryOutOfBounds
         }
         for (_, offset) in code.loopEntries where offset < 0 || offset >= code.bytes.count {

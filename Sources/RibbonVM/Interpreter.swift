@@ -415,7 +415,8 @@ extension Fiber {
         }
     }
 
-    /// A taken branch: a backward one is a loop back-edge and burns one unit of fuel. When the
+    /// A taken branch: a backward one (or one to itself: offset 0 is a loop of one instruction)
+    /// is a loop back-edge and burns one unit of fuel. When the
     /// fuel runs out, the function running the loop is hot; if machine code for the loop exists
     /// then, the branch goes to the on-stack-replacement trampoline instead (`osr_enter`),
     /// which runs the rest of the frame natively.
@@ -424,7 +425,7 @@ extension Fiber {
         _ offset: Int, _ pc: PC, _ function: UnsafeMutablePointer<FunctionHeader>, _ fuel: inout UInt64,
         _ threshold: UInt64
     ) -> Int {
-        if offset < 0 {
+        if offset <= 0 {
             fuel &-= 1
             if fuel == 0 {
                 fuel = threshold
