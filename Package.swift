@@ -15,6 +15,7 @@
 //   RibbonCache           the persistent compilation cache: schema (embedded migrations), keys, store
 //   RibbonDriver          the pipeline: source -> compile -> load -> run
 //   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
+//   RibbonFuzz            fuzz targets and a deterministic mutation harness (tools/fuzz; not in ribbon)
 //   CRibbonStartup        the executable's argv for Swift's CommandLine, from glibc (release)
 //   ribbon                @main only
 import PackageDescription
@@ -96,6 +97,11 @@ let package = Package(
         .target(name: "CRibbonStartup", cSettings: [.define("RIBBON_STATIC_ARGV", .when(configuration: .release))]),
         .executableTarget(
             name: "ribbon", dependencies: ["RibbonCLI", "CRibbonStartup"], linkerSettings: releaseStartupLinking),
+        // Fuzz targets and the deterministic mutation harness (tools/fuzz/run.sh builds them
+        // with libFuzzer; RibbonFuzzTests runs a smoke campaign of each). Not part of `ribbon`.
+        .target(
+            name: "RibbonFuzz",
+            dependencies: ["RibbonDriver", "RibbonCompiler", "RibbonVM", "RibbonJIT", "RibbonCache", "CacheCodecs"]),
 
         .testTarget(name: "RibbonCoreTests", dependencies: ["RibbonCore"]),
         .testTarget(name: "RibbonSyntaxTests", dependencies: ["RibbonSyntax"]),
@@ -116,6 +122,7 @@ let package = Package(
             ]),
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
         .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CacheCodecs"]),
+        .testTarget(name: "RibbonFuzzTests", dependencies: ["RibbonFuzz", "RibbonBytecode", "RibbonVM", "RibbonJIT"]),
     ],
     // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
     // thread; Swift 6's strict checking would only add `nonisolated(unsafe)` noise.
