@@ -45,25 +45,17 @@ extension CacheStore {
             """)
         try query.bind(key.bytes, at: 1)
         try query.bind(jitIdentity, at: 2)
-        var best: [UInt32: (row: MachineCodeRow, jitMicroseconds: Int64)] = [:]
-        var badMachineCode = 0
+        var choice = MachineCodeChoice(hostFeatures: hostFeatures)
         while try query.step() {
-            let size = Int(query.int64(1))
-            guard let bytes = try? query.withBlob(0, { try LZ4Frame.decompress($0, expectedSize: size) }),
-                SHA256.hash(bytes).bytes == query.blob(2)
-            else {
-                badMachineCode += 1
-                continue
+            query.withBlob(0) {
+                choice.offer(
+                    frame: $0, size: Int(query.int64(1)), sha256: query.blob(2), functionId: query.int64(3),
+                    features: query.text(4), jitMicroseconds: query.int64(5))
             }
-            let features = Set(query.text(4).split(separator: ",").map(String.init))
-            guard features.isSubset(of: hostFeatures) else { continue }
-            let id = UInt32(truncatingIfNeeded: query.int64(3))
-            if let current = best[id], current.row.features.count >= features.count { continue }
-            best[id] = (MachineCodeRow(functionId: id, features: features, blob: bytes), query.int64(5))
         }
         clock.mark("machine_code")
-        let saved = compileMicroseconds + best.values.reduce(0) { $0 + $1.jitMicroseconds }
-        let rows = best.values.map(\.row).sorted { $0.functionId < $1.functionId }
-        return .hit(image, machineCode: rows, badMachineCode: badMachineCode, savedMicroseconds: saved)
+        return .hit(
+            image, machineCode: choice.rows, badMachineCode: choice.bad,
+            savedMicroseconds: compileMicroseconds + choice.jitMicroseconds)
     }
 }

@@ -151,25 +151,32 @@ public final class CacheStore {
         try query.bind(jitIdentity, at: 2)
         var unit: Result<Unit, Error>? = nil
         var unitProblem: String? = nil
-        var best: [UInt32: (row: MachineCodeRow, jitMicroseconds: Int64)] = [:]
-        var badMachineCode = 0
+        var choice = MachineCodeChoice(hostFeatures: hostFeatures)
         var compileMicroseconds: Int64 = 0
         while try query.step() {
             clock.mark("read")
-            let isCode = query.int64(0) == 1
             let size = Int(query.int64(2))
             let hash = query.blob(3)
+            if query.int64(0) == 1 {
+                query.withBlob(1) {
+                    choice.offer(
+                        frame: $0, size: size, sha256: hash, functionId: query.int64(4), features: query.text(5),
+                        jitMicroseconds: query.int64(6))
+                }
+                clock.mark("machine_code")
+                continue
+            }
             let chunks = query.isNull(7) ? nil : query.blob(7)
             guard let bytes = try? query.withBlob(1, { frames in
                 guard let chunks else { return try LZ4Frame.decompress(frames, expectedSize: size) }
                 let entries = try ImageChunks.decodeIndex(chunks, imageSize: size, framesSize: frames.count)
                 return try ImageChunks.decompressAll(frames, entries: entries, imageSize: size)
             }) else {
-                if isCode { badMachineCode += 1 } else { unitProblem = "unit image failed to decompress" }
+                unitProblem = "unit image failed to decompress"
                 continue
             }
             clock.mark("decompress")
-            if !isCode {
+            do {
                 compileMicroseconds = query.int64(4)
                 // A large image is hashed on a second thread while it is decoded; a small one
                 // costs less than starting a thread.
@@ -182,18 +189,7 @@ public final class CacheStore {
                     unit = nil
                     unitProblem = "unit image failed its hash check"
                 }
-                continue
             }
-            defer { clock.mark("machine_code") }
-            guard SHA256.hash(bytes).bytes == hash else {
-                badMachineCode += 1
-                continue
-            }
-            let features = Set(query.text(5).split(separator: ",").map(String.init))
-            guard features.isSubset(of: hostFeatures) else { continue }
-            let id = UInt32(truncatingIfNeeded: query.int64(4))
-            if let current = best[id], current.row.features.count >= features.count { continue }
-            best[id] = (MachineCodeRow(functionId: id, features: features, blob: bytes), query.int64(6))
         }
         if let unitProblem { return .bad(unitProblem) }
         guard let unit else { return .miss }
@@ -203,9 +199,9 @@ public final class CacheStore {
         case .failure(let error):
             return .bad("unit image does not load: \(error)")
         }
-        let saved = compileMicroseconds + best.values.reduce(0) { $0 + $1.jitMicroseconds }
-        let rows = best.values.map(\.row).sorted { $0.functionId < $1.functionId }
-        return .hit(decoded, machineCode: rows, badMachineCode: badMachineCode, savedMicroseconds: saved)
+        return .hit(
+            decoded, machineCode: choice.rows, badMachineCode: choice.bad,
+            savedMicroseconds: compileMicroseconds + choice.jitMicroseconds)
     }
 
     /// Microseconds of each phase of the last `load` (`--stats` `cache_phases_us`): lookup (the

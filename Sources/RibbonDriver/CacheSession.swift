@@ -70,6 +70,15 @@ final class CacheSession {
         key: SHA256Digest, path: String, resolver: SymbolResolver, recordHit: Bool = true, sourcePath: String? = nil
     ) -> Lookup {
         decodeMicroseconds = 0
+        func hit(_ unit: LoadedUnit, _ rows: [CacheStore.MachineCodeRow], bad: Int, saved: Int64) -> Lookup {
+            // Recorded in the hit log, not the database: a warm run writes nothing to SQLite.
+            if recordHit { try? store.recordHit(key: key, savedMicroseconds: saved) }
+            return .hit(unit, machineCode: decodeMachineCode(rows, badMachineCode: bad, path: path))
+        }
+        func damaged(_ why: String) -> Lookup {
+            warnings.append(Self.warning("entry for \(path) is damaged (\(why)); recompiling and replacing it"))
+            return .miss
+        }
         // A warm run loads the unit lazily: only the chunks of the image it uses are read,
         // decompressed, hash-checked and verified (`LoadedUnit(lazy:)`).
         do {
@@ -79,8 +88,7 @@ final class CacheSession {
             case .miss:
                 return .miss
             case .bad(let why):
-                warnings.append(Self.warning("entry for \(path) is damaged (\(why)); recompiling and replacing it"))
-                return .miss
+                return damaged(why)
             case .wholeOnly:
                 break  // a row from before chunked images: loaded whole below
             case .hit(let image, let rows, let badMachineCode, let saved):
@@ -95,8 +103,7 @@ final class CacheSession {
                     warnings.append(Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
                     return .miss
                 }
-                if recordHit { try? store.recordHit(key: key, savedMicroseconds: saved) }
-                return .hit(unit, machineCode: decodeMachineCode(rows, badMachineCode: badMachineCode, path: path))
+                return hit(unit, rows, bad: badMachineCode, saved: saved)
             }
         } catch {
             warnings.append(Self.warning("cannot read: \(error); compiling \(path) without it"))
@@ -116,12 +123,9 @@ final class CacheSession {
         case .miss:
             return .miss
         case .bad(let why):
-            warnings.append(Self.warning("entry for \(path) is damaged (\(why)); recompiling and replacing it"))
-            return .miss
+            return damaged(why)
         case .hit(let unit, let rows, let badMachineCode, let saved):
-            // Recorded in the hit log, not the database: a warm run writes nothing to SQLite.
-            if recordHit { try? store.recordHit(key: key, savedMicroseconds: saved) }
-            return .hit(unit, machineCode: decodeMachineCode(rows, badMachineCode: badMachineCode, path: path))
+            return hit(unit, rows, bad: badMachineCode, saved: saved)
         }
     }
 

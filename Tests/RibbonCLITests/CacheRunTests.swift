@@ -54,10 +54,16 @@ func damaged(_ frame: [UInt8], near: Int) -> [UInt8] {
         let out = Pipe()
         let err = Pipe()
 
-        init(_ arguments: [String], cache: String, environment: [String: String] = [:]) throws {
+        /// With a `prefix` (`strace …`), that program runs the binary: prefix, binary, arguments.
+        init(_ arguments: [String], cache: String, environment: [String: String] = [:], prefix: [String] = []) throws {
             let binary = try #require(CLITests.binary, "build the ribbon product first")
-            process.executableURL = binary
-            process.arguments = arguments
+            if let tool = prefix.first {
+                process.executableURL = URL(fileURLWithPath: tool)
+                process.arguments = Array(prefix.dropFirst()) + [binary.path] + arguments
+            } else {
+                process.executableURL = binary
+                process.arguments = arguments
+            }
             process.currentDirectoryURL = CLITests.packageRoot
             var env = ProcessInfo.processInfo.environment
             env["RIBBON_CACHE_DIR"] = cache
@@ -68,6 +74,11 @@ func damaged(_ frame: [UInt8], near: Int) -> [UInt8] {
             process.standardOutput = out
             process.standardError = err
             try process.run()
+        }
+
+        /// Whether it was ended by a signal (SIGKILL: a kill, or strace passing one on).
+        var wasKilled: Bool {
+            process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
         }
 
         func wait() -> Outcome {

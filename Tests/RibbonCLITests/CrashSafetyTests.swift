@@ -110,7 +110,7 @@ import Testing
         let outcome: Faults.Outcome
         switch point {
         case .at(let call):
-            let process = try Faults.Wrapped(try Faults.inject(call, "signal=KILL"), arguments, cache: cache)
+            let process = try Faults.wrapped(try Faults.inject(call, "signal=KILL"), arguments, cache: cache)
             outcome = process.wait()
             killed = process.wasKilled
         case .after(let seconds):

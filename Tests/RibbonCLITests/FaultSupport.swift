@@ -21,40 +21,10 @@ enum Faults {
 
     /// The built binary started through another program (`strace …`, `bash -c …`): `prefix`,
     /// then the binary's path, then `arguments`; otherwise as `Running` starts it.
-    final class Wrapped {
-        let process = Process()
-        let out = Pipe()
-        let err = Pipe()
-
-        init(_ prefix: [String], _ arguments: [String], cache: String, environment: [String: String] = [:]) throws {
-            let binary = try #require(CLITests.binary, "build the ribbon product first")
-            process.executableURL = URL(fileURLWithPath: prefix[0])
-            process.arguments = Array(prefix.dropFirst()) + [binary.path] + arguments
-            process.currentDirectoryURL = CLITests.packageRoot
-            var env = ProcessInfo.processInfo.environment
-            env["RIBBON_CACHE_DIR"] = cache
-            env.removeValue(forKey: "RIBBON_CPU_FEATURES")
-            env.removeValue(forKey: "RIBBON_CACHE_MAX_SIZE")
-            env.merge(environment) { $1 }
-            process.environment = env
-            process.standardOutput = out
-            process.standardError = err
-            try process.run()
-        }
-
-        func wait() -> Outcome {
-            let stdout = out.fileHandleForReading.readDataToEndOfFile()
-            let stderr = err.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return Outcome(
-                status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-                stderr: String(decoding: stderr, as: UTF8.self))
-        }
-
-        /// Whether it was ended by a signal (SIGKILL: a kill, or strace passing one on).
-        var wasKilled: Bool {
-            process.terminationReason == .uncaughtSignal && process.terminationStatus == SIGKILL
-        }
+    static func wrapped(
+        _ prefix: [String], _ arguments: [String], cache: String, environment: [String: String] = [:]
+    ) throws -> Running {
+        try Running(arguments, cache: cache, environment: environment, prefix: prefix)
     }
 
     /// The system calls through which SQLite (and the hit log) change the cache's files: every
@@ -89,7 +59,7 @@ enum Faults {
         let strace = try #require(strace)
         let log = temporaryDirectory("strace") + "/trace"
         defer { try? FileManager.default.removeItem(atPath: (log as NSString).deletingLastPathComponent) }
-        let r = try Wrapped(
+        let r = try wrapped(
             [strace, "-qq", "-o", log, "-e", "trace=" + writeCalls.joined(separator: ",")], arguments, cache: cache
         ).wait()
         try #require(r.status == 0, "\(arguments): \(r.stderr)")

@@ -155,7 +155,7 @@ import Testing
         for call in Faults.spread(calls, count) {
             if try Faults.storedPaths(cache).contains(program.path) { try Faults.forget(program.path, cache: cache) }
             let full = call.name == "pwrite64"
-            let r = try Faults.Wrapped(
+            let r = try Faults.wrapped(
                 try Faults.inject(call, full ? "error=ENOSPC" : "error=EIO", onward: full), arguments, cache: cache
             ).wait()
             let context = "\(call) failing"
