@@ -59,7 +59,10 @@ public struct ImportedSymbol {
 /// A unit image placed in fresh memory and relocated: the AddressTable holds absolute
 /// addresses, function headers point at it, globals are initialised. Owns its memory.
 ///
-/// Memory layout of one allocation: `[AddressTable][globals][code][data]`, 16-byte aligned.
+/// Memory layout of one allocation, 16-byte aligned: `[AddressTable][globals][code][data]`
+/// when the image is loaded at once; `[AddressTable][globals][stubs][data]` when it is loaded
+/// lazily (`init(lazy:)`), where each function starts as a stub — its header and one
+/// `load_code` word — and gets memory of its own, with its verified code, when it is placed.
 public final class LoadedUnit {
     public let sourcePath: String
     /// The AddressTable: one 8-byte entry per Id.
@@ -71,11 +74,21 @@ public final class LoadedUnit {
     public let entryNames: [Int: String]
     /// What each imported entry names: `.function` or `.global` (by Id).
     public let importedKinds: [Int: AddressTableEntryKind]
-    /// The image's `interface` section: what files that use this one are checked against.
-    public let interface: [UInt8]
+    /// The image's `interface` section: what files that use this one are checked against
+    /// (read from the image on first use when loaded lazily; empty if it cannot be read).
+    public var interface: [UInt8] {
+        guard lazySource != nil else { return interfaceBytes }
+        let range = layout.interface
+        return read(range) { Array($0[range]) } ?? []
+    }
+    private let interfaceBytes: [UInt8]
     /// What the verifier checks registers against: each function's declared signature, and
     /// what each Id holds or takes. Units that import from this one check their uses with it.
-    public let kinds: UnitKinds
+    public private(set) var kinds = UnitKinds()
+    /// The image's `kinds` section, when loaded at once (lazily it is read on demand).
+    private let kindsBytes: [UInt8]
+    /// What the verifier checks each Id against: an import counts as what it names.
+    private let verifiedKinds: [AddressTableEntryKind]
     /// The units this one imports from (kept alive: its slots hold their addresses).
     public let importedUnits: [LoadedUnit]
     /// For each of this unit's functions that other units import: their slots, which
@@ -87,9 +100,12 @@ public final class LoadedUnit {
     /// a large program only looks up `main` (`symbol(named:)`).
     public private(set) lazy var symbols: [String: UInt32] = Dictionary(
         symbolList.map { ($0.name, $0.id) }, uniquingKeysWith: { _, last in last })
-    /// The SymbolTable in image order.
-    public let symbolList: [(name: String, id: UInt32)]
-    public private(set) var functions: [FunctionInfo]
+    /// The SymbolTable in image order (read from the image on first use when loaded lazily).
+    public private(set) lazy var symbolList: [(name: String, id: UInt32)] = readSymbols()
+    /// Every function, in image order. For a lazily loaded unit this reads every function's
+    /// row; a run asks `function(id:)` for the few it needs.
+    public var functions: [FunctionInfo] { (0..<functionCount).compactMap { info(index: $0) } }
+    public let functionCount: Int
     /// The C functions this unit calls, by Id: signature and `dlsym` address.
     public let foreignFunctions: [Int: ForeignFunction]
     private let memory: UnsafeMutableRawPointer
@@ -105,10 +121,19 @@ public final class LoadedUnit {
     public struct FunctionInfo {
         public var id: UInt32
         public var name: String
-        /// Address of the function's `FunctionHeader` in loaded memory.
+        /// Address of the function's `FunctionHeader` in loaded memory: for a lazily loaded
+        /// function not placed yet, its stub's (`LoadedUnit.placed(_:)` gives the placed one).
         public var header: UnsafeMutablePointer<FunctionHeader>
+        /// Its instruction words (a stub's header says 1).
+        public var codeWords: Int
         /// (word index, line) rows, ascending by word (a slice of the unit's one line table).
         public var lines: ArraySlice<(word: UInt32, line: UInt32)>
+        /// Where its parts are in the image: its header in `code`, its rows in `lines`, its
+        /// signature in `kinds`.
+        var headerOffset: Int
+        var firstLine: Int
+        var lineCount: Int
+        var kindsOffset: Int
 
         /// The source line of the instruction at `word`.
         public func line(atWord word: Int) -> Int {
@@ -138,13 +163,22 @@ public final class LoadedUnit {
             throw .truncated
         }
         self.init(loaded, source: nil, sourcePath: sourcePath)
+        // Verify every function: its structure, then its kinds against the declared signatures
+        // (`Verifier+Kinds.swift`). A lazily loaded unit verifies each function when it places it.
+        for i in 0..<functionCount {
+            let f = rows[i]!
+            let code = UnsafeRawPointer(f.header).advanced(by: functionHeaderWords * 8).assumingMemoryBound(to: UInt64.self)
+            try verifier.verify(
+                code: UnsafeBufferPointer(start: code, count: f.codeWords), frameSize: Int(f.header.pointee.frameSize),
+                functionName: f.name, signature: try signature(of: f))
+        }
     }
 
-    /// Loads a unit lazily from `source`: the AddressTable, globals, symbols, data and every
-    /// function's header now, each function's code (verified) only when it first runs or is
-    /// compiled (`placeCode`), its line rows only when a backtrace needs them. Until then the
-    /// function's first word is the VM-internal `load_code`. Throws as `init(image:)` for what
-    /// it reads now.
+    /// Loads a unit lazily from `source`: now only the AddressTable, the globals, the data and
+    /// a stub per function; each function's row (name, lines, signature) when something asks
+    /// for the function, its code (verified, in memory of its own) when it first runs or is
+    /// compiled (`placed(_:)`), its line rows when a backtrace needs them, the symbols when one
+    /// is looked up. Throws as `init(image:)` for what it reads now.
     public convenience init(lazy source: UnitImageSource, resolver: SymbolResolver, sourcePath: String? = nil) throws(ImageError) {
         let loaded = try LoadedUnit.decode(
             ByteReader(base: UnsafeRawBufferPointer(start: source.base, count: source.count)), resolver: resolver,
@@ -154,25 +188,24 @@ public final class LoadedUnit {
 
     private init(_ loaded: LoadedParts, source: UnitImageSource?, sourcePath: String?) {
         lazySource = source
-        lazyParts = loaded.lazy
-        placed = Array(repeating: source == nil, count: loaded.functions.count)
-        verifier = Verifier(entryKinds: loaded.verifiedKinds, kinds: loaded.kinds)
-        kinds = loaded.kinds
+        layout = loaded.layout
+        functionCount = loaded.layout.functionCount
+        rows = loaded.rows
+        stubs = loaded.stubs
+        placed = Array(repeating: source == nil, count: loaded.layout.functionCount)
+        verifiedKinds = loaded.verifiedKinds
+        interfaceBytes = loaded.interface
+        kindsBytes = loaded.kindsBytes
         self.sourcePath = sourcePath ?? loaded.sourcePath
         addressTable = loaded.table
         entryCount = loaded.entryKinds.count
         entryKinds = loaded.entryKinds
         entryNames = loaded.entryNames
         importedKinds = loaded.importedKinds
-        interface = loaded.interface
-        symbolList = loaded.symbols
-        functions = loaded.functions
         foreignFunctions = loaded.foreign
         memory = loaded.memory
         memorySize = loaded.memorySize
-        var byId = [Int32](repeating: -1, count: entryCount)
-        for (i, f) in functions.enumerated() { byId[Int(f.id)] = Int32(i) }
-        functionIndexById = byId
+        functionIndexById = loaded.functionIndexById
         var exporters: [LoadedUnit] = []
         for link in loaded.imports {
             guard let exporter = link.symbol.unit, !exporters.contains(where: { $0 === exporter }) else { continue }
@@ -180,8 +213,10 @@ public final class LoadedUnit {
         }
         importedUnits = exporters
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
-        for f in functions {
-            f.header.pointee.unit = unmanaged
+        if let stubs {
+            for i in 0..<functionCount { LoadedUnit.stub(i, in: stubs).pointee.unit = unmanaged }
+        } else {
+            for i in 0..<functionCount { rows[i]!.header.pointee.unit = unmanaged }
         }
         for link in loaded.imports where loaded.importedKinds[link.slot] == .function {
             guard let exporter = link.symbol.unit else { continue }
@@ -189,12 +224,26 @@ public final class LoadedUnit {
             exporter.importerSlots[link.symbol.id, default: []].append(slot)
             linkedSlots.append((exporter, link.symbol.id, slot))
         }
+        if let symbols = loaded.symbols { symbolList = symbols }
+        let globalIsString = loaded.globalIsString
+        kinds = UnitKinds(
+            entryKinds: loaded.entryKinds, entryNames: loaded.entryNames, globalIsString: { globalIsString[$0] },
+            imports: loaded.imports, importedKinds: loaded.importedKinds,
+            functionIndex: { [unowned self] id in
+                let index = functionIndexById[id]
+                return index < 0 ? nil : Int(index)
+            },
+            signature: { [unowned self] (index) throws(ImageError) in
+                guard let f = info(index: index) else { throw .malformed("function #\(index) cannot be read") }
+                return try signature(of: f)
+            })
     }
 
     deinit {
         for (exporter, id, slot) in linkedSlots {
             exporter.importerSlots[id]?.removeAll { $0 == slot }
         }
+        for block in placedMemory { block.deallocate() }
         memory.deallocate()
     }
 
@@ -205,25 +254,35 @@ public final class LoadedUnit {
         for slot in importerSlots[id] ?? [] { slot.pointee = value }
     }
 
-    /// Index into `functions` by Id (-1: not a function); the JIT resolves thousands.
+    /// Index into the function rows by Id (-1: not a function); the JIT resolves thousands.
     private let functionIndexById: [Int32]
 
-    /// The function with this Id, if the Id names one of this unit's functions.
+    /// The function with this Id, if the Id names one of this unit's functions (nil too when
+    /// a lazily loaded unit's row for it cannot be read).
     public func function(id: UInt32) -> FunctionInfo? {
         guard Int(id) < functionIndexById.count else { return nil }
         let index = functionIndexById[Int(id)]
-        return index < 0 ? nil : functions[Int(index)]
+        return index < 0 ? nil : info(index: Int(index))
     }
 
-    /// The function whose header is at `header` (for backtraces and tier-up).
+    /// The function whose header (or, not placed yet, stub) is at `header`, for backtraces
+    /// and tier-up.
     public func function(header: UnsafePointer<FunctionHeader>) -> FunctionInfo? {
-        guard let f = function(id: header.pointee.functionId), UnsafePointer(f.header) == header else { return nil }
-        return f
+        let id = header.pointee.functionId
+        guard Int(id) < functionIndexById.count, functionIndexById[Int(id)] >= 0 else { return nil }
+        let index = Int(functionIndexById[Int(id)])
+        guard let f = info(index: index) else { return nil }
+        if UnsafePointer(f.header) == header { return f }
+        if let stubs, UnsafePointer(LoadedUnit.stub(index, in: stubs)) == header { return f }
+        return nil
     }
 
-    /// The Id of a function or global this unit defines, by name (no dictionary is built).
+    /// The Id of a function or global this unit defines, by name (no dictionary is built; a
+    /// lazily loaded unit compares the names' bytes in the image).
     public func symbol(named name: String) -> UInt32? {
-        symbolList.first { $0.name == name }?.id
+        guard lazySource != nil, !symbolsRead else { return symbolList.first { $0.name == name }?.id }
+        var wanted = name
+        return wanted.withUTF8 { wanted in findSymbol(wanted) }
     }
 
     /// The unit a function header belongs to.
@@ -234,12 +293,20 @@ public final class LoadedUnit {
 
     // MARK: Lazy loading
 
-    /// Where a lazily loaded unit's code comes from (nil: everything was loaded at once).
+    /// Where a lazily loaded unit's image comes from (nil: everything was loaded at once).
     private let lazySource: UnitImageSource?
-    private var lazyParts: LazyParts?
-    /// Per function (index in `functions`): its code has been placed (always true when eager).
+    /// Where the image's sections are.
+    private let layout: Layout
+    /// Per function (row index): its row, once read (all of them when loaded at once).
+    private var rows: RowTable
+    /// Lazily: the stubs, one per function (row index), `stubBytes` each.
+    private let stubs: UnsafeMutableRawPointer?
+    /// Per function (row index): its code has been placed (always true when eager).
     private var placed: [Bool]
-    private var verifier: Verifier
+    /// The memory of each placed function (lazily), freed with the unit.
+    private var placedMemory: [UnsafeMutableRawPointer] = []
+    private var symbolsRead = false
+    private lazy var verifier = Verifier(entryKinds: verifiedKinds, kinds: kinds)
     /// Gives the same image compiled afresh from the source, for when a part of the lazy one
     /// fails its checks in the middle of a run (compilation is deterministic: same bytes).
     public var fallbackImage: (() -> UnitImage?)? = nil
@@ -248,14 +315,52 @@ public final class LoadedUnit {
     /// should be replaced.
     public private(set) var damaged = false
 
-    struct LazyParts {
-        var codeSection: Range<Int>
-        var linesSection: Range<Int>
-        /// Per function: its header's offset in the code section, first line row, row count.
-        var headerOffsets: [Int]
-        var firstLines: [Int]
-        var lineCounts: [Int]
-        var linesLoaded: [Bool]
+    /// A stub: a function header and one `load_code` word.
+    static let stubBytes = functionHeaderWords * 8 + 8
+
+    static func stub(_ index: Int, in stubs: UnsafeMutableRawPointer) -> UnsafeMutablePointer<FunctionHeader> {
+        (stubs + index * stubBytes).assumingMemoryBound(to: FunctionHeader.self)
+    }
+
+    /// Function rows by index, as far as they have been read: the rows read, and a slot per
+    /// index (-1: not read yet). A lazily loaded unit of 5,000 functions starts with 20 KB of
+    /// -1 rather than 5,000 empty optional rows.
+    struct RowTable {
+        private var slots: [Int32]
+        private var read: [FunctionInfo] = []
+
+        init(count: Int) { slots = [Int32](repeating: -1, count: count) }
+
+        init(all: [FunctionInfo]) {
+            read = all
+            slots = (0..<all.count).map { Int32($0) }
+        }
+
+        subscript(index: Int) -> FunctionInfo? {
+            get { slots[index] < 0 ? nil : read[Int(slots[index])] }
+            set {
+                guard let newValue else { return }
+                if slots[index] < 0 {
+                    slots[index] = Int32(read.count)
+                    read.append(newValue)
+                } else {
+                    read[Int(slots[index])] = newValue
+                }
+            }
+        }
+    }
+
+    /// Where the sections of the image are, and how many functions and symbols it has.
+    struct Layout {
+        var functionCount = 0
+        var symbolCount = 0
+        var symbols = 0..<0
+        var functions = 0..<0
+        var code = 0..<0
+        var strings = 0..<0
+        var lines = 0..<0
+        var interface = 0..<0
+        var kinds = 0..<0
     }
 
     /// Functions whose code has been placed (all of them when loaded at once).
@@ -265,33 +370,96 @@ public final class LoadedUnit {
     /// unit; always true otherwise). False only if neither the image nor the fallback gives
     /// code that passes the checks.
     @discardableResult
-    public func placeCode(header: UnsafePointer<FunctionHeader>) -> Bool {
-        guard let f = function(header: header) else { return false }
-        return placeCode(index: Int(functionIndexById[Int(f.id)]))
+    public func placeCode(_ function: FunctionInfo) -> Bool { placed(function) != nil }
+
+    /// The function with its code in place, checked and verified (a lazily loaded unit places
+    /// it now, in memory of its own, and points its AddressTable entry there unless machine
+    /// code is already in it). Nil only if neither the image nor the fallback gives code that
+    /// passes the checks.
+    public func placed(_ function: FunctionInfo) -> FunctionInfo? { placed(id: function.id) }
+
+    public func placed(id: UInt32) -> FunctionInfo? {
+        guard Int(id) < functionIndexById.count, functionIndexById[Int(id)] >= 0 else { return nil }
+        return place(index: Int(functionIndexById[Int(id)]))
     }
 
-    @discardableResult
-    public func placeCode(_ function: FunctionInfo) -> Bool {
-        guard Int(function.id) < functionIndexById.count, functionIndexById[Int(function.id)] >= 0 else { return false }
-        return placeCode(index: Int(functionIndexById[Int(function.id)]))
+    /// For the interpreter's `load_code`: the placed header of the function whose stub (or
+    /// header) is `header`.
+    public func placedHeader(for header: UnsafePointer<FunctionHeader>) -> UnsafeMutablePointer<FunctionHeader>? {
+        guard let f = function(header: header) else { return nil }
+        return placed(f)?.header
     }
 
-    private func placeCode(index i: Int) -> Bool {
-        if placed[i] { return true }
-        guard let source = lazySource, let parts = lazyParts else { return false }
-        let f = functions[i]
-        let start = parts.codeSection.lowerBound + parts.headerOffsets[i]
-        let range = start..<start + functionHeaderWords * 8 + Int(f.header.pointee.codeWords) * 8
-        var ok = false
-        if (try? source.ensure(range)) != nil {
-            ok = place(i, from: UnsafeRawBufferPointer(start: source.base, count: source.count), at: start)
+    private func place(index i: Int) -> FunctionInfo? {
+        guard let f = info(index: i) else { return nil }
+        if placed[i] { return f }
+        guard let stubs else { return nil }
+        let headerBytes = functionHeaderWords * 8
+        let start = layout.code.lowerBound + f.headerOffset
+        let block = UnsafeMutableRawPointer.allocate(byteCount: headerBytes + f.codeWords * 8, alignment: 16)
+        let signature = try? signature(of: f)
+        guard let signature, read(start..<start + headerBytes + f.codeWords * 8, body: { image in
+            place(f, signature: signature, from: image, at: start, into: block) ? true : nil
+        }) != nil else {
+            block.deallocate()
+            return nil
         }
-        if !ok, let fallback = fallback() {
-            ok = fallback.withUnsafeBytes { place(i, from: $0, at: start) }
-            damaged = damaged || ok
+        placedMemory.append(block)
+        let stub = LoadedUnit.stub(i, in: stubs)
+        let header = block.assumingMemoryBound(to: FunctionHeader.self)
+        header.pointee.hotness = stub.pointee.hotness
+        rows[i]!.header = header
+        placed[i] = true
+        // Callers now find the code; machine code already in the entry stays.
+        if addressTable[Int(f.id)] == UInt64(UInt(bitPattern: stub)) | bytecodeEntryTag {
+            setEntry(f.id, to: UInt64(UInt(bitPattern: header)) | bytecodeEntryTag)
         }
-        placed[i] = ok
-        return ok
+        return rows[i]
+    }
+
+    /// Checks the function's image header against its row, verifies its words, and copies
+    /// header and words into `block`.
+    private func place(
+        _ f: FunctionInfo, signature: KindSignature, from image: UnsafeRawBufferPointer, at start: Int,
+        into block: UnsafeMutableRawPointer
+    ) -> Bool {
+        let headerBytes = functionHeaderWords * 8
+        guard start >= 0, start + headerBytes + f.codeWords * 8 <= image.count, let base = image.baseAddress else { return false }
+        var header = base.advanced(by: start).loadUnaligned(as: FunctionHeader.self)
+        guard header.frameSize == f.header.pointee.frameSize, header.parameterCount == f.header.pointee.parameterCount,
+            header.functionId == f.id, header.codeWords == UInt32(f.codeWords)
+        else { return false }
+        let code = base.advanced(by: start + headerBytes).assumingMemoryBound(to: UInt64.self)
+        do {
+            try verifier.verify(
+                code: UnsafeBufferPointer(start: code, count: f.codeWords), frameSize: Int(header.frameSize),
+                functionName: f.name, signature: signature)
+        } catch {
+            return false
+        }
+        header.addressTable = addressTable
+        header.unit = Unmanaged.passUnretained(self).toOpaque()
+        header.hotness = 0
+        block.storeBytes(of: header, as: FunctionHeader.self)
+        block.advanced(by: headerBytes).copyMemory(from: code, byteCount: f.codeWords * 8)
+        return true
+    }
+
+    /// `body` applied to the image once `ranges` of it can be read: the lazy image if they
+    /// fetch and `body` accepts it (non-nil), else the fallback (then the unit counts as damaged).
+    private func read<T>(_ ranges: Range<Int>..., body: (UnsafeRawBufferPointer) -> T?) -> T? {
+        guard let source = lazySource, ranges.allSatisfy({ $0.lowerBound >= 0 && $0.upperBound <= source.count }) else {
+            return nil
+        }
+        if ranges.allSatisfy({ (try? source.ensure($0)) != nil }),
+            let result = body(UnsafeRawBufferPointer(start: source.base, count: source.count))
+        {
+            return result
+        }
+        guard let fallback = fallback() else { return nil }
+        let result = fallback.withUnsafeBytes { body($0) }
+        if result != nil { damaged = true }
+        return result
     }
 
     /// The fallback image's bytes (compiled once), if it has the lazy image's size.
@@ -303,27 +471,68 @@ public final class LoadedUnit {
         return fallbackBytes!
     }
 
-    /// Checks the function's image header against its row, verifies its words, and copies them
-    /// over the `load_code` stub.
-    private func place(_ i: Int, from image: UnsafeRawBufferPointer, at start: Int) -> Bool {
-        let header = functions[i].header
-        let words = Int(header.pointee.codeWords)
-        let headerBytes = functionHeaderWords * 8
-        guard start >= 0, start + headerBytes + words * 8 <= image.count, let base = image.baseAddress else { return false }
-        let imageHeader = base.advanced(by: start).assumingMemoryBound(to: FunctionHeader.self).pointee
-        guard imageHeader.frameSize == header.pointee.frameSize, imageHeader.parameterCount == header.pointee.parameterCount,
-            imageHeader.functionId == header.pointee.functionId, imageHeader.codeWords == header.pointee.codeWords
-        else { return false }
-        let code = base.advanced(by: start + headerBytes).assumingMemoryBound(to: UInt64.self)
-        do {
-            try verifier.verify(
-                code: UnsafeBufferPointer(start: code, count: words), frameSize: Int(header.pointee.frameSize),
-                functionName: functions[i].name, signature: kinds.signatures[i])
-        } catch {
-            return false
+    /// Function `i`'s row: read (and checked against its AddressTable entry and stub) the first
+    /// time something asks, when loaded lazily.
+    private func info(index i: Int) -> FunctionInfo? {
+        if let f = rows[i] { return f }
+        guard let stubs else { return nil }
+        let at = layout.functions.lowerBound + i * UnitImage.functionSize
+        let stub = LoadedUnit.stub(i, in: stubs)
+        let layout = self.layout
+        let entryCount = self.entryCount
+        let functionIndexById = self.functionIndexById
+        guard var f = read(at..<at + UnitImage.functionSize, body: { image -> (FunctionInfo, Range<Int>)? in
+            let r = ByteReader(base: image)
+            guard let id = try? r.u32(at), Int(id) < entryCount, functionIndexById[Int(id)] == Int32(i),
+                let nameOffset = try? Int(r.u32(at + 4)), let nameLength = try? Int(r.u32(at + 8)),
+                let headerOffset = try? Int(r.u32(at + 12)), let codeWords = try? Int(r.u32(at + 16)),
+                let frameSize = try? r.u16(at + 20), let parameterCount = try? r.u16(at + 22),
+                let firstLine = try? Int(r.u32(at + 24)), let lineCount = try? Int(r.u32(at + 28)),
+                let kindsOffset = try? Int(r.u32(at + 32)),
+                UInt32(frameSize) == stub.pointee.frameSize, UInt32(parameterCount) == stub.pointee.parameterCount,
+                codeWords > 0, headerOffset % 8 == 0, headerOffset <= layout.code.count,
+                codeWords <= (layout.code.count - headerOffset - functionHeaderWords * 8) / 8,
+                nameOffset <= layout.strings.count, nameLength <= layout.strings.count - nameOffset
+            else { return nil }
+            let lineRows = layout.lines.count / UnitImage.lineSize
+            guard firstLine <= lineRows, lineCount <= lineRows - firstLine else { return nil }
+            let name = layout.strings.lowerBound + nameOffset
+            return (FunctionInfo(
+                id: id, name: "", header: stub, codeWords: codeWords, lines: [], headerOffset: headerOffset,
+                firstLine: firstLine, lineCount: lineCount, kindsOffset: kindsOffset), name..<name + nameLength)
+        }) else { return nil }
+        guard let name = read(f.1, body: { image in String(decoding: UnsafeRawBufferPointer(rebasing: image[f.1]), as: UTF8.self) }),
+            name != "main" || f.0.header.pointee.parameterCount == 0  // the entry point is called with no arguments
+        else { return nil }
+        f.0.name = name
+        rows[i] = f.0
+        return f.0
+    }
+
+    /// A function's signature, from the `kinds` section (`UnitKinds` asks, once each).
+    private func signature(of f: FunctionInfo) throws(ImageError) -> KindSignature {
+        let parameterCount = Int(f.header.pointee.parameterCount)
+        func decode(_ section: UnsafeRawBufferPointer) -> Result<KindSignature, ImageError> {
+            Result { () throws(ImageError) in
+                try UnitKinds.signature(in: section, at: f.kindsOffset, parameterCount: parameterCount, functionName: f.name)
+            }
         }
-        UnsafeMutableRawPointer(header).advanced(by: headerBytes).copyMemory(from: code, byteCount: words * 8)
-        return true
+        guard lazySource != nil else { return try kindsBytes.withUnsafeBytes { decode($0) }.get() }
+        // Only the record's bytes: a count, a result and a kind per parameter.
+        let section = layout.kinds
+        let start = section.lowerBound + min(f.kindsOffset, section.count)
+        let end = min(section.upperBound, start + 3 + parameterCount)
+        var failure: ImageError? = nil
+        let signature = read(start..<end) { image -> KindSignature? in
+            switch decode(UnsafeRawBufferPointer(rebasing: image[section.lowerBound..<end])) {
+            case .success(let s): return s
+            case .failure(let error):
+                failure = error
+                return nil
+            }
+        }
+        guard let signature else { throw failure ?? .malformed("function `\(f.name)`: its signature cannot be read") }
+        return signature
     }
 
     /// The source line of the instruction at `word` of `function`, reading the function's line
@@ -333,48 +542,88 @@ public final class LoadedUnit {
             return function.line(atWord: word)
         }
         let i = Int(functionIndexById[Int(function.id)])
-        if let parts = lazyParts, !parts.linesLoaded[i] { loadLines(i, parts) }
-        return functions[i].line(atWord: word)
+        guard var f = info(index: i) else { return function.line(atWord: word) }
+        if lazySource != nil && f.lines.isEmpty && f.lineCount > 0 {
+            let start = layout.lines.lowerBound + f.firstLine * UnitImage.lineSize
+            let range = start..<start + f.lineCount * UnitImage.lineSize
+            let found = read(range) { image in
+                let r = ByteReader(base: image)
+                return try? stride(from: range.lowerBound, to: range.upperBound, by: UnitImage.lineSize).map { at in
+                    (try r.u32(at), try r.u32(at + 4))
+                }
+            }
+            f.lines = ArraySlice(found ?? [])
+            rows[i]?.lines = f.lines
+        }
+        return f.line(atWord: word)
     }
 
-    private func loadLines(_ i: Int, _ parts: LazyParts) {
-        let range = parts.linesSection.lowerBound + parts.firstLines[i] * UnitImage.lineSize
-            ..< parts.linesSection.lowerBound + (parts.firstLines[i] + parts.lineCounts[i]) * UnitImage.lineSize
-        func rows(_ image: UnsafeRawBufferPointer) -> [(word: UInt32, line: UInt32)]? {
-            guard range.upperBound <= image.count else { return nil }
+    /// The SymbolTable of a lazily loaded unit, read whole (symbols naming a bad Id left out).
+    private func readSymbols() -> [(name: String, id: UInt32)] {
+        symbolsRead = true
+        guard lazySource != nil else { return [] }
+        let layout = self.layout
+        let entryKinds = self.entryKinds
+        let strings = layout.strings
+        let found = read(layout.symbols, strings) { image -> [(name: String, id: UInt32)]? in
+            var symbols: [(name: String, id: UInt32)] = []
             let r = ByteReader(base: image)
-            return try? stride(from: range.lowerBound, to: range.upperBound, by: UnitImage.lineSize).map { at in
-                (try r.u32(at), try r.u32(at + 4))
+            for s in 0..<layout.symbolCount {
+                let at = layout.symbols.lowerBound + s * UnitImage.symbolSize
+                guard let offset = try? Int(r.u32(at)), let length = try? Int(r.u32(at + 4)), let id = try? r.u32(at + 8),
+                    offset <= strings.count, length <= strings.count - offset, Int(id) < entryKinds.count,
+                    entryKinds[Int(id)] == .function || entryKinds[Int(id)] == .global,
+                    let name = try? r.string(strings.lowerBound + offset, length)
+                else { continue }
+                symbols.append((name, id))
             }
+            return symbols
         }
-        var found: [(word: UInt32, line: UInt32)]? = nil
-        if let source = lazySource, (try? source.ensure(range)) != nil {
-            found = rows(UnsafeRawBufferPointer(start: source.base, count: source.count))
+        return found ?? []
+    }
+
+    /// `symbol(named:)` for a lazily loaded unit: scans the SymbolTable comparing bytes.
+    private func findSymbol(_ wanted: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        let layout = self.layout
+        let entryKinds = self.entryKinds
+        let strings = layout.strings
+        // Found or not (`.some(nil)`: not there), or nil: the tables cannot be read.
+        let found = read(layout.symbols, strings) { image -> UInt32?? in
+            let r = ByteReader(base: image)
+            for s in 0..<layout.symbolCount {
+                let at = layout.symbols.lowerBound + s * UnitImage.symbolSize
+                guard let length = try? Int(r.u32(at + 4)), length == wanted.count, let offset = try? Int(r.u32(at)),
+                    offset <= strings.count, length <= strings.count - offset, let id = try? r.u32(at + 8),
+                    Int(id) < entryKinds.count, entryKinds[Int(id)] == .function || entryKinds[Int(id)] == .global
+                else { continue }
+                if length == 0 || memcmp(image.baseAddress! + strings.lowerBound + offset, wanted.baseAddress!, length) == 0 {
+                    return .some(id)
+                }
+            }
+            return .some(nil)
         }
-        if found == nil, let fallback = fallback() {
-            found = fallback.withUnsafeBytes { rows($0) }
-            damaged = damaged || found != nil
-        }
-        functions[i].lines = ArraySlice(found ?? [])
-        var updated = parts
-        updated.linesLoaded[i] = true
-        lazyParts = updated
+        return found ?? nil
     }
 
     private struct LoadedParts {
-        var lazy: LazyParts?
+        var layout: Layout
+        var rows: RowTable
+        var stubs: UnsafeMutableRawPointer?
+        var functionIndexById: [Int32]
         var sourcePath: String
         var table: UnsafeMutablePointer<UInt64>
         var entryKinds: [AddressTableEntryKind]
         /// What the verifier checks each Id against: an import counts as what it names.
         var verifiedKinds: [AddressTableEntryKind]
-        var kinds: UnitKinds
         var entryNames: [Int: String]
         var importedKinds: [Int: AddressTableEntryKind]
         var imports: [(slot: Int, symbol: ImportedSymbol)]
+        /// By Id: a global whose initialiser is a constant's address (a `Str`).
+        var globalIsString: [Bool]
         var interface: [UInt8]
-        var symbols: [(name: String, id: UInt32)]
-        var functions: [FunctionInfo]
+        var kindsBytes: [UInt8]
+        /// Nil when loaded lazily (read on first use).
+        var symbols: [(name: String, id: UInt32)]?
         var foreign: [Int: ForeignFunction]
         var memory: UnsafeMutableRawPointer
         var memorySize: Int
@@ -414,34 +663,46 @@ public final class LoadedUnit {
             section(.globals).count == globalCount * UnitImage.globalSize,
             section(.code).count % 8 == 0, section(.lines).count % UnitImage.lineSize == 0
         else { throw .malformed("section sizes do not match their counts") }
-        for s in UnitImage.Section.allCases where s != .code && s != .lines { try need(section(s)) }
+        let layout = Layout(
+            functionCount: functionCount, symbolCount: symbolCount, symbols: section(.symbols),
+            functions: section(.functions), code: section(.code), strings: section(.strings), lines: section(.lines),
+            interface: section(.interface), kinds: section(.kinds))
+        // Now: the entries, globals and data. Lazily, the rest is read when it is needed, and of
+        // the strings only the names of the entries that have one.
+        for s in [UnitImage.Section.entries, .globals, .data] { try need(section(s)) }
+        if source == nil {
+            for s in UnitImage.Section.allCases { try need(section(s)) }
+        }
         let strings = section(.strings)
         func string(_ offset: UInt32, _ length: UInt32) throws(ImageError) -> String {
             guard Int(offset) <= strings.count, Int(length) <= strings.count - Int(offset) else {
                 throw .truncated
             }
+            try need(strings.lowerBound + Int(offset)..<strings.lowerBound + Int(offset) + Int(length))
             return try r.string(strings.lowerBound + Int(offset), Int(length))
         }
         // The source path is the first string; the header's last word holds its length.
         let pathLength = try r.u32(28)
         let sourcePath = try string(0, pathLength)
 
-        // Allocate: table, globals, code, data.
+        // Allocate: table, globals, then code (or, lazily, a stub per function), then data.
         let tableBytes = entryCount * 8
         let globalsBytes = globalCount * 8
         let codeRange = section(.code)
         let dataRange = section(.data)
         let codeAt = tableBytes + globalsBytes
-        let dataAt = codeAt + codeRange.count
+        let codeBytes = source == nil ? codeRange.count : functionCount * stubBytes
+        let dataAt = codeAt + codeBytes
         let total = dataAt + dataRange.count
         let memory = UnsafeMutableRawPointer.allocate(byteCount: max(total, 16), alignment: 16)
         var ok = false
         defer { if !ok { memory.deallocate() } }
-        // Zero the table and globals; code and data are copied over whole (lazily: each
-        // function's code when it is placed, `placeCode`).
+        // Zero the table and globals; code and data are copied over whole (lazily: stubs now,
+        // each function's code when it is placed, `placed(_:)`).
         memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(codeAt, 16))
         let table = memory.bindMemory(to: UInt64.self, capacity: entryCount + globalCount)
         let globalsBase = table + entryCount
+        let stubs: UnsafeMutableRawPointer? = source == nil ? nil : memory.advanced(by: codeAt)
         if source == nil {
             memory.advanced(by: codeAt).copyMemory(
                 from: r.base.baseAddress!.advanced(by: codeRange.lowerBound), byteCount: codeRange.count)
@@ -463,6 +724,11 @@ public final class LoadedUnit {
         var foreign: [Int: ForeignFunction] = [:]
         // Header offset in code of each function entry, by Id (-1: not a function).
         var headerOffsetById = [Int](repeating: -1, count: entryCount)
+        // The frame size and parameter count each function entry gives, by Id.
+        var entryShapeById = [UInt32](repeating: 0, count: entryCount)
+        // The row of each function entry, by Id (-1: not a function); each row has one entry.
+        var functionIndexById = [Int32](repeating: -1, count: entryCount)
+        var rowClaimed = [Bool](repeating: false, count: functionCount)
         var functionEntryCount = 0
         // Global index of each global entry, by Id (-1: not a global), for the kind check.
         var globalIndexById = [Int](repeating: -1, count: entryCount)
@@ -484,12 +750,31 @@ public final class LoadedUnit {
             verifiedKinds.append(importedKind ?? kind)
             switch kind {
             case .function:
+                let frameSize = try r.u8(at + 1)
+                let parameterCount = try r.u8(at + 2)
                 guard b % 8 == 0, b <= UInt64(codeRange.count),
                     UInt64(codeRange.count) - b >= UInt64(functionHeaderWords * 8)
                 else { throw .malformed("function entry \(id) is outside the code") }
+                guard Int(a) < functionCount, !rowClaimed[Int(a)], parameterCount <= frameSize else {
+                    throw .malformed("function entry \(id) does not match a function row")
+                }
+                rowClaimed[Int(a)] = true
+                functionIndexById[id] = Int32(a)
                 headerOffsetById[id] = Int(b)
+                entryShapeById[id] = UInt32(frameSize) | UInt32(parameterCount) << 8
                 functionEntryCount += 1
-                table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
+                if let stubs {
+                    // Lazily: the function starts as its stub, which places it when it runs.
+                    let stub = LoadedUnit.stub(Int(a), in: stubs)
+                    stub.initialize(to: FunctionHeader(
+                        addressTable: table, unit: nil, frameSize: UInt32(frameSize), parameterCount: UInt32(parameterCount),
+                        functionId: UInt32(id), codeWords: 1, hotness: 0))
+                    UnsafeMutableRawPointer(stub).advanced(by: functionHeaderWords * 8).storeBytes(
+                        of: UInt64(Opcode.loadCode.rawValue), as: UInt64.self)
+                    table[id] = UInt64(UInt(bitPattern: stub)) | bytecodeEntryTag
+                } else {
+                    table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
+                }
             case .global:
                 guard Int(a) < globalCount else { throw .malformed("global entry \(id) out of range") }
                 globalIndexById[id] = Int(a)
@@ -545,6 +830,10 @@ public final class LoadedUnit {
                 table[id] = address
             }
         }
+        // Each function row has exactly one entry (rows are claimed at most once above).
+        guard functionEntryCount == functionCount else {
+            throw .malformed("function entries and function rows do not match")
+        }
 
         // Globals' initial values.
         var globalIsString = [Bool](repeating: false, count: globalCount)
@@ -565,8 +854,22 @@ public final class LoadedUnit {
                 throw .malformed("global \(g) has an unknown initialiser kind")
             }
         }
+        let parts = { (rows: RowTable, symbols: [(name: String, id: UInt32)]?) in
+            LoadedParts(
+                layout: layout, rows: rows, stubs: stubs, functionIndexById: functionIndexById, sourcePath: sourcePath,
+                table: table, entryKinds: kinds, verifiedKinds: verifiedKinds, entryNames: names,
+                importedKinds: importedKinds, imports: imports,
+                globalIsString: globalIndexById.map { $0 >= 0 && globalIsString[$0] },
+                interface: source == nil ? Array(r.base[section(.interface)]) : [],
+                kindsBytes: source == nil ? Array(r.base[section(.kinds)]) : [], symbols: symbols, foreign: foreign,
+                memory: memory, memorySize: total)
+        }
+        if source != nil {
+            ok = true
+            return parts(RowTable(count: functionCount), nil)
+        }
 
-        // SymbolTable.
+        // Loaded at once: the SymbolTable and every function row now.
         var symbols: [(name: String, id: UInt32)] = []
         symbols.reserveCapacity(symbolCount)
         for s in 0..<symbolCount {
@@ -579,24 +882,18 @@ public final class LoadedUnit {
             symbols.append((name, id))
         }
 
-        // Functions: check each header against its row, fill in the absolute fields, verify code.
+        // Functions: check each header against its row, fill in the absolute fields.
         let lineRange = section(.lines)
         let lineRowCount = lineRange.count / UnitImage.lineSize
         // One line table for the unit; each function gets a slice of it.
         var lineTable: [(word: UInt32, line: UInt32)] = []
-        lineTable.reserveCapacity(source == nil ? lineRowCount : 0)
-        for row in 0..<(source == nil ? lineRowCount : 0) {
+        lineTable.reserveCapacity(lineRowCount)
+        for row in 0..<lineRowCount {
             let rowAt = lineRange.lowerBound + row * UnitImage.lineSize
             lineTable.append((try r.u32(rowAt), try r.u32(rowAt + 4)))
         }
         var functions: [FunctionInfo] = []
         functions.reserveCapacity(functionCount)
-        var lazy = source.map { _ in
-            LazyParts(
-                codeSection: codeRange, linesSection: lineRange, headerOffsets: [], firstLines: [], lineCounts: [],
-                linesLoaded: Array(repeating: false, count: functionCount))
-        }
-        var seen = [Bool](repeating: false, count: entryCount)
         for f in 0..<functionCount {
             let at = section(.functions).lowerBound + f * UnitImage.functionSize
             let id = try r.u32(at)
@@ -607,10 +904,16 @@ public final class LoadedUnit {
             let parameterCount = Int(try r.u16(at + 22))
             let firstLine = Int(try r.u32(at + 24))
             let lineCount = Int(try r.u32(at + 28))
-            guard Int(id) < entryCount, headerOffsetById[Int(id)] == headerOffset, !seen[Int(id)] else {
+            let kindsOffset = Int(try r.u32(at + 32))
+            guard Int(id) < entryCount, headerOffsetById[Int(id)] == headerOffset, functionIndexById[Int(id)] == Int32(f),
+                entryShapeById[Int(id)] == UInt32(frameSize) | UInt32(parameterCount) << 8
+            else {
                 throw .malformed("function `\(name)` does not match its AddressTable entry")
             }
-            seen[Int(id)] = true
+            // The entry point is called with no arguments.
+            if parameterCount != 0 && name == "main" {
+                throw .malformed("function `main` takes \(parameterCount) parameters")
+            }
             let headerBytes = functionHeaderWords * 8
             guard codeWords <= (codeRange.count - headerOffset - headerBytes) / 8 else {
                 throw .malformed("function `\(name)` runs past the code")
@@ -622,70 +925,27 @@ public final class LoadedUnit {
                 throw .malformed("function `\(name)` has bad line rows")
             }
             let header = memory.advanced(by: codeAt + headerOffset).assumingMemoryBound(to: FunctionHeader.self)
-            if source != nil {
-                // Lazily: the header from the row (`placeCode` checks the image's against it),
-                // and `load_code` where the code will go.
-                guard codeWords > 0 else { throw .malformed("function `\(name)` is empty") }
-                header.initialize(to: FunctionHeader(
-                    addressTable: table, unit: nil, frameSize: UInt32(frameSize), parameterCount: UInt32(parameterCount),
-                    functionId: id, codeWords: UInt32(codeWords), hotness: 0))
-                UnsafeMutableRawPointer(header).advanced(by: headerBytes).storeBytes(
-                    of: UInt64(Opcode.loadCode.rawValue), as: UInt64.self)
-                lazy!.headerOffsets.append(headerOffset)
-                lazy!.firstLines.append(firstLine)
-                lazy!.lineCounts.append(lineCount)
-                functions.append(FunctionInfo(id: id, name: name, header: header, lines: []))
-                continue
-            }
             guard header.pointee.frameSize == UInt32(frameSize), header.pointee.parameterCount == UInt32(parameterCount),
                 header.pointee.functionId == id, header.pointee.codeWords == UInt32(codeWords)
             else { throw .malformed("function `\(name)` header disagrees with its row") }
             header.pointee.addressTable = table
             header.pointee.hotness = 0
             functions.append(
-                FunctionInfo(id: id, name: name, header: header, lines: lineTable[firstLine..<firstLine + lineCount]))
+                FunctionInfo(
+                    id: id, name: name, header: header, codeWords: codeWords,
+                    lines: lineTable[firstLine..<firstLine + lineCount], headerOffset: headerOffset, firstLine: firstLine,
+                    lineCount: lineCount, kindsOffset: kindsOffset))
         }
-        // Each function entry has exactly one row, and no two functions' headers and code
-        // overlap: otherwise unverified words could be reached, or verified words rewritten.
-        // (Ids are unique: `seen` above.)
-        guard functions.count == functionEntryCount else {
-            throw .malformed("function entries and function rows do not match")
-        }
-        var extents = functions.map { f in
-            let start = UnsafeRawPointer(f.header) - UnsafeRawPointer(memory.advanced(by: codeAt))
-            return (start, start + functionHeaderWords * 8 + Int(f.header.pointee.codeWords) * 8)
-        }
+        // No two functions' headers and code overlap: otherwise unverified words could be
+        // reached, or verified words rewritten. (Each row has its own entry: checked above.)
+        var extents = functions.map { f in (f.headerOffset, f.headerOffset + functionHeaderWords * 8 + f.codeWords * 8) }
         // The encoder writes functions in code order; sort only what is not.
         if zip(extents, extents.dropFirst()).contains(where: { $0.0 > $1.0 }) { extents.sort { $0.0 < $1.0 } }
         for (a, b) in zip(extents, extents.dropFirst()) where a.1 > b.0 {
             throw .malformed("functions overlap in the code section")
         }
-        // Verify: each function's structure, then its kinds against the declared signatures
-        // (`Verifier+Kinds.swift`); lazily, each function when it is placed.
-        let unitKinds = try UnitKinds(
-            entryKinds: kinds, entryNames: names,
-            globalIsString: globalIndexById.map { $0 >= 0 && globalIsString[$0] }, imports: imports,
-            importedKinds: importedKinds,
-            functions: functions.map { ($0.id, $0.name, Int($0.header.pointee.parameterCount)) },
-            interface: Array(r.base[section(.interface)]))
-        if source == nil {
-            var verifier = Verifier(entryKinds: verifiedKinds, kinds: unitKinds)
-            for (i, f) in functions.enumerated() {
-                let code = UnsafeRawPointer(f.header).advanced(by: functionHeaderWords * 8)
-                    .assumingMemoryBound(to: UInt64.self)
-                try verifier.verify(
-                    code: UnsafeBufferPointer(start: code, count: Int(f.header.pointee.codeWords)),
-                    frameSize: Int(f.header.pointee.frameSize), functionName: f.name,
-                    signature: unitKinds.signatures[i])
-            }
-        }
         ok = true
-        return LoadedParts(
-            lazy: lazy, sourcePath: sourcePath, table: table, entryKinds: kinds, verifiedKinds: verifiedKinds,
-            kinds: unitKinds,
-            entryNames: names, importedKinds: importedKinds, imports: imports,
-            interface: Array(r.base[section(.interface)]), symbols: symbols,
-            functions: functions, foreign: foreign, memory: memory, memorySize: total)
+        return parts(RowTable(all: functions), symbols)
     }
 }
 

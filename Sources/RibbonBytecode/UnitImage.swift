@@ -14,16 +14,18 @@ import RibbonCore
 ///  24  u32 global count              28  u32 source path length (the first string)
 ///  32  section table: for each of the 9 sections below, u32 offset + u32 length
 /// 104  sections, each 8-byte aligned:
-///      entries    16 bytes each: u8 kind, u8 k, 2 pad, u32 a, u64 b  (AddressTable, by Id)
-///                 function: b = offset of its FunctionHeader in `code`
+///      entries    16 bytes each: u8 kind, u8 k, u8 p, 1 pad, u32 a, u64 b  (AddressTable, by Id)
+///                 function: k = frame size, p = parameter count, a = index of its row in
+///                           `functions`, b = offset of its FunctionHeader in `code`
+///                           (a lazy loader makes a function callable from its entry alone)
 ///                 global:   a = global index
 ///                 constant: a = length, b = offset in `data`
 ///                 builtin, foreign, imported: a = name length, b = name offset in `strings`
 ///                 imported: k = what it names, 1 function or 2 global (else 0)
 ///      symbols    12 bytes each: u32 name offset, u32 name length, u32 Id (SymbolTable)
-///      functions  32 bytes each: u32 Id, u32 name offset, u32 name length, u32 header offset,
+///      functions  36 bytes each: u32 Id, u32 name offset, u32 name length, u32 header offset,
 ///                 u32 code words, u16 frame size, u16 parameter count, u32 first line row,
-///                 u32 line rows
+///                 u32 line rows, u32 offset of its signature in `kinds`
 ///      globals    16 bytes each: u8 kind (0 bits, 1 constant address), 7 pad, u64 value
 ///      code       per function: a zeroed FunctionHeader (40 bytes; frameSize, parameterCount,
 ///                 functionId and codeWords filled in) followed by its instruction words
@@ -32,6 +34,9 @@ import RibbonCore
 ///      lines      8 bytes each: u32 word index within its function, u32 source line
 ///      interface  what files that use this one are checked against (opaque here: the
 ///                 compiler's `UnitInterface` encoding)
+///      kinds      the value kinds the verifier checks each function against (`KindSignature`,
+///                 from the interface's declarations): per signature u16 parameter count, u8
+///                 result kind, a u8 kind per parameter (`ValueKind`); functions share equal ones
 /// ```
 /// Nothing in it is an absolute address: loading copies `code` and `data` into fresh memory and
 /// builds the AddressTable from `entries` (`LoadedUnit`).
@@ -44,16 +49,16 @@ public struct UnitImage: Sendable, Equatable {
 
     public static let magic: [UInt8] = Array("RIBNUNIT".utf8)
     /// Bump on any change to the layout above or to the ISA's meaning.
-    public static let formatVersion: UInt32 = 2
+    public static let formatVersion: UInt32 = 3
 
     enum Section: Int, CaseIterable {
-        case entries, symbols, functions, globals, code, data, strings, lines, interface
+        case entries, symbols, functions, globals, code, data, strings, lines, interface, kinds
     }
 
     static let headerSize = 32 + Section.allCases.count * 8
     static let entrySize = 16
     static let symbolSize = 12
-    static let functionSize = 32
+    static let functionSize = 36
     static let globalSize = 16
     static let lineSize = 8
 
@@ -99,10 +104,35 @@ public struct UnitImage: Sendable, Equatable {
         symbolNames.reserveCapacity(unit.symbols.count)
         for symbol in unit.symbols { symbolNames.append(intern(symbol.name)) }
 
+        // Each function's signature for the verifier, as the interface declares it (`main` is
+        // called with no arguments and its result is the exit status; a function the interface
+        // does not declare takes and returns bits), equal ones stored once.
+        let declared = UnitKinds.declaredSignatures(interface: unit.interface)
+        var kinds: [UInt8] = []
+        var kindOffsets: [UInt32] = []
+        kindOffsets.reserveCapacity(unit.functions.count)
+        var signatureOffsets: [KindSignature: UInt32] = [:]
+        for function in unit.functions {
+            let signature = function.name == "main" ? nil : declared[function.name]
+            let s = signature ?? .scalars(function.parameterCount)
+            if let known = signatureOffsets[s] {
+                kindOffsets.append(known)
+                continue
+            }
+            let offset = UInt32(kinds.count)
+            let count = UInt16(clamping: s.parameters.count)
+            kinds.append(UInt8(truncatingIfNeeded: count))
+            kinds.append(UInt8(truncatingIfNeeded: count >> 8))
+            kinds.append(s.result.rawValue)
+            kinds.append(contentsOf: s.parameters.prefix(Int(count)).map(\.rawValue))
+            signatureOffsets[s] = offset
+            kindOffsets.append(offset)
+        }
+
         let sizes: [Int] = [
             unit.entries.count * UnitImage.entrySize, unit.symbols.count * UnitImage.symbolSize,
             unit.functions.count * UnitImage.functionSize, unit.globals.count * UnitImage.globalSize,
-            codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.lineSize, unit.interface.count,
+            codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.lineSize, unit.interface.count, kinds.count,
         ]
         var total = UnitImage.headerSize
         for size in sizes { total = ((total + 7) & ~7) + size }
@@ -129,12 +159,16 @@ public struct UnitImage: Sendable, Equatable {
             var nameIndex = 0
             for entry in unit.entries {
                 var kind: AddressTableEntryKind
-                var importedKind: UInt8 = 0
+                var importedKind: UInt8 = 0  // k; a function's frame size
+                var p: UInt8 = 0
                 var a: UInt32 = 0
                 var b: UInt64 = 0
                 switch entry {
                 case .function(let index):
                     kind = .function
+                    importedKind = UInt8(unit.functions[index].frameSize)
+                    p = UInt8(unit.functions[index].parameterCount)
+                    a = UInt32(index)
                     b = UInt64(headerOffsets[index])
                 case .global(let index):
                     kind = .global
@@ -157,7 +191,8 @@ public struct UnitImage: Sendable, Equatable {
                 }
                 out.u8(kind.rawValue)
                 out.u8(importedKind)
-                out.u16(0)
+                out.u8(p)
+                out.u8(0)
                 out.u32(a)
                 out.u64(b)
             }
@@ -180,6 +215,7 @@ public struct UnitImage: Sendable, Equatable {
                 out.u16(UInt16(function.parameterCount))
                 out.u32(UInt32(function.lines.lowerBound))
                 out.u32(UInt32(function.lines.count))
+                out.u32(kindOffsets[index])
             }
 
             out.pad(toMultipleOf: 8)
@@ -219,6 +255,8 @@ public struct UnitImage: Sendable, Equatable {
             unit.lines.withUnsafeBytes { out.append($0) }
             out.pad(toMultipleOf: 8)
             unit.interface.withUnsafeBytes { out.append($0) }
+            out.pad(toMultipleOf: 8)
+            out.append(kinds)
 
             precondition(out.offset == total, "unit image size mismatch")
             initializedCount = total

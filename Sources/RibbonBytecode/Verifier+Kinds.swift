@@ -36,7 +36,7 @@ public enum ValueKind: UInt8, Sendable, CustomStringConvertible {
 }
 
 /// The kinds a function takes and returns.
-public struct KindSignature: Sendable, Equatable {
+public struct KindSignature: Sendable, Hashable {
     public var parameters: [ValueKind]
     public var result: ValueKind
 
@@ -72,9 +72,11 @@ public struct KindSignature: Sendable, Equatable {
 }
 
 /// What the kind check knows about a unit: the declared signature of each of its functions,
-/// and what each AddressTable Id holds or takes. Built once per unit at load (`LoadedUnit.kinds`);
-/// units that import from this one read their imports' kinds from it.
-public struct UnitKinds: Sendable {
+/// and what each AddressTable Id holds or takes. Each Id's entry is worked out the first time
+/// a check asks for it (a warm run of a large program checks only the functions it runs, and
+/// they name few Ids) and kept; units that import from this one read their imports' kinds
+/// from it (`LoadedUnit.kinds`).
+public final class UnitKinds {
     /// What one Id is, for the kind check.
     public enum Entry: Sendable, Equatable {
         /// A constant (its address is a `Str`).
@@ -93,22 +95,39 @@ public struct UnitKinds: Sendable {
         case unchecked
     }
 
-    /// By function index (the order of the image's function rows).
-    public internal(set) var signatures: [KindSignature] = []
-    /// By Id.
-    public internal(set) var entries: [Entry] = []
+    /// By Id; nil until asked for.
+    private var entries: [Entry?]
+    /// Works out one Id's entry (reading the image's `kinds` section for a function).
+    private let compute: (Int) throws(ImageError) -> Entry
 
-    public init() {}
+    /// An empty table (a unit with no Ids).
+    public convenience init() {
+        self.init(count: 0) { _ throws(ImageError) in .unchecked }
+    }
+
+    init(count: Int, compute: @escaping (Int) throws(ImageError) -> Entry) {
+        entries = Array(repeating: nil, count: count)
+        self.compute = compute
+    }
+
+    /// What Id `id` is; throws when the image's record of it is malformed or cannot be read.
+    public func entry(_ id: Int) throws(ImageError) -> Entry {
+        guard id >= 0, id < entries.count else { throw .malformed("Id \(id) is out of range") }
+        if let known = entries[id] { return known }
+        let entry = try compute(id)
+        entries[id] = entry
+        return entry
+    }
 
     /// The declared signature of the function with this Id, if it is one of this unit's.
     public func signature(ofFunctionId id: UInt32) -> KindSignature? {
-        guard Int(id) < entries.count, case .callee(let s) = entries[Int(id)] else { return nil }
+        guard case .callee(let s)? = try? entry(Int(id)) else { return nil }
         return s
     }
 
     /// The kind a global entry of this unit holds.
     public func kind(ofGlobalId id: UInt32) -> ValueKind? {
-        guard Int(id) < entries.count, case .global(let k) = entries[Int(id)] else { return nil }
+        guard case .global(let k)? = try? entry(Int(id)) else { return nil }
         return k
     }
 
@@ -533,12 +552,12 @@ struct KindCheck {
         case .constAddr:
             current[d] = KindCheck.string
         case .globalGet:
-            switch kinds.entries[Int(w >> 32)] {
+            switch try entry(w, at) {
             case .global(let k): current[d] = k.rawValue
             default: current[d] = KindCheck.unchecked
             }
         case .globalSet:
-            if case .global(let k) = kinds.entries[Int(w >> 32)] {
+            if case .global(let k) = try entry(w, at) {
                 try use(d, as: k, at, "global_set")
             } else {
                 _ = try read(d, at)
@@ -569,6 +588,15 @@ struct KindCheck {
         }
     }
 
+    /// What the Id in `w`'s top 32 bits is (worked out on first use, `UnitKinds.entry`).
+    private func entry(_ w: UInt64, _ at: Int) throws(Failure) -> UnitKinds.Entry {
+        do {
+            return try kinds.entry(Int(w >> 32))
+        } catch {
+            throw Failure(word: at, why: "Id \(w >> 32): \(error)")
+        }
+    }
+
     /// `call`/`call_c d, base, #id`: the callee's frame starts at `base`, its parameters are the
     /// caller's `base…`: they must lie inside the caller's frame, be written, and have the
     /// callee's parameter kinds (a scalar parameter takes any bits). Afterwards every register
@@ -578,7 +606,7 @@ struct KindCheck {
         let d = Int((w >> 16) & 0xFF)
         let base = Int((w >> 24) & 0xFF)
         let result: UInt8
-        switch kinds.entries[Int(w >> 32)] {
+        switch try entry(w, at) {
         case .callee(let signature):
             let count = signature.parameters.count
             guard base + count <= frameSize else {
@@ -601,72 +629,75 @@ struct KindCheck {
 }
 
 extension UnitKinds {
-    /// The kinds of a unit being loaded: each function's declared signature (its `interface`
-    /// entry; `main` is `() -> I64`; a function the interface does not declare takes and
-    /// returns scalars), and what each Id is (an import as its exporter declares it).
-    init(
-        entryKinds: [AddressTableEntryKind], entryNames: [Int: String], globalIsString: [Bool],
+    /// The kinds of a unit being loaded: each function's signature from the image's `kinds`
+    /// section (`signature(functionIndex)`), and what each other Id is (an import as its
+    /// exporter declares it).
+    convenience init(
+        entryKinds: [AddressTableEntryKind], entryNames: [Int: String], globalIsString: @escaping (Int) -> Bool,
         imports: [(slot: Int, symbol: ImportedSymbol)], importedKinds: [Int: AddressTableEntryKind],
-        functions: [(id: UInt32, name: String, parameterCount: Int)], interface: [UInt8]
-    ) throws(ImageError) {
-        let declared = UnitKinds.declaredSignatures(interface: interface)
-        var byId = [Int](repeating: -1, count: entryKinds.count)
-        for (index, f) in functions.enumerated() {
-            let signature: KindSignature
-            if f.name == "main" {
-                // The entry point: called with no arguments, its result is the exit status.
-                guard f.parameterCount == 0 else {
-                    throw .malformed("function `main` takes \(f.parameterCount) parameters")
-                }
-                signature = .scalars(0)
-            } else if let s = declared[f.name] {
-                guard s.parameters.count == f.parameterCount else {
-                    throw .malformed(
-                        "function `\(f.name)` is declared with \(s.parameters.count) parameters but has \(f.parameterCount)")
-                }
-                signature = s
-            } else {
-                signature = .scalars(f.parameterCount)
-            }
-            signatures.append(signature)
-            byId[Int(f.id)] = index
-        }
+        functionIndex: @escaping (Int) -> Int?, signature: @escaping (Int) throws(ImageError) -> KindSignature
+    ) {
         var imported: [Int: ImportedSymbol] = [:]
         for link in imports { imported[link.slot] = link.symbol }
-        entries.reserveCapacity(entryKinds.count)
-        for (id, kind) in entryKinds.enumerated() {
-            switch kind {
+        self.init(count: entryKinds.count) { id throws(ImageError) -> Entry in
+            switch entryKinds[id] {
             case .function:
-                entries.append(byId[id] >= 0 ? .callee(signatures[byId[id]]) : .unchecked)
+                guard let index = functionIndex(id) else { return .unchecked }
+                return .callee(try signature(index))
             case .global:
-                entries.append(.global(globalIsString[id] ? .string : .scalar))
+                return .global(globalIsString(id) ? .string : .scalar)
             case .constant:
-                entries.append(.constant)
+                return .constant
             case .builtin:
-                entries.append(KindSignature.builtins[entryNames[id] ?? ""].map(Entry.callee) ?? .unknownBuiltin)
+                return KindSignature.builtins[entryNames[id] ?? ""].map(Entry.callee) ?? .unknownBuiltin
             case .foreign:
                 guard let s = entryNames[id].flatMap(ForeignSignature.init(entryName:)) else {
                     throw .malformed("foreign entry \(id) has a bad signature")
                 }
                 func kind(_ k: ForeignSignature.ValueKind) -> ValueKind { k == .str ? .string : .scalar }
-                entries.append(.callee(KindSignature(parameters: s.parameters.map(kind), result: kind(s.result))))
+                return .callee(KindSignature(parameters: s.parameters.map(kind), result: kind(s.result)))
             case .imported:
                 guard let symbol = imported[id], let exporter = symbol.unit else {
-                    entries.append(.unchecked)  // a placeholder: inspection only, never run
-                    continue
+                    return .unchecked  // a placeholder: inspection only, never run
                 }
                 if importedKinds[id] == .global {
                     guard let k = exporter.kinds.kind(ofGlobalId: symbol.id) else {
                         throw .malformed("imported entry \(id) names a global its unit does not have")
                     }
-                    entries.append(.global(k))
-                } else {
-                    guard let s = exporter.kinds.signature(ofFunctionId: symbol.id) else {
-                        throw .malformed("imported entry \(id) names a function its unit does not have")
-                    }
-                    entries.append(.callee(s))
+                    return .global(k)
                 }
+                guard let s = exporter.kinds.signature(ofFunctionId: symbol.id) else {
+                    throw .malformed("imported entry \(id) names a function its unit does not have")
+                }
+                return .callee(s)
             }
         }
+    }
+
+    /// Decodes the signature at `offset` of a `kinds` section (`UnitImage`) for a function
+    /// with `parameterCount` parameters.
+    static func signature(
+        in kinds: UnsafeRawBufferPointer, at offset: Int, parameterCount: Int, functionName: @autoclosure () -> String
+    ) throws(ImageError) -> KindSignature {
+        guard offset >= 0, kinds.count >= 3, offset <= kinds.count - 3 else {
+            throw .malformed("function `\(functionName())` has no signature")
+        }
+        let count = Int(kinds[offset]) | Int(kinds[offset + 1]) << 8
+        guard count == parameterCount else {
+            throw .malformed("function `\(functionName())` is declared with \(count) parameters but has \(parameterCount)")
+        }
+        guard count <= kinds.count - offset - 3 else { throw .malformed("function `\(functionName())` has no signature") }
+        guard let result = ValueKind(rawValue: kinds[offset + 2]) else {
+            throw .malformed("function `\(functionName())` has a bad signature")
+        }
+        var parameters: [ValueKind] = []
+        parameters.reserveCapacity(count)
+        for i in 0..<count {
+            guard let k = ValueKind(rawValue: kinds[offset + 3 + i]) else {
+                throw .malformed("function `\(functionName())` has a bad signature")
+            }
+            parameters.append(k)
+        }
+        return KindSignature(parameters: parameters, result: result)
     }
 }

@@ -65,6 +65,7 @@ public struct RunCommand: ParsableCommand {
         options.useCache = !noCache
         options.cacheDirectory = cacheDir
         options.printStats = stats
+        options.processExitsAfterRun = true
         return options
     }
 

@@ -95,8 +95,8 @@ final class CacheSession {
                 let unit: LoadedUnit
                 let t0 = monotonicMicroseconds()
                 defer { decodeMicroseconds = monotonicMicroseconds() - t0 }
-                // Its AddressTable, headers and code area come from the huge-page heap.
-                CompilerMemory.prepare(forLoadingImageBytes: image.count)
+                // No huge-page heap (`CompilerMemory`): a lazy load allocates the AddressTable and
+                // a stub per function, and each function it places on its own.
                 do {
                     unit = try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath)
                 } catch {

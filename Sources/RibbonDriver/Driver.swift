@@ -194,6 +194,7 @@ public enum Driver {
         report.standardOutput = fiber.capturedOutput
         storeInCache()
         withExtendedLifetime(units) {}
+        if options.processExitsAfterRun { leftForExit = [loader, fiber, jit] }
         switch result {
         case .success(let value):
             return finish(Int32(truncatingIfNeeded: UInt8(truncatingIfNeeded: value)))
@@ -202,6 +203,9 @@ public enum Driver {
             return finish(ExitStatus.runtimeError)
         }
     }
+
+    /// What `RunOptions.processExitsAfterRun` keeps alive until the process exits.
+    nonisolated(unsafe) private static var leftForExit: [AnyObject] = []
 
     /// Stores each file's unit if it was compiled in this run, with the machine code compiled
     /// for it (one transaction per unit), then empties the WAL.

@@ -19,6 +19,10 @@ public struct RunOptions: Equatable, Sendable {
     public var useCache = true
     public var cacheDirectory: String? = nil
     public var printStats = false
+    /// The process exits right after the run (`ribbon run`): the loaded program, its fiber
+    /// and its machine code are left for the exit to reclaim instead of being torn down one
+    /// object at a time (a large program's teardown costs about as much as loading it warm).
+    public var processExitsAfterRun = false
 
     public init() {}
 }

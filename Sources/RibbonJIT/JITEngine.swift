@@ -58,7 +58,7 @@ public final class JITEngine {
         let t0 = monotonicMicroseconds()
         defer { microseconds += monotonicMicroseconds() - t0 }
         // A lazily loaded unit places (and verifies) the function's bytecode first.
-        guard unit.placeCode(function) else {
+        guard let function = unit.placed(function) else {
             declined.append(function.name)
             return false
         }
@@ -98,7 +98,8 @@ public final class JITEngine {
         var rejected: [UInt32] = []
         var accepted: [(function: LoadedUnit.FunctionInfo, code: MachineCode)] = []
         for (id, code) in codes {
-            guard let function = unit.function(id: id), loopEntries[UnsafeRawPointer(function.header)] == nil,
+            // Placed: its machine code refers to its header and bytecode words (traps, calls).
+            guard let function = unit.placed(id: id), loopEntries[UnsafeRawPointer(function.header)] == nil,
                 code.loopEntries.keys.allSatisfy({ $0 < function.header.pointee.codeWords })
             else {
                 rejected.append(id)
@@ -155,11 +156,11 @@ public final class JITEngine {
         case .runtimeHelper(let name):
             return JITRuntime.helper(named: name)
         case .functionHeader(let id):
-            return unit.function(id: id).map { UInt64(UInt(bitPattern: $0.header)) }
+            return unit.placed(id: id).map { UInt64(UInt(bitPattern: $0.header)) }
         case .foreignSymbol(let symbol):
             return SymbolResolver.dlsymLookup(symbol)
         case .bytecodeWord(let id, let word):
-            guard let f = unit.function(id: id), word < f.header.pointee.codeWords else { return nil }
+            guard let f = unit.placed(id: id), word < f.header.pointee.codeWords else { return nil }
             return UInt64(UInt(bitPattern: f.header)) + UInt64(functionHeaderWords * 8) + UInt64(word) * 8
         }
     }

@@ -384,11 +384,14 @@ extension Fiber {
                 pc += 1
 
             case .loadCode:
-                // The first word of a function a lazily loaded unit has not placed yet: place its
-                // code (checked and verified) over this word and run the same word again.
-                guard let unit = LoadedUnit.owning(current), unit.placeCode(header: current) else {
+                // The only word of a stub: the function of a lazily loaded unit has not been
+                // placed yet. Place it (checked and verified, in memory of its own) and run it
+                // from its first word in this same frame (the stub's frame size is its own).
+                guard let unit = LoadedUnit.owning(current), let placed = unit.placedHeader(for: current) else {
                     return trap(.invalidInstruction, 0, 0, pc, current, csp)
                 }
+                current = placed
+                pc = codeStart(placed)
             case .osrEnter:
                 // On-stack replacement (only ever at `osrTrampoline`): machine code continues
                 // this frame from a loop's first instruction and returns from the function. The
