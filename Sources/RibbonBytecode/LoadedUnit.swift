@@ -170,7 +170,7 @@ public final class LoadedUnit {
             let code = UnsafeRawPointer(f.header).advanced(by: functionHeaderWords * 8).assumingMemoryBound(to: UInt64.self)
             try verifier.verify(
                 code: UnsafeBufferPointer(start: code, count: f.codeWords), frameSize: Int(f.header.pointee.frameSize),
-                functionName: f.name, signature: try signature(of: f))
+                functionName: f.name, signature: try signature(index: i))
         }
     }
 
@@ -192,7 +192,9 @@ public final class LoadedUnit {
         functionCount = loaded.layout.functionCount
         rows = loaded.rows
         stubs = loaded.stubs
-        placed = Array(repeating: source == nil, count: loaded.layout.functionCount)
+        placedHeaders = source == nil
+            ? (0..<loaded.layout.functionCount).map { loaded.rows[$0]!.header }
+            : Array(repeating: nil, count: loaded.layout.functionCount)
         verifiedKinds = loaded.verifiedKinds
         interfaceBytes = loaded.interface
         kindsBytes = loaded.kindsBytes
@@ -233,10 +235,7 @@ public final class LoadedUnit {
                 let index = functionIndexById[id]
                 return index < 0 ? nil : Int(index)
             },
-            signature: { [unowned self] (index) throws(ImageError) in
-                guard let f = info(index: index) else { throw .malformed("function #\(index) cannot be read") }
-                return try signature(of: f)
-            })
+            signature: { [unowned self] (index) throws(ImageError) in try signature(index: index) })
     }
 
     deinit {
@@ -301,8 +300,8 @@ public final class LoadedUnit {
     private var rows: RowTable
     /// Lazily: the stubs, one per function (row index), `stubBytes` each.
     private let stubs: UnsafeMutableRawPointer?
-    /// Per function (row index): its code has been placed (always true when eager).
-    private var placed: [Bool]
+    /// Per function (row index): its header once its code is placed (all of them when eager).
+    private var placedHeaders: [UnsafeMutablePointer<FunctionHeader>?]
     /// The memory of each placed function (lazily), freed with the unit.
     private var placedMemory: [UnsafeMutableRawPointer] = []
     private var symbolsRead = false
@@ -354,6 +353,8 @@ public final class LoadedUnit {
     struct Layout {
         var functionCount = 0
         var symbolCount = 0
+        var entries = 0..<0
+        var symbolIndex = 0..<0
         var symbols = 0..<0
         var functions = 0..<0
         var code = 0..<0
@@ -364,13 +365,16 @@ public final class LoadedUnit {
     }
 
     /// Functions whose code has been placed (all of them when loaded at once).
-    public var placedCount: Int { placed.reduce(0) { $0 + ($1 ? 1 : 0) } }
+    public var placedCount: Int { placedHeaders.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
 
     /// Makes sure the function's code is in place, checked and verified (for a lazily loaded
     /// unit; always true otherwise). False only if neither the image nor the fallback gives
     /// code that passes the checks.
     @discardableResult
-    public func placeCode(_ function: FunctionInfo) -> Bool { placed(function) != nil }
+    public func placeCode(_ function: FunctionInfo) -> Bool {
+        guard Int(function.id) < functionIndexById.count, functionIndexById[Int(function.id)] >= 0 else { return false }
+        return place(index: Int(functionIndexById[Int(function.id)])) != nil
+    }
 
     /// The function with its code in place, checked and verified (a lazily loaded unit places
     /// it now, in memory of its own, and points its AddressTable entry there unless machine
@@ -380,60 +384,81 @@ public final class LoadedUnit {
 
     public func placed(id: UInt32) -> FunctionInfo? {
         guard Int(id) < functionIndexById.count, functionIndexById[Int(id)] >= 0 else { return nil }
-        return place(index: Int(functionIndexById[Int(id)]))
+        let index = Int(functionIndexById[Int(id)])
+        guard place(index: index) != nil else { return nil }
+        return info(index: index)
     }
 
     /// For the interpreter's `load_code`: the placed header of the function whose stub (or
     /// header) is `header`.
     public func placedHeader(for header: UnsafePointer<FunctionHeader>) -> UnsafeMutablePointer<FunctionHeader>? {
-        guard let f = function(header: header) else { return nil }
-        return placed(f)?.header
+        let id = header.pointee.functionId
+        guard Int(id) < functionIndexById.count, functionIndexById[Int(id)] >= 0 else { return nil }
+        return place(index: Int(functionIndexById[Int(id)]))
     }
 
-    private func place(index i: Int) -> FunctionInfo? {
-        guard let f = info(index: i) else { return nil }
-        if placed[i] { return f }
-        guard let stubs else { return nil }
+    /// Where function `i`'s header is in `code` and its signature in `kinds`: from its row when
+    /// loaded at once, from its AddressTable entry when lazily (the entries stay in the mapping).
+    private func offsets(ofFunction i: Int) -> (id: UInt32, header: Int, kinds: Int)? {
+        if let f = rows[i], lazySource == nil { return (f.id, f.headerOffset, f.kindsOffset) }
+        guard let stubs, let source = lazySource else { return nil }
+        let id = LoadedUnit.stub(i, in: stubs).pointee.functionId
+        let b = UnsafeRawPointer(source.base).loadUnaligned(
+            fromByteOffset: layout.entries.lowerBound + Int(id) * UnitImage.entrySize + 8, as: UInt64.self)
+        return (id, Int(UInt64(littleEndian: b) & 0xFFFF_FFFF), Int(UInt64(littleEndian: b) >> 32))
+    }
+
+    /// Places function `i` (lazily: its code from the image, checked against its stub,
+    /// verified, in memory of its own; no row is read) and returns its header.
+    private func place(index i: Int) -> UnsafeMutablePointer<FunctionHeader>? {
+        if let header = placedHeaders[i] { return header }
+        guard let stubs, let offsets = offsets(ofFunction: i) else { return nil }
+        let stub = LoadedUnit.stub(i, in: stubs)
         let headerBytes = functionHeaderWords * 8
-        let start = layout.code.lowerBound + f.headerOffset
-        let block = UnsafeMutableRawPointer.allocate(byteCount: headerBytes + f.codeWords * 8, alignment: 16)
-        let signature = try? signature(of: f)
-        guard let signature, read(start..<start + headerBytes + f.codeWords * 8, body: { image in
-            place(f, signature: signature, from: image, at: start, into: block) ? true : nil
+        let start = layout.code.lowerBound + offsets.header
+        let code = layout.code
+        // The image's header says how many words follow it.
+        guard let words = read(start..<start + headerBytes, body: { image -> Int? in
+            let words = Int(image.loadUnaligned(fromByteOffset: start + 28, as: UInt32.self))
+            return words > 0 && words <= (code.upperBound - start - headerBytes) / 8 ? words : nil
+        }) else { return nil }
+        let signature = try? signature(index: i)
+        let block = UnsafeMutableRawPointer.allocate(byteCount: headerBytes + words * 8, alignment: 16)
+        guard let signature, read(start..<start + headerBytes + words * 8, body: { image in
+            place(i, stub: stub, words: words, signature: signature, from: image, at: start, into: block) ? true : nil
         }) != nil else {
             block.deallocate()
             return nil
         }
         placedMemory.append(block)
-        let stub = LoadedUnit.stub(i, in: stubs)
         let header = block.assumingMemoryBound(to: FunctionHeader.self)
         header.pointee.hotness = stub.pointee.hotness
-        rows[i]!.header = header
-        placed[i] = true
+        placedHeaders[i] = header
+        rows[i]?.header = header
         // Callers now find the code; machine code already in the entry stays.
-        if addressTable[Int(f.id)] == UInt64(UInt(bitPattern: stub)) | bytecodeEntryTag {
-            setEntry(f.id, to: UInt64(UInt(bitPattern: header)) | bytecodeEntryTag)
+        if addressTable[Int(offsets.id)] == UInt64(UInt(bitPattern: stub)) | bytecodeEntryTag {
+            setEntry(offsets.id, to: UInt64(UInt(bitPattern: header)) | bytecodeEntryTag)
         }
-        return rows[i]
+        return header
     }
 
-    /// Checks the function's image header against its row, verifies its words, and copies
+    /// Checks the function's image header against its stub, verifies its words, and copies
     /// header and words into `block`.
     private func place(
-        _ f: FunctionInfo, signature: KindSignature, from image: UnsafeRawBufferPointer, at start: Int,
-        into block: UnsafeMutableRawPointer
+        _ i: Int, stub: UnsafeMutablePointer<FunctionHeader>, words: Int, signature: KindSignature,
+        from image: UnsafeRawBufferPointer, at start: Int, into block: UnsafeMutableRawPointer
     ) -> Bool {
         let headerBytes = functionHeaderWords * 8
-        guard start >= 0, start + headerBytes + f.codeWords * 8 <= image.count, let base = image.baseAddress else { return false }
+        guard start >= 0, start + headerBytes + words * 8 <= image.count, let base = image.baseAddress else { return false }
         var header = base.advanced(by: start).loadUnaligned(as: FunctionHeader.self)
-        guard header.frameSize == f.header.pointee.frameSize, header.parameterCount == f.header.pointee.parameterCount,
-            header.functionId == f.id, header.codeWords == UInt32(f.codeWords)
+        guard header.frameSize == stub.pointee.frameSize, header.parameterCount == stub.pointee.parameterCount,
+            header.functionId == stub.pointee.functionId, header.codeWords == UInt32(words)
         else { return false }
         let code = base.advanced(by: start + headerBytes).assumingMemoryBound(to: UInt64.self)
         do {
             try verifier.verify(
-                code: UnsafeBufferPointer(start: code, count: f.codeWords), frameSize: Int(header.frameSize),
-                functionName: f.name, signature: signature)
+                code: UnsafeBufferPointer(start: code, count: words), frameSize: Int(header.frameSize),
+                functionName: self.functionName(i), signature: signature)
         } catch {
             return false
         }
@@ -441,8 +466,13 @@ public final class LoadedUnit {
         header.unit = Unmanaged.passUnretained(self).toOpaque()
         header.hotness = 0
         block.storeBytes(of: header, as: FunctionHeader.self)
-        block.advanced(by: headerBytes).copyMemory(from: code, byteCount: f.codeWords * 8)
+        block.advanced(by: headerBytes).copyMemory(from: code, byteCount: words * 8)
         return true
+    }
+
+    /// Function `i`'s name (for messages), reading its row if need be.
+    private func functionName(_ i: Int) -> String {
+        info(index: i)?.name ?? "#\(i)"
     }
 
     /// `body` applied to the image once `ranges` of it can be read: the lazy image if they
@@ -478,6 +508,8 @@ public final class LoadedUnit {
         guard let stubs else { return nil }
         let at = layout.functions.lowerBound + i * UnitImage.functionSize
         let stub = LoadedUnit.stub(i, in: stubs)
+        guard let offsets = offsets(ofFunction: i) else { return nil }
+        let placedHeader = placedHeaders[i]
         let layout = self.layout
         let entryCount = self.entryCount
         let functionIndexById = self.functionIndexById
@@ -489,6 +521,7 @@ public final class LoadedUnit {
                 let frameSize = try? r.u16(at + 20), let parameterCount = try? r.u16(at + 22),
                 let firstLine = try? Int(r.u32(at + 24)), let lineCount = try? Int(r.u32(at + 28)),
                 let kindsOffset = try? Int(r.u32(at + 32)),
+                offsets.header == headerOffset, offsets.kinds == kindsOffset,
                 UInt32(frameSize) == stub.pointee.frameSize, UInt32(parameterCount) == stub.pointee.parameterCount,
                 codeWords > 0, headerOffset % 8 == 0, headerOffset <= layout.code.count,
                 codeWords <= (layout.code.count - headerOffset - functionHeaderWords * 8) / 8,
@@ -498,7 +531,7 @@ public final class LoadedUnit {
             guard firstLine <= lineRows, lineCount <= lineRows - firstLine else { return nil }
             let name = layout.strings.lowerBound + nameOffset
             return (FunctionInfo(
-                id: id, name: "", header: stub, codeWords: codeWords, lines: [], headerOffset: headerOffset,
+                id: id, name: "", header: placedHeader ?? stub, codeWords: codeWords, lines: [], headerOffset: headerOffset,
                 firstLine: firstLine, lineCount: lineCount, kindsOffset: kindsOffset), name..<name + nameLength)
         }) else { return nil }
         guard let name = read(f.1, body: { image in String(decoding: UnsafeRawBufferPointer(rebasing: image[f.1]), as: UTF8.self) }),
@@ -509,18 +542,26 @@ public final class LoadedUnit {
         return f.0
     }
 
-    /// A function's signature, from the `kinds` section (`UnitKinds` asks, once each).
-    private func signature(of f: FunctionInfo) throws(ImageError) -> KindSignature {
-        let parameterCount = Int(f.header.pointee.parameterCount)
+    /// Function `i`'s signature, from the `kinds` section (`UnitKinds` asks, once each; a
+    /// lazily loaded unit finds it from the function's entry and stub, without its row).
+    private func signature(index i: Int) throws(ImageError) -> KindSignature {
+        guard let offsets = offsets(ofFunction: i) else { throw .malformed("function #\(i) cannot be read") }
+        let parameterCount: Int
+        if let stubs {
+            parameterCount = Int(LoadedUnit.stub(i, in: stubs).pointee.parameterCount)
+        } else {
+            parameterCount = Int(rows[i]!.header.pointee.parameterCount)
+        }
         func decode(_ section: UnsafeRawBufferPointer) -> Result<KindSignature, ImageError> {
             Result { () throws(ImageError) in
-                try UnitKinds.signature(in: section, at: f.kindsOffset, parameterCount: parameterCount, functionName: f.name)
+                try UnitKinds.signature(
+                    in: section, at: offsets.kinds, parameterCount: parameterCount, functionName: self.functionName(i))
             }
         }
         guard lazySource != nil else { return try kindsBytes.withUnsafeBytes { decode($0) }.get() }
         // Only the record's bytes: a count, a result and a kind per parameter.
         let section = layout.kinds
-        let start = section.lowerBound + min(f.kindsOffset, section.count)
+        let start = section.lowerBound + min(offsets.kinds, section.count)
         let end = min(section.upperBound, start + 3 + parameterCount)
         var failure: ImageError? = nil
         let signature = read(start..<end) { image -> KindSignature? in
@@ -531,7 +572,7 @@ public final class LoadedUnit {
                 return nil
             }
         }
-        guard let signature else { throw failure ?? .malformed("function `\(f.name)`: its signature cannot be read") }
+        guard let signature else { throw failure ?? .malformed("function #\(i): its signature cannot be read") }
         return signature
     }
 
@@ -582,27 +623,52 @@ public final class LoadedUnit {
         return found ?? []
     }
 
-    /// `symbol(named:)` for a lazily loaded unit: scans the SymbolTable comparing bytes.
+    /// `symbol(named:)` for a lazily loaded unit: looks the name up in the symbol index (a slot,
+    /// a symbol and a name read per probe), comparing bytes.
     private func findSymbol(_ wanted: UnsafeBufferPointer<UInt8>) -> UInt32? {
         let layout = self.layout
-        let entryKinds = self.entryKinds
-        let strings = layout.strings
-        // Found or not (`.some(nil)`: not there), or nil: the tables cannot be read.
-        let found = read(layout.symbols, strings) { image -> UInt32?? in
-            let r = ByteReader(base: image)
-            for s in 0..<layout.symbolCount {
-                let at = layout.symbols.lowerBound + s * UnitImage.symbolSize
-                guard let length = try? Int(r.u32(at + 4)), length == wanted.count, let offset = try? Int(r.u32(at)),
-                    offset <= strings.count, length <= strings.count - offset, let id = try? r.u32(at + 8),
-                    Int(id) < entryKinds.count, entryKinds[Int(id)] == .function || entryKinds[Int(id)] == .global
-                else { continue }
-                if length == 0 || memcmp(image.baseAddress! + strings.lowerBound + offset, wanted.baseAddress!, length) == 0 {
-                    return .some(id)
-                }
-            }
-            return .some(nil)
+        let index = layout.symbolIndex
+        guard let slotCount = read(index.lowerBound..<min(index.upperBound, index.lowerBound + 4), body: { image -> Int? in
+            guard index.count >= 4 else { return nil }
+            let count = Int(UInt32(littleEndian: image.loadUnaligned(fromByteOffset: index.lowerBound, as: UInt32.self)))
+            // A power of two that fits the section (0: no index).
+            return count & (count &- 1) == 0 && count <= (index.count - 4) / 4 ? count : nil
+        }), slotCount > 0 else { return nil }
+        var slot = Int(UnitImage.nameHash(wanted)) & (slotCount - 1)
+        for _ in 0..<slotCount {
+            let at = index.lowerBound + 4 + slot * 4
+            // Found (.some(id)), not this symbol (.some(nil)), or nil: unreadable.
+            guard let symbol = read(at..<at + 4, body: { image -> Int? in
+                Int(UInt32(littleEndian: image.loadUnaligned(fromByteOffset: at, as: UInt32.self)))
+            }) else { return nil }
+            if symbol == 0 || symbol > layout.symbolCount { return nil }  // empty slot: not there
+            if let id = symbolId(symbol - 1, ifNamed: wanted) { return id }
+            slot = (slot + 1) & (slotCount - 1)
         }
-        return found ?? nil
+        return nil
+    }
+
+    /// The Id of symbol `s` if its name is `wanted` (and it names a function or a global).
+    private func symbolId(_ s: Int, ifNamed wanted: UnsafeBufferPointer<UInt8>) -> UInt32? {
+        let layout = self.layout
+        let entryKinds = self.entryKinds
+        let at = layout.symbols.lowerBound + s * UnitImage.symbolSize
+        guard let row = read(at..<at + UnitImage.symbolSize, body: { image -> (Int, Int, UInt32)? in
+            let r = ByteReader(base: image)
+            guard let offset = try? Int(r.u32(at)), let length = try? Int(r.u32(at + 4)), let id = try? r.u32(at + 8) else {
+                return nil
+            }
+            return (offset, length, id)
+        }) else { return nil }
+        let (offset, length, id) = row
+        guard length == wanted.count, offset <= layout.strings.count, length <= layout.strings.count - offset,
+            Int(id) < entryKinds.count, entryKinds[Int(id)] == .function || entryKinds[Int(id)] == .global
+        else { return nil }
+        let start = layout.strings.lowerBound + offset
+        let same = read(start..<start + length) { image -> Bool? in
+            length == 0 || memcmp(image.baseAddress! + start, wanted.baseAddress!, length) == 0
+        }
+        return same == true ? id : nil
     }
 
     private struct LoadedParts {
@@ -664,7 +730,8 @@ public final class LoadedUnit {
             section(.code).count % 8 == 0, section(.lines).count % UnitImage.lineSize == 0
         else { throw .malformed("section sizes do not match their counts") }
         let layout = Layout(
-            functionCount: functionCount, symbolCount: symbolCount, symbols: section(.symbols),
+            functionCount: functionCount, symbolCount: symbolCount, entries: section(.entries),
+            symbolIndex: section(.symbolIndex), symbols: section(.symbols),
             functions: section(.functions), code: section(.code), strings: section(.strings), lines: section(.lines),
             interface: section(.interface), kinds: section(.kinds))
         // Now: the entries, globals and data. Lazily, the rest is read when it is needed, and of
@@ -726,6 +793,8 @@ public final class LoadedUnit {
         var headerOffsetById = [Int](repeating: -1, count: entryCount)
         // The frame size and parameter count each function entry gives, by Id.
         var entryShapeById = [UInt32](repeating: 0, count: entryCount)
+        // The signature offset each function entry gives, by Id.
+        var kindsOffsetById = [Int](repeating: -1, count: entryCount)
         // The row of each function entry, by Id (-1: not a function); each row has one entry.
         var functionIndexById = [Int32](repeating: -1, count: entryCount)
         var rowClaimed = [Bool](repeating: false, count: functionCount)
@@ -752,6 +821,7 @@ public final class LoadedUnit {
             case .function:
                 let frameSize = try r.u8(at + 1)
                 let parameterCount = try r.u8(at + 2)
+                let b = b & 0xFFFF_FFFF  // the header's offset (the high half: its signature's)
                 guard b % 8 == 0, b <= UInt64(codeRange.count),
                     UInt64(codeRange.count) - b >= UInt64(functionHeaderWords * 8)
                 else { throw .malformed("function entry \(id) is outside the code") }
@@ -762,6 +832,7 @@ public final class LoadedUnit {
                 functionIndexById[id] = Int32(a)
                 headerOffsetById[id] = Int(b)
                 entryShapeById[id] = UInt32(frameSize) | UInt32(parameterCount) << 8
+                kindsOffsetById[id] = Int(try r.u64(at + 8) >> 32)
                 functionEntryCount += 1
                 if let stubs {
                     // Lazily: the function starts as its stub, which places it when it runs.
@@ -906,6 +977,7 @@ public final class LoadedUnit {
             let lineCount = Int(try r.u32(at + 28))
             let kindsOffset = Int(try r.u32(at + 32))
             guard Int(id) < entryCount, headerOffsetById[Int(id)] == headerOffset, functionIndexById[Int(id)] == Int32(f),
+                kindsOffsetById[Int(id)] == kindsOffset,
                 entryShapeById[Int(id)] == UInt32(frameSize) | UInt32(parameterCount) << 8
             else {
                 throw .malformed("function `\(name)` does not match its AddressTable entry")

@@ -16,8 +16,9 @@ import RibbonCore
 /// 104  sections, each 8-byte aligned:
 ///      entries    16 bytes each: u8 kind, u8 k, u8 p, 1 pad, u32 a, u64 b  (AddressTable, by Id)
 ///                 function: k = frame size, p = parameter count, a = index of its row in
-///                           `functions`, b = offset of its FunctionHeader in `code`
-///                           (a lazy loader makes a function callable from its entry alone)
+///                           `functions`, b = offset of its FunctionHeader in `code` (low 32
+///                           bits) and of its signature in `kinds` (high 32): a lazy loader
+///                           makes, places and verifies a function from its entry alone
 ///                 global:   a = global index
 ///                 constant: a = length, b = offset in `data`
 ///                 builtin, foreign, imported: a = name length, b = name offset in `strings`
@@ -37,6 +38,10 @@ import RibbonCore
 ///      kinds      the value kinds the verifier checks each function against (`KindSignature`,
 ///                 from the interface's declarations): per signature u16 parameter count, u8
 ///                 result kind, a u8 kind per parameter (`ValueKind`); functions share equal ones
+///      symbolIndex  the SymbolTable hashed by name: u32 slot count (a power of two, or 0),
+///                 then per slot u32 symbol index + 1 (0: empty); FNV-1a of the name's bytes,
+///                 linear probing. `LoadedUnit.symbol(named:)` of a lazily loaded unit reads a
+///                 slot, a symbol and a name instead of the whole table.
 /// ```
 /// Nothing in it is an absolute address: loading copies `code` and `data` into fresh memory and
 /// builds the AddressTable from `entries` (`LoadedUnit`).
@@ -52,7 +57,7 @@ public struct UnitImage: Sendable, Equatable {
     public static let formatVersion: UInt32 = 3
 
     enum Section: Int, CaseIterable {
-        case entries, symbols, functions, globals, code, data, strings, lines, interface, kinds
+        case entries, symbols, functions, globals, code, data, strings, lines, interface, kinds, symbolIndex
     }
 
     static let headerSize = 32 + Section.allCases.count * 8
@@ -129,10 +134,23 @@ public struct UnitImage: Sendable, Equatable {
             kindOffsets.append(offset)
         }
 
+        // The symbol index: twice as many slots as symbols, rounded up to a power of two.
+        var slotCount = 0
+        if !unit.symbols.isEmpty {
+            slotCount = 1
+            while slotCount < 2 * unit.symbols.count { slotCount *= 2 }
+        }
+        var slots = [UInt32](repeating: 0, count: slotCount)
+        for (index, symbol) in unit.symbols.enumerated() {
+            var slot = Int(UnitImage.nameHash(symbol.name.utf8)) & (slotCount - 1)
+            while slots[slot] != 0 { slot = (slot + 1) & (slotCount - 1) }
+            slots[slot] = UInt32(index + 1)
+        }
+
         let sizes: [Int] = [
             unit.entries.count * UnitImage.entrySize, unit.symbols.count * UnitImage.symbolSize,
             unit.functions.count * UnitImage.functionSize, unit.globals.count * UnitImage.globalSize,
-            codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.lineSize, unit.interface.count, kinds.count,
+            codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.lineSize, unit.interface.count, kinds.count, 4 + 4 * slotCount,
         ]
         var total = UnitImage.headerSize
         for size in sizes { total = ((total + 7) & ~7) + size }
@@ -169,7 +187,7 @@ public struct UnitImage: Sendable, Equatable {
                     importedKind = UInt8(unit.functions[index].frameSize)
                     p = UInt8(unit.functions[index].parameterCount)
                     a = UInt32(index)
-                    b = UInt64(headerOffsets[index])
+                    b = UInt64(headerOffsets[index]) | UInt64(kindOffsets[index]) << 32
                 case .global(let index):
                     kind = .global
                     a = UInt32(index)
@@ -257,10 +275,22 @@ public struct UnitImage: Sendable, Equatable {
             unit.interface.withUnsafeBytes { out.append($0) }
             out.pad(toMultipleOf: 8)
             out.append(kinds)
+            out.pad(toMultipleOf: 8)
+            out.u32(UInt32(slotCount))
+            for slot in slots { out.u32(slot) }
 
             precondition(out.offset == total, "unit image size mismatch")
             initializedCount = total
         }
+    }
+}
+
+extension UnitImage {
+    /// FNV-1a (32-bit) of a name's bytes: the `symbolIndex` section's hash.
+    static func nameHash<C: Collection>(_ bytes: C) -> UInt32 where C.Element == UInt8 {
+        var hash: UInt32 = 2_166_136_261
+        for byte in bytes { hash = (hash ^ UInt32(byte)) &* 16_777_619 }
+        return hash
     }
 }
 

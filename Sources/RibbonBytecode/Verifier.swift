@@ -85,19 +85,20 @@ struct Verifier {
     /// Checks one function: its structure, then (with `kinds` and the function's declared
     /// `signature`) what its registers hold. On failure, names the word and the reason.
     mutating func verify(
-        code: UnsafeBufferPointer<UInt64>, frameSize: Int, functionName: String, signature: KindSignature? = nil
+        code: UnsafeBufferPointer<UInt64>, frameSize: Int, functionName: @autoclosure () -> String,
+        signature: KindSignature? = nil
     ) throws(ImageError) {
         if !check(code: code, frameSize: frameSize) {
             try Verifier.verify(
                 code: code, frameSize: frameSize, entryKinds: entryKinds.map { AddressTableEntryKind(rawValue: $0)! },
-                functionName: functionName)
-            throw .malformed("function `\(functionName)` failed verification")  // (the detailed check agrees)
+                functionName: functionName())
+            throw .malformed("function `\(functionName())` failed verification")  // (the detailed check agrees)
         }
         if let kindCheck, let signature {
             do {
                 try kindCheck.check(code: code, frameSize: frameSize, signature: signature)
             } catch {
-                throw .malformed("function `\(functionName)`, word \(error.word): \(error.why)")
+                throw .malformed("function `\(functionName())`, word \(error.word): \(error.why)")
             }
         }
     }
