@@ -1,4 +1,46 @@
 import CLZ4
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Decompression contexts kept for reuse. A context allocates its block buffers (64 KiB and
+/// more: a frame's smallest maximum block size) the first time it decodes; one made and freed
+/// per frame made a warm run that reads 70 chunks grow and trim the heap 70 times, with a page
+/// fault for every page each time. At most one context per thread that decodes at once.
+enum DecompressionContexts {
+    private nonisolated(unsafe) static var idle: [OpaquePointer] = []
+    private nonisolated(unsafe) static let lock: UnsafeMutablePointer<pthread_mutex_t> = {
+        let lock = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+        pthread_mutex_init(lock, nil)
+        return lock
+    }()
+
+    static func take() throws -> OpaquePointer {
+        pthread_mutex_lock(lock)
+        let kept = idle.popLast()
+        pthread_mutex_unlock(lock)
+        if let kept { return kept }
+        var context: OpaquePointer?
+        let created = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
+        guard LZ4F_isError(created) == 0, let context else {
+            throw LZ4Frame.lz4Error("LZ4F_createDecompressionContext", created)
+        }
+        return context
+    }
+
+    /// Returns a context for the next frame: kept if it decoded a whole frame, freed otherwise
+    /// (a frame it stopped in the middle of may leave state that a reset does not clear).
+    static func give(_ context: OpaquePointer, finished: Bool) {
+        guard finished else {
+            _ = LZ4F_freeDecompressionContext(context)
+            return
+        }
+        LZ4F_resetDecompressionContext(context)
+        pthread_mutex_lock(lock)
+        idle.append(context)
+        pthread_mutex_unlock(lock)
+    }
+}
 
 /// LZ4 in the standard frame format (liblz4's LZ4F_* API), so `lz4 -d` reads an exported image.
 ///
@@ -94,12 +136,9 @@ public enum LZ4Frame {
             throw CodecError("LZ4: not an LZ4 frame (magic number 0x\(String(leadingWord, radix: 16)))")
         }
 
-        var context: OpaquePointer?
-        let created = LZ4F_createDecompressionContext(&context, UInt32(LZ4F_VERSION))
-        guard LZ4F_isError(created) == 0, let context else {
-            throw lz4Error("LZ4F_createDecompressionContext", created)
-        }
-        defer { _ = LZ4F_freeDecompressionContext(context) }
+        let context = try DecompressionContexts.take()
+        var finished = false
+        defer { DecompressionContexts.give(context, finished: finished) }
 
         // The header first: a recorded content size that disagrees is refused before decoding.
         var consumed = frame.count
@@ -141,9 +180,10 @@ public enum LZ4Frame {
                 throw CodecError("LZ4: \(frame.count - consumed) trailing byte(s) after the end of the frame")
             }
         }
+        finished = true
     }
 
-    private static func lz4Error(_ what: String, _ code: Int) -> CodecError {
+    static func lz4Error(_ what: String, _ code: Int) -> CodecError {
         let name = LZ4F_getErrorName(code).map { String(cString: $0) } ?? "error \(code)"
         return CodecError("LZ4: \(what): \(name)")
     }

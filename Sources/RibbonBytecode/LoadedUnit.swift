@@ -227,9 +227,9 @@ public final class LoadedUnit {
             linkedSlots.append((exporter, link.symbol.id, slot))
         }
         if let symbols = loaded.symbols { symbolList = symbols }
-        let globalIsString = loaded.globalIsString
+        let stringGlobals = Set(loaded.globalIsString)
         kinds = UnitKinds(
-            entryKinds: loaded.entryKinds, entryNames: loaded.entryNames, globalIsString: { globalIsString[$0] },
+            entryKinds: loaded.entryKinds, entryNames: loaded.entryNames, globalIsString: { stringGlobals.contains($0) },
             imports: loaded.imports, importedKinds: loaded.importedKinds,
             functionIndex: { [unowned self] id in
                 let index = functionIndexById[id]
@@ -362,6 +362,42 @@ public final class LoadedUnit {
         var lines = 0..<0
         var interface = 0..<0
         var kinds = 0..<0
+    }
+
+    /// The parts of the image this run has used, for the cache to read first next time: the
+    /// code and signature of every function that was called (or placed), and what finding and
+    /// calling `main` reads (its symbol-index slots, symbol, name and row).
+    public func usedImageRanges() -> [Range<Int>] {
+        var ranges: [Range<Int>] = []
+        let main = symbol(named: "main").flatMap { Int($0) < functionIndexById.count ? Int(functionIndexById[Int($0)]) : nil }
+        for i in 0..<functionCount {
+            let called = lazySource == nil ? (rows[i]?.header.pointee.hotness ?? 0) > 0 : placedHeaders[i] != nil
+            guard called || i == main, let offsets = offsets(ofFunction: i) else { continue }
+            let parameters = Int((lazySource == nil ? rows[i]?.header : stubs.map { LoadedUnit.stub(i, in: $0) })?
+                .pointee.parameterCount ?? 0)
+            let code = layout.code.lowerBound + offsets.header
+            let words = rows[i]?.codeWords ?? Int(placedHeaders[i]?.pointee.codeWords ?? 0)
+            ranges.append(code..<code + functionHeaderWords * 8 + words * 8)
+            let kinds = layout.kinds.lowerBound + offsets.kinds
+            ranges.append(kinds..<kinds + 3 + parameters)
+            if i == main {
+                let row = layout.functions.lowerBound + i * UnitImage.functionSize
+                ranges.append(row..<row + UnitImage.functionSize)
+            }
+        }
+        // `symbol(named: "main")`: the first slots of its probe, the symbol rows, the name.
+        if let mainSymbol = symbolList.firstIndex(where: { $0.name == "main" }) {
+            let slots = layout.symbolIndex
+            let slotCount = max(1, (slots.count - 4) / 4)
+            if slots.count > 4, slotCount & (slotCount - 1) == 0 {
+                let first = Int(UnitImage.nameHash("main".utf8)) & (slotCount - 1)
+                ranges.append(slots.lowerBound..<slots.lowerBound + 4)
+                ranges.append(slots.lowerBound + 4 + first * 4..<slots.lowerBound + 4 + min(slotCount, first + 8) * 4)
+            }
+            let symbol = layout.symbols.lowerBound + mainSymbol * UnitImage.symbolSize
+            ranges.append(symbol..<symbol + UnitImage.symbolSize)
+        }
+        return ranges
     }
 
     /// Functions whose code has been placed (all of them when loaded at once).
@@ -684,8 +720,8 @@ public final class LoadedUnit {
         var entryNames: [Int: String]
         var importedKinds: [Int: AddressTableEntryKind]
         var imports: [(slot: Int, symbol: ImportedSymbol)]
-        /// By Id: a global whose initialiser is a constant's address (a `Str`).
-        var globalIsString: [Bool]
+        /// The Ids of the globals whose initialiser is a constant's address (a `Str`).
+        var globalIsString: [Int]
         var interface: [UInt8]
         var kindsBytes: [UInt8]
         /// Nil when loaded lazily (read on first use).
@@ -789,18 +825,12 @@ public final class LoadedUnit {
         var verifiedKinds: [AddressTableEntryKind] = []
         verifiedKinds.reserveCapacity(entryCount)
         var foreign: [Int: ForeignFunction] = [:]
-        // Header offset in code of each function entry, by Id (-1: not a function).
-        var headerOffsetById = [Int](repeating: -1, count: entryCount)
-        // The frame size and parameter count each function entry gives, by Id.
-        var entryShapeById = [UInt32](repeating: 0, count: entryCount)
-        // The signature offset each function entry gives, by Id.
-        var kindsOffsetById = [Int](repeating: -1, count: entryCount)
         // The row of each function entry, by Id (-1: not a function); each row has one entry.
         var functionIndexById = [Int32](repeating: -1, count: entryCount)
         var rowClaimed = [Bool](repeating: false, count: functionCount)
         var functionEntryCount = 0
-        // Global index of each global entry, by Id (-1: not a global), for the kind check.
-        var globalIndexById = [Int](repeating: -1, count: entryCount)
+        // Global index of each global entry, by Id, for the kind check.
+        var globalIndexById: [Int: Int] = [:]
         for id in 0..<entryCount {
             let at = section(.entries).lowerBound + id * UnitImage.entrySize
             guard let kind = AddressTableEntryKind(rawValue: try r.u8(at)) else {
@@ -830,9 +860,6 @@ public final class LoadedUnit {
                 }
                 rowClaimed[Int(a)] = true
                 functionIndexById[id] = Int32(a)
-                headerOffsetById[id] = Int(b)
-                entryShapeById[id] = UInt32(frameSize) | UInt32(parameterCount) << 8
-                kindsOffsetById[id] = Int(try r.u64(at + 8) >> 32)
                 functionEntryCount += 1
                 if let stubs {
                     // Lazily: the function starts as its stub, which places it when it runs.
@@ -930,7 +957,7 @@ public final class LoadedUnit {
                 layout: layout, rows: rows, stubs: stubs, functionIndexById: functionIndexById, sourcePath: sourcePath,
                 table: table, entryKinds: kinds, verifiedKinds: verifiedKinds, entryNames: names,
                 importedKinds: importedKinds, imports: imports,
-                globalIsString: globalIndexById.map { $0 >= 0 && globalIsString[$0] },
+                globalIsString: globalIndexById.filter { globalIsString[$0.value] }.map(\.key),
                 interface: source == nil ? Array(r.base[section(.interface)]) : [],
                 kindsBytes: source == nil ? Array(r.base[section(.kinds)]) : [], symbols: symbols, foreign: foreign,
                 memory: memory, memorySize: total)
@@ -976,9 +1003,11 @@ public final class LoadedUnit {
             let firstLine = Int(try r.u32(at + 24))
             let lineCount = Int(try r.u32(at + 28))
             let kindsOffset = Int(try r.u32(at + 32))
-            guard Int(id) < entryCount, headerOffsetById[Int(id)] == headerOffset, functionIndexById[Int(id)] == Int32(f),
-                kindsOffsetById[Int(id)] == kindsOffset,
-                entryShapeById[Int(id)] == UInt32(frameSize) | UInt32(parameterCount) << 8
+            // Its entry (a function's, checked above) gives the same shape, row and offsets.
+            let entry = section(.entries).lowerBound + Int(id) * UnitImage.entrySize
+            guard Int(id) < entryCount, functionIndexById[Int(id)] == Int32(f),
+                Int(try r.u8(entry + 1)) == frameSize, Int(try r.u8(entry + 2)) == parameterCount,
+                try r.u64(entry + 8) == UInt64(headerOffset) | UInt64(kindsOffset) << 32
             else {
                 throw .malformed("function `\(name)` does not match its AddressTable entry")
             }

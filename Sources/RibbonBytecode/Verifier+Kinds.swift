@@ -95,8 +95,9 @@ public final class UnitKinds {
         case unchecked
     }
 
-    /// By Id; nil until asked for.
-    private var entries: [Entry?]
+    /// By Id, once asked for (a dictionary: a warm run asks for a few of thousands).
+    private var entries: [Int: Entry] = [:]
+    private let count: Int
     /// Works out one Id's entry (reading the image's `kinds` section for a function).
     private let compute: (Int) throws(ImageError) -> Entry
 
@@ -106,13 +107,13 @@ public final class UnitKinds {
     }
 
     init(count: Int, compute: @escaping (Int) throws(ImageError) -> Entry) {
-        entries = Array(repeating: nil, count: count)
+        self.count = count
         self.compute = compute
     }
 
     /// What Id `id` is; throws when the image's record of it is malformed or cannot be read.
     public func entry(_ id: Int) throws(ImageError) -> Entry {
-        guard id >= 0, id < entries.count else { throw .malformed("Id \(id) is out of range") }
+        guard id >= 0, id < count else { throw .malformed("Id \(id) is out of range") }
         if let known = entries[id] { return known }
         let entry = try compute(id)
         entries[id] = entry

@@ -261,13 +261,15 @@ public final class CacheStore {
     /// Afterwards, when the cache holds more than `maxBytes`, the least recently used units are
     /// evicted (`evict(toFit:)`). `sourceDigests`, the run's source digests to remember, are
     /// written in the same transaction, so that a run waits for the write lock at most once.
+    /// `warmRanges`: what of the image the run used, which warm runs then read first
+    /// (`ImageChunks.encode`).
     public func store(
         key: SHA256Digest, sourcePath: String, image: [UInt8]?, compileMicroseconds: Int, ribbonBuild: String,
         jitIdentity: String, machineCode: [MachineCodeEntry], factors: String = "", maxBytes: Int64? = nil,
-        countMiss: Bool = false, sourceDigests: [SourceDigestRecord] = []
+        countMiss: Bool = false, sourceDigests: [SourceDigestRecord] = [], warmRanges: [Range<Int>] = []
     ) throws {
         // Compress and hash before taking the write lock.
-        let imageFrames = try image.map { try ImageChunks.encode($0) }
+        let imageFrames = try image.map { try ImageChunks.encode($0, warm: warmRanges) }
         let imageHash = image.map { SHA256.hash($0) }
         let blobs = try machineCode.map { entry in
             (entry, try LZ4Frame.compress(entry.blob), SHA256.hash(entry.blob))

@@ -6,21 +6,24 @@ import SQLiteSupport
 
 /// Unit images in 4 KiB chunks (migration 0004): each chunk is its own LZ4 frame, the frames
 /// are stored one after another in `units.image`, and `units.image_chunks` indexes them with
-/// each chunk's SHA-256. A warm run then reads, decompresses and checks only the chunks holding
-/// what it uses (`LazyUnitImage`); every chunk is hash-checked before any byte of it is used.
+/// the SHA-256 of each chunk's frame. A warm run then reads, checks and decompresses only the
+/// chunks holding what it uses (`LazyUnitImage`); every frame is hash-checked before it is
+/// decompressed (the stored bytes are hashed: fewer than the chunk's, and no unchecked byte
+/// reaches the decompressor).
 public enum ImageChunks {
     /// Small, because a run touches a few functions scattered over the code: the 5,000-function
     /// benchmark program runs 44 of them, which lie in nearly every 64 KiB chunk but in about a
     /// tenth of the 4 KiB ones.
     public static let chunkSize = 4 << 10
-    static let magic: [UInt8] = Array("RIBNCHNK".utf8)
+    /// Index format 2 ("…CHK2"): digests of the frames (format 1 hashed the decompressed chunks).
+    static let magic: [UInt8] = Array("RIBNCHK2".utf8)
     static let entrySize = 40
 
     public struct Entry: Sendable, Equatable {
         /// Where the chunk's frame is in `image`, and its length.
         public var offset: Int
         public var length: Int
-        /// The SHA-256 of the chunk's bytes, as four words (no array per chunk: a large image
+        /// The SHA-256 of the chunk's frame, as four words (no array per chunk: a large image
         /// has hundreds of chunks, and a warm run decodes the whole index).
         var digest: (UInt64, UInt64, UInt64, UInt64)
 
@@ -41,8 +44,10 @@ public enum ImageChunks {
         }
     }
 
-    /// The frames of `image`'s chunks, concatenated, and their index.
-    static func encode(_ image: [UInt8]) throws -> (frames: [UInt8], index: [UInt8]) {
+    /// The frames of `image`'s chunks, concatenated, and their index. `warm`: byte ranges of the
+    /// image a run used (the code and signatures of the functions it called), recorded in the
+    /// index as the chunks a warm run reads at once, before it starts (`LazyUnitImage.prefetch`).
+    static func encode(_ image: [UInt8], warm: [Range<Int>] = []) throws -> (frames: [UInt8], index: [UInt8]) {
         var frames: [UInt8] = []
         var index = magic
         func u32(_ v: Int) { withUnsafeBytes(of: UInt32(v).littleEndian) { index.append(contentsOf: $0) } }
@@ -56,10 +61,17 @@ public enum ImageChunks {
                 let frame = try LZ4Frame.compress(chunk, contentChecksum: false)
                 u32(frames.count)
                 u32(frame.count)
-                index += SHA256.hash(chunk).bytes
+                index += frame.withUnsafeBytes { SHA256.hash($0).bytes }
                 frames += frame
             }
         }
+        // The warm set: u32 count, then the chunk numbers, ascending.
+        var warmChunks = Set<Int>()
+        for range in warm where !range.isEmpty && range.lowerBound >= 0 && range.upperBound <= image.count {
+            for chunk in range.lowerBound / chunkSize...(range.upperBound - 1) / chunkSize { warmChunks.insert(chunk) }
+        }
+        u32(warmChunks.count)
+        for chunk in warmChunks.sorted() { u32(chunk) }
         index += SHA256.hash(index).bytes
         return (frames, index)
     }
@@ -67,6 +79,14 @@ public enum ImageChunks {
     /// Checks an index (its own hash, the chunk size, one entry per chunk of `imageSize`, frames
     /// inside `framesSize`) and returns its entries.
     static func decodeIndex(_ bytes: [UInt8], imageSize: Int, framesSize: Int) throws -> [Entry] {
+        try decodeIndexAndWarmSet(bytes, imageSize: imageSize, framesSize: framesSize).entries
+    }
+
+    /// `decodeIndex`, and the chunks a warm run reads at once (see `encode`; each below the
+    /// chunk count).
+    static func decodeIndexAndWarmSet(
+        _ bytes: [UInt8], imageSize: Int, framesSize: Int
+    ) throws -> (entries: [Entry], warm: [Int]) {
         struct Bad: Error, CustomStringConvertible { var description: String }
         guard bytes.count >= 16 + 32, Array(bytes[0..<8]) == magic else { throw Bad(description: "chunk index malformed") }
         let hash = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 32])) }
@@ -77,9 +97,11 @@ public enum ImageChunks {
             Int(UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24)
         }
         let count = u32(12)
-        guard u32(8) == chunkSize, count == (imageSize + chunkSize - 1) / chunkSize,
-            bytes.count == 16 + count * entrySize + 32
+        let warmAt = 16 + count * entrySize
+        guard u32(8) == chunkSize, count == (imageSize + chunkSize - 1) / chunkSize, bytes.count >= warmAt + 4 + 32,
+            bytes.count == warmAt + 4 + u32(warmAt) * 4 + 32
         else { throw Bad(description: "chunk index does not match the image") }
+        let warm = (0..<u32(warmAt)).map { u32(warmAt + 4 + 4 * $0) }.filter { $0 < count }
         var entries: [Entry] = []
         entries.reserveCapacity(count)
         try bytes.withUnsafeBytes { raw in
@@ -94,7 +116,7 @@ public enum ImageChunks {
                 entries.append(entry)
             }
         }
-        return entries
+        return (entries, warm)
     }
 
     /// The uncompressed range of chunk `i` of an image of `imageSize` bytes.
@@ -102,17 +124,15 @@ public enum ImageChunks {
         i * chunkSize..<min((i + 1) * chunkSize, imageSize)
     }
 
-    /// Decompresses and checks every chunk: the whole image.
+    /// Checks and decompresses every chunk: the whole image.
     static func decompressAll(_ frames: UnsafeRawBufferPointer, entries: [Entry], imageSize: Int) throws -> [UInt8] {
         var image = [UInt8](repeating: 0, count: imageSize)
         try image.withUnsafeMutableBytes { out in
             for (i, entry) in entries.enumerated() {
                 let destination = UnsafeMutableRawBufferPointer(rebasing: out[range(ofChunk: i, imageSize: imageSize)])
-                try LZ4Frame.decompress(
-                    UnsafeRawBufferPointer(rebasing: frames[entry.offset..<entry.offset + entry.length]), into: destination)
-                guard entry.matches(UnsafeRawBufferPointer(destination)) else {
-                    throw CodecError("chunk \(i) failed its hash check")
-                }
+                let frame = UnsafeRawBufferPointer(rebasing: frames[entry.offset..<entry.offset + entry.length])
+                guard entry.matches(frame) else { throw CodecError("chunk \(i) failed its hash check") }
+                try LZ4Frame.decompress(frame, into: destination)
             }
         }
         return image
@@ -159,6 +179,27 @@ public final class LazyUnitImage {
 
     deinit {
         munmap(mapping, mappedSize)
+        scratchBuffer.deallocate()
+    }
+
+    /// Where frames are read before they are checked and decompressed: one buffer, grown as
+    /// needed (a warm run reads dozens of runs of frames, mostly a few KiB each).
+    private var scratchBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 16)
+
+    private func scratch(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        if scratchBuffer.count < count {
+            scratchBuffer.deallocate()
+            scratchBuffer = .allocate(byteCount: max(count, 2 * scratchBuffer.count), alignment: 16)
+        }
+        return UnsafeMutableRawBufferPointer(rebasing: scratchBuffer[0..<count])
+    }
+
+    /// Makes the given chunks valid now, best effort (a chunk that cannot be read is left to
+    /// `ensure` to report when it is needed): the warm set a previous run recorded.
+    public func prefetch(chunks: [Int]) {
+        for chunk in chunks where chunk < entries.count && !loaded[chunk] {
+            try? ensure(ImageChunks.range(ofChunk: chunk, imageSize: count))
+        }
     }
 
     /// Makes `range` of the image valid: reads, decompresses and hash-checks each chunk it
@@ -179,29 +220,22 @@ public final class LazyUnitImage {
                 last += 1
             }
             let first = entries[i].offset
-            var frames = [UInt8](repeating: 0, count: entries[last].offset + entries[last].length - first)
-            try frames.withUnsafeMutableBytes {
-                try store.db.readBlob(table: "units", column: "image", rowid: rowid, offset: first, into: $0)
-            }
-            try frames.withUnsafeBytes { raw in
-                for j in i...last {
-                    let entry = entries[j]
-                    let frame = UnsafeRawBufferPointer(rebasing: raw[entry.offset - first..<entry.offset - first + entry.length])
-                    try fill(j, from: frame)
-                }
+            let frames = scratch(entries[last].offset + entries[last].length - first)
+            try store.db.readBlob(table: "units", column: "image", rowid: rowid, offset: first, into: frames)
+            for j in i...last {
+                let entry = entries[j]
+                try fill(j, from: UnsafeRawBufferPointer(rebasing: frames[entry.offset - first..<entry.offset - first + entry.length]))
             }
             i = last + 1
         }
     }
 
-    /// Decompresses chunk `i` into place and checks its hash; only then is it marked loaded.
+    /// Checks chunk `i`'s frame against its hash, then decompresses it into place (exactly the
+    /// chunk's size, or it throws); only then is it marked loaded.
     private func fill(_ i: Int, from frame: UnsafeRawBufferPointer) throws {
+        guard entries[i].matches(frame) else { throw CodecError("chunk \(i) of the unit image failed its hash check") }
         let chunk = ImageChunks.range(ofChunk: i, imageSize: count)
-        let destination = UnsafeMutableRawBufferPointer(start: mapped + chunk.lowerBound, count: chunk.count)
-        try LZ4Frame.decompress(frame, into: destination)
-        guard entries[i].matches(UnsafeRawBufferPointer(destination)) else {
-            throw CodecError("chunk \(i) of the unit image failed its hash check")
-        }
+        try LZ4Frame.decompress(frame, into: UnsafeMutableRawBufferPointer(start: mapped + chunk.lowerBound, count: chunk.count))
         loaded[i] = true
         chunksRead += 1
     }

@@ -82,29 +82,35 @@ final class CacheSession {
         // A warm run loads the unit lazily: only the chunks of the image it uses are read,
         // decompressed, hash-checked and verified (`LoadedUnit(lazy:)`).
         do {
-            switch try store.loadLazily(
-                key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
-            {
-            case .miss:
-                return .miss
-            case .bad(let why):
-                return damaged(why)
-            case .wholeOnly:
-                break  // a row from before chunked images: loaded whole below
-            case .hit(let image, let rows, let badMachineCode, let saved):
-                let unit: LoadedUnit
-                let t0 = monotonicMicroseconds()
-                defer { decodeMicroseconds = monotonicMicroseconds() - t0 }
-                // No huge-page heap (`CompilerMemory`): a lazy load allocates the AddressTable and
-                // a stub per function, and each function it places on its own.
-                do {
-                    unit = try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath)
-                } catch {
-                    warnings.append(Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
+            // One read transaction for the lookup and the decode (a dozen reads of the row and
+            // its chunks); the chunks a run needs later are each read on their own.
+            let outcome = try store.reading { () throws -> Lookup? in
+                switch try store.loadLazily(
+                    key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
+                {
+                case .miss:
                     return .miss
+                case .bad(let why):
+                    return damaged(why)
+                case .wholeOnly:
+                    return nil  // a row from before chunked images: loaded whole below
+                case .hit(let image, let rows, let badMachineCode, let saved):
+                    let unit: LoadedUnit
+                    let t0 = monotonicMicroseconds()
+                    defer { decodeMicroseconds = monotonicMicroseconds() - t0 }
+                    // No huge-page heap (`CompilerMemory`): a lazy load allocates the AddressTable
+                    // and a stub per function, and each function it places on its own.
+                    do {
+                        unit = try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath)
+                    } catch {
+                        warnings.append(
+                            Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
+                        return .miss
+                    }
+                    return hit(unit, rows, bad: badMachineCode, saved: saved)
                 }
-                return hit(unit, rows, bad: badMachineCode, saved: saved)
             }
+            if let outcome { return outcome }
         } catch {
             warnings.append(Self.warning("cannot read: \(error); compiling \(path) without it"))
             return .miss
@@ -207,7 +213,8 @@ final class CacheSession {
     /// run, in one transaction, then evicts least-recently-used units beyond the size bound.
     /// Nothing after a store of this run has failed (see `storeFailed`).
     func store(
-        key: UnitKeyFactors, path: String, image: UnitImage?, compileMicroseconds: Int, compiled: [JITEngine.Compiled]
+        key: UnitKeyFactors, path: String, image: UnitImage?, compileMicroseconds: Int, compiled: [JITEngine.Compiled],
+        warmRanges: [Range<Int>] = []
     ) {
         let entries = compiled.map {
             CacheStore.MachineCodeEntry(
@@ -224,7 +231,7 @@ final class CacheSession {
                 key: key.key, sourcePath: absolutePath(path), image: image?.bytes,
                 compileMicroseconds: compileMicroseconds, ribbonBuild: CacheKeys.ribbonBuild,
                 jitIdentity: CacheKeys.jitIdentity, machineCode: entries, factors: key.storedText, maxBytes: maxBytes,
-                countMiss: image != nil, sourceDigests: digests)
+                countMiss: image != nil, sourceDigests: digests, warmRanges: warmRanges)
         } catch {
             storeFailed = true
             warnings.append(Self.warning("cannot store \(path): \(error)"))

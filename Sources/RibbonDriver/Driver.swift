@@ -222,7 +222,7 @@ public enum Driver {
             let code = compiled.filter { $0.unit == ObjectIdentifier(unit) }
             cache.store(
                 key: factors, path: file.path, image: image, compileMicroseconds: file.compileMicroseconds,
-                compiled: code)
+                compiled: code, warmRanges: image == nil ? [] : unit.usedImageRanges())
         }
         cache.finish()
     }

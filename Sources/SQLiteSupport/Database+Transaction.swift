@@ -21,6 +21,23 @@ extension Database {
         return result
     }
 
+    /// Runs `body` in one read transaction (`BEGIN`, deferred, then `COMMIT`; `ROLLBACK` if
+    /// `body` throws): its reads see one snapshot and take SQLite's locks once, not once per
+    /// statement or blob read. Keep `body` short: an open reader holds back other processes'
+    /// WAL checkpoints. Not reentrant.
+    public func reading<Result>(_ body: () throws -> Result) throws -> Result {
+        try statement("BEGIN").run()
+        let result: Result
+        do {
+            result = try body()
+            try statement("COMMIT").run()
+        } catch {
+            rollbackIfOpen()
+            throw error
+        }
+        return result
+    }
+
     /// `ROLLBACK` if a transaction is still open. SQLite may already have rolled back by itself
     /// (after SQLITE_FULL, SQLITE_IOERR, SQLITE_NOMEM, ...), and a ROLLBACK then fails with
     /// "no transaction is active"; the caller is already throwing the error that matters.

@@ -221,6 +221,36 @@ final class TemporaryDirectory {
         #expect(warm.standardError.contains("\"unit\":\"hit\""))
     }
 
+    /// The run that stores a unit records the chunks it used (the code and signatures of the
+    /// functions it called, what finding `main` reads) in the chunk index; a warm run reads them
+    /// up front, in its lookup's one read transaction, and none while the program runs.
+    @Test func aWarmRunReadsWhatTheLastRunUsedFirst() throws {
+        let directory = try TemporaryDirectory()
+        let path = try Self.write(directory.path)
+        let cold = run(path, cache: directory.path, jit: .off)
+        #expect(cold.status == 0, "\(cold.standardError)")
+        let store = try CacheStore(directory: directory.path)
+        let key = CacheKeys.factors(sourceDigest: SHA256.hash(try FileSystem.readFile(path))).key
+        guard case .hit(let image, _, 0, _) = try store.loadLazily(
+            key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
+        else {
+            Issue.record("expected a chunked hit")
+            return
+        }
+        let prefetched = image.chunksRead
+        #expect(prefetched > 1 && prefetched < image.chunkCount)
+        let unit = try LoadedUnit(lazy: image, resolver: Driver.resolver)
+        let mainId = try #require(unit.symbol(named: "main"))
+        let main = try #require(unit.function(id: mainId))
+        let beforeRun = image.chunksRead
+        let fiber = Fiber(output: .buffer)
+        #expect(fiber.call(main) == .success(0))
+        fiber.flush()
+        #expect(fiber.capturedOutput == cold.standardOutput)
+        #expect(unit.placedCount > 1)
+        #expect(image.chunksRead == beforeRun, "\(image.chunksRead - beforeRun) chunks read while running")
+    }
+
     @Test func aDamagedPartMetMidRunIsCompiledAfresh() throws {
         let directory = try TemporaryDirectory()
         let path = try Self.write(directory.path)

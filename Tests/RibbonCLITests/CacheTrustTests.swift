@@ -190,7 +190,10 @@ import Testing
             var index = read.blob(0)
             read.reset()
             let count = Int(index[12]) | Int(index[13]) << 8 | Int(index[14]) << 16 | Int(index[15]) << 24
-            try #require(count > 1 && index.count == 16 + count * 40 + 32)
+            // Then the warm set: a count and that many chunk numbers (none: nothing ran).
+            let warmAt = 16 + count * 40
+            let warm = Int(index[warmAt]) | Int(index[warmAt + 1]) << 8
+            try #require(count > 1 && index.count == warmAt + 4 + warm * 4 + 32)
             // Chunk i gets chunk i+1's hash (the last the first's).
             let hashes = (0..<count).map { Array(index[16 + $0 * 40 + 8..<16 + $0 * 40 + 40]) }
             for i in 0..<count { index.replaceSubrange(16 + i * 40 + 8..<16 + i * 40 + 40, with: hashes[(i + 1) % count]) }
