@@ -243,7 +243,21 @@ public final class LoadedUnit {
             exporter.importerSlots[id]?.removeAll { $0 == slot }
         }
         for block in placedMemory { block.deallocate() }
-        memory.deallocate()
+        LoadedUnit.release(memory, lazy: lazySource != nil, size: memorySize)
+    }
+
+    /// The unit's memory: from the allocator when loaded at once; lazily, a mapping populated
+    /// in one call (the AddressTable and the stubs, a few hundred KiB that are all written
+    /// now: one system call instead of a page fault per page).
+    static func allocate(_ size: Int, lazy: Bool) -> UnsafeMutableRawPointer? {
+        guard lazy else { return UnsafeMutableRawPointer.allocate(byteCount: max(size, 16), alignment: 16) }
+        let mapped = mmap(nil, max(size, 16), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+        guard let mapped, mapped != MAP_FAILED else { return nil }
+        return mapped
+    }
+
+    static func release(_ memory: UnsafeMutableRawPointer, lazy: Bool, size: Int) {
+        if lazy { munmap(memory, max(size, 16)) } else { memory.deallocate() }
     }
 
     /// Sets a function's AddressTable entry, and every other unit's slot that imports it: how
@@ -797,12 +811,14 @@ public final class LoadedUnit {
         let codeBytes = source == nil ? codeRange.count : functionCount * stubBytes
         let dataAt = codeAt + codeBytes
         let total = dataAt + dataRange.count
-        let memory = UnsafeMutableRawPointer.allocate(byteCount: max(total, 16), alignment: 16)
+        guard let memory = LoadedUnit.allocate(total, lazy: source != nil) else {
+            throw .malformed("cannot map \(total) bytes for the unit")
+        }
         var ok = false
-        defer { if !ok { memory.deallocate() } }
-        // Zero the table and globals; code and data are copied over whole (lazily: stubs now,
-        // each function's code when it is placed, `placed(_:)`).
-        memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(codeAt, 16))
+        defer { if !ok { LoadedUnit.release(memory, lazy: source != nil, size: total) } }
+        // Zero the table and globals (a fresh mapping is zero already); code and data are
+        // copied over whole (lazily: stubs now, each function's code when it is placed).
+        if source == nil { memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(codeAt, 16)) }
         let table = memory.bindMemory(to: UInt64.self, capacity: entryCount + globalCount)
         let globalsBase = table + entryCount
         let stubs: UnsafeMutableRawPointer? = source == nil ? nil : memory.advanced(by: codeAt)

@@ -197,9 +197,27 @@ public final class LazyUnitImage {
     /// Makes the given chunks valid now, best effort (a chunk that cannot be read is left to
     /// `ensure` to report when it is needed): the warm set a previous run recorded.
     public func prefetch(chunks: [Int]) {
-        for chunk in chunks where chunk < entries.count && !loaded[chunk] {
-            try? ensure(ImageChunks.range(ofChunk: chunk, imageSize: count))
+        inOneBatch {
+            for chunk in chunks where chunk < entries.count && !loaded[chunk] {
+                try? ensure(ImageChunks.range(ofChunk: chunk, imageSize: count))
+            }
         }
+    }
+
+    /// The blob handle `ensure` reads through inside `inOneBatch`.
+    private var batch: Blob?
+
+    /// Runs `body` with one blob handle for all the reads it makes (one `sqlite3_blob_open`,
+    /// and SQLite keeps the value's overflow-page list between reads). Call it inside a read
+    /// transaction (`CacheStore.reading`), whose snapshot the handle holds until `body` returns.
+    public func inOneBatch<Result>(_ body: () throws -> Result) rethrows -> Result {
+        guard batch == nil else { return try body() }
+        batch = try? Blob(store.db, table: "units", column: "image", rowid: rowid)
+        defer {
+            batch?.close()
+            batch = nil
+        }
+        return try body()
     }
 
     /// Makes `range` of the image valid: reads, decompresses and hash-checks each chunk it
@@ -221,7 +239,11 @@ public final class LazyUnitImage {
             }
             let first = entries[i].offset
             let frames = scratch(entries[last].offset + entries[last].length - first)
-            try store.db.readBlob(table: "units", column: "image", rowid: rowid, offset: first, into: frames)
+            if let batch {
+                try batch.read(offset: first, into: frames)
+            } else {
+                try store.db.readBlob(table: "units", column: "image", rowid: rowid, offset: first, into: frames)
+            }
             for j in i...last {
                 let entry = entries[j]
                 try fill(j, from: UnsafeRawBufferPointer(rebasing: frames[entry.offset - first..<entry.offset - first + entry.length]))

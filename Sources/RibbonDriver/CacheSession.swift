@@ -101,7 +101,7 @@ final class CacheSession {
                     // No huge-page heap (`CompilerMemory`): a lazy load allocates the AddressTable
                     // and a stub per function, and each function it places on its own.
                     do {
-                        unit = try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath)
+                        unit = try image.inOneBatch { try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath) }
                     } catch {
                         warnings.append(
                             Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))

@@ -282,3 +282,45 @@ extension Database {
         }
     }
 }
+
+/// An open read-only blob (`sqlite3_blob_open`): reads of one value without opening it again,
+/// which also keeps SQLite's list of the value's overflow pages, so a read far into a large
+/// value does not walk the chain from its start each time. It holds a read transaction while
+/// open: open it for a short batch of reads (inside `Database.reading`) and `close` it.
+public final class Blob {
+    private var handle: OpaquePointer?
+    private let database: Database
+    private let what: String
+
+    public init(_ database: Database, table: String, column: String, rowid: Int64) throws {
+        self.database = database
+        what = "blob \(table).\(column) row \(rowid)"
+        let connection = try database.openHandle()
+        let opened = sqlite3_blob_open(connection, "main", table, column, rowid, 0, &handle)
+        guard opened == SQLITE_OK, handle != nil else {
+            let error = SQLiteError(connection: connection, code: opened, sql: what)
+            sqlite3_blob_close(handle)
+            handle = nil
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    public func close() {
+        sqlite3_blob_close(handle)
+        handle = nil
+    }
+
+    /// Reads `destination.count` bytes at `offset`; throws as `Database.readBlob`.
+    public func read(offset: Int, into destination: UnsafeMutableRawBufferPointer) throws {
+        guard let handle else { throw SQLiteError(code: SQLITE_MISUSE, message: "blob is closed", sql: what) }
+        guard destination.count > 0 else { return }
+        guard offset >= 0, offset <= Int(Int32.max), destination.count <= Int(Int32.max), let base = destination.baseAddress
+        else { throw SQLiteError(code: SQLITE_RANGE, message: "range outside the blob", sql: what) }
+        let rc = sqlite3_blob_read(handle, base, Int32(destination.count), Int32(offset))
+        guard rc == SQLITE_OK else {
+            throw SQLiteError(connection: try database.openHandle(), code: rc, sql: what)
+        }
+    }
+}
