@@ -9,16 +9,7 @@ extension Database {
     /// no retry possible, because its read snapshot is already stale. Not reentrant: BEGIN
     /// inside an open transaction throws.
     public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
-        try statement("BEGIN IMMEDIATE").run()
-        let result: Result
-        do {
-            result = try body()
-            try statement("COMMIT").run()
-        } catch {
-            rollbackIfOpen()
-            throw error
-        }
-        return result
+        try inTransaction(begin: "BEGIN IMMEDIATE", body)
     }
 
     /// Runs `body` in one read transaction (`BEGIN`, deferred, then `COMMIT`; `ROLLBACK` if
@@ -26,7 +17,12 @@ extension Database {
     /// statement or blob read. Keep `body` short: an open reader holds back other processes'
     /// WAL checkpoints. Not reentrant.
     public func reading<Result>(_ body: () throws -> Result) throws -> Result {
-        try statement("BEGIN").run()
+        try inTransaction(begin: "BEGIN", body)
+    }
+
+    /// `begin`, `body`, then `COMMIT`; `ROLLBACK` if `body` or the commit throws (rethrown).
+    private func inTransaction<Result>(begin: String, _ body: () throws -> Result) throws -> Result {
+        try statement(begin).run()
         let result: Result
         do {
             result = try body()

@@ -190,19 +190,26 @@ final class TemporaryDirectory {
         return Driver.execute(path: path, options: options, output: .buffer)
     }
 
+    struct Failure: Error, CustomStringConvertible { var description: String }
+
+    /// The cached image of `path`, as a warm run's lookup gives it (not decoded yet).
+    static func lazyImage(of path: String, cache: String) throws -> LazyUnitImage {
+        let store = try CacheStore(directory: cache)
+        let key = CacheKeys.factors(sourceDigest: SHA256.hash(try FileSystem.readFile(path))).key
+        guard case .hit(let image, _, 0, _) = try store.loadLazily(
+            key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
+        else {
+            throw Failure(description: "expected a chunked hit for \(path)")
+        }
+        return image
+    }
+
     @Test func aWarmRunReadsOnlyWhatItUses() throws {
         let directory = try TemporaryDirectory()
         let path = try Self.write(directory.path)
         let cold = run(path, cache: directory.path)
         #expect(cold.status == 0, "\(cold.standardError)")
-        let store = try CacheStore(directory: directory.path)
-        let key = CacheKeys.factors(sourceDigest: SHA256.hash(try FileSystem.readFile(path))).key
-        guard case .hit(let image, _, 0, _) = try store.loadLazily(
-            key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
-        else {
-            Issue.record("expected a chunked hit")
-            return
-        }
+        let image = try Self.lazyImage(of: path, cache: directory.path)
         let unit = try LoadedUnit(lazy: image, resolver: Driver.resolver)
         #expect(unit.functions.count == 401)
         #expect(unit.placedCount == 0)
@@ -229,14 +236,7 @@ final class TemporaryDirectory {
         let path = try Self.write(directory.path)
         let cold = run(path, cache: directory.path, jit: .off)
         #expect(cold.status == 0, "\(cold.standardError)")
-        let store = try CacheStore(directory: directory.path)
-        let key = CacheKeys.factors(sourceDigest: SHA256.hash(try FileSystem.readFile(path))).key
-        guard case .hit(let image, _, 0, _) = try store.loadLazily(
-            key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
-        else {
-            Issue.record("expected a chunked hit")
-            return
-        }
+        let image = try Self.lazyImage(of: path, cache: directory.path)
         let prefetched = image.chunksRead
         #expect(prefetched > 1 && prefetched < image.chunkCount)
         let unit = try LoadedUnit(lazy: image, resolver: Driver.resolver)
