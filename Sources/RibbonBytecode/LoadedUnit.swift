@@ -192,6 +192,7 @@ public final class LoadedUnit {
         functionCount = loaded.layout.functionCount
         rows = loaded.rows
         stubs = loaded.stubs
+        functionIds = loaded.functionIds
         placedHeaders = source == nil
             ? (0..<loaded.layout.functionCount).map { loaded.rows[$0]!.header }
             : Array(repeating: nil, count: loaded.layout.functionCount)
@@ -216,7 +217,7 @@ public final class LoadedUnit {
         importedUnits = exporters
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
         if let stubs {
-            for i in 0..<functionCount { LoadedUnit.stub(i, in: stubs).pointee.unit = unmanaged }
+            for frameSize in 0...maximumFrameSize { LoadedUnit.sharedStub(frameSize, in: stubs).pointee.unit = unmanaged }
         } else {
             for i in 0..<functionCount { rows[i]!.header.pointee.unit = unmanaged }
         }
@@ -286,7 +287,6 @@ public final class LoadedUnit {
         let index = Int(functionIndexById[Int(id)])
         guard let f = info(index: index) else { return nil }
         if UnsafePointer(f.header) == header { return f }
-        if let stubs, UnsafePointer(LoadedUnit.stub(index, in: stubs)) == header { return f }
         return nil
     }
 
@@ -312,8 +312,10 @@ public final class LoadedUnit {
     private let layout: Layout
     /// Per function (row index): its row, once read (all of them when loaded at once).
     private var rows: RowTable
-    /// Lazily: the stubs, one per function (row index), `stubBytes` each.
+    /// Lazily: the stubs, one per frame size (0…255), `stubBytes` each.
     private let stubs: UnsafeMutableRawPointer?
+    /// Lazily: each function's Id, by row index.
+    private let functionIds: [UInt32]
     /// Per function (row index): its header once its code is placed (all of them when eager).
     private var placedHeaders: [UnsafeMutablePointer<FunctionHeader>?]
     /// The memory of each placed function (lazily), freed with the unit.
@@ -331,8 +333,51 @@ public final class LoadedUnit {
     /// A stub: a function header and one `load_code` word.
     static let stubBytes = functionHeaderWords * 8 + 8
 
-    static func stub(_ index: Int, in stubs: UnsafeMutableRawPointer) -> UnsafeMutablePointer<FunctionHeader> {
-        (stubs + index * stubBytes).assumingMemoryBound(to: FunctionHeader.self)
+    /// A lazily loaded unit's functions start as the stub of their frame size: its header has
+    /// that frame size (what a call needs to make the frame), this Id, which is no function's,
+    /// and its one word is `load_code`, which finds the function from the call that got there
+    /// (`placedCallee`).
+    static let sharedStubId = UInt32.max
+
+    static func sharedStub(_ frameSize: Int, in stubs: UnsafeMutableRawPointer) -> UnsafeMutablePointer<FunctionHeader> {
+        (stubs + frameSize * stubBytes).assumingMemoryBound(to: FunctionHeader.self)
+    }
+
+    /// Function `i`'s Id, frame size and parameter count, from its AddressTable entry (lazily:
+    /// the entries stay in the image's mapping) or its header.
+    private func shape(ofFunction i: Int) -> (id: UInt32, frameSize: UInt32, parameterCount: UInt32) {
+        guard let source = lazySource else {
+            let h = rows[i]!.header.pointee
+            return (h.functionId, h.frameSize, h.parameterCount)
+        }
+        let id = functionIds[i]
+        let at = layout.entries.lowerBound + Int(id) * UnitImage.entrySize
+        return (id, UInt32(source.base.load(fromByteOffset: at + 1, as: UInt8.self)),
+                UInt32(source.base.load(fromByteOffset: at + 2, as: UInt8.self)))
+    }
+
+    /// For the interpreter's `load_code` in a shared stub: the function that the `call` word
+    /// at `callPC` of the function `caller` calls, placed (its own, or the one it imports).
+    public static func placedCallee(
+        callPC: UnsafePointer<UInt64>, caller: UnsafePointer<FunctionHeader>
+    ) -> UnsafeMutablePointer<FunctionHeader>? {
+        guard let unit = owning(caller) else { return nil }
+        let id = Int(truncatingIfNeeded: callPC.pointee >> 32)
+        guard id >= 0, id < unit.entryCount else { return nil }
+        switch unit.entryKinds[id] {
+        case .function:
+            guard unit.functionIndexById[id] >= 0 else { return nil }
+            return unit.place(index: Int(unit.functionIndexById[id]))
+        case .imported:
+            guard let link = unit.linkedSlots.first(where: { $0.slot == unit.addressTable + id }) else { return nil }
+            let exporter = link.exporter
+            guard Int(link.id) < exporter.functionIndexById.count, exporter.functionIndexById[Int(link.id)] >= 0 else {
+                return nil
+            }
+            return exporter.place(index: Int(exporter.functionIndexById[Int(link.id)]))
+        default:
+            return nil
+        }
     }
 
     /// Function rows by index, as far as they have been read: the rows read, and a slot per
@@ -387,8 +432,7 @@ public final class LoadedUnit {
         for i in 0..<functionCount {
             let called = lazySource == nil ? (rows[i]?.header.pointee.hotness ?? 0) > 0 : placedHeaders[i] != nil
             guard called || i == main, let offsets = offsets(ofFunction: i) else { continue }
-            let parameters = Int((lazySource == nil ? rows[i]?.header : stubs.map { LoadedUnit.stub(i, in: $0) })?
-                .pointee.parameterCount ?? 0)
+            let parameters = Int(shape(ofFunction: i).parameterCount)
             let code = layout.code.lowerBound + offsets.header
             let words = rows[i]?.codeWords ?? Int(placedHeaders[i]?.pointee.codeWords ?? 0)
             ranges.append(code..<code + functionHeaderWords * 8 + words * 8)
@@ -451,8 +495,8 @@ public final class LoadedUnit {
     /// loaded at once, from its AddressTable entry when lazily (the entries stay in the mapping).
     private func offsets(ofFunction i: Int) -> (id: UInt32, header: Int, kinds: Int)? {
         if let f = rows[i], lazySource == nil { return (f.id, f.headerOffset, f.kindsOffset) }
-        guard let stubs, let source = lazySource else { return nil }
-        let id = LoadedUnit.stub(i, in: stubs).pointee.functionId
+        guard let source = lazySource else { return nil }
+        let id = functionIds[i]
         let b = UnsafeRawPointer(source.base).loadUnaligned(
             fromByteOffset: layout.entries.lowerBound + Int(id) * UnitImage.entrySize + 8, as: UInt64.self)
         return (id, Int(UInt64(littleEndian: b) & 0xFFFF_FFFF), Int(UInt64(littleEndian: b) >> 32))
@@ -463,7 +507,8 @@ public final class LoadedUnit {
     private func place(index i: Int) -> UnsafeMutablePointer<FunctionHeader>? {
         if let header = placedHeaders[i] { return header }
         guard let stubs, let offsets = offsets(ofFunction: i) else { return nil }
-        let stub = LoadedUnit.stub(i, in: stubs)
+        let shape = shape(ofFunction: i)
+        let stub = LoadedUnit.sharedStub(Int(shape.frameSize), in: stubs)
         let headerBytes = functionHeaderWords * 8
         let start = layout.code.lowerBound + offsets.header
         let code = layout.code
@@ -475,14 +520,13 @@ public final class LoadedUnit {
         let signature = try? signature(index: i)
         let block = UnsafeMutableRawPointer.allocate(byteCount: headerBytes + words * 8, alignment: 16)
         guard let signature, read(start..<start + headerBytes + words * 8, body: { image in
-            place(i, stub: stub, words: words, signature: signature, from: image, at: start, into: block) ? true : nil
+            place(i, shape: shape, words: words, signature: signature, from: image, at: start, into: block) ? true : nil
         }) != nil else {
             block.deallocate()
             return nil
         }
         placedMemory.append(block)
         let header = block.assumingMemoryBound(to: FunctionHeader.self)
-        header.pointee.hotness = stub.pointee.hotness
         placedHeaders[i] = header
         rows[i]?.header = header
         // Callers now find the code; machine code already in the entry stays.
@@ -495,14 +539,14 @@ public final class LoadedUnit {
     /// Checks the function's image header against its stub, verifies its words, and copies
     /// header and words into `block`.
     private func place(
-        _ i: Int, stub: UnsafeMutablePointer<FunctionHeader>, words: Int, signature: KindSignature,
+        _ i: Int, shape: (id: UInt32, frameSize: UInt32, parameterCount: UInt32), words: Int, signature: KindSignature,
         from image: UnsafeRawBufferPointer, at start: Int, into block: UnsafeMutableRawPointer
     ) -> Bool {
         let headerBytes = functionHeaderWords * 8
         guard start >= 0, start + headerBytes + words * 8 <= image.count, let base = image.baseAddress else { return false }
         var header = base.advanced(by: start).loadUnaligned(as: FunctionHeader.self)
-        guard header.frameSize == stub.pointee.frameSize, header.parameterCount == stub.pointee.parameterCount,
-            header.functionId == stub.pointee.functionId, header.codeWords == UInt32(words)
+        guard header.frameSize == shape.frameSize, header.parameterCount == shape.parameterCount,
+            header.functionId == shape.id, header.codeWords == UInt32(words)
         else { return false }
         let code = base.advanced(by: start + headerBytes).assumingMemoryBound(to: UInt64.self)
         do {
@@ -557,7 +601,8 @@ public final class LoadedUnit {
         if let f = rows[i] { return f }
         guard let stubs else { return nil }
         let at = layout.functions.lowerBound + i * UnitImage.functionSize
-        let stub = LoadedUnit.stub(i, in: stubs)
+        let shape = shape(ofFunction: i)
+        let stub = LoadedUnit.sharedStub(Int(shape.frameSize), in: stubs)
         guard let offsets = offsets(ofFunction: i) else { return nil }
         let placedHeader = placedHeaders[i]
         let layout = self.layout
@@ -572,7 +617,7 @@ public final class LoadedUnit {
                 let firstLine = try? Int(r.u32(at + 24)), let lineCount = try? Int(r.u32(at + 28)),
                 let kindsOffset = try? Int(r.u32(at + 32)),
                 offsets.header == headerOffset, offsets.kinds == kindsOffset,
-                UInt32(frameSize) == stub.pointee.frameSize, UInt32(parameterCount) == stub.pointee.parameterCount,
+                UInt32(frameSize) == shape.frameSize, UInt32(parameterCount) == shape.parameterCount,
                 codeWords > 0, headerOffset % 8 == 0, headerOffset <= layout.code.count,
                 codeWords <= (layout.code.count - headerOffset - functionHeaderWords * 8) / 8,
                 nameOffset <= layout.strings.count, nameLength <= layout.strings.count - nameOffset
@@ -596,12 +641,7 @@ public final class LoadedUnit {
     /// lazily loaded unit finds it from the function's entry and stub, without its row).
     private func signature(index i: Int) throws(ImageError) -> KindSignature {
         guard let offsets = offsets(ofFunction: i) else { throw .malformed("function #\(i) cannot be read") }
-        let parameterCount: Int
-        if let stubs {
-            parameterCount = Int(LoadedUnit.stub(i, in: stubs).pointee.parameterCount)
-        } else {
-            parameterCount = Int(rows[i]!.header.pointee.parameterCount)
-        }
+        let parameterCount = Int(shape(ofFunction: i).parameterCount)
         func decode(_ section: UnsafeRawBufferPointer) -> Result<KindSignature, ImageError> {
             Result { () throws(ImageError) in
                 try UnitKinds.signature(
@@ -725,6 +765,7 @@ public final class LoadedUnit {
         var layout: Layout
         var rows: RowTable
         var stubs: UnsafeMutableRawPointer?
+        var functionIds: [UInt32]
         var functionIndexById: [Int32]
         var sourcePath: String
         var table: UnsafeMutablePointer<UInt64>
@@ -808,7 +849,7 @@ public final class LoadedUnit {
         let codeRange = section(.code)
         let dataRange = section(.data)
         let codeAt = tableBytes + globalsBytes
-        let codeBytes = source == nil ? codeRange.count : functionCount * stubBytes
+        let codeBytes = source == nil ? codeRange.count : (maximumFrameSize + 1) * stubBytes
         let dataAt = codeAt + codeBytes
         let total = dataAt + dataRange.count
         guard let memory = LoadedUnit.allocate(total, lazy: source != nil) else {
@@ -822,6 +863,17 @@ public final class LoadedUnit {
         let table = memory.bindMemory(to: UInt64.self, capacity: entryCount + globalCount)
         let globalsBase = table + entryCount
         let stubs: UnsafeMutableRawPointer? = source == nil ? nil : memory.advanced(by: codeAt)
+        if let stubs {
+            for frameSize in 0...maximumFrameSize {
+                let stub = LoadedUnit.sharedStub(frameSize, in: stubs)
+                stub.initialize(to: FunctionHeader(
+                    addressTable: table, unit: nil, frameSize: UInt32(frameSize), parameterCount: 0,
+                    functionId: LoadedUnit.sharedStubId, codeWords: 1, hotness: 0))
+                UnsafeMutableRawPointer(stub).advanced(by: functionHeaderWords * 8).storeBytes(
+                    of: UInt64(Opcode.loadCode.rawValue), as: UInt64.self)
+            }
+        }
+        var functionIds = [UInt32](repeating: 0, count: source == nil ? 0 : functionCount)
         if source == nil {
             memory.advanced(by: codeAt).copyMemory(
                 from: r.base.baseAddress!.advanced(by: codeRange.lowerBound), byteCount: codeRange.count)
@@ -878,14 +930,10 @@ public final class LoadedUnit {
                 functionIndexById[id] = Int32(a)
                 functionEntryCount += 1
                 if let stubs {
-                    // Lazily: the function starts as its stub, which places it when it runs.
-                    let stub = LoadedUnit.stub(Int(a), in: stubs)
-                    stub.initialize(to: FunctionHeader(
-                        addressTable: table, unit: nil, frameSize: UInt32(frameSize), parameterCount: UInt32(parameterCount),
-                        functionId: UInt32(id), codeWords: 1, hotness: 0))
-                    UnsafeMutableRawPointer(stub).advanced(by: functionHeaderWords * 8).storeBytes(
-                        of: UInt64(Opcode.loadCode.rawValue), as: UInt64.self)
-                    table[id] = UInt64(UInt(bitPattern: stub)) | bytecodeEntryTag
+                    // Lazily: the function starts as the stub of its frame size, which places it
+                    // when it is first called.
+                    functionIds[Int(a)] = UInt32(id)
+                    table[id] = UInt64(UInt(bitPattern: LoadedUnit.sharedStub(Int(frameSize), in: stubs))) | bytecodeEntryTag
                 } else {
                     table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
                 }
@@ -970,7 +1018,8 @@ public final class LoadedUnit {
         }
         let parts = { (rows: RowTable, symbols: [(name: String, id: UInt32)]?) in
             LoadedParts(
-                layout: layout, rows: rows, stubs: stubs, functionIndexById: functionIndexById, sourcePath: sourcePath,
+                layout: layout, rows: rows, stubs: stubs, functionIds: functionIds, functionIndexById: functionIndexById,
+                sourcePath: sourcePath,
                 table: table, entryKinds: kinds, verifiedKinds: verifiedKinds, entryNames: names,
                 importedKinds: importedKinds, imports: imports,
                 globalIsString: globalIndexById.filter { globalIsString[$0.value] }.map(\.key),

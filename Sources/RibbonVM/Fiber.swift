@@ -98,6 +98,9 @@ public final class Fiber {
         header.pointee.trapFunction = nil
         header.pointee.trapPC = nil
         header.pointee.frame = frame
+        // A function of a lazily loaded unit is placed first: there is no call record to say
+        // which function its stub stands for.
+        let function = LoadedUnit.owning(function.header).flatMap { $0.placed(function) } ?? function
         // Through the function's AddressTable slot, like every call: it may hold machine code.
         let entry = function.header.pointee.addressTable[Int(function.id)]
         let signal: BuiltinSignal

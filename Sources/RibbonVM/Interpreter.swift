@@ -384,10 +384,14 @@ extension Fiber {
                 pc += 1
 
             case .loadCode:
-                // The only word of a stub: the function of a lazily loaded unit has not been
-                // placed yet. Place it (checked and verified, in memory of its own) and run it
-                // from its first word in this same frame (the stub's frame size is its own).
-                guard let unit = LoadedUnit.owning(current), let placed = unit.placedHeader(for: current) else {
+                // The only word of a stub: a function of a lazily loaded unit that has not been
+                // placed yet. The stub is shared by every function of its frame size; the call
+                // that got here (the caller's record) says which one. Place it (checked and
+                // verified, in memory of its own) and run it from its first word in this frame.
+                guard csp > callStack, let callPC = (csp - 1).pointee.callPC, let caller = (csp - 1).pointee.function,
+                    let placed = LoadedUnit.placedCallee(callPC: callPC, caller: caller),
+                    placed.pointee.frameSize == current.pointee.frameSize
+                else {
                     return trap(.invalidInstruction, 0, 0, pc, current, csp)
                 }
                 current = placed
