@@ -61,8 +61,8 @@ public struct ImportedSymbol {
 ///
 /// Memory layout of one allocation, 16-byte aligned: `[AddressTable][globals][code][data]`
 /// when the image is loaded at once; `[AddressTable][globals][stubs][data]` when it is loaded
-/// lazily (`init(lazy:)`), where each function starts as a stub — its header and one
-/// `load_code` word — and gets memory of its own, with its verified code, when it is placed.
+/// lazily (`init(lazy:)`), where each function starts as the stub of its frame size — a header
+/// and one `load_code` word — and gets memory of its own, with its verified code, when placed.
 public final class LoadedUnit {
     public let sourcePath: String
     /// The AddressTable: one 8-byte entry per Id.
@@ -175,7 +175,7 @@ public final class LoadedUnit {
     }
 
     /// Loads a unit lazily from `source`: now only the AddressTable, the globals, the data and
-    /// a stub per function; each function's row (name, lines, signature) when something asks
+    /// a stub per frame size; each function's row (name, lines, signature) when something asks
     /// for the function, its code (verified, in memory of its own) when it first runs or is
     /// compiled (`placed(_:)`), its line rows when a backtrace needs them, the symbols when one
     /// is looked up. Throws as `init(image:)` for what it reads now.
@@ -248,8 +248,8 @@ public final class LoadedUnit {
     }
 
     /// The unit's memory: from the allocator when loaded at once; lazily, a mapping populated
-    /// in one call (the AddressTable and the stubs, a few hundred KiB that are all written
-    /// now: one system call instead of a page fault per page).
+    /// in one call (the AddressTable and the stubs, all written now: one system call instead of
+    /// a page fault per page).
     static func allocate(_ size: Int, lazy: Bool) -> UnsafeMutableRawPointer? {
         guard lazy else { return UnsafeMutableRawPointer.allocate(byteCount: max(size, 16), alignment: 16) }
         let mapped = mmap(nil, max(size, 16), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
@@ -279,8 +279,7 @@ public final class LoadedUnit {
         return index < 0 ? nil : info(index: Int(index))
     }
 
-    /// The function whose header (or, not placed yet, stub) is at `header`, for backtraces
-    /// and tier-up.
+    /// The function whose header is at `header`, for backtraces and tier-up (nil for a stub).
     public func function(header: UnsafePointer<FunctionHeader>) -> FunctionInfo? {
         let id = header.pointee.functionId
         guard Int(id) < functionIndexById.count, functionIndexById[Int(id)] >= 0 else { return nil }
@@ -481,14 +480,6 @@ public final class LoadedUnit {
         let index = Int(functionIndexById[Int(id)])
         guard place(index: index) != nil else { return nil }
         return info(index: index)
-    }
-
-    /// For the interpreter's `load_code`: the placed header of the function whose stub (or
-    /// header) is `header`.
-    public func placedHeader(for header: UnsafePointer<FunctionHeader>) -> UnsafeMutablePointer<FunctionHeader>? {
-        let id = header.pointee.functionId
-        guard Int(id) < functionIndexById.count, functionIndexById[Int(id)] >= 0 else { return nil }
-        return place(index: Int(functionIndexById[Int(id)]))
     }
 
     /// Where function `i`'s header is in `code` and its signature in `kinds`: from its row when
