@@ -342,17 +342,31 @@ public final class LoadedUnit {
         (stubs + frameSize * stubBytes).assumingMemoryBound(to: FunctionHeader.self)
     }
 
-    /// Function `i`'s Id, frame size and parameter count, from its AddressTable entry (lazily:
-    /// the entries stay in the image's mapping) or its header.
-    private func shape(ofFunction i: Int) -> (id: UInt32, frameSize: UInt32, parameterCount: UInt32) {
+    /// What function `i`'s AddressTable entry says: its Id, frame size, parameter count, and
+    /// where its header is in `code` and its signature in `kinds`. Lazily from the entry itself
+    /// (the entries stay in the image's mapping); when loaded at once, from its row and header.
+    struct FunctionEntry {
+        var id: UInt32
+        var frameSize: UInt32
+        var parameterCount: UInt32
+        var headerOffset: Int
+        var kindsOffset: Int
+    }
+
+    private func entry(ofFunction i: Int) -> FunctionEntry {
         guard let source = lazySource else {
-            let h = rows[i]!.header.pointee
-            return (h.functionId, h.frameSize, h.parameterCount)
+            let f = rows[i]!
+            return FunctionEntry(
+                id: f.id, frameSize: f.header.pointee.frameSize, parameterCount: f.header.pointee.parameterCount,
+                headerOffset: f.headerOffset, kindsOffset: f.kindsOffset)
         }
         let id = functionIds[i]
         let at = layout.entries.lowerBound + Int(id) * UnitImage.entrySize
-        return (id, UInt32(source.base.load(fromByteOffset: at + 1, as: UInt8.self)),
-                UInt32(source.base.load(fromByteOffset: at + 2, as: UInt8.self)))
+        let b = UInt64(littleEndian: source.base.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+        return FunctionEntry(
+            id: id, frameSize: UInt32(source.base.load(fromByteOffset: at + 1, as: UInt8.self)),
+            parameterCount: UInt32(source.base.load(fromByteOffset: at + 2, as: UInt8.self)),
+            headerOffset: Int(b & 0xFFFF_FFFF), kindsOffset: Int(b >> 32))
     }
 
     /// For the interpreter's `load_code` in a shared stub: the function that the `call` word
@@ -430,12 +444,13 @@ public final class LoadedUnit {
         let main = symbol(named: "main").flatMap { Int($0) < functionIndexById.count ? Int(functionIndexById[Int($0)]) : nil }
         for i in 0..<functionCount {
             let called = lazySource == nil ? (rows[i]?.header.pointee.hotness ?? 0) > 0 : placedHeaders[i] != nil
-            guard called || i == main, let offsets = offsets(ofFunction: i) else { continue }
-            let parameters = Int(shape(ofFunction: i).parameterCount)
-            let code = layout.code.lowerBound + offsets.header
+            guard called || i == main else { continue }
+            let entry = entry(ofFunction: i)
+            let parameters = Int(entry.parameterCount)
+            let code = layout.code.lowerBound + entry.headerOffset
             let words = rows[i]?.codeWords ?? Int(placedHeaders[i]?.pointee.codeWords ?? 0)
             ranges.append(code..<code + functionHeaderWords * 8 + words * 8)
-            let kinds = layout.kinds.lowerBound + offsets.kinds
+            let kinds = layout.kinds.lowerBound + entry.kindsOffset
             ranges.append(kinds..<kinds + 3 + parameters)
             if i == main {
                 let row = layout.functions.lowerBound + i * UnitImage.functionSize
@@ -482,26 +497,15 @@ public final class LoadedUnit {
         return info(index: index)
     }
 
-    /// Where function `i`'s header is in `code` and its signature in `kinds`: from its row when
-    /// loaded at once, from its AddressTable entry when lazily (the entries stay in the mapping).
-    private func offsets(ofFunction i: Int) -> (id: UInt32, header: Int, kinds: Int)? {
-        if let f = rows[i], lazySource == nil { return (f.id, f.headerOffset, f.kindsOffset) }
-        guard let source = lazySource else { return nil }
-        let id = functionIds[i]
-        let b = UnsafeRawPointer(source.base).loadUnaligned(
-            fromByteOffset: layout.entries.lowerBound + Int(id) * UnitImage.entrySize + 8, as: UInt64.self)
-        return (id, Int(UInt64(littleEndian: b) & 0xFFFF_FFFF), Int(UInt64(littleEndian: b) >> 32))
-    }
-
     /// Places function `i` (lazily: its code from the image, checked against its stub,
     /// verified, in memory of its own; no row is read) and returns its header.
     private func place(index i: Int) -> UnsafeMutablePointer<FunctionHeader>? {
         if let header = placedHeaders[i] { return header }
-        guard let stubs, let offsets = offsets(ofFunction: i) else { return nil }
-        let shape = shape(ofFunction: i)
-        let stub = LoadedUnit.sharedStub(Int(shape.frameSize), in: stubs)
+        guard let stubs else { return nil }
+        let entry = entry(ofFunction: i)
+        let stub = LoadedUnit.sharedStub(Int(entry.frameSize), in: stubs)
         let headerBytes = functionHeaderWords * 8
-        let start = layout.code.lowerBound + offsets.header
+        let start = layout.code.lowerBound + entry.headerOffset
         let code = layout.code
         // The image's header says how many words follow it.
         guard let words = read(start..<start + headerBytes, body: { image -> Int? in
@@ -511,7 +515,7 @@ public final class LoadedUnit {
         let signature = try? signature(index: i)
         let block = UnsafeMutableRawPointer.allocate(byteCount: headerBytes + words * 8, alignment: 16)
         guard let signature, read(start..<start + headerBytes + words * 8, body: { image in
-            place(i, shape: shape, words: words, signature: signature, from: image, at: start, into: block) ? true : nil
+            place(i, entry: entry, words: words, signature: signature, from: image, at: start, into: block) ? true : nil
         }) != nil else {
             block.deallocate()
             return nil
@@ -521,8 +525,8 @@ public final class LoadedUnit {
         placedHeaders[i] = header
         rows[i]?.header = header
         // Callers now find the code; machine code already in the entry stays.
-        if addressTable[Int(offsets.id)] == UInt64(UInt(bitPattern: stub)) | bytecodeEntryTag {
-            setEntry(offsets.id, to: UInt64(UInt(bitPattern: header)) | bytecodeEntryTag)
+        if addressTable[Int(entry.id)] == UInt64(UInt(bitPattern: stub)) | bytecodeEntryTag {
+            setEntry(entry.id, to: UInt64(UInt(bitPattern: header)) | bytecodeEntryTag)
         }
         return header
     }
@@ -530,14 +534,14 @@ public final class LoadedUnit {
     /// Checks the function's image header against its stub, verifies its words, and copies
     /// header and words into `block`.
     private func place(
-        _ i: Int, shape: (id: UInt32, frameSize: UInt32, parameterCount: UInt32), words: Int, signature: KindSignature,
+        _ i: Int, entry: FunctionEntry, words: Int, signature: KindSignature,
         from image: UnsafeRawBufferPointer, at start: Int, into block: UnsafeMutableRawPointer
     ) -> Bool {
         let headerBytes = functionHeaderWords * 8
         guard start >= 0, start + headerBytes + words * 8 <= image.count, let base = image.baseAddress else { return false }
         var header = base.advanced(by: start).loadUnaligned(as: FunctionHeader.self)
-        guard header.frameSize == shape.frameSize, header.parameterCount == shape.parameterCount,
-            header.functionId == shape.id, header.codeWords == UInt32(words)
+        guard header.frameSize == entry.frameSize, header.parameterCount == entry.parameterCount,
+            header.functionId == entry.id, header.codeWords == UInt32(words)
         else { return false }
         let code = base.advanced(by: start + headerBytes).assumingMemoryBound(to: UInt64.self)
         do {
@@ -592,9 +596,8 @@ public final class LoadedUnit {
         if let f = rows[i] { return f }
         guard let stubs else { return nil }
         let at = layout.functions.lowerBound + i * UnitImage.functionSize
-        let shape = shape(ofFunction: i)
-        let stub = LoadedUnit.sharedStub(Int(shape.frameSize), in: stubs)
-        guard let offsets = offsets(ofFunction: i) else { return nil }
+        let entry = entry(ofFunction: i)
+        let stub = LoadedUnit.sharedStub(Int(entry.frameSize), in: stubs)
         let placedHeader = placedHeaders[i]
         let layout = self.layout
         let entryCount = self.entryCount
@@ -607,8 +610,8 @@ public final class LoadedUnit {
                 let frameSize = try? r.u16(at + 20), let parameterCount = try? r.u16(at + 22),
                 let firstLine = try? Int(r.u32(at + 24)), let lineCount = try? Int(r.u32(at + 28)),
                 let kindsOffset = try? Int(r.u32(at + 32)),
-                offsets.header == headerOffset, offsets.kinds == kindsOffset,
-                UInt32(frameSize) == shape.frameSize, UInt32(parameterCount) == shape.parameterCount,
+                entry.headerOffset == headerOffset, entry.kindsOffset == kindsOffset,
+                UInt32(frameSize) == entry.frameSize, UInt32(parameterCount) == entry.parameterCount,
                 codeWords > 0, headerOffset % 8 == 0, headerOffset <= layout.code.count,
                 codeWords <= (layout.code.count - headerOffset - functionHeaderWords * 8) / 8,
                 nameOffset <= layout.strings.count, nameLength <= layout.strings.count - nameOffset
@@ -631,18 +634,18 @@ public final class LoadedUnit {
     /// Function `i`'s signature, from the `kinds` section (`UnitKinds` asks, once each; a
     /// lazily loaded unit finds it from the function's entry and stub, without its row).
     private func signature(index i: Int) throws(ImageError) -> KindSignature {
-        guard let offsets = offsets(ofFunction: i) else { throw .malformed("function #\(i) cannot be read") }
-        let parameterCount = Int(shape(ofFunction: i).parameterCount)
+        let entry = entry(ofFunction: i)
+        let parameterCount = Int(entry.parameterCount)
         func decode(_ section: UnsafeRawBufferPointer) -> Result<KindSignature, ImageError> {
             Result { () throws(ImageError) in
                 try UnitKinds.signature(
-                    in: section, at: offsets.kinds, parameterCount: parameterCount, functionName: self.functionName(i))
+                    in: section, at: entry.kindsOffset, parameterCount: parameterCount, functionName: self.functionName(i))
             }
         }
         guard lazySource != nil else { return try kindsBytes.withUnsafeBytes { decode($0) }.get() }
         // Only the record's bytes: a count, a result and a kind per parameter.
         let section = layout.kinds
-        let start = section.lowerBound + min(offsets.kinds, section.count)
+        let start = section.lowerBound + min(entry.kindsOffset, section.count)
         let end = min(section.upperBound, start + 3 + parameterCount)
         var failure: ImageError? = nil
         let signature = read(start..<end) { image -> KindSignature? in

@@ -25,6 +25,9 @@ public struct UnitBuilder: Sendable {
         var id: UInt32
         var name: String
         var parameterCount: Int
+        /// The kinds the verifier checks it and its callers against (nil: it takes and returns
+        /// scalars, bits that nothing dereferences).
+        var signature: KindSignature? = nil
         var frameSize: Int = 0
         var isDefined = false
         /// Its instruction words: a range of `code`.
@@ -69,6 +72,14 @@ public struct UnitBuilder: Sendable {
         functions.append(Function(id: id, name: name, parameterCount: parameterCount))
         symbols.append((name, id))
         return id
+    }
+
+    /// Declares the value kinds a function takes and returns (`KindSignature`), which the
+    /// verifier checks its body and every call to it against: the compiler's types for it. A
+    /// function without one takes and returns scalars. The image's `kinds` section holds them.
+    public mutating func setSignature(_ signature: KindSignature, ofFunction id: UInt32) {
+        guard case .function(let index) = entries[Int(id)] else { preconditionFailure("not a function Id") }
+        functions[index].signature = signature
     }
 
     /// Supplies the body of a declared function.

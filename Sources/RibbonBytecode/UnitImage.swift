@@ -36,7 +36,7 @@ import RibbonCore
 ///      interface  what files that use this one are checked against (opaque here: the
 ///                 compiler's `UnitInterface` encoding)
 ///      kinds      the value kinds the verifier checks each function against (`KindSignature`,
-///                 from the interface's declarations): per signature u16 parameter count, u8
+///                 `UnitBuilder.setSignature`): per signature u16 parameter count, u8
 ///                 result kind, a u8 kind per parameter (`ValueKind`); functions share equal ones
 ///      symbolIndex  the SymbolTable hashed by name: u32 slot count (a power of two, or 0),
 ///                 then per slot u32 symbol index + 1 (0: empty); FNV-1a of the name's bytes,
@@ -109,17 +109,14 @@ public struct UnitImage: Sendable, Equatable {
         symbolNames.reserveCapacity(unit.symbols.count)
         for symbol in unit.symbols { symbolNames.append(intern(symbol.name)) }
 
-        // Each function's signature for the verifier, as the interface declares it (`main` is
-        // called with no arguments and its result is the exit status; a function the interface
-        // does not declare takes and returns bits), equal ones stored once.
-        let declared = UnitKinds.declaredSignatures(interface: unit.interface)
+        // Each function's signature for the verifier, as its builder declared it (none: it takes
+        // and returns bits), equal ones stored once.
         var kinds: [UInt8] = []
         var kindOffsets: [UInt32] = []
         kindOffsets.reserveCapacity(unit.functions.count)
         var signatureOffsets: [KindSignature: UInt32] = [:]
         for function in unit.functions {
-            let signature = function.name == "main" ? nil : declared[function.name]
-            let s = signature ?? .scalars(function.parameterCount)
+            let s = function.signature ?? .scalars(function.parameterCount)
             if let known = signatureOffsets[s] {
                 kindOffsets.append(known)
                 continue

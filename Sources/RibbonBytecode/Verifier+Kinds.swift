@@ -21,18 +21,6 @@ public enum ValueKind: UInt8, Sendable, CustomStringConvertible {
         case .array8: "an array of 1-byte elements"
         }
     }
-
-    /// The kind of a type byte of an encoded interface (`UnitInterface`: 1 `I64`, 2 `F64`,
-    /// 3 `Bool`, 4 `Str`, 5 `Unit`, 6–8 `Array I64/F64/Bool`).
-    init?(interfaceCode code: UInt8) {
-        switch code {
-        case 1, 2, 3, 5: self = .scalar
-        case 4: self = .string
-        case 6, 7: self = .array64
-        case 8: self = .array8
-        default: return nil
-        }
-    }
 }
 
 /// The kinds a function takes and returns.
@@ -130,66 +118,6 @@ public final class UnitKinds {
     public func kind(ofGlobalId id: UInt32) -> ValueKind? {
         guard case .global(let k)? = try? entry(Int(id)) else { return nil }
         return k
-    }
-
-    /// The signatures an interface section declares, by function name; empty when the bytes
-    /// are not a well-formed interface (every function then counts as undeclared).
-    ///
-    /// The format is `UnitInterface`'s (RibbonCompiler): `RIBI1`, u32 count, then per name u8
-    /// kind (1 function, 2 global, 3 foreign), u32 line, u32 column, u32 length and the name,
-    /// for a foreign u32 length and its symbol, for a function or foreign u32 parameter count
-    /// and a type byte each, then the type byte of the result or global.
-    public static func declaredSignatures(interface bytes: [UInt8]) -> [String: KindSignature] {
-        var at = 0
-        func u8() -> UInt8? {
-            guard at < bytes.count else { return nil }
-            defer { at += 1 }
-            return bytes[at]
-        }
-        func u32() -> Int? {
-            guard bytes.count - at >= 4 else { return nil }
-            var v = 0
-            for i in 0..<4 { v |= Int(bytes[at + i]) << (8 * i) }
-            at += 4
-            return v
-        }
-        func string() -> String? {
-            guard let length = u32(), bytes.count - at >= length else { return nil }
-            defer { at += length }
-            return String(decoding: bytes[at..<at + length], as: UTF8.self)
-        }
-        func kinds() -> [ValueKind]? {
-            guard let count = u32(), count <= bytes.count - at else { return nil }
-            var result: [ValueKind] = []
-            for _ in 0..<count {
-                guard let k = u8().flatMap(ValueKind.init(interfaceCode:)) else { return nil }
-                result.append(k)
-            }
-            return result
-        }
-        let tag = Array("RIBI1".utf8)
-        guard bytes.starts(with: tag) else { return [:] }
-        at = tag.count
-        guard let count = u32() else { return [:] }
-        var result: [String: KindSignature] = [:]
-        for _ in 0..<count {
-            guard let kind = u8(), u32() != nil, u32() != nil, let name = string() else { return [:] }
-            switch kind {
-            case 1:
-                guard let parameters = kinds(), let r = u8().flatMap(ValueKind.init(interfaceCode:)) else { return [:] }
-                guard result[name] == nil else { return [:] }  // a name defined twice declares nothing
-                result[name] = KindSignature(parameters: parameters, result: r)
-            case 2:
-                guard u8().flatMap(ValueKind.init(interfaceCode:)) != nil else { return [:] }
-            case 3:
-                guard string() != nil, kinds() != nil, u8().flatMap(ValueKind.init(interfaceCode:)) != nil else {
-                    return [:]
-                }
-            default:
-                return [:]
-            }
-        }
-        return at == bytes.count ? result : [:]
     }
 }
 
@@ -394,11 +322,7 @@ struct KindCheck {
             while at < count {
                 let w = code[at]
                 let e = table[Int(w & 0xFF)]
-                if e.effect == .plain {
-                    try plain(w, e, word: at)
-                } else {
-                    try transfer(w, e, word: at, frameSize: frameSize, signature: signature)
-                }
+                try step(w, e, word: at, frameSize: frameSize, signature: signature)
                 at += e.wordCount
             }
             return
@@ -444,11 +368,7 @@ struct KindCheck {
                 while at < end {
                     let w = code[at]
                     let e = table[Int(w & 0xFF)]
-                    if e.effect == .plain {
-                        try plain(w, e, word: at)
-                    } else {
-                        try transfer(w, e, word: at, frameSize: frameSize, signature: signature)
-                    }
+                    try step(w, e, word: at, frameSize: frameSize, signature: signature)
                     last = at
                     at += e.wordCount
                 }
@@ -586,6 +506,19 @@ struct KindCheck {
             _ = try read(b, at)
         case .call:
             try call(w, word: at, frameSize: frameSize)
+        }
+    }
+
+    /// One instruction's effect on the register kinds: most only read and write registers
+    /// (`plain`); the rest need more (`transfer`).
+    @inline(__always)
+    private func step(
+        _ w: UInt64, _ e: OpcodeEffect, word at: Int, frameSize: Int, signature: KindSignature
+    ) throws(Failure) {
+        if e.effect == .plain {
+            try plain(w, e, word: at)
+        } else {
+            try transfer(w, e, word: at, frameSize: frameSize, signature: signature)
         }
     }
 

@@ -12,7 +12,11 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
     var unit = UnitBuilder(sourcePath: program.path, interface: program.interface.encoded())
     var functionIds: [UInt32] = []
     for f in program.functions {
-        functionIds.append(unit.declareFunction(name: f.name, parameterCount: f.parameterCount))
+        let id = unit.declareFunction(name: f.name, parameterCount: f.parameterCount)
+        // What the verifier checks it and its callers against: its declared types' kinds.
+        let parameters = program.localTypes[Int(f.locals.lowerBound)..<Int(f.locals.lowerBound) + f.parameterCount]
+        unit.setSignature(KindSignature(parameters: parameters.map(\.kind), result: f.resultType.kind), ofFunction: id)
+        functionIds.append(id)
     }
     var globalIds: [UInt32] = []
     for g in program.globals {
@@ -741,5 +745,18 @@ struct FunctionLowering {
         let d = target ?? temp()
         code.emit(single, d, a)
         return d
+    }
+}
+
+extension ValueType {
+    /// What values of this type are to the verifier (`ValueKind`): bits, or the one layout
+    /// that instructions dereferencing them expect.
+    var kind: ValueKind {
+        switch self {
+        case .i64, .f64, .bool, .unit: .scalar
+        case .str: .string
+        case .arrayI64, .arrayF64: .array64
+        case .arrayBool: .array8
+        }
     }
 }

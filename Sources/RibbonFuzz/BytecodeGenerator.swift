@@ -68,7 +68,13 @@ public struct BytecodeGenerator {
         foreign = unit.declareForeign(ForeignSignature(symbol: "labs", parameters: [.i64], result: .i64))
         // The functions' kinds, declared as the compiler declares them (most of the time: an
         // undeclared function takes and returns scalars).
-        if input.chance(90) { unit.interface = interface() }
+        if input.chance(90) {
+            for (i, id) in functionIds.enumerated() {
+                unit.setSignature(
+                    KindSignature(parameters: parameterKinds[i].map(valueKind), result: valueKind(resultKinds[i])),
+                    ofFunction: id)
+            }
+        }
         for i in 0..<functionCount {
             var body = FunctionBody(index: i, parameterKinds: parameterKinds[i])
             body.frameSize = min(255, parameterKinds[i].count + 1 + input.below(12))
@@ -78,32 +84,14 @@ public struct BytecodeGenerator {
         return unit.encode()
     }
 
-    /// An interface section (`UnitInterface`'s encoding) declaring each function's kinds.
-    func interface() -> [UInt8] {
-        var out = Array("RIBI1".utf8)
-        func u32(_ v: Int) { for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
-        func code(_ kind: Kind?) -> UInt8 {
-            switch kind {
-            case nil: 5  // Unit
-            case .scalar: 1
-            case .string: 4
-            case .array64: 6
-            case .array8: 8
-            }
+    /// The verifier's kind for a generated one (nil: `Unit`, a scalar).
+    func valueKind(_ kind: Kind?) -> ValueKind {
+        switch kind {
+        case nil, .scalar: .scalar
+        case .string: .string
+        case .array64: .array64
+        case .array8: .array8
         }
-        u32(functionIds.count)
-        for i in functionIds.indices {
-            out.append(1)
-            u32(i + 1)
-            u32(1)
-            let name = Array("f\(i)".utf8)
-            u32(name.count)
-            out += name
-            u32(parameterKinds[i].count)
-            for k in parameterKinds[i] { out.append(code(k)) }
-            out.append(code(resultKinds[i]))
-        }
-        return out
     }
 
     struct FunctionBody {

@@ -261,25 +261,9 @@ extension Database {
     /// once, so no read transaction stays open between calls. Throws `SQLiteError` if the row
     /// is gone or the range is outside the blob (`SQLITE_ERROR`).
     public func readBlob(table: String, column: String, rowid: Int64, offset: Int, into destination: UnsafeMutableRawBufferPointer) throws {
-        let connection = try openHandle()
-        var blob: OpaquePointer?
-        let opened = sqlite3_blob_open(connection, "main", table, column, rowid, 0, &blob)
-        guard opened == SQLITE_OK, let blob else {
-            let error = SQLiteError(connection: connection, code: opened, sql: "blob \(table).\(column) row \(rowid)")
-            sqlite3_blob_close(blob)
-            throw error
-        }
-        defer { sqlite3_blob_close(blob) }
-        guard offset >= 0, destination.count >= 0, offset <= Int(Int32.max), destination.count <= Int(Int32.max),
-            let base = destination.baseAddress
-        else {
-            if destination.count == 0 { return }
-            throw SQLiteError(connection: connection, code: SQLITE_RANGE, sql: "blob \(table).\(column) row \(rowid)")
-        }
-        let rc = sqlite3_blob_read(blob, base, Int32(destination.count), Int32(offset))
-        guard rc == SQLITE_OK else {
-            throw SQLiteError(connection: connection, code: rc, sql: "blob \(table).\(column) row \(rowid)")
-        }
+        let blob = try Blob(self, table: table, column: column, rowid: rowid)
+        defer { blob.close() }
+        try blob.read(offset: offset, into: destination)
     }
 }
 

@@ -256,33 +256,8 @@ final class TemporaryDirectory {
         let path = try Self.write(directory.path)
         let cold = run(path, cache: directory.path)
         // Damage every chunk of the code section: the run meets them only when calling.
-        do {
-            let db = try Database(path: directory.path + "/" + CacheDirectory.databaseName)
-            let q = try db.statement("SELECT id, image, image_chunks, image_size FROM units")
-            #expect(try q.step())
-            let id = q.int64(0)
-            var frames = q.blob(1)
-            let index = q.blob(2)
-            let size = Int(q.int64(3))
-            q.reset()
-            let entries = try ImageChunks.decodeIndex(index, imageSize: size, framesSize: frames.count)
-            let image = try frames.withUnsafeBytes { try ImageChunks.decompressAll($0, entries: entries, imageSize: size) }
-            // The code section: the fifth (offset, length) pair of the section table.
-            func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(image[at + $1]) << (8 * $1) } }
-            let code = u32(32 + 4 * 8)..<u32(32 + 4 * 8) + u32(32 + 4 * 8 + 4)
-            var damaged = 0
-            for (i, entry) in entries.enumerated() where i * ImageChunks.chunkSize >= code.lowerBound
-                && (i + 1) * ImageChunks.chunkSize <= code.upperBound
-            {
-                frames[entry.offset + entry.length / 2] ^= 0xFF
-                damaged += 1
-            }
-            #expect(damaged >= 2)
-            let update = try db.statement("UPDATE units SET image = ?1 WHERE id = ?2")
-            try update.bind(frames, at: 1)
-            try update.bind(id, at: 2)
-            try update.run()
-        }
+        let damaged = try ChunkDamage.damageCode(databasePath: directory.path + "/" + CacheDirectory.databaseName)
+        #expect(damaged >= 2)
         // The interpreter runs the code (stored machine code would stand in for it).
         let hurt = run(path, cache: directory.path, jit: .off)
         #expect(hurt.status == 0)

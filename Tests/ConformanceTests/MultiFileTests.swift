@@ -278,29 +278,9 @@ import Testing
         #expect(cold.report.status == 0, "\(cold.errors)")
         #expect(cold.count("units_compiled") == 3)
         // Damage every chunk of the chain's code section.
-        let db = try Database(path: w.cache.path + "/" + CacheDirectory.databaseName)
-        let q = try db.statement("SELECT id, image, image_chunks, image_size FROM units WHERE source_path LIKE '%/chain.rib'")
-        #expect(try q.step())
-        let id = q.int64(0)
-        var frames = q.blob(1)
-        let index = q.blob(2)
-        let size = Int(q.int64(3))
-        q.reset()
-        let entries = try ImageChunks.decodeIndex(index, imageSize: size, framesSize: frames.count)
-        let image = try frames.withUnsafeBytes { try ImageChunks.decompressAll($0, entries: entries, imageSize: size) }
-        func u32(_ at: Int) -> Int { (0..<4).reduce(0) { $0 | Int(image[at + $1]) << (8 * $1) } }
-        let code = u32(32 + 4 * 8)..<u32(32 + 4 * 8) + u32(32 + 4 * 8 + 4)
-        var damaged = 0
-        for (i, entry) in entries.enumerated()
-        where i * ImageChunks.chunkSize >= code.lowerBound && (i + 1) * ImageChunks.chunkSize <= code.upperBound {
-            frames[entry.offset + entry.length / 2] ^= 0xFF
-            damaged += 1
-        }
+        let damaged = try ChunkDamage.damageCode(
+            databasePath: w.cache.path + "/" + CacheDirectory.databaseName, filter: "source_path LIKE '%/chain.rib'")
         #expect(damaged >= 2)
-        let update = try db.statement("UPDATE units SET image = ?1 WHERE id = ?2")
-        try update.bind(frames, at: 1)
-        try update.bind(id, at: 2)
-        try update.run()
 
         let hurt = Self.run(main, .off, threshold: nil, cache: w.cache.path)
         #expect(hurt.report.status == 0)

@@ -9,27 +9,26 @@ import Testing
 @Suite struct VerifierTests {
     static let resolver = SymbolResolver(builtin: { name in KindSignature.builtins[name] != nil ? 0x1000 : nil })
 
-    /// Interface type bytes (`UnitInterface`).
-    enum T: UInt8 {
-        case i64 = 1, f64 = 2, bool = 3, str = 4, unit = 5, arrayI64 = 6, arrayF64 = 7, arrayBool = 8
+    /// Declared types, as the compiler's `ValueType`s map to kinds.
+    enum T {
+        case i64, f64, bool, str, unit, arrayI64, arrayF64, arrayBool
+
+        var kind: ValueKind {
+            switch self {
+            case .i64, .f64, .bool, .unit: .scalar
+            case .str: .string
+            case .arrayI64, .arrayF64: .array64
+            case .arrayBool: .array8
+            }
+        }
     }
 
-    /// An interface section declaring functions (`UnitInterface`'s encoding).
-    static func interface(_ functions: [(name: String, parameters: [T], result: T)]) -> [UInt8] {
-        var out = Array("RIBI1".utf8)
-        func u32(_ v: Int) { for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * i))) } }
-        u32(functions.count)
-        for (i, f) in functions.enumerated() {
-            out.append(1)
-            u32(i + 1)
-            u32(1)
-            u32(f.name.utf8.count)
-            out += Array(f.name.utf8)
-            u32(f.parameters.count)
-            for p in f.parameters { out.append(p.rawValue) }
-            out.append(f.result.rawValue)
+    /// Declares the functions' signatures (by name) in `unit`, as the compiler does.
+    static func declare(_ functions: [(name: String, parameters: [T], result: T)], in unit: inout UnitBuilder) {
+        for f in functions {
+            guard let id = unit.functions.first(where: { $0.name == f.name })?.id else { continue }
+            unit.setSignature(KindSignature(parameters: f.parameters.map(\.kind), result: f.result.kind), ofFunction: id)
         }
-        return out
     }
 
     /// A unit whose function `f` (declared `parameters -> result`) has the body `build` emits,
@@ -59,9 +58,7 @@ import Testing
         x.text = x.unit.addGlobal(name: "text", initialValue: .constantAddress(x.constant))
         x.puts = x.unit.declareForeign(ForeignSignature(symbol: "puts", parameters: [.str], result: .i64))
         if declare {
-            x.unit.interface = interface([
-                (name, parameters, result), ("g", [.arrayI64, .str], .arrayI64),
-            ])
+            Self.declare([(name, parameters, result), ("g", [.arrayI64, .str], .arrayI64)], in: &x.unit)
         }
         var code = FunctionBuilder()
         build(&code, &x)
@@ -350,12 +347,13 @@ import Testing
             }
         }
         Self.loads(indexParameter(.arrayI64))
-        // …an undeclared one (no interface: a damaged or hostile image) is only bits.
+        // …an undeclared one (no signature: a hostile image) is only bits.
         Self.rejects(indexParameter(nil), "the array load needs an array of 8-byte elements, but r0 holds a scalar")
         Self.rejects(indexParameter(.arrayBool), "but r0 holds an array of 1-byte elements")
         // A declaration must match the function's parameter count.
-        var unit = UnitBuilder(sourcePath: "x.rib", interface: Self.interface([("h", [.i64, .i64], .i64)]))
+        var unit = UnitBuilder(sourcePath: "x.rib")
         let h = unit.declareFunction(name: "h", parameterCount: 1)
+        Self.declare([("h", [.i64, .i64], .i64)], in: &unit)
         var code = FunctionBuilder()
         code.emit(.ret, 0)
         code.finish()
@@ -367,8 +365,9 @@ import Testing
 
     @Test func importsHaveTheirExportersKinds() throws {
         // lib: `first := fun (xs: Array I64) -> I64.` — main passes it an integer.
-        var lib = UnitBuilder(sourcePath: "lib.rib", interface: Self.interface([("first", [.arrayI64], .i64)]))
+        var lib = UnitBuilder(sourcePath: "lib.rib")
         let first = lib.declareFunction(name: "first", parameterCount: 1)
+        Self.declare([("first", [.arrayI64], .i64)], in: &lib)
         var body = FunctionBuilder()
         body.emit(.constI32, 1, imm: 0)
         body.emit(.arrayLoad64, 0, 0, 1)
