@@ -60,9 +60,9 @@ public struct ImportedSymbol {
 /// addresses, function headers point at it, globals are initialised. Owns its memory.
 ///
 /// Memory layout of one allocation, 16-byte aligned: `[AddressTable][globals][code][data]`
-/// when the image is loaded at once; `[AddressTable][globals][stubs][data]` when it is loaded
-/// lazily (`init(lazy:)`), where each function starts as the stub of its frame size — a header
-/// and one `load_code` word — and gets memory of its own, with its verified code, when placed.
+/// when the image is loaded at once; `[AddressTable][globals][stub][data]` when it is loaded
+/// lazily (`init(lazy:)`), where every function starts as the one stub — a header and one
+/// `load_code` word — and gets memory of its own, with its verified code, when placed.
 public final class LoadedUnit {
     public let sourcePath: String
     /// The AddressTable: one 8-byte entry per Id.
@@ -191,8 +191,9 @@ public final class LoadedUnit {
         layout = loaded.layout
         functionCount = loaded.layout.functionCount
         rows = loaded.rows
-        stubs = loaded.stubs
+        stub = loaded.stub
         functionIds = loaded.functionIds
+        entryRead = [Bool](repeating: false, count: source == nil ? 0 : loaded.layout.functionCount)
         placedHeaders = source == nil
             ? (0..<loaded.layout.functionCount).map { loaded.rows[$0]!.header }
             : Array(repeating: nil, count: loaded.layout.functionCount)
@@ -216,8 +217,8 @@ public final class LoadedUnit {
         }
         importedUnits = exporters
         let unmanaged = Unmanaged.passUnretained(self).toOpaque()
-        if let stubs {
-            for frameSize in 0...maximumFrameSize { LoadedUnit.sharedStub(frameSize, in: stubs).pointee.unit = unmanaged }
+        if let stub {
+            stub.pointee.unit = unmanaged
         } else {
             for i in 0..<functionCount { rows[i]!.header.pointee.unit = unmanaged }
         }
@@ -248,7 +249,7 @@ public final class LoadedUnit {
     }
 
     /// The unit's memory: from the allocator when loaded at once; lazily, a mapping populated
-    /// in one call (the AddressTable and the stubs, all written now: one system call instead of
+    /// in one call (the AddressTable and the stub, all written now: one system call instead of
     /// a page fault per page).
     static func allocate(_ size: Int, lazy: Bool) -> UnsafeMutableRawPointer? {
         guard lazy else { return UnsafeMutableRawPointer.allocate(byteCount: max(size, 16), alignment: 16) }
@@ -311,8 +312,10 @@ public final class LoadedUnit {
     private let layout: Layout
     /// Per function (row index): its row, once read (all of them when loaded at once).
     private var rows: RowTable
-    /// Lazily: the stubs, one per frame size (0…255), `stubBytes` each.
-    private let stubs: UnsafeMutableRawPointer?
+    /// Lazily: the stub every function's entry holds until the function is placed.
+    private let stub: UnsafeMutablePointer<FunctionHeader>?
+    /// Lazily: whether function `i`'s entry was read (for the warm set, `usedImageRanges`).
+    private var entryRead: [Bool]
     /// Lazily: each function's Id, by row index.
     private let functionIds: [UInt32]
     /// Per function (row index): its header once its code is placed (all of them when eager).
@@ -332,15 +335,12 @@ public final class LoadedUnit {
     /// A stub: a function header and one `load_code` word.
     static let stubBytes = functionHeaderWords * 8 + 8
 
-    /// A lazily loaded unit's functions start as the stub of their frame size: its header has
-    /// that frame size (what a call needs to make the frame), this Id, which is no function's,
-    /// and its one word is `load_code`, which finds the function from the call that got there
-    /// (`placedCallee`).
-    static let sharedStubId = UInt32.max
-
-    static func sharedStub(_ frameSize: Int, in stubs: UnsafeMutableRawPointer) -> UnsafeMutablePointer<FunctionHeader> {
-        (stubs + frameSize * stubBytes).assumingMemoryBound(to: FunctionHeader.self)
-    }
+    /// A lazily loaded unit's functions all start as one stub: its header has frame size 0 (the
+    /// caller's stack check passes; `load_code` checks the placed function's own frame) and
+    /// this Id, which is no function's, and its one word is `load_code`, which finds the
+    /// function from the call that got there (`placedCallee`). So loading writes the same
+    /// value into every function's slot and reads none of their entries.
+    public static let stubId = UInt32.max
 
     /// What function `i`'s AddressTable entry says: its Id, frame size, parameter count, and
     /// where its header is in `code` and its signature in `kinds`. Lazily from the entry itself
@@ -353,8 +353,11 @@ public final class LoadedUnit {
         var kindsOffset: Int
     }
 
-    private func entry(ofFunction i: Int) -> FunctionEntry {
-        guard let source = lazySource else {
+    /// Nil if a lazily read entry is not a function entry for row `i` with its header inside
+    /// `code` (the function prefix's entries are first read here; the others were checked at
+    /// load, and are checked again).
+    private func entry(ofFunction i: Int) -> FunctionEntry? {
+        guard lazySource != nil else {
             let f = rows[i]!
             return FunctionEntry(
                 id: f.id, frameSize: f.header.pointee.frameSize, parameterCount: f.header.pointee.parameterCount,
@@ -362,14 +365,25 @@ public final class LoadedUnit {
         }
         let id = functionIds[i]
         let at = layout.entries.lowerBound + Int(id) * UnitImage.entrySize
-        let b = UInt64(littleEndian: source.base.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
-        return FunctionEntry(
-            id: id, frameSize: UInt32(source.base.load(fromByteOffset: at + 1, as: UInt8.self)),
-            parameterCount: UInt32(source.base.load(fromByteOffset: at + 2, as: UInt8.self)),
-            headerOffset: Int(b & 0xFFFF_FFFF), kindsOffset: Int(b >> 32))
+        let code = layout.code
+        entryRead[i] = true
+        return read(at..<at + UnitImage.entrySize) { image -> FunctionEntry? in
+            let frameSize = image.load(fromByteOffset: at + 1, as: UInt8.self)
+            let parameterCount = image.load(fromByteOffset: at + 2, as: UInt8.self)
+            let b = UInt64(littleEndian: image.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+            let headerOffset = Int(b & 0xFFFF_FFFF)
+            guard image.load(fromByteOffset: at, as: UInt8.self) == AddressTableEntryKind.function.rawValue,
+                UInt32(littleEndian: image.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)) == UInt32(i),
+                parameterCount <= frameSize, headerOffset % 8 == 0,
+                headerOffset <= code.count - functionHeaderWords * 8
+            else { return nil }
+            return FunctionEntry(
+                id: id, frameSize: UInt32(frameSize), parameterCount: UInt32(parameterCount),
+                headerOffset: headerOffset, kindsOffset: Int(b >> 32))
+        }
     }
 
-    /// For the interpreter's `load_code` in a shared stub: the function that the `call` word
+    /// For the interpreter's `load_code` in the stub: the function that the `call` word
     /// at `callPC` of the function `caller` calls, placed (its own, or the one it imports).
     public static func placedCallee(
         callPC: UnsafePointer<UInt64>, caller: UnsafePointer<FunctionHeader>
@@ -437,15 +451,19 @@ public final class LoadedUnit {
     }
 
     /// The parts of the image this run has used, for the cache to read first next time: the
-    /// code and signature of every function that was called (or placed), and what finding and
-    /// calling `main` reads (its symbol-index slots, symbol, name and row).
+    /// code and signature of every function that was called (or placed), the entries that were
+    /// read (those functions' and their callees'), and what finding and calling `main` reads
+    /// (its symbol-index slots, symbol, name and row).
     public func usedImageRanges() -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         let main = symbol(named: "main").flatMap { Int($0) < functionIndexById.count ? Int(functionIndexById[Int($0)]) : nil }
         for i in 0..<functionCount {
+            if lazySource != nil && entryRead[i] {
+                let at = layout.entries.lowerBound + Int(functionIds[i]) * UnitImage.entrySize
+                ranges.append(at..<at + UnitImage.entrySize)
+            }
             let called = lazySource == nil ? (rows[i]?.header.pointee.hotness ?? 0) > 0 : placedHeaders[i] != nil
-            guard called || i == main else { continue }
-            let entry = entry(ofFunction: i)
+            guard called || i == main, let entry = entry(ofFunction: i) else { continue }
             let parameters = Int(entry.parameterCount)
             let code = layout.code.lowerBound + entry.headerOffset
             let words = rows[i]?.codeWords ?? Int(placedHeaders[i]?.pointee.codeWords ?? 0)
@@ -501,9 +519,7 @@ public final class LoadedUnit {
     /// verified, in memory of its own; no row is read) and returns its header.
     private func place(index i: Int) -> UnsafeMutablePointer<FunctionHeader>? {
         if let header = placedHeaders[i] { return header }
-        guard let stubs else { return nil }
-        let entry = entry(ofFunction: i)
-        let stub = LoadedUnit.sharedStub(Int(entry.frameSize), in: stubs)
+        guard let stub, let entry = entry(ofFunction: i) else { return nil }
         let headerBytes = functionHeaderWords * 8
         let start = layout.code.lowerBound + entry.headerOffset
         let code = layout.code
@@ -590,14 +606,12 @@ public final class LoadedUnit {
         return fallbackBytes!
     }
 
-    /// Function `i`'s row: read (and checked against its AddressTable entry and stub) the first
+    /// Function `i`'s row: read (and checked against its AddressTable entry) the first
     /// time something asks, when loaded lazily.
     private func info(index i: Int) -> FunctionInfo? {
         if let f = rows[i] { return f }
-        guard let stubs else { return nil }
+        guard let stub, let entry = entry(ofFunction: i) else { return nil }
         let at = layout.functions.lowerBound + i * UnitImage.functionSize
-        let entry = entry(ofFunction: i)
-        let stub = LoadedUnit.sharedStub(Int(entry.frameSize), in: stubs)
         let placedHeader = placedHeaders[i]
         let layout = self.layout
         let entryCount = self.entryCount
@@ -624,7 +638,7 @@ public final class LoadedUnit {
                 firstLine: firstLine, lineCount: lineCount, kindsOffset: kindsOffset), name..<name + nameLength)
         }) else { return nil }
         guard let name = read(f.1, body: { image in String(decoding: UnsafeRawBufferPointer(rebasing: image[f.1]), as: UTF8.self) }),
-            name != "main" || f.0.header.pointee.parameterCount == 0  // the entry point is called with no arguments
+            name != "main" || entry.parameterCount == 0  // the entry point is called with no arguments
         else { return nil }
         f.0.name = name
         rows[i] = f.0
@@ -632,9 +646,9 @@ public final class LoadedUnit {
     }
 
     /// Function `i`'s signature, from the `kinds` section (`UnitKinds` asks, once each; a
-    /// lazily loaded unit finds it from the function's entry and stub, without its row).
+    /// lazily loaded unit finds it from the function's entry, without its row).
     private func signature(index i: Int) throws(ImageError) -> KindSignature {
-        let entry = entry(ofFunction: i)
+        guard let entry = entry(ofFunction: i) else { throw .malformed("function entry for row \(i) is bad") }
         let parameterCount = Int(entry.parameterCount)
         func decode(_ section: UnsafeRawBufferPointer) -> Result<KindSignature, ImageError> {
             Result { () throws(ImageError) in
@@ -758,7 +772,7 @@ public final class LoadedUnit {
     private struct LoadedParts {
         var layout: Layout
         var rows: RowTable
-        var stubs: UnsafeMutableRawPointer?
+        var stub: UnsafeMutablePointer<FunctionHeader>?
         var functionIds: [UInt32]
         var functionIndexById: [Int32]
         var sourcePath: String
@@ -808,6 +822,13 @@ public final class LoadedUnit {
             sections.append(try r.range(offset, length))
         }
         func section(_ s: UnitImage.Section) -> Range<Int> { sections[s.rawValue] }
+        // Ids below the prefix are functions, Id n of row n. Lazily, their entries are not read
+        // now: each is read and checked when its function is placed or called.
+        let functionPrefix = Int(try r.u32(UnitImage.functionPrefixOffset))
+        guard functionPrefix <= functionCount, functionPrefix <= entryCount else {
+            throw .malformed("the function prefix is longer than the functions")
+        }
+        let unreadPrefix = source == nil ? 0 : functionPrefix
         guard section(.entries).count == entryCount * UnitImage.entrySize,
             section(.symbols).count == symbolCount * UnitImage.symbolSize,
             section(.functions).count == functionCount * UnitImage.functionSize,
@@ -821,7 +842,8 @@ public final class LoadedUnit {
             interface: section(.interface), kinds: section(.kinds))
         // Now: the entries, globals and data. Lazily, the rest is read when it is needed, and of
         // the strings only the names of the entries that have one.
-        for s in [UnitImage.Section.entries, .globals, .data] { try need(section(s)) }
+        try need(section(.entries).lowerBound + unreadPrefix * UnitImage.entrySize..<section(.entries).upperBound)
+        for s in [UnitImage.Section.globals, .data] { try need(section(s)) }
         if source == nil {
             for s in UnitImage.Section.allCases { try need(section(s)) }
         }
@@ -837,13 +859,13 @@ public final class LoadedUnit {
         let pathLength = try r.u32(28)
         let sourcePath = try string(0, pathLength)
 
-        // Allocate: table, globals, then code (or, lazily, a stub per function), then data.
+        // Allocate: table, globals, then code (or, lazily, the stub), then data.
         let tableBytes = entryCount * 8
         let globalsBytes = globalCount * 8
         let codeRange = section(.code)
         let dataRange = section(.data)
         let codeAt = tableBytes + globalsBytes
-        let codeBytes = source == nil ? codeRange.count : (maximumFrameSize + 1) * stubBytes
+        let codeBytes = source == nil ? codeRange.count : stubBytes
         let dataAt = codeAt + codeBytes
         let total = dataAt + dataRange.count
         guard let memory = LoadedUnit.allocate(total, lazy: source != nil) else {
@@ -852,21 +874,20 @@ public final class LoadedUnit {
         var ok = false
         defer { if !ok { LoadedUnit.release(memory, lazy: source != nil, size: total) } }
         // Zero the table and globals (a fresh mapping is zero already); code and data are
-        // copied over whole (lazily: stubs now, each function's code when it is placed).
+        // copied over whole (lazily: the stub now, each function's code when it is placed).
         if source == nil { memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(codeAt, 16)) }
         let table = memory.bindMemory(to: UInt64.self, capacity: entryCount + globalCount)
         let globalsBase = table + entryCount
-        let stubs: UnsafeMutableRawPointer? = source == nil ? nil : memory.advanced(by: codeAt)
-        if let stubs {
-            for frameSize in 0...maximumFrameSize {
-                let stub = LoadedUnit.sharedStub(frameSize, in: stubs)
-                stub.initialize(to: FunctionHeader(
-                    addressTable: table, unit: nil, frameSize: UInt32(frameSize), parameterCount: 0,
-                    functionId: LoadedUnit.sharedStubId, codeWords: 1, hotness: 0))
-                UnsafeMutableRawPointer(stub).advanced(by: functionHeaderWords * 8).storeBytes(
-                    of: UInt64(Opcode.loadCode.rawValue), as: UInt64.self)
-            }
+        let stub: UnsafeMutablePointer<FunctionHeader>? = source == nil ? nil
+            : memory.advanced(by: codeAt).bindMemory(to: FunctionHeader.self, capacity: 1)
+        if let stub {
+            stub.initialize(to: FunctionHeader(
+                addressTable: table, unit: nil, frameSize: 0, parameterCount: 0,
+                functionId: LoadedUnit.stubId, codeWords: 1, hotness: 0))
+            UnsafeMutableRawPointer(stub).advanced(by: functionHeaderWords * 8).storeBytes(
+                of: UInt64(Opcode.loadCode.rawValue), as: UInt64.self)
         }
+        let stubEntry = stub.map { UInt64(UInt(bitPattern: $0)) | bytecodeEntryTag } ?? 0
         var functionIds = [UInt32](repeating: 0, count: source == nil ? 0 : functionCount)
         if source == nil {
             memory.advanced(by: codeAt).copyMemory(
@@ -877,26 +898,35 @@ public final class LoadedUnit {
                 from: r.base.baseAddress!.advanced(by: dataRange.lowerBound), byteCount: dataRange.count)
         }
 
-        // AddressTable.
-        var kinds: [AddressTableEntryKind] = []
+        // AddressTable. Lazily, the function prefix is the stub, unread.
+        var kinds = [AddressTableEntryKind](repeating: .function, count: unreadPrefix)
         kinds.reserveCapacity(entryCount)
         var names: [Int: String] = [:]
         var importedKinds: [Int: AddressTableEntryKind] = [:]
         var imports: [(slot: Int, symbol: ImportedSymbol)] = []
         // What the verifier checks each Id against: an import counts as what it names.
-        var verifiedKinds: [AddressTableEntryKind] = []
+        var verifiedKinds = kinds
         verifiedKinds.reserveCapacity(entryCount)
         var foreign: [Int: ForeignFunction] = [:]
         // The row of each function entry, by Id (-1: not a function); each row has one entry.
         var functionIndexById = [Int32](repeating: -1, count: entryCount)
         var rowClaimed = [Bool](repeating: false, count: functionCount)
-        var functionEntryCount = 0
+        for id in 0..<unreadPrefix {
+            functionIndexById[id] = Int32(id)
+            rowClaimed[id] = true
+            functionIds[id] = UInt32(id)
+            table[id] = stubEntry
+        }
+        var functionEntryCount = unreadPrefix
         // Global index of each global entry, by Id, for the kind check.
         var globalIndexById: [Int: Int] = [:]
-        for id in 0..<entryCount {
+        for id in unreadPrefix..<entryCount {
             let at = section(.entries).lowerBound + id * UnitImage.entrySize
             guard let kind = AddressTableEntryKind(rawValue: try r.u8(at)) else {
                 throw .malformed("entry \(id) has an unknown kind")
+            }
+            guard id >= functionPrefix || kind == .function else {
+                throw .malformed("entry \(id) is in the function prefix but is no function")
             }
             let a = try r.u32(at + 4)
             let b = try r.u64(at + 8)
@@ -917,17 +947,19 @@ public final class LoadedUnit {
                 guard b % 8 == 0, b <= UInt64(codeRange.count),
                     UInt64(codeRange.count) - b >= UInt64(functionHeaderWords * 8)
                 else { throw .malformed("function entry \(id) is outside the code") }
-                guard Int(a) < functionCount, !rowClaimed[Int(a)], parameterCount <= frameSize else {
+                guard Int(a) < functionCount, !rowClaimed[Int(a)], parameterCount <= frameSize,
+                    id >= functionPrefix || Int(a) == id
+                else {
                     throw .malformed("function entry \(id) does not match a function row")
                 }
                 rowClaimed[Int(a)] = true
                 functionIndexById[id] = Int32(a)
                 functionEntryCount += 1
-                if let stubs {
-                    // Lazily: the function starts as the stub of its frame size, which places it
-                    // when it is first called.
+                if source != nil {
+                    // Lazily: the function starts as the stub, which places it when it is
+                    // first called.
                     functionIds[Int(a)] = UInt32(id)
-                    table[id] = UInt64(UInt(bitPattern: LoadedUnit.sharedStub(Int(frameSize), in: stubs))) | bytecodeEntryTag
+                    table[id] = stubEntry
                 } else {
                     table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
                 }
@@ -1012,7 +1044,7 @@ public final class LoadedUnit {
         }
         let parts = { (rows: RowTable, symbols: [(name: String, id: UInt32)]?) in
             LoadedParts(
-                layout: layout, rows: rows, stubs: stubs, functionIds: functionIds, functionIndexById: functionIndexById,
+                layout: layout, rows: rows, stub: stub, functionIds: functionIds, functionIndexById: functionIndexById,
                 sourcePath: sourcePath,
                 table: table, entryKinds: kinds, verifiedKinds: verifiedKinds, entryNames: names,
                 importedKinds: importedKinds, imports: imports,

@@ -12,8 +12,11 @@ import RibbonCore
 ///   8  u32 format version            12  u32 entry count
 ///  16  u32 symbol count              20  u32 function count
 ///  24  u32 global count              28  u32 source path length (the first string)
-///  32  section table: for each of the 9 sections below, u32 offset + u32 length
-/// 104  sections, each 8-byte aligned:
+///  32  section table: for each of the 11 sections below, u32 offset + u32 length
+/// 120  u32 function prefix: Ids 0 ..< prefix are function entries, Id n of row n (the
+///      compiler declares a file's functions first), so a lazy loader makes them callable
+///      without reading their entries               124  u32 zero
+/// 128  sections, each 8-byte aligned:
 ///      entries    16 bytes each: u8 kind, u8 k, u8 p, 1 pad, u32 a, u64 b  (AddressTable, by Id)
 ///                 function: k = frame size, p = parameter count, a = index of its row in
 ///                           `functions`, b = offset of its FunctionHeader in `code` (low 32
@@ -54,13 +57,15 @@ public struct UnitImage: Sendable, Equatable {
 
     public static let magic: [UInt8] = Array("RIBNUNIT".utf8)
     /// Bump on any change to the layout above or to the ISA's meaning.
-    public static let formatVersion: UInt32 = 3
+    public static let formatVersion: UInt32 = 4
 
     enum Section: Int, CaseIterable {
         case entries, symbols, functions, globals, code, data, strings, lines, interface, kinds, symbolIndex
     }
 
-    static let headerSize = 32 + Section.allCases.count * 8
+    /// Where the function prefix is (after the section table), and the header's size.
+    static let functionPrefixOffset = 32 + Section.allCases.count * 8
+    static let headerSize = functionPrefixOffset + 8
     static let entrySize = 16
     static let symbolSize = 12
     static let functionSize = 36
@@ -149,6 +154,12 @@ public struct UnitImage: Sendable, Equatable {
             unit.functions.count * UnitImage.functionSize, unit.globals.count * UnitImage.globalSize,
             codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.lineSize, unit.interface.count, kinds.count, 4 + 4 * slotCount,
         ]
+        // How many entries from the first are function entries whose row index is their Id.
+        var functionPrefix = 0
+        for entry in unit.entries {
+            guard case .function(let index) = entry, index == functionPrefix else { break }
+            functionPrefix += 1
+        }
         var total = UnitImage.headerSize
         for size in sizes { total = ((total + 7) & ~7) + size }
 
@@ -169,6 +180,8 @@ public struct UnitImage: Sendable, Equatable {
                 out.u32(UInt32(size))
                 at += size
             }
+            out.u32(UInt32(functionPrefix))
+            out.u32(0)
 
             out.pad(toMultipleOf: 8)
             var nameIndex = 0

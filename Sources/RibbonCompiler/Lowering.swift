@@ -10,13 +10,16 @@ import RibbonSyntax
 /// because the callee's frame starts there.
 public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics: [Diagnostic]) {
     var unit = UnitBuilder(sourcePath: program.path, interface: program.interface.encoded())
-    var functionIds: [UInt32] = []
-    for f in program.functions {
+    // Ids, rows and code follow `functionOrder` (what `main` calls first), not declaration order.
+    let order = functionOrder(of: program)
+    var functionIds = [UInt32](repeating: 0, count: program.functions.count)
+    for index in order {
+        let f = program.functions[index]
         let id = unit.declareFunction(name: f.name, parameterCount: f.parameterCount)
         // What the verifier checks it and its callers against: its declared types' kinds.
         let parameters = program.localTypes[Int(f.locals.lowerBound)..<Int(f.locals.lowerBound) + f.parameterCount]
         unit.setSignature(KindSignature(parameters: parameters.map(\.kind), result: f.resultType.kind), ofFunction: id)
-        functionIds.append(id)
+        functionIds[index] = id
     }
     var globalIds: [UInt32] = []
     for g in program.globals {
@@ -38,10 +41,11 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
     for f in program.foreigns { foreignIds.append(unit.declareForeign(f.signature)) }
     // Most nodes become about one instruction word.
     unit.reserveCodeCapacity(words: program.expressions.count + program.statements.count)
-    var diagnostics: [Diagnostic] = []
+    var diagnostics: [(index: Int, Diagnostic)] = []
     // One builder for every function: `define` copies the words out, `reset` keeps the storage.
     var code = FunctionBuilder()
-    for (index, f) in program.functions.enumerated() {
+    for index in order {
+        let f = program.functions[index]
         // `consume` hands the unit and code builders over without a copy; copying the unit per
         // function made lowering quadratic in the number of functions.
         var lowering = FunctionLowering(
@@ -54,16 +58,17 @@ public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics:
         _ = consume lowering  // so `unit` and `code` are uniquely referenced again
         if highestRegister > maximumFrameSize {
             diagnostics.append(
-                Diagnostic(
+                (index, Diagnostic(
                     "function `\(f.name)` needs more than \(maximumFrameSize) registers; split it",
-                    at: SourceLocation(line: f.line, column: 1)))
+                    at: SourceLocation(line: f.line, column: 1))))
         } else {
             code.finish()
             unit.define(function: functionIds[index], frameSize: max(1, highestRegister), code: code)
         }
         code.reset()
     }
-    if !diagnostics.isEmpty { return (nil, diagnostics) }
+    // In declaration order, like every other diagnostic.
+    if !diagnostics.isEmpty { return (nil, diagnostics.sorted { $0.index < $1.index }.map(\.1)) }
     return (unit.encode(), [])
 }
 

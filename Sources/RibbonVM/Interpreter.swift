@@ -384,18 +384,22 @@ extension Fiber {
                 pc += 1
 
             case .loadCode:
-                // The only word of a stub: a function of a lazily loaded unit that has not been
-                // placed yet. The stub is shared by every function of its frame size; the call
-                // that got here (the caller's record) says which one. Place it (checked and
+                // The only word of the stub: a function of a lazily loaded unit that has not
+                // been placed yet. Every such function's entry holds the one stub; the call that
+                // got here (the caller's record) says which function. Place it (checked and
                 // verified, in memory of its own) and run it from its first word in this frame.
                 guard csp > callStack, let callPC = (csp - 1).pointee.callPC, let caller = (csp - 1).pointee.function,
-                    let placed = LoadedUnit.placedCallee(callPC: callPC, caller: caller),
-                    placed.pointee.frameSize == current.pointee.frameSize
+                    let placed = LoadedUnit.placedCallee(callPC: callPC, caller: caller)
                 else {
                     return trap(.invalidInstruction, 0, 0, pc, current, csp)
                 }
                 current = placed
                 pc = codeStart(placed)
+                // The stub's frame size is 0, so the call's stack check was for no frame: check
+                // the real one, as a call straight to the placed code would have (`callOverflow`).
+                if fp + Int(placed.pointee.frameSize) > stackLimit {
+                    return trap(.stackOverflow, 0, 0, pc, current, csp)
+                }
             case .osrEnter:
                 // On-stack replacement (only ever at `osrTrampoline`): machine code continues
                 // this frame from a loop's first instruction and returns from the function. The
@@ -453,6 +457,9 @@ extension Fiber {
 
     @inline(never)
     func reportHot(_ function: UnsafeMutablePointer<FunctionHeader>) {
+        // A lazily loaded unit's stub counts the first call of every function; it is no
+        // function to compile (`load_code` places the real one).
+        guard function.pointee.functionId != LoadedUnit.stubId else { return }
         hotFunctionHandler?(function)
     }
 

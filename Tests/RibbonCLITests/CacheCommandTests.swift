@@ -192,7 +192,7 @@ import Testing
         let byPrefix = try ribbon(["cache", "show", String(key.prefix(6))], cache: cache)
         #expect(byPrefix.status == 0, "\(byPrefix.stderr)")
         #expect(byPrefix.stdout.hasPrefix("key           \(key)\nsource        \(Self.fib)\n"))
-        for text in ["  source        ", "  ribbon build  build-id ", "fib (#0)", "main (#1)", "print_i64", "x86-64 jit"] {
+        for text in ["  source        ", "  ribbon build  build-id ", "main (#0)", "fib (#1)", "print_i64", "x86-64 jit"] {
             #expect(byPrefix.stdout.contains(text), "\(text)")
         }
         #expect(!byPrefix.stdout.contains("push rbx"))  // no listing without --disasm
@@ -207,9 +207,9 @@ import Testing
 
         let described = try json(try ribbon(["cache", "show", key, "--json"], cache: cache).stdout)
         let functions = try #require(described["functions"] as? [[String: Any]])
-        #expect(functions.map { $0["name"] as? String } == ["fib", "main"])
+        #expect(functions.map { $0["name"] as? String } == ["main", "fib"])
         let code = try #require(described["machine_code"] as? [[String: Any]])
-        #expect(code.map { $0["function"] as? String } == ["fib", "main"])
+        #expect(code.map { $0["function"] as? String } == ["main", "fib"])
         #expect(code.allSatisfy { ($0["code_bytes"] as? Int ?? 0) > 0 && $0["problem"] is NSNull })
         let factors = try #require(described["factors"] as? [[String: String]])
         #expect(factors.map { $0["name"] } == ["source", "compiler", "ribbon build", "options"])
@@ -259,7 +259,7 @@ import Testing
         let helloKey = try keyPrefix(endingWith: "hello.rib")
         let db = try database(cache)
         try corrupt(db, table: "units", column: "image", keyColumn: "key", pathLike: "%hello.rib")
-        try corrupt(db, table: "machine_code", column: "blob", keyColumn: "unit_key", pathLike: "%fib.rib", extra: "AND function_id = 0")
+        try corrupt(db, table: "machine_code", column: "blob", keyColumn: "unit_key", pathLike: "%fib.rib", extra: "AND function_id = 1")
         db.close()
 
         let bad = try ribbon(["cache", "verify"], cache: cache)
@@ -267,7 +267,7 @@ import Testing
         let lines = bad.stdout.split(separator: "\n").filter { $0.hasPrefix("bad: ") }
         #expect(lines.count == 2, "\(bad.stdout)")
         #expect(lines.contains { $0.hasPrefix("bad: \(helloKey) \(Self.hello): unit image: ") })
-        #expect(lines.contains { $0.hasPrefix("bad: \(fibKey) \(Self.fib), machine code of function fib (#0): machine-code blob: ") })
+        #expect(lines.contains { $0.hasPrefix("bad: \(fibKey) \(Self.fib), machine code of function fib (#1): machine-code blob: ") })
         #expect(bad.stderr == "ribbon: error: 2 bad entries in the cache; `ribbon cache verify --repair` deletes them\n")
         let report = try json(try ribbon(["cache", "verify", "--json"], cache: cache).stdout)
         #expect(report["ok"] as? Bool == false)
