@@ -16,7 +16,8 @@ import RibbonCore
 /// 120  u32 function prefix: Ids 0 ..< prefix are function entries, Id n of row n (the
 ///      compiler declares a file's functions first), so a lazy loader makes them callable
 ///      without reading their entries               124  u32 zero
-/// 128  sections, each 8-byte aligned:
+/// 128  sections, each 8-byte aligned, in `physicalOrder` (kinds, globals, data, entries,
+///      symbolIndex, symbols, strings, functions, code, lines, interface):
 ///      entries    16 bytes each: u8 kind, u8 k, u8 p, 1 pad, u32 a, u64 b  (AddressTable, by Id)
 ///                 function: k = frame size, p = parameter count, a = index of its row in
 ///                           `functions`, b = offset of its FunctionHeader in `code` (low 32
@@ -66,6 +67,14 @@ public struct UnitImage: Sendable, Equatable {
     /// Where the function prefix is (after the section table), and the header's size.
     static let functionPrefixOffset = 32 + Section.allCases.count * 8
     static let headerSize = functionPrefixOffset + 8
+    /// Where the sections lie, first to last: what a warm run reads (the signatures, globals,
+    /// data, the AddressTable's entries, what finding `main` reads, `main`'s row, then the code,
+    /// where the functions `main` calls come first) before what it seldom needs. The cache reads
+    /// a stored image from its start, following SQLite's chain of overflow pages, so what lies
+    /// early costs less to reach.
+    static let physicalOrder: [Section] = [
+        .kinds, .globals, .data, .entries, .symbolIndex, .symbols, .strings, .functions, .code, .lines, .interface,
+    ]
     static let entrySize = 16
     static let symbolSize = 12
     static let functionSize = 36
@@ -160,8 +169,13 @@ public struct UnitImage: Sendable, Equatable {
             guard case .function(let index) = entry, index == functionPrefix else { break }
             functionPrefix += 1
         }
+        var offsets = [Int](repeating: 0, count: sizes.count)
         var total = UnitImage.headerSize
-        for size in sizes { total = ((total + 7) & ~7) + size }
+        for section in UnitImage.physicalOrder {
+            total = (total + 7) & ~7
+            offsets[section.rawValue] = total
+            total += sizes[section.rawValue]
+        }
 
         self.bytes = [UInt8](unsafeUninitializedCapacity: total) { buffer, initializedCount in
             var out = RawWriter(base: UnsafeMutableRawPointer(buffer.baseAddress!))
@@ -172,123 +186,121 @@ public struct UnitImage: Sendable, Equatable {
             out.u32(UInt32(unit.functions.count))
             out.u32(UInt32(unit.globals.count))
             out.u32(UInt32(unit.sourcePath.utf8.count))
-            // Section table: each section starts at the next multiple of 8.
-            var at = UnitImage.headerSize
-            for size in sizes {
-                at = (at + 7) & ~7
-                out.u32(UInt32(at))
-                out.u32(UInt32(size))
-                at += size
+            // Section table (slots in `Section` order), then the sections in `physicalOrder`,
+            // each at the next multiple of 8.
+            for s in Section.allCases {
+                out.u32(UInt32(offsets[s.rawValue]))
+                out.u32(UInt32(sizes[s.rawValue]))
             }
             out.u32(UInt32(functionPrefix))
             out.u32(0)
 
-            out.pad(toMultipleOf: 8)
-            var nameIndex = 0
-            for entry in unit.entries {
-                var kind: AddressTableEntryKind
-                var importedKind: UInt8 = 0  // k; a function's frame size
-                var p: UInt8 = 0
-                var a: UInt32 = 0
-                var b: UInt64 = 0
-                switch entry {
-                case .function(let index):
-                    kind = .function
-                    importedKind = UInt8(unit.functions[index].frameSize)
-                    p = UInt8(unit.functions[index].parameterCount)
-                    a = UInt32(index)
-                    b = UInt64(headerOffsets[index]) | UInt64(kindOffsets[index]) << 32
-                case .global(let index):
-                    kind = .global
-                    a = UInt32(index)
-                case .constant(let offset, let length):
-                    kind = .constant
-                    a = UInt32(length)
-                    b = UInt64(offset)
-                case .builtin, .foreign, .imported:
-                    switch entry {
-                    case .builtin: kind = .builtin
-                    case .foreign: kind = .foreign
-                    default: kind = .imported
+            for section in UnitImage.physicalOrder {
+                out.pad(toMultipleOf: 8)
+                precondition(out.offset == offsets[section.rawValue])
+                switch section {
+                case .entries:
+                    var nameIndex = 0
+                    for entry in unit.entries {
+                        var kind: AddressTableEntryKind
+                        var importedKind: UInt8 = 0  // k; a function's frame size
+                        var p: UInt8 = 0
+                        var a: UInt32 = 0
+                        var b: UInt64 = 0
+                        switch entry {
+                        case .function(let index):
+                            kind = .function
+                            importedKind = UInt8(unit.functions[index].frameSize)
+                            p = UInt8(unit.functions[index].parameterCount)
+                            a = UInt32(index)
+                            b = UInt64(headerOffsets[index]) | UInt64(kindOffsets[index]) << 32
+                        case .global(let index):
+                            kind = .global
+                            a = UInt32(index)
+                        case .constant(let offset, let length):
+                            kind = .constant
+                            a = UInt32(length)
+                            b = UInt64(offset)
+                        case .builtin, .foreign, .imported:
+                            switch entry {
+                            case .builtin: kind = .builtin
+                            case .foreign: kind = .foreign
+                            default: kind = .imported
+                            }
+                            if case .imported(_, let what) = entry { importedKind = what.rawValue }
+                            let s = entryNames[nameIndex]
+                            nameIndex += 1
+                            a = s.length
+                            b = UInt64(s.offset)
+                        }
+                        out.u8(kind.rawValue)
+                        out.u8(importedKind)
+                        out.u8(p)
+                        out.u8(0)
+                        out.u32(a)
+                        out.u64(b)
                     }
-                    if case .imported(_, let what) = entry { importedKind = what.rawValue }
-                    let s = entryNames[nameIndex]
-                    nameIndex += 1
-                    a = s.length
-                    b = UInt64(s.offset)
+                case .symbols:
+                    for (symbol, name) in zip(unit.symbols, symbolNames) {
+                        out.u32(name.offset)
+                        out.u32(name.length)
+                        out.u32(symbol.id)
+                    }
+                case .functions:
+                    for (index, function) in unit.functions.enumerated() {
+                        out.u32(function.id)
+                        out.u32(functionNames[index].offset)
+                        out.u32(functionNames[index].length)
+                        out.u32(UInt32(headerOffsets[index]))
+                        out.u32(UInt32(function.words.count))
+                        out.u16(UInt16(function.frameSize))
+                        out.u16(UInt16(function.parameterCount))
+                        out.u32(UInt32(function.lines.lowerBound))
+                        out.u32(UInt32(function.lines.count))
+                        out.u32(kindOffsets[index])
+                    }
+                case .globals:
+                    for global in unit.globals {
+                        switch global {
+                        case .bits(let v):
+                            out.u64(0)
+                            out.u64(v)
+                        case .constantAddress(let id):
+                            out.u64(1)
+                            out.u64(UInt64(id))
+                        }
+                    }
+                case .code:
+                    // Code: per function a zeroed FunctionHeader with a few fields filled in, then its
+                    // words (little-endian in memory on x86-64: one copy each).
+                    unit.code.withUnsafeBytes { words in
+                        for function in unit.functions {
+                            out.u64(0)  // addressTable
+                            out.u64(0)  // unit
+                            out.u32(UInt32(function.frameSize))
+                            out.u32(UInt32(function.parameterCount))
+                            out.u32(function.id)
+                            out.u32(UInt32(function.words.count))
+                            out.u64(0)  // hotness
+                            out.append(UnsafeRawBufferPointer(rebasing: words[(function.words.lowerBound * 8)..<(function.words.upperBound * 8)]))
+                        }
+                    }
+                case .data:
+                    unit.data.withUnsafeBytes { out.append($0) }
+                case .strings:
+                    strings.withUnsafeBytes { out.append($0) }
+                case .lines:
+                    // Rows are already in the image's layout (u32 word, u32 line, little-endian).
+                    unit.lines.withUnsafeBytes { out.append($0) }
+                case .interface:
+                    unit.interface.withUnsafeBytes { out.append($0) }
+                case .kinds:
+                    out.append(kinds)
+                case .symbolIndex:
+                    out.u32(UInt32(slotCount))
+                    for slot in slots { out.u32(slot) }
                 }
-                out.u8(kind.rawValue)
-                out.u8(importedKind)
-                out.u8(p)
-                out.u8(0)
-                out.u32(a)
-                out.u64(b)
             }
-
-            out.pad(toMultipleOf: 8)
-            for (symbol, name) in zip(unit.symbols, symbolNames) {
-                out.u32(name.offset)
-                out.u32(name.length)
-                out.u32(symbol.id)
-            }
-
-            out.pad(toMultipleOf: 8)
-            for (index, function) in unit.functions.enumerated() {
-                out.u32(function.id)
-                out.u32(functionNames[index].offset)
-                out.u32(functionNames[index].length)
-                out.u32(UInt32(headerOffsets[index]))
-                out.u32(UInt32(function.words.count))
-                out.u16(UInt16(function.frameSize))
-                out.u16(UInt16(function.parameterCount))
-                out.u32(UInt32(function.lines.lowerBound))
-                out.u32(UInt32(function.lines.count))
-                out.u32(kindOffsets[index])
-            }
-
-            out.pad(toMultipleOf: 8)
-            for global in unit.globals {
-                switch global {
-                case .bits(let v):
-                    out.u64(0)
-                    out.u64(v)
-                case .constantAddress(let id):
-                    out.u64(1)
-                    out.u64(UInt64(id))
-                }
-            }
-
-            // Code: per function a zeroed FunctionHeader with a few fields filled in, then its
-            // words (little-endian in memory on x86-64: one copy each).
-            out.pad(toMultipleOf: 8)
-            unit.code.withUnsafeBytes { words in
-                for function in unit.functions {
-                    out.u64(0)  // addressTable
-                    out.u64(0)  // unit
-                    out.u32(UInt32(function.frameSize))
-                    out.u32(UInt32(function.parameterCount))
-                    out.u32(function.id)
-                    out.u32(UInt32(function.words.count))
-                    out.u64(0)  // hotness
-                    out.append(UnsafeRawBufferPointer(rebasing: words[(function.words.lowerBound * 8)..<(function.words.upperBound * 8)]))
-                }
-            }
-
-            out.pad(toMultipleOf: 8)
-            unit.data.withUnsafeBytes { out.append($0) }
-            out.pad(toMultipleOf: 8)
-            strings.withUnsafeBytes { out.append($0) }
-            out.pad(toMultipleOf: 8)
-            // Rows are already in the image's layout (u32 word, u32 line, little-endian).
-            unit.lines.withUnsafeBytes { out.append($0) }
-            out.pad(toMultipleOf: 8)
-            unit.interface.withUnsafeBytes { out.append($0) }
-            out.pad(toMultipleOf: 8)
-            out.append(kinds)
-            out.pad(toMultipleOf: 8)
-            out.u32(UInt32(slotCount))
-            for slot in slots { out.u32(slot) }
-
             precondition(out.offset == total, "unit image size mismatch")
             initializedCount = total
         }

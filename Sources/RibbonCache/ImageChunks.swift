@@ -194,6 +194,13 @@ public final class LazyUnitImage {
         return UnsafeMutableRawBufferPointer(rebasing: scratchBuffer[0..<count])
     }
 
+    /// How many of the chunks that `range` touches have been read.
+    public func chunksRead(in range: Range<Int>) -> Int {
+        guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= count else { return 0 }
+        let chunkSize = ImageChunks.chunkSize
+        return loaded[range.lowerBound / chunkSize...(range.upperBound - 1) / chunkSize].filter { $0 }.count
+    }
+
     /// Makes the given chunks valid now, best effort (a chunk that cannot be read is left to
     /// `ensure` to report when it is needed): the warm set a previous run recorded.
     public func prefetch(chunks: [Int]) {
