@@ -118,7 +118,8 @@ let package = Package(
         .testTarget(
             name: "ConformanceTests",
             dependencies: [
-                "RibbonDriver", "RibbonVM", "RibbonCache", "RibbonJIT", "RibbonBytecode", "CacheCodecs", "SQLiteSupport",
+                "RibbonDriver", "RibbonVM", "RibbonCache", "RibbonJIT", "RibbonBytecode", "RibbonSyntax", "CacheCodecs",
+                "SQLiteSupport",
             ]),
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
         .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CacheCodecs"]),

@@ -405,27 +405,64 @@ import Testing
     /// A lazily loaded unit verifies each function when it is placed: a hostile function fails
     /// there (the interpreter then stops with `invalid instruction`), the others still load.
     @Test func lazyPlacementVerifiesKinds() throws {
-        final class Bytes: UnitImageSource {
-            let storage: UnsafeMutableRawBufferPointer
-            init(_ bytes: [UInt8]) {
-                storage = .allocate(byteCount: bytes.count, alignment: 16)
-                storage.copyBytes(from: bytes)
-            }
-            deinit { storage.deallocate() }
-            var count: Int { storage.count }
-            var base: UnsafeRawPointer { UnsafeRawPointer(storage.baseAddress!) }
-            func ensure(_ range: Range<Int>) throws {}
-        }
         let hostile = Self.image { c, _ in
             c.emit(.constI32, 0, imm: 4096)
             c.emit(.arrayLen, 1, 0)
             c.emit(.ret, 1)
         }
-        let source = Bytes(hostile.bytes)
+        let source = ImageBytes(hostile.bytes)
         let unit = try LoadedUnit(lazy: source, resolver: Self.resolver)
         let f = try #require(unit.functions.first { $0.name == "f" })
         let g = try #require(unit.functions.first { $0.name == "g" })
         #expect(!unit.placeCode(f))
         #expect(unit.placeCode(g))
     }
+
+    /// Ids below the image's function prefix are function entries of their own rows, which a
+    /// lazy load does not read: it gives them the stub. An entry there that is not (hostile or
+    /// damaged bytes) is refused when its function is placed; an eager load refuses it at once.
+    @Test func aBadEntryInTheFunctionPrefixIsRefusedWhenUsed() throws {
+        let image = Self.image { c, _ in
+            c.emit(.constI32, 0, imm: 1)
+            c.emit(.ret, 0)
+        }
+        let bytes = image.bytes
+        func u32(_ at: Int) -> Int { bytes.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) } }
+        let entries = u32(32)
+        #expect(u32(120) == 2)  // f and g
+        func damaged(_ change: (inout [UInt8]) -> Void) -> [UInt8] {
+            var copy = bytes
+            change(&copy)
+            return copy
+        }
+        let variants = [
+            damaged { $0[entries + 16] = 2 },  // g's entry (Id 1) says global
+            damaged { $0[entries + 16 + 4] = 0 },  // g's entry claims f's row
+            damaged { $0[entries + 16 + 2] = 9 },  // more parameters than registers
+        ]
+        for variant in variants {
+            #expect(throws: ImageError.self) { _ = try LoadedUnit(image: UnitImage(bytes: variant), resolver: Self.resolver) }
+            let unit = try LoadedUnit(lazy: ImageBytes(variant), resolver: Self.resolver)
+            #expect(unit.placed(id: 0) != nil)
+            #expect(unit.placed(id: 1) == nil)
+            #expect(unit.function(id: 1) == nil)
+        }
+        // A prefix longer than the functions: refused by both.
+        let tooLong = damaged { $0[120] = 3 }
+        #expect(throws: ImageError.self) { _ = try LoadedUnit(image: UnitImage(bytes: tooLong), resolver: Self.resolver) }
+        #expect(throws: ImageError.self) { _ = try LoadedUnit(lazy: ImageBytes(tooLong), resolver: Self.resolver) }
+    }
+}
+
+/// A whole image in memory, as a lazy unit's source.
+final class ImageBytes: UnitImageSource {
+    let storage: UnsafeMutableRawBufferPointer
+    init(_ bytes: [UInt8]) {
+        storage = .allocate(byteCount: bytes.count, alignment: 16)
+        storage.copyBytes(from: bytes)
+    }
+    deinit { storage.deallocate() }
+    var count: Int { storage.count }
+    var base: UnsafeRawPointer { UnsafeRawPointer(storage.baseAddress!) }
+    func ensure(_ range: Range<Int>) throws {}
 }
