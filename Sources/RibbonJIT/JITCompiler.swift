@@ -510,12 +510,12 @@ public struct JITCompiler {
             store(d, .rax)
 
         case .fAdd64, .fSub64, .fMul64, .fDiv64:
-            let commutative = op == .fAdd64 || op == .fMul64
+            // Never commuted, not even add and mul: when both operands are NaNs, SSE keeps the
+            // first operand's payload and sign, and so does the interpreter's `a * b`. (Ribbon
+            // prints every NaN as `nan`, but bytecode can read a NaN's bits.)
             if case .xmm(let x) = location(d), location(b) != .xmm(x) {
                 loadFloat(x, a)  // no-op when a is already in x
                 sse(op, x, b)
-            } else if case .xmm(let x) = location(d), commutative, location(a) != .xmm(x) {
-                sse(op, x, a)  // x holds b
             } else {
                 loadFloat(.xmm0, a)
                 sse(op, .xmm0, b)

@@ -214,4 +214,30 @@ import Testing
             }
         }
     }
+
+    /// With two NaN operands SSE keeps the first one's payload and sign, as the interpreter's
+    /// `a * b` does; machine code must not commute `a op b` into `b op a` (which it did when the
+    /// result went to `b`'s register). Ribbon prints every NaN as `nan`, but bytecode can read a
+    /// NaN's bits, and the differential fuzzer compares them.
+    @Test func twoNaNOperandsGiveTheFirstOnesBitsAsInTheInterpreter() throws {
+        let nans: [UInt64] = [0xFFFF_FFFF_8000_0038, 0x7FF8_0000_0000_00D2, 0xFFF8_0000_0000_0000, 0x7FF0_0000_0000_0001]
+        for symbol in ["+", "-", "*", "/"] {
+            let unit = try JITCompilerTests.load(
+                """
+                f := fun (a: F64, b: F64) -> F64.
+                    b = a \(symbol) b
+                    b
+                """)
+            let f = try #require(unit.function(id: unit.symbols["f"]!))
+            let code = try LoadedMachineCode(try JITCompiler.compile(f)) { JITEngine().resolve($0, unit: unit) }
+            for a in nans + [(1.5).bitPattern] {
+                for b in nans + [(2.0).bitPattern] {
+                    let interpreted = Fiber(output: .buffer).call(f, arguments: [a, b])
+                    let (signal, compiled) = JITCompilerTests.callNative(code.entry, [a, b])
+                    #expect(signal == RibbonSignalReturn)
+                    #expect(interpreted == .success(compiled), "\(a) \(symbol) \(b)")
+                }
+            }
+        }
+    }
 }
