@@ -31,8 +31,8 @@ extension CacheStore {
         guard let chunks else { return .wholeOnly }
         let image: LazyUnitImage
         do {
-            let index = try ImageChunks.decodeIndexAndWarmSet(chunks, imageSize: imageSize, framesSize: framesSize)
-            image = try LazyUnitImage(store: self, rowid: rowid, imageSize: imageSize, entries: index.entries)
+            let index = try ImageChunks.Index(chunks, imageSize: imageSize, framesSize: framesSize)
+            image = try LazyUnitImage(store: self, rowid: rowid, imageSize: imageSize, index: index)
             // The chunks the run that stored the unit used: read now, in the caller's read
             // transaction, rather than one by one (each its own transaction) as the program runs.
             image.prefetch(chunks: index.warm)

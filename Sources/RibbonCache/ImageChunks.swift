@@ -79,44 +79,61 @@ public enum ImageChunks {
     /// Checks an index (its own hash, the chunk size, one entry per chunk of `imageSize`, frames
     /// inside `framesSize`) and returns its entries.
     static func decodeIndex(_ bytes: [UInt8], imageSize: Int, framesSize: Int) throws -> [Entry] {
-        try decodeIndexAndWarmSet(bytes, imageSize: imageSize, framesSize: framesSize).entries
+        let index = try Index(bytes, imageSize: imageSize, framesSize: framesSize)
+        return try (0..<index.count).map { try index.entry($0) }
     }
 
-    /// `decodeIndex`, and the chunks a warm run reads at once (see `encode`; each below the
-    /// chunk count).
-    static func decodeIndexAndWarmSet(
-        _ bytes: [UInt8], imageSize: Int, framesSize: Int
-    ) throws -> (entries: [Entry], warm: [Int]) {
-        struct Bad: Error, CustomStringConvertible { var description: String }
-        guard bytes.count >= 16 + 32, Array(bytes[0..<8]) == magic else { throw Bad(description: "chunk index malformed") }
-        let hash = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 32])) }
-        guard hash.bytes.elementsEqual(bytes[bytes.count - 32..<bytes.count]) else {
-            throw Bad(description: "chunk index failed its hash check")
-        }
-        func u32(_ at: Int) -> Int {
-            Int(UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24)
-        }
-        let count = u32(12)
-        let warmAt = 16 + count * entrySize
-        guard u32(8) == chunkSize, count == (imageSize + chunkSize - 1) / chunkSize, bytes.count >= warmAt + 4 + 32,
-            bytes.count == warmAt + 4 + u32(warmAt) * 4 + 32
-        else { throw Bad(description: "chunk index does not match the image") }
-        let warm = (0..<u32(warmAt)).map { u32(warmAt + 4 + 4 * $0) }.filter { $0 < count }
-        var entries: [Entry] = []
-        entries.reserveCapacity(count)
-        try bytes.withUnsafeBytes { raw in
-            func u64(_ at: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
-            for i in 0..<count {
-                let at = 16 + i * entrySize
-                let entry = Entry(
-                    offset: u32(at), length: u32(at + 4), digest: (u64(at + 8), u64(at + 16), u64(at + 24), u64(at + 32)))
-                guard entry.length > 0, entry.offset <= framesSize, entry.length <= framesSize - entry.offset else {
-                    throw Bad(description: "chunk \(i) is outside the stored image")
-                }
-                entries.append(entry)
+    struct BadIndex: Error, CustomStringConvertible { var description: String }
+
+    /// A checked index (its own hash, the chunk size, one entry per chunk of the image), whose
+    /// entries are decoded, and checked against the stored frames' size, one at a time: a warm
+    /// run reads a dozen chunks of an image's hundreds.
+    struct Index {
+        let bytes: [UInt8]
+        /// The number of chunks.
+        let count: Int
+        let framesSize: Int
+        /// The chunks a warm run reads at once (see `encode`; each below `count`).
+        let warm: [Int]
+
+        init(_ bytes: [UInt8], imageSize: Int, framesSize: Int) throws {
+            guard bytes.count >= 16 + 32, Array(bytes[0..<8]) == magic else {
+                throw BadIndex(description: "chunk index malformed")
             }
+            let hash = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<bytes.count - 32])) }
+            guard hash.bytes.elementsEqual(bytes[bytes.count - 32..<bytes.count]) else {
+                throw BadIndex(description: "chunk index failed its hash check")
+            }
+            func u32(_ at: Int) -> Int { Index.u32(bytes, at) }
+            let count = u32(12)
+            let warmAt = 16 + count * entrySize
+            guard u32(8) == chunkSize, count == (imageSize + chunkSize - 1) / chunkSize, bytes.count >= warmAt + 4 + 32,
+                bytes.count == warmAt + 4 + u32(warmAt) * 4 + 32
+            else { throw BadIndex(description: "chunk index does not match the image") }
+            self.bytes = bytes
+            self.count = count
+            self.framesSize = framesSize
+            warm = (0..<u32(warmAt)).map { u32(warmAt + 4 + 4 * $0) }.filter { $0 < count }
         }
-        return (entries, warm)
+
+        static func u32(_ bytes: [UInt8], _ at: Int) -> Int {
+            bytes.withUnsafeBytes { Int(UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self))) }
+        }
+
+        /// Chunk `i`'s entry (`i` below `count`); throws if its frame is outside the stored image.
+        func entry(_ i: Int) throws -> Entry {
+            let at = 16 + i * entrySize
+            let entry = bytes.withUnsafeBytes { raw in
+                func u64(_ at: Int) -> UInt64 { raw.loadUnaligned(fromByteOffset: at, as: UInt64.self) }
+                return Entry(
+                    offset: Index.u32(bytes, at), length: Index.u32(bytes, at + 4),
+                    digest: (u64(at + 8), u64(at + 16), u64(at + 24), u64(at + 32)))
+            }
+            guard entry.length > 0, entry.offset <= framesSize, entry.length <= framesSize - entry.offset else {
+                throw BadIndex(description: "chunk \(i) is outside the stored image")
+            }
+            return entry
+        }
     }
 
     /// The uncompressed range of chunk `i` of an image of `imageSize` bytes.
@@ -151,20 +168,20 @@ public final class LazyUnitImage {
     private let mapped: UnsafeMutableRawPointer
     private let mapping: UnsafeMutableRawPointer
     private let mappedSize: Int
-    private let entries: [ImageChunks.Entry]
+    private let index: ImageChunks.Index
     private var loaded: [Bool]
     private let rowid: Int64
     private let store: CacheStore
     /// Chunks read so far.
     public private(set) var chunksRead = 0
-    public var chunkCount: Int { entries.count }
+    public var chunkCount: Int { index.count }
 
-    init(store: CacheStore, rowid: Int64, imageSize: Int, entries: [ImageChunks.Entry]) throws {
+    init(store: CacheStore, rowid: Int64, imageSize: Int, index: ImageChunks.Index) throws {
         self.store = store
         self.rowid = rowid
         count = imageSize
-        self.entries = entries
-        loaded = Array(repeating: false, count: entries.count)
+        self.index = index
+        loaded = Array(repeating: false, count: index.count)
         // Plain 4 KiB pages: a warm run touches a few hundred KiB of a large image (its tables
         // and the code of the functions it runs), and a transparent huge page would zero 2 MiB
         // for each part touched (measured: 0.6 ms of a 7 ms warm start).
@@ -205,7 +222,7 @@ public final class LazyUnitImage {
     /// `ensure` to report when it is needed): the warm set a previous run recorded.
     public func prefetch(chunks: [Int]) {
         inOneBatch {
-            for chunk in chunks where chunk < entries.count && !loaded[chunk] {
+            for chunk in chunks where chunk < index.count && !loaded[chunk] {
                 try? ensure(ImageChunks.range(ofChunk: chunk, imageSize: count))
             }
         }
@@ -241,19 +258,22 @@ public final class LazyUnitImage {
             }
             // A run of missing chunks: their frames are contiguous in `image`, read at once.
             var last = i
-            while last < wanted.upperBound, !loaded[last + 1], entries[last + 1].offset == entries[last].offset + entries[last].length {
+            var entries = [try index.entry(i)]
+            while last < wanted.upperBound, !loaded[last + 1], let next = try? index.entry(last + 1),
+                next.offset == entries[entries.count - 1].offset + entries[entries.count - 1].length
+            {
+                entries.append(next)
                 last += 1
             }
-            let first = entries[i].offset
-            let frames = scratch(entries[last].offset + entries[last].length - first)
+            let first = entries[0].offset
+            let frames = scratch(entries[entries.count - 1].offset + entries[entries.count - 1].length - first)
             if let batch {
                 try batch.read(offset: first, into: frames)
             } else {
                 try store.db.readBlob(table: "units", column: "image", rowid: rowid, offset: first, into: frames)
             }
-            for j in i...last {
-                let entry = entries[j]
-                try fill(j, from: UnsafeRawBufferPointer(rebasing: frames[entry.offset - first..<entry.offset - first + entry.length]))
+            for (j, entry) in zip(i...last, entries) {
+                try fill(j, entry, from: UnsafeRawBufferPointer(rebasing: frames[entry.offset - first..<entry.offset - first + entry.length]))
             }
             i = last + 1
         }
@@ -261,8 +281,8 @@ public final class LazyUnitImage {
 
     /// Checks chunk `i`'s frame against its hash, then decompresses it into place (exactly the
     /// chunk's size, or it throws); only then is it marked loaded.
-    private func fill(_ i: Int, from frame: UnsafeRawBufferPointer) throws {
-        guard entries[i].matches(frame) else { throw CodecError("chunk \(i) of the unit image failed its hash check") }
+    private func fill(_ i: Int, _ entry: ImageChunks.Entry, from frame: UnsafeRawBufferPointer) throws {
+        guard entry.matches(frame) else { throw CodecError("chunk \(i) of the unit image failed its hash check") }
         let chunk = ImageChunks.range(ofChunk: i, imageSize: count)
         try LZ4Frame.decompress(frame, into: UnsafeMutableRawBufferPointer(start: mapped + chunk.lowerBound, count: chunk.count))
         loaded[i] = true
