@@ -120,7 +120,7 @@ OPCODES = [
     (72,  "f_mul_sub64",     "rrrr", "",     "d = a * b - c"),
     # VM-internal: the first word of a function whose code a lazily loaded unit has not placed
     # yet (LoadedUnit.placeCode); the interpreter places it and runs the same word again.
-    (73,  "load_code",       "none", "internal term", "place this function's code (verified) over this word, then run it"),
+    (73,  "load_code",       "none", "internal term", "place the function the caller called (checked, verified), then run it in this frame"),
 ]
 
 FORMATS = ["none", "r", "rr", "rrr", "rrrr", "ri32", "rri32", "rx64", "o32", "ro32", "rro32", "ri8o32", "rid", "call"]

@@ -151,7 +151,7 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
     case fMulAdd64 = 71
     /// `f_mul_sub64` (rrrr): d = a * b - c.
     case fMulSub64 = 72
-    /// `load_code` (none): place this function's code (verified) over this word, then run it.
+    /// `load_code` (none): place the function the caller called (checked, verified), then run it in this frame.
     case loadCode = 73
 }
 
