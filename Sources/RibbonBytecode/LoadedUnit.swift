@@ -192,8 +192,7 @@ public final class LoadedUnit {
         functionCount = loaded.layout.functionCount
         rows = loaded.rows
         stub = loaded.stub
-        functionIds = loaded.functionIds
-        entryRead = [Bool](repeating: false, count: source == nil ? 0 : loaded.layout.functionCount)
+        numbering = loaded.numbering
         placedHeaders = source == nil
             ? (0..<loaded.layout.functionCount).map { loaded.rows[$0]!.header }
             : Array(repeating: nil, count: loaded.layout.functionCount)
@@ -209,7 +208,6 @@ public final class LoadedUnit {
         foreignFunctions = loaded.foreign
         memory = loaded.memory
         memorySize = loaded.memorySize
-        functionIndexById = loaded.functionIndexById
         var exporters: [LoadedUnit] = []
         for link in loaded.imports {
             guard let exporter = link.symbol.unit, !exporters.contains(where: { $0 === exporter }) else { continue }
@@ -233,10 +231,7 @@ public final class LoadedUnit {
         kinds = UnitKinds(
             entryKinds: loaded.entryKinds, entryNames: loaded.entryNames, globalIsString: { stringGlobals.contains($0) },
             imports: loaded.imports, importedKinds: loaded.importedKinds,
-            functionIndex: { [unowned self] id in
-                let index = functionIndexById[id]
-                return index < 0 ? nil : Int(index)
-            },
+            functionIndex: { [unowned self] id in numbering.row(ofId: id) },
             signature: { [unowned self] (index) throws(ImageError) in try signature(index: index) })
     }
 
@@ -269,23 +264,22 @@ public final class LoadedUnit {
         for slot in importerSlots[id] ?? [] { slot.pointee = value }
     }
 
-    /// Index into the function rows by Id (-1: not a function); the JIT resolves thousands.
-    private let functionIndexById: [Int32]
+    /// Function rows by Id and Ids by row; the JIT resolves thousands.
+    private let numbering: FunctionNumbering
 
     /// The function with this Id, if the Id names one of this unit's functions (nil too when
     /// a lazily loaded unit's row for it cannot be read).
     public func function(id: UInt32) -> FunctionInfo? {
-        guard Int(id) < functionIndexById.count else { return nil }
-        let index = functionIndexById[Int(id)]
-        return index < 0 ? nil : info(index: Int(index))
+        guard Int(id) < entryCount, let index = numbering.row(ofId: Int(id)) else { return nil }
+        return info(index: index)
     }
 
     /// The function whose header is at `header`, for backtraces and tier-up (nil for a stub).
     public func function(header: UnsafePointer<FunctionHeader>) -> FunctionInfo? {
         let id = header.pointee.functionId
-        guard Int(id) < functionIndexById.count, functionIndexById[Int(id)] >= 0 else { return nil }
-        let index = Int(functionIndexById[Int(id)])
-        guard let f = info(index: index) else { return nil }
+        guard Int(id) < entryCount, let index = numbering.row(ofId: Int(id)), let f = info(index: index) else {
+            return nil
+        }
         if UnsafePointer(f.header) == header { return f }
         return nil
     }
@@ -314,10 +308,8 @@ public final class LoadedUnit {
     private var rows: RowTable
     /// Lazily: the stub every function's entry holds until the function is placed.
     private let stub: UnsafeMutablePointer<FunctionHeader>?
-    /// Lazily: whether function `i`'s entry was read (for the warm set, `usedImageRanges`).
-    private var entryRead: [Bool]
-    /// Lazily: each function's Id, by row index.
-    private let functionIds: [UInt32]
+    /// Lazily: the rows whose function entry was read (for the warm set, `usedImageRanges`).
+    private var entriesRead: [Int] = []
     /// Per function (row index): its header once its code is placed (all of them when eager).
     private var placedHeaders: [UnsafeMutablePointer<FunctionHeader>?]
     /// The memory of each placed function (lazily), freed with the unit.
@@ -363,10 +355,10 @@ public final class LoadedUnit {
                 id: f.id, frameSize: f.header.pointee.frameSize, parameterCount: f.header.pointee.parameterCount,
                 headerOffset: f.headerOffset, kindsOffset: f.kindsOffset)
         }
-        let id = functionIds[i]
+        let id = numbering.id(ofRow: i)
         let at = layout.entries.lowerBound + Int(id) * UnitImage.entrySize
         let code = layout.code
-        entryRead[i] = true
+        entriesRead.append(i)
         return read(at..<at + UnitImage.entrySize) { image -> FunctionEntry? in
             let frameSize = image.load(fromByteOffset: at + 1, as: UInt8.self)
             let parameterCount = image.load(fromByteOffset: at + 2, as: UInt8.self)
@@ -393,15 +385,15 @@ public final class LoadedUnit {
         guard id >= 0, id < unit.entryCount else { return nil }
         switch unit.entryKinds[id] {
         case .function:
-            guard unit.functionIndexById[id] >= 0 else { return nil }
-            return unit.place(index: Int(unit.functionIndexById[id]))
+            guard let index = unit.numbering.row(ofId: id) else { return nil }
+            return unit.place(index: index)
         case .imported:
             guard let link = unit.linkedSlots.first(where: { $0.slot == unit.addressTable + id }) else { return nil }
             let exporter = link.exporter
-            guard Int(link.id) < exporter.functionIndexById.count, exporter.functionIndexById[Int(link.id)] >= 0 else {
+            guard Int(link.id) < exporter.entryCount, let index = exporter.numbering.row(ofId: Int(link.id)) else {
                 return nil
             }
-            return exporter.place(index: Int(exporter.functionIndexById[Int(link.id)]))
+            return exporter.place(index: index)
         default:
             return nil
         }
@@ -456,12 +448,12 @@ public final class LoadedUnit {
     /// (its symbol-index slots, symbol, name and row).
     public func usedImageRanges() -> [Range<Int>] {
         var ranges: [Range<Int>] = []
-        let main = symbol(named: "main").flatMap { Int($0) < functionIndexById.count ? Int(functionIndexById[Int($0)]) : nil }
+        let main = symbol(named: "main").flatMap { Int($0) < entryCount ? numbering.row(ofId: Int($0)) : nil }
+        for i in Set(entriesRead) {
+            let at = layout.entries.lowerBound + Int(numbering.id(ofRow: i)) * UnitImage.entrySize
+            ranges.append(at..<at + UnitImage.entrySize)
+        }
         for i in 0..<functionCount {
-            if lazySource != nil && entryRead[i] {
-                let at = layout.entries.lowerBound + Int(functionIds[i]) * UnitImage.entrySize
-                ranges.append(at..<at + UnitImage.entrySize)
-            }
             let called = lazySource == nil ? (rows[i]?.header.pointee.hotness ?? 0) > 0 : placedHeaders[i] != nil
             guard called || i == main, let entry = entry(ofFunction: i) else { continue }
             let parameters = Int(entry.parameterCount)
@@ -498,8 +490,8 @@ public final class LoadedUnit {
     /// code that passes the checks.
     @discardableResult
     public func placeCode(_ function: FunctionInfo) -> Bool {
-        guard Int(function.id) < functionIndexById.count, functionIndexById[Int(function.id)] >= 0 else { return false }
-        return place(index: Int(functionIndexById[Int(function.id)])) != nil
+        guard Int(function.id) < entryCount, let index = numbering.row(ofId: Int(function.id)) else { return false }
+        return place(index: index) != nil
     }
 
     /// The function with its code in place, checked and verified (a lazily loaded unit places
@@ -509,8 +501,7 @@ public final class LoadedUnit {
     public func placed(_ function: FunctionInfo) -> FunctionInfo? { placed(id: function.id) }
 
     public func placed(id: UInt32) -> FunctionInfo? {
-        guard Int(id) < functionIndexById.count, functionIndexById[Int(id)] >= 0 else { return nil }
-        let index = Int(functionIndexById[Int(id)])
+        guard Int(id) < entryCount, let index = numbering.row(ofId: Int(id)) else { return nil }
         guard place(index: index) != nil else { return nil }
         return info(index: index)
     }
@@ -615,10 +606,10 @@ public final class LoadedUnit {
         let placedHeader = placedHeaders[i]
         let layout = self.layout
         let entryCount = self.entryCount
-        let functionIndexById = self.functionIndexById
+        let numbering = self.numbering
         guard var f = read(at..<at + UnitImage.functionSize, body: { image -> (FunctionInfo, Range<Int>)? in
             let r = ByteReader(base: image)
-            guard let id = try? r.u32(at), Int(id) < entryCount, functionIndexById[Int(id)] == Int32(i),
+            guard let id = try? r.u32(at), Int(id) < entryCount, numbering.row(ofId: Int(id)) == i,
                 let nameOffset = try? Int(r.u32(at + 4)), let nameLength = try? Int(r.u32(at + 8)),
                 let headerOffset = try? Int(r.u32(at + 12)), let codeWords = try? Int(r.u32(at + 16)),
                 let frameSize = try? r.u16(at + 20), let parameterCount = try? r.u16(at + 22),
@@ -677,10 +668,9 @@ public final class LoadedUnit {
     /// The source line of the instruction at `word` of `function`, reading the function's line
     /// rows first if the unit was loaded lazily.
     public func line(in function: FunctionInfo, atWord word: Int) -> Int {
-        guard Int(function.id) < functionIndexById.count, functionIndexById[Int(function.id)] >= 0 else {
+        guard Int(function.id) < entryCount, let i = numbering.row(ofId: Int(function.id)) else {
             return function.line(atWord: word)
         }
-        let i = Int(functionIndexById[Int(function.id)])
         guard var f = info(index: i) else { return function.line(atWord: word) }
         if lazySource != nil && f.lines.isEmpty && f.lineCount > 0 {
             let start = layout.lines.lowerBound + f.firstLine * UnitImage.lineSize
@@ -773,8 +763,7 @@ public final class LoadedUnit {
         var layout: Layout
         var rows: RowTable
         var stub: UnsafeMutablePointer<FunctionHeader>?
-        var functionIds: [UInt32]
-        var functionIndexById: [Int32]
+        var numbering: FunctionNumbering
         var sourcePath: String
         var table: UnsafeMutablePointer<UInt64>
         var entryKinds: [AddressTableEntryKind]
@@ -888,7 +877,6 @@ public final class LoadedUnit {
                 of: UInt64(Opcode.loadCode.rawValue), as: UInt64.self)
         }
         let stubEntry = stub.map { UInt64(UInt(bitPattern: $0)) | bytecodeEntryTag } ?? 0
-        var functionIds = [UInt32](repeating: 0, count: source == nil ? 0 : functionCount)
         if source == nil {
             memory.advanced(by: codeAt).copyMemory(
                 from: r.base.baseAddress!.advanced(by: codeRange.lowerBound), byteCount: codeRange.count)
@@ -908,15 +896,11 @@ public final class LoadedUnit {
         var verifiedKinds = kinds
         verifiedKinds.reserveCapacity(entryCount)
         var foreign: [Int: ForeignFunction] = [:]
-        // The row of each function entry, by Id (-1: not a function); each row has one entry.
-        var functionIndexById = [Int32](repeating: -1, count: entryCount)
-        var rowClaimed = [Bool](repeating: false, count: functionCount)
-        for id in 0..<unreadPrefix {
-            functionIndexById[id] = Int32(id)
-            rowClaimed[id] = true
-            functionIds[id] = UInt32(id)
-            table[id] = stubEntry
-        }
+        // The row of each function entry past the prefix (below it, Id n is row n); each row
+        // has one entry.
+        var numbering = FunctionNumbering(prefix: functionPrefix, entryCount: entryCount, functionCount: functionCount)
+        var rowClaimed = [Bool](repeating: false, count: functionCount - functionPrefix)
+        table.update(repeating: stubEntry, count: unreadPrefix)
         var functionEntryCount = unreadPrefix
         // Global index of each global entry, by Id, for the kind check.
         var globalIndexById: [Int: Int] = [:]
@@ -947,18 +931,19 @@ public final class LoadedUnit {
                 guard b % 8 == 0, b <= UInt64(codeRange.count),
                     UInt64(codeRange.count) - b >= UInt64(functionHeaderWords * 8)
                 else { throw .malformed("function entry \(id) is outside the code") }
-                guard Int(a) < functionCount, !rowClaimed[Int(a)], parameterCount <= frameSize,
-                    id >= functionPrefix || Int(a) == id
+                guard Int(a) < functionCount, parameterCount <= frameSize,
+                    id < functionPrefix ? Int(a) == id : Int(a) >= functionPrefix && !rowClaimed[Int(a) - functionPrefix]
                 else {
                     throw .malformed("function entry \(id) does not match a function row")
                 }
-                rowClaimed[Int(a)] = true
-                functionIndexById[id] = Int32(a)
+                if id >= functionPrefix {
+                    rowClaimed[Int(a) - functionPrefix] = true
+                    numbering.set(id: id, row: Int(a))
+                }
                 functionEntryCount += 1
                 if source != nil {
                     // Lazily: the function starts as the stub, which places it when it is
                     // first called.
-                    functionIds[Int(a)] = UInt32(id)
                     table[id] = stubEntry
                 } else {
                     table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
@@ -1044,7 +1029,7 @@ public final class LoadedUnit {
         }
         let parts = { (rows: RowTable, symbols: [(name: String, id: UInt32)]?) in
             LoadedParts(
-                layout: layout, rows: rows, stub: stub, functionIds: functionIds, functionIndexById: functionIndexById,
+                layout: layout, rows: rows, stub: stub, numbering: numbering,
                 sourcePath: sourcePath,
                 table: table, entryKinds: kinds, verifiedKinds: verifiedKinds, entryNames: names,
                 importedKinds: importedKinds, imports: imports,
@@ -1096,7 +1081,7 @@ public final class LoadedUnit {
             let kindsOffset = Int(try r.u32(at + 32))
             // Its entry (a function's, checked above) gives the same shape, row and offsets.
             let entry = section(.entries).lowerBound + Int(id) * UnitImage.entrySize
-            guard Int(id) < entryCount, functionIndexById[Int(id)] == Int32(f),
+            guard Int(id) < entryCount, numbering.row(ofId: Int(id)) == f,
                 Int(try r.u8(entry + 1)) == frameSize, Int(try r.u8(entry + 2)) == parameterCount,
                 try r.u64(entry + 8) == UInt64(headerOffset) | UInt64(kindsOffset) << 32
             else {
