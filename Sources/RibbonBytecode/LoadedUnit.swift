@@ -193,9 +193,10 @@ public final class LoadedUnit {
         rows = loaded.rows
         stub = loaded.stub
         numbering = loaded.numbering
-        placedHeaders = source == nil
-            ? (0..<loaded.layout.functionCount).map { loaded.rows[$0]!.header }
-            : Array(repeating: nil, count: loaded.layout.functionCount)
+        placedHeaders = PlacedHeaders(count: loaded.layout.functionCount)
+        if source == nil {
+            for i in 0..<loaded.layout.functionCount { placedHeaders[i] = loaded.rows[i]!.header }
+        }
         verifiedKinds = loaded.verifiedKinds
         interfaceBytes = loaded.interface
         kindsBytes = loaded.kindsBytes
@@ -305,13 +306,13 @@ public final class LoadedUnit {
     /// Where the image's sections are.
     private let layout: Layout
     /// Per function (row index): its row, once read (all of them when loaded at once).
-    private var rows: RowTable
+    private let rows: RowTable
     /// Lazily: the stub every function's entry holds until the function is placed.
     private let stub: UnsafeMutablePointer<FunctionHeader>?
     /// Lazily: the rows whose function entry was read (for the warm set, `usedImageRanges`).
     private var entriesRead: [Int] = []
     /// Per function (row index): its header once its code is placed (all of them when eager).
-    private var placedHeaders: [UnsafeMutablePointer<FunctionHeader>?]
+    private let placedHeaders: PlacedHeaders
     /// The memory of each placed function (lazily), freed with the unit.
     private var placedMemory: [UnsafeMutableRawPointer] = []
     private var symbolsRead = false
@@ -400,31 +401,48 @@ public final class LoadedUnit {
     }
 
     /// Function rows by index, as far as they have been read: the rows read, and a slot per
-    /// index (-1: not read yet). A lazily loaded unit of 5,000 functions starts with 20 KB of
-    /// -1 rather than 5,000 empty optional rows.
-    struct RowTable {
-        private var slots: [Int32]
+    /// index (its place in `read` plus one; 0: not read yet), in zero-filled memory that a
+    /// lazily loaded unit of 5,000 functions touches only for the rows it reads.
+    final class RowTable {
+        private let slots: ZeroFilledWords
         private var read: [FunctionInfo] = []
 
-        init(count: Int) { slots = [Int32](repeating: -1, count: count) }
+        init(count: Int) { slots = ZeroFilledWords(count: count) }
 
         init(all: [FunctionInfo]) {
             read = all
-            slots = (0..<all.count).map { Int32($0) }
+            slots = ZeroFilledWords(count: all.count)
+            for i in 0..<all.count { slots[i] = UInt64(i + 1) }
         }
 
         subscript(index: Int) -> FunctionInfo? {
-            get { slots[index] < 0 ? nil : read[Int(slots[index])] }
+            get { slots[index] == 0 ? nil : read[Int(slots[index]) - 1] }
             set {
                 guard let newValue else { return }
-                if slots[index] < 0 {
-                    slots[index] = Int32(read.count)
+                if slots[index] == 0 {
                     read.append(newValue)
+                    slots[index] = UInt64(read.count)
                 } else {
-                    read[Int(slots[index])] = newValue
+                    read[Int(slots[index]) - 1] = newValue
                 }
             }
         }
+    }
+
+    /// Per function row: its header once its code is placed (all of them when loaded at once),
+    /// in zero-filled memory like `RowTable`'s slots.
+    struct PlacedHeaders {
+        private let words: ZeroFilledWords
+
+        init(count: Int) { words = ZeroFilledWords(count: count) }
+
+        subscript(index: Int) -> UnsafeMutablePointer<FunctionHeader>? {
+            get { UnsafeMutablePointer(bitPattern: UInt(words[index])) }
+            nonmutating set { words[index] = UInt64(UInt(bitPattern: newValue)) }
+        }
+
+        /// How many are placed (reads every slot).
+        var count: Int { (0..<words.count).reduce(0) { $0 + (words[$1] == 0 ? 0 : 1) } }
     }
 
     /// Where the sections of the image are, and how many functions and symbols it has.
@@ -483,7 +501,7 @@ public final class LoadedUnit {
     }
 
     /// Functions whose code has been placed (all of them when loaded at once).
-    public var placedCount: Int { placedHeaders.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
+    public var placedCount: Int { placedHeaders.count }
 
     /// Makes sure the function's code is in place, checked and verified (for a lazily loaded
     /// unit; always true otherwise). False only if neither the image nor the fallback gives
