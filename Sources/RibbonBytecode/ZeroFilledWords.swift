@@ -12,15 +12,19 @@ final class ZeroFilledWords {
     private let mapped: Bool
     let count: Int
 
+    /// Below this many words, zeroing them costs less than a mapping (two system calls).
+    static let mappingThreshold = 1024
+
     init(count: Int) {
         self.count = count
         bytes = max(8, count * 8)
-        let memory = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+        let memory = count < Self.mappingThreshold
+            ? nil : mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
         if let memory, memory != MAP_FAILED {
             words = memory.bindMemory(to: UInt64.self, capacity: max(1, count))
             mapped = true
         } else {
-            // No mapping to be had: zeroed memory from the allocator does as well.
+            // Small (or no mapping to be had): zeroed memory from the allocator.
             words = .allocate(capacity: max(1, count))
             words.initialize(repeating: 0, count: max(1, count))
             mapped = false

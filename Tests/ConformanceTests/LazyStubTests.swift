@@ -11,10 +11,11 @@ import Testing
 /// without reading its entry; the entry is read when the function is first called. The stub's
 /// frame size is 0, so `load_code` checks the real frame against the stack itself.
 @Suite struct LazyStubTests {
-    /// 1,000 functions that call nothing; main calls two of them.
+    /// 1,200 functions that call nothing (enough for the per-row tables to be mappings,
+    /// `ZeroFilledWords`); main calls two of them.
     static func writeIndependent(_ directory: String) throws -> String {
         var text = ""
-        for i in 0..<1000 { text += "f\(i) := fun (x: I64) -> I64. x + \(i)\n" }
+        for i in 0..<1200 { text += "f\(i) := fun (x: I64) -> I64. x + \(i)\n" }
         text += "main := fun () -> I64.\n    print (f10 1 + f900 2)\n    0\n"
         let path = directory + "/independent.rib"
         try text.write(toFile: path, atomically: true, encoding: .utf8)
