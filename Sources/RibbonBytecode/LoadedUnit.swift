@@ -537,7 +537,7 @@ public final class LoadedUnit {
             let words = Int(image.loadUnaligned(fromByteOffset: start + 28, as: UInt32.self))
             return words > 0 && words <= (code.upperBound - start - headerBytes) / 8 ? words : nil
         }) else { return nil }
-        let signature = try? signature(index: i)
+        let signature = try? signature(index: i, entry: entry)
         let block = UnsafeMutableRawPointer.allocate(byteCount: headerBytes + words * 8, alignment: 16)
         guard let signature, read(start..<start + headerBytes + words * 8, body: { image in
             place(i, entry: entry, words: words, signature: signature, from: image, at: start, into: block) ? true : nil
@@ -655,9 +655,10 @@ public final class LoadedUnit {
     }
 
     /// Function `i`'s signature, from the `kinds` section (`UnitKinds` asks, once each; a
-    /// lazily loaded unit finds it from the function's entry, without its row).
-    private func signature(index i: Int) throws(ImageError) -> KindSignature {
-        guard let entry = entry(ofFunction: i) else { throw .malformed("function entry for row \(i) is bad") }
+    /// lazily loaded unit finds it from the function's entry, without its row). `entry`: the
+    /// function's entry when the caller has read it already (placing a function).
+    private func signature(index i: Int, entry known: FunctionEntry? = nil) throws(ImageError) -> KindSignature {
+        guard let entry = known ?? entry(ofFunction: i) else { throw .malformed("function entry for row \(i) is bad") }
         let parameterCount = Int(entry.parameterCount)
         func decode(_ section: UnsafeRawBufferPointer) -> Result<KindSignature, ImageError> {
             Result { () throws(ImageError) in

@@ -18,17 +18,7 @@ import Testing
     ]
 
     /// The stored rows of a cache: every unit image and blob, as stored.
-    static func rows(_ cache: String) throws -> [String: [UInt8]] {
-        let db = try Database(path: cache + "/cache.sqlite")
-        var rows: [String: [UInt8]] = [:]
-        let units = try db.statement("SELECT hex(key), image FROM units")
-        while try units.step() { rows["unit " + units.text(0)] = units.blob(1) }
-        let code = try db.statement("SELECT hex(unit_key), function_id, features, blob FROM machine_code")
-        while try code.step() {
-            rows["code \(code.text(0)) \(code.int64(1)) \(code.text(2))"] = code.blob(3)
-        }
-        return rows
-    }
+    static func rows(_ cache: String) throws -> [String: [UInt8]] { try Faults.rows(cache) }
 
     @Test func buildWithJITMakesTheFirstRunWarm() throws {
         let cache = CacheRunTests.newCache()

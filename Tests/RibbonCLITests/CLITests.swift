@@ -21,11 +21,7 @@ import Testing
         return candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     }
 
-    struct Outcome {
-        var status: Int32
-        var stdout: String
-        var stderr: String
-    }
+    typealias Outcome = CacheRunTests.Outcome
 
     /// A cache directory of this test run's own, so tests never touch the user's cache.
     static let cacheDirectory: String = {
@@ -36,28 +32,9 @@ import Testing
     }()
 
     /// Runs the built binary with `RIBBON_CACHE_DIR` set to this run's cache (unless
-    /// `environment` sets it) and the rest of the environment inherited.
+    /// `environment` sets it), as `CacheRunTests.Running` starts it.
     func ribbon(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
-        let binary = try #require(Self.binary, "build the ribbon product first")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var env = ProcessInfo.processInfo.environment
-        env["RIBBON_CACHE_DIR"] = Self.cacheDirectory
-        env.merge(environment) { $1 }
-        process.environment = env
-        process.currentDirectoryURL = Self.packageRoot
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        try CacheRunTests.Running(arguments, cache: Self.cacheDirectory, environment: environment).wait()
     }
 
     @Test func parsesEveryDocumentedRunFlag() throws {

@@ -130,7 +130,7 @@ enum Faults {
         try Database(path: cache + "/cache.sqlite", checkpointOnClose: false)
     }
 
-    /// Every stored row of a cache (as `BuildCommandTests.rows`): unit images and blobs, as stored.
+    /// Every stored row of a cache: unit images and blobs, as stored.
     static func rows(_ cache: String) throws -> [String: [UInt8]] {
         let db = try database(cache)
         var rows: [String: [UInt8]] = [:]

@@ -172,27 +172,9 @@ import Testing
     /// The binary started by bash with `ulimit -f KIB` and SIGXFSZ ignored (as a shell would
     /// have it), so that writes past the limit fail with EFBIG instead of killing the process.
     static func ribbonLimited(_ arguments: [String], cache: String, fileSizeKiB: Int) throws -> Faults.Outcome {
-        let binary = try #require(CLITests.binary)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "trap '' XFSZ; ulimit -f \(fileSizeKiB) && exec \"$@\"", "ribbon", binary.path] + arguments
-        process.currentDirectoryURL = CLITests.packageRoot
-        var env = ProcessInfo.processInfo.environment
-        env["RIBBON_CACHE_DIR"] = cache
-        env.removeValue(forKey: "RIBBON_CPU_FEATURES")
-        env.removeValue(forKey: "RIBBON_CACHE_MAX_SIZE")
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Faults.Outcome(
-            status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self))
+        try Faults.wrapped(
+            ["/bin/bash", "-c", "trap '' XFSZ; ulimit -f \(fileSizeKiB) && exec \"$@\"", "ribbon"], arguments, cache: cache
+        ).wait()
     }
 
     /// ThreadSanitizer's runtime itself dies of SIGBUS in a process with a file size limit
