@@ -85,11 +85,12 @@ extension Driver {
         result.functions = root.unit!.functions.count
         let compiledUnits = loader.files.contains { $0.image != nil }
         result.outcome = compiledUnits ? .compiled : .cached
-        guard cache != nil else { return finish() }
+        guard let cache else { return finish() }
         // Already cached: with --jit, every function must have machine code for this host too.
         for file in loader.files {
             let unit = file.unit!
             jit.installCached(file.cachedCode, of: unit)
+            if file.lazyMachineCode { installCachedCodeOnPlacement(file, jit: jit, cache: cache) }
             if options.jit {
                 // Glue first: compiled functions call C through the slots it fills.
                 try? jit.installForeignGlue(unit)

@@ -241,20 +241,25 @@ public final class FuzzRunner {
     }
 
     /// A warm run's lookup (`CacheSession.lookup`): the image lazily, a chunk at a time, each
-    /// function verified when placed (here: all of them, then `main` runs); blobs decoded,
-    /// matched to their features and installed. Machine code is installed, never called.
+    /// function verified when placed (here: all of them, then `main` runs), and each placed
+    /// function's best blob fetched, decoded, matched to its features and installed. Machine
+    /// code is installed, never called.
     func lookUp(_ store: CacheStore, _ key: SHA256Digest) throws -> InputOutcome {
         let features = Set(JITEngine.hostFeatures.names)
         let unit: LoadedUnit
         var rows: [CacheStore.MachineCodeRow]
-        switch try store.loadLazily(key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: features) {
+        switch try store.loadLazily(key: key, jitIdentity: CacheKeys.jitIdentity) {
         case .miss, .bad:
             return .rejected
-        case .hit(let image, let machineCode, _, _):
+        case .hit(let image, _, _):
             guard let loaded = try? LoadedUnit(lazy: image, resolver: BoundedRun.resolver) else { return .rejected }
             unit = loaded
-            rows = machineCode
-            for function in unit.functions { unit.placeCode(function) }
+            rows = []
+            for function in unit.functions where unit.placeCode(function) {
+                let found = try store.machineCode(
+                    key: key, functionId: function.id, jitIdentity: CacheKeys.jitIdentity, hostFeatures: features)
+                if let row = found.row { rows.append(row) }
+            }
         case .wholeOnly:
             let result = try store.load(key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: features) {
                 try LoadedUnit(image: UnitImage(bytes: $0), resolver: BoundedRun.resolver)
