@@ -7,23 +7,37 @@ extension CacheStore {
         /// The row was stored before images were chunked: load it whole (`load(decode:)`).
         case wholeOnly
         /// The image, to be fetched a chunk at a time; whether any machine code is stored for
-        /// the unit (fetched a function at a time: `machineCode(key:functionId:…)`); and the
-        /// compile time the hit saves.
-        case hit(LazyUnitImage, hasMachineCode: Bool, compileMicroseconds: Int64)
+        /// the unit (fetched a function at a time: `machineCode(key:functionId:…)`); the
+        /// compile time the hit saves; and the warm code: the Ids that earlier warm runs loaded
+        /// machine code for (table `warm_code`), with the best blob of each that has one (read
+        /// now, with `warmCode`), how many failed their checks, and the JIT time they save.
+        case hit(LazyUnitImage, hasMachineCode: Bool, compileMicroseconds: Int64, warm: WarmCode)
         case bad(String)
     }
+
+    public struct WarmCode {
+        public var functionIds: [UInt32] = []
+        public var rows: [MachineCodeRow] = []
+        public var bad = 0
+        public var jitMicroseconds: Int64 = 0
+    }
+
+    /// At most this many Ids are read from a `warm_code` row (a hint: more is not a unit's).
+    static let warmCodeLimit = 1 << 20
 
     /// A warm run's lookup: the unit's chunk index, but none of the image yet
     /// (`LazyUnitImage.ensure` fetches what is used) and none of its machine code (each
     /// function's is fetched when the function is placed, so a warm run reads the machine code
     /// of the functions it runs, not of the 50,000 that `build --jit` compiled). Writes nothing.
-    public func loadLazily(key: SHA256Digest, jitIdentity: String) throws -> LazyLoaded {
+    /// With `warmCode`, the machine code of the functions warm runs loaded before is read too.
+    public func loadLazily(key: SHA256Digest, jitIdentity: String, warmCode: Set<String>? = nil) throws -> LazyLoaded {
         var clock = PhaseClock()
         defer { lastLoadPhases = clock.phases }
         let unit = try db.statement(
             """
             SELECT id, image_size, image_chunks, compile_us, length(image), image_sha256,
-                EXISTS (SELECT 1 FROM machine_code WHERE unit_key = ?1 AND jit_identity = ?2)
+                EXISTS (SELECT 1 FROM machine_code WHERE unit_key = ?1 AND jit_identity = ?2),
+                (SELECT function_ids FROM warm_code WHERE unit_key = ?1 AND jit_identity = ?2)
             FROM units WHERE key = ?1
             """)
         try unit.bind(key.bytes, at: 1)
@@ -36,6 +50,10 @@ extension CacheStore {
         let framesSize = Int(unit.int64(4))
         let imageHash = unit.blob(5)
         let hasMachineCode = unit.int64(6) != 0
+        var warm = WarmCode()
+        if hasMachineCode, warmCode != nil, !unit.isNull(7) {
+            warm.functionIds = Self.decodeFunctionIds(unit.blob(7))
+        }
         unit.reset()
         guard let chunks else { return .wholeOnly }
         let image: LazyUnitImage
@@ -49,7 +67,55 @@ extension CacheStore {
             return .bad("\(error)")
         }
         clock.mark("lookup")
-        return .hit(image, hasMachineCode: hasMachineCode, compileMicroseconds: compileMicroseconds)
+        if let hostFeatures = warmCode {
+            for id in warm.functionIds {
+                let found = try machineCode(key: key, functionId: id, jitIdentity: jitIdentity, hostFeatures: hostFeatures)
+                if let row = found.row { warm.rows.append(row) }
+                warm.bad += found.bad
+                warm.jitMicroseconds += found.jitMicroseconds
+            }
+            clock.mark("machine_code")
+        }
+        return .hit(image, hasMachineCode: hasMachineCode, compileMicroseconds: compileMicroseconds, warm: warm)
+    }
+
+    /// Ids from a `warm_code` row: whole u32s only, ascending and unique (anything else is
+    /// dropped: the row is a hint, and may be damaged), at most `warmCodeLimit`.
+    static func decodeFunctionIds(_ bytes: [UInt8]) -> [UInt32] {
+        var ids: [UInt32] = []
+        var at = 0
+        while at + 4 <= bytes.count, ids.count < warmCodeLimit {
+            let id = UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+            if ids.last.map({ id > $0 }) ?? true { ids.append(id) }
+            at += 4
+        }
+        return ids
+    }
+
+    /// Records that warm runs of the unit load the machine code of `functionIds` (`warm_code`),
+    /// unless another process holds the write lock: it is only a hint for later runs, not worth
+    /// stalling this one for. Nothing is written if the unit is gone.
+    public func recordWarmCode(key: SHA256Digest, jitIdentity: String, functionIds: [UInt32]) throws {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(functionIds.count * 4)
+        for id in Set(functionIds).sorted() {
+            withUnsafeBytes(of: id.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        try db.withBusyTimeout(milliseconds: 0) {
+            try db.transaction {
+                let upsert = try db.statement(
+                    """
+                    INSERT INTO warm_code (unit_key, jit_identity, function_ids)
+                    SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM units WHERE key = ?1)
+                    ON CONFLICT (unit_key, jit_identity) DO UPDATE SET function_ids = excluded.function_ids
+                    """)
+                try upsert.bind(key.bytes, at: 1)
+                try upsert.bind(jitIdentity, at: 2)
+                try upsert.bind(bytes, at: 3)
+                try upsert.run()
+            }
+        }
+        checkpoint()
     }
 
     /// One function's machine code, as a warm run fetches it when the function is placed: of

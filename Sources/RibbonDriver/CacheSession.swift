@@ -93,14 +93,16 @@ final class CacheSession {
             // One read transaction for the lookup and the decode (a dozen reads of the row and
             // its chunks); the chunks a run needs later are each read on their own.
             let outcome = try store.reading { () throws -> Lookup? in
-                switch try store.loadLazily(key: key, jitIdentity: CacheKeys.jitIdentity) {
+                switch try store.loadLazily(
+                    key: key, jitIdentity: CacheKeys.jitIdentity, warmCode: loadsMachineCode ? Self.hostFeatures : nil)
+                {
                 case .miss:
                     return .miss
                 case .bad(let why):
                     return damaged(why)
                 case .wholeOnly:
                     return nil  // a row from before chunked images: loaded whole below
-                case .hit(let image, let hasMachineCode, let compileMicroseconds):
+                case .hit(let image, let hasMachineCode, let compileMicroseconds, let warm):
                     let unit: LoadedUnit
                     let t0 = monotonicMicroseconds()
                     defer { decodeMicroseconds = monotonicMicroseconds() - t0 }
@@ -113,8 +115,11 @@ final class CacheSession {
                             Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
                         return .miss
                     }
-                    if recordHit { pendingHits[key, default: 0] += compileMicroseconds }
-                    return .hit(unit, machineCode: [], lazyMachineCode: hasMachineCode, imageDigest: image.sha256)
+                    if recordHit { pendingHits[key, default: 0] += compileMicroseconds + warm.jitMicroseconds }
+                    warmCode[key] = warm.functionIds
+                    return .hit(
+                        unit, machineCode: decodeMachineCode(warm.rows, badMachineCode: warm.bad, path: path),
+                        lazyMachineCode: hasMachineCode, imageDigest: image.sha256)
                 }
             }
             if let outcome { return outcome }
@@ -186,6 +191,7 @@ final class CacheSession {
             if let decoded = try? MachineCode(serialized: row.blob), decoded.features == row.features {
                 code = decoded
                 if pendingHits[key] != nil { pendingHits[key]! += found.jitMicroseconds }
+                loadedLazily[key, default: []].append(functionId)
             } else {
                 bad += 1
             }
@@ -193,6 +199,15 @@ final class CacheSession {
         if bad > 0 { badMachineCode[path, default: 0] += bad }
         return code
     }
+
+    /// Whether lookups read the machine code of the functions earlier warm runs loaded
+    /// (`CacheStore.loadLazily`'s `warmCode`); a run with `--jit off` installs none.
+    var loadsMachineCode = true
+    /// Per unit key: the Ids of the warm code list read at lookup, and the functions whose
+    /// machine code was fetched as they were placed. The latter are added to the list at
+    /// `finish`, so the next warm run reads them with its lookup.
+    private var warmCode: [SHA256Digest: [UInt32]] = [:]
+    private var loadedLazily: [SHA256Digest: [UInt32]] = [:]
 
     private static let hostFeatures = Set(JITEngine.hostFeatures.names)
     private var machineCodeUnreadable = false
@@ -236,6 +251,11 @@ final class CacheSession {
         rejectedMachineCode = [:]
         for (key, saved) in pendingHits { try? store.recordHit(key: key, savedMicroseconds: saved) }
         pendingHits = [:]
+        for (key, ids) in loadedLazily {
+            try? store.recordWarmCode(
+                key: key, jitIdentity: CacheKeys.jitIdentity, functionIds: (warmCode[key] ?? []) + ids)
+        }
+        loadedLazily = [:]
         if !pendingDigests.isEmpty, !storeFailed {
             let digests = pendingDigests.values.sorted { $0.path < $1.path }
             if (try? store.recordDigestsUnlessBusy(digests)) != nil { wrote = true }

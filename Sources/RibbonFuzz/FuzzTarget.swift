@@ -251,7 +251,7 @@ public final class FuzzRunner {
         switch try store.loadLazily(key: key, jitIdentity: CacheKeys.jitIdentity) {
         case .miss, .bad:
             return .rejected
-        case .hit(let image, _, _):
+        case .hit(let image, _, _, _):
             guard let loaded = try? LoadedUnit(lazy: image, resolver: BoundedRun.resolver) else { return .rejected }
             unit = loaded
             rows = []
