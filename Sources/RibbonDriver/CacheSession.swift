@@ -251,14 +251,13 @@ final class CacheSession {
         rejectedMachineCode = [:]
         for (key, saved) in pendingHits { try? store.recordHit(key: key, savedMicroseconds: saved) }
         pendingHits = [:]
-        for (key, ids) in loadedLazily {
-            try? store.recordWarmCode(
-                key: key, jitIdentity: CacheKeys.jitIdentity, functionIds: (warmCode[key] ?? []) + ids)
-        }
+        let warm = loadedLazily.map { (key: $0.key, functionIds: (warmCode[$0.key] ?? []) + $0.value) }
         loadedLazily = [:]
-        if !pendingDigests.isEmpty, !storeFailed {
+        if !pendingDigests.isEmpty || !warm.isEmpty, !storeFailed {
             let digests = pendingDigests.values.sorted { $0.path < $1.path }
-            if (try? store.recordDigestsUnlessBusy(digests)) != nil { wrote = true }
+            if (try? store.recordUnlessBusy(digests: digests, warmCode: warm, jitIdentity: CacheKeys.jitIdentity)) != nil {
+                wrote = true
+            }
         }
         pendingDigests = [:]
         if wrote { store.checkpoint() }
