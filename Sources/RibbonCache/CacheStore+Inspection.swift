@@ -452,7 +452,8 @@ extension CacheStore {
     ///
     /// On a full disk: the write-ahead log's space is given back first (a store that failed
     /// may have left it long); if the deletion still cannot be written, the units to keep are
-    /// copied into memory and written back into the emptied file (`rebuild(keeping:)`).
+    /// copied into memory and written back into the emptied file (`rebuild(keeping:)`). The
+    /// hit log cannot be folded then either: last uses are those folded before.
     public func collectGarbage(currentBuild: String, unusedSince: Int64?, maxBytes: Int64?) throws -> GarbageReport {
         let before = bytesOnDisk
         checkpoint()
@@ -559,8 +560,9 @@ extension CacheStore {
     /// Empties the database and its log in place (`Database.truncateToEmpty`: waits for every
     /// other connection to close, writes nothing) and removes the hit logs. Closes the store;
     /// the next open creates the schema again.
-    func truncateToEmpty() throws {
+    func truncateToEmpty(removingHitLogs: Bool = true) throws {
         try db.truncateToEmpty()
+        guard removingHitLogs else { return }
         unlink(directory + "/" + HitLog.fileName)
         for name in HitLog.staleTaken(directory: directory) { unlink(directory + "/" + name) }
     }
@@ -581,7 +583,9 @@ extension CacheStore {
         guard keptBytes <= Self.rebuildMemoryLimit else {
             throw SQLiteError(code: 13, message: "database or disk is full, and the entries to keep are too large to rebuild it", sql: nil)
         }
-        let memory = try Database(path: ":memory:", busyTimeoutMilliseconds: db.busyTimeoutMilliseconds)
+        // Closing without SQLite's last-connection cleanup, which deletes the `-shm` index: on
+        // a full disk the next process could not create it again, and could not open the cache.
+        let memory = try Database(path: ":memory:", busyTimeoutMilliseconds: db.busyTimeoutMilliseconds, checkpointOnClose: false)
         defer { memory.close() }
         func attach() throws {
             let statement = try memory.prepare("ATTACH ?1 AS cache")
@@ -612,9 +616,13 @@ extension CacheStore {
             }
         }
         try memory.execute("DETACH cache")  // its lock would keep `truncateToEmpty` waiting
-        try truncateToEmpty()
+        // The hit logs stay: they name kept units too, and the next fold counts them.
+        try truncateToEmpty(removingHitLogs: false)
+        // Each step checkpointed: the log would otherwise hold every migration's pages and the
+        // copies at once, on a disk that has only what the emptied files gave back.
         let fresh = try Self.openDatabase(databasePath, db.busyTimeoutMilliseconds)
         _ = try migrate(fresh, CacheSchema.migrations)
+        fresh.checkpointWithoutWaiting()
         fresh.close()
         try attach()
         // Rows go back as they were; the machine code's units come with it, in any order.
