@@ -17,6 +17,9 @@ public final class CacheStore {
     public private(set) var warnings: [String] = []
     /// Hit logs folded into the open transaction, deleted when it commits (`writing`).
     var foldedHitLogs: [String] = []
+    /// The file system's clock, read before the first source this store did not know (see
+    /// `SourceDigests.swift`).
+    var digestClock = DigestClock()
 
     /// Opens (creating if needed) the cache in `directory` after the trust checks of
     /// `CacheDirectory`. A database written by a newer `ribbon` is moved aside and recreated.

@@ -257,4 +257,31 @@ import Testing
         #expect(again.stdout == program.stdout && Faults.warnings(again.stderr).isEmpty, "\(again.stderr)")
         #expect((try again.stats())["unit"] as? String == "hit")
     }
+
+    /// `--cache-dir 'file:…'` is a relative path like any other, checked and opened as that
+    /// (issue 12, item 7). Debian's SQLite accepts URI file names: the cache
+    /// `./file:/x/cache.sqlite` was checked while `/x/cache.sqlite` (or, with a query, any file
+    /// the URI named) was opened and created, outside the trust checks.
+    @Test(arguments: ["", "/victim.db?x="])
+    func aCacheDirectoryStartingWithFileIsAPlainPath(_ tail: String) throws {
+        let directory = Faults.temporaryDirectory("uri")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let victim = directory + "/victim"
+        let work = directory + "/work"
+        mkdir(victim, 0o755)
+        mkdir(work, 0o700)
+        let hello = try Faults.program("examples/hello.rib")
+        let absolute = CLITests.packageRoot.path + "/examples/hello.rib"
+        let cache = "file:" + victim + tail
+        for _ in 0..<2 {
+            let r = try Faults.wrapped(
+                ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", work], ["run", absolute], cache: cache
+            ).wait()
+            #expect(r.stdout == hello.stdout && r.stderr.isEmpty, "\(r.stderr)")
+        }
+        let created = try FileManager.default.contentsOfDirectory(atPath: victim)
+        #expect(created.isEmpty, "opened a file the trust checks never saw: \(created)")
+        #expect(FileManager.default.fileExists(atPath: work + "/" + cache + "/cache.sqlite"))
+        try Faults.expectWarm(Faults.Program(path: absolute, stdout: hello.stdout, status: 0), cache: work + "/" + cache)
+    }
 }
