@@ -17,6 +17,9 @@ public final class CacheStore {
     public private(set) var warnings: [String] = []
     /// Hit logs folded into the open transaction, deleted when it commits (`writing`).
     var foldedHitLogs: [String] = []
+    /// The file system's clock, read before the first source this store did not know (see
+    /// `SourceDigests.swift`).
+    var digestClock = DigestClock()
 
     /// Opens (creating if needed) the cache in `directory` after the trust checks of
     /// `CacheDirectory`. A database written by a newer `ribbon` is moved aside and recreated.
@@ -69,11 +72,15 @@ public final class CacheStore {
     /// that other file system was full, however much room the cache had. Each statement's
     /// journal is a few pages. `compact` switches back to files for its VACUUM, whose
     /// temporary copy is the whole database.
+    ///
+    /// `journal_size_limit=0`: the first commit after the log starts over cuts the file to
+    /// what that commit wrote, so a log that a checkpoint could not truncate (a reader was in
+    /// the way) or that a failed transaction left long does not keep its space for good.
     static func openDatabase(_ path: String, _ busyTimeoutMilliseconds: Int32) throws -> Database {
         let db = try Database(
             path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, pageSize: 16384, mmapSize: 1 << 30,
             checkpointOnClose: false)
-        try db.execute("PRAGMA temp_store=MEMORY")
+        try db.execute("PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=0")
         return db
     }
 
@@ -316,11 +323,13 @@ public final class CacheStore {
     }
 
     /// Moves what this connection wrote from the WAL into the database file and empties the
-    /// WAL (`wal_checkpoint(TRUNCATE)`): every process that opens the cache first reads the
-    /// whole WAL back, and warm runs read pages through the memory map, not the WAL. Best
-    /// effort: busy readers only postpone it to the next writer.
-    public func checkpoint() {
-        try? db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    /// WAL: every process that opens the cache first reads the whole WAL back, and warm runs
+    /// read pages through the memory map, not the WAL. Best effort and never waiting
+    /// (`Database.checkpointWithoutWaiting`): a reader only postpones it to the next writer,
+    /// and no writer waits behind it. Returns whether the WAL is now empty.
+    @discardableResult
+    public func checkpoint() -> Bool {
+        db.checkpointWithoutWaiting()
     }
 
     private func insert(

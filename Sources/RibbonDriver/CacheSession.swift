@@ -236,6 +236,9 @@ final class CacheSession {
     /// warns once, not once per file.
     private var storeFailed = false
 
+    /// Whether a store of this run failed (`ribbon build` then exits 74).
+    var didFailToStore: Bool { storeFailed }
+
     /// Writes the pending source digests unless another process holds the write lock, and
     /// empties the WAL if this run wrote to the database; call before the process ends.
     func finish() {
