@@ -116,7 +116,7 @@ final class CacheSession {
                         return .miss
                     }
                     if recordHit { pendingHits[key, default: 0] += compileMicroseconds + warm.jitMicroseconds }
-                    warmCode[key] = warm.functionIds
+                    warmCode[key] = Set(warm.functionIds)
                     return .hit(
                         unit, machineCode: decodeMachineCode(warm.rows, badMachineCode: warm.bad, path: path),
                         lazyMachineCode: hasMachineCode, imageDigest: image.sha256)
@@ -175,7 +175,8 @@ final class CacheSession {
     /// warning per file at `finish` (the function is interpreted, and compiled again when hot);
     /// a database that cannot be read is one warning, and no more machine code is fetched.
     func machineCode(key: SHA256Digest, functionId: UInt32, path: String) -> MachineCode? {
-        guard !machineCodeUnreadable else { return nil }
+        // Listed functions were fetched with the lookup: what was good is installed already.
+        guard !machineCodeUnreadable, warmCode[key]?.contains(functionId) != true else { return nil }
         let found: (row: CacheStore.MachineCodeRow?, bad: Int, jitMicroseconds: Int64)
         do {
             found = try store.machineCode(
@@ -206,7 +207,7 @@ final class CacheSession {
     /// Per unit key: the Ids of the warm code list read at lookup, and the functions whose
     /// machine code was fetched as they were placed. The latter are added to the list at
     /// `finish`, so the next warm run reads them with its lookup.
-    private var warmCode: [SHA256Digest: [UInt32]] = [:]
+    private var warmCode: [SHA256Digest: Set<UInt32>] = [:]
     private var loadedLazily: [SHA256Digest: [UInt32]] = [:]
 
     private static let hostFeatures = Set(JITEngine.hostFeatures.names)
@@ -254,7 +255,7 @@ final class CacheSession {
         rejectedMachineCode = [:]
         for (key, saved) in pendingHits { try? store.recordHit(key: key, savedMicroseconds: saved) }
         pendingHits = [:]
-        let warm = loadedLazily.map { (key: $0.key, functionIds: (warmCode[$0.key] ?? []) + $0.value) }
+        let warm = loadedLazily.map { (key: $0.key, functionIds: Array(warmCode[$0.key] ?? []) + $0.value) }
         loadedLazily = [:]
         if !pendingDigests.isEmpty || !warm.isEmpty, !storeFailed {
             let digests = pendingDigests.values.sorted { $0.path < $1.path }
