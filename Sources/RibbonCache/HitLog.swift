@@ -12,11 +12,32 @@ import CacheCodecs
 /// atomic for records this small), and the next store, `cache stats` or `gc` folds the file
 /// into the `counters` table and the units' `last_used_at`.
 ///
-/// Record (48 bytes, little-endian): 32-byte unit key, u64 Unix time, u64 microseconds saved.
-/// The log only feeds statistics and eviction order; a torn or foreign record is skipped.
+/// Record (64 bytes; integers little-endian):
+///
+///     offset  size  field
+///          0     4  magic 9E 48 4C 31 ("\x9EHL1")
+///          4    32  unit key
+///         36     8  Unix time of the hit, seconds (i64)
+///         44     8  microseconds the hit saved (i64)
+///         52    12  the first 12 bytes of the SHA-256 of bytes 0..<52
+///
+/// The log only feeds statistics and eviction order, and nothing in it may stop a command. A
+/// write on a full disk can leave part of a record, after which every record would be
+/// misaligned; so the reader takes a record only where the magic and the checksum match, and
+/// otherwise moves on by one byte until they do: a torn record, garbage, or a record of the
+/// unframed 48-byte format of earlier builds is skipped, and the records after it count.
+/// Values are not trusted either (`fold`): the sums saturate, a record saves at most
+/// `maxSavedMicroseconds`, and times are clamped to the folding process's clock.
 enum HitLog {
     static let fileName = "hits.log"
-    static let recordSize = 48
+    static let recordSize = 64
+    static let magic: [UInt8] = [0x9E, 0x48, 0x4C, 0x31]
+    static let checksumOffset = 52
+    /// A log bigger than this is not read (and is deleted with the others): at 64 bytes a hit,
+    /// a million hits between two folds.
+    static let maxLogBytes = 64 << 20
+    /// What one hit can have saved: a day of compiling (a real one saves milliseconds).
+    static let maxSavedMicroseconds: Int64 = 86_400_000_000
 
     struct Record: Equatable {
         var key: [UInt8]
@@ -24,12 +45,21 @@ enum HitLog {
         var savedMicroseconds: Int64
     }
 
-    static func append(_ record: Record, directory: String) throws(CacheTrustError) {
-        var bytes = record.key
+    /// The 64 bytes of a record.
+    static func encode(_ record: Record) -> [UInt8] {
+        var bytes = magic
+        bytes += record.key.count == 32 ? record.key : Array((record.key + [UInt8](repeating: 0, count: 32)).prefix(32))
         withUnsafeBytes(of: record.time.littleEndian) { bytes.append(contentsOf: $0) }
         withUnsafeBytes(of: record.savedMicroseconds.littleEndian) { bytes.append(contentsOf: $0) }
+        bytes += SHA256.hash(bytes).bytes.prefix(recordSize - checksumOffset)
+        return bytes
+    }
+
+    static func append(_ record: Record, directory: String) throws(CacheTrustError) {
+        let bytes = encode(record)
         let path = directory + "/" + fileName
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        // O_NONBLOCK: a FIFO in its place fails here instead of blocking the run.
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o600)
         guard fd >= 0 else {
             throw CacheTrustError(description: "cannot record a hit in \(path): \(String(cString: strerror(errno)))")
         }
@@ -60,7 +90,9 @@ enum HitLog {
 
     static let takenInfix = ".folding-"
 
-    /// Names of logs taken (`hits.log.folding-PID-N`) by a process that no longer runs.
+    /// Names of logs taken (`hits.log.folding-PID-N`) by a process that no longer runs. A name
+    /// whose PID does not parse, or is not a process's, was written by no fold of a running
+    /// process either: it is taken too, so that nothing under this prefix stays for ever.
     static func staleTaken(directory: String) -> [String] {
         guard let dir = opendir(directory) else { return [] }
         defer { closedir(dir) }
@@ -70,37 +102,96 @@ enum HitLog {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
             }
-            guard name.hasPrefix(prefix), let pid = pid_t(name.dropFirst(prefix.count).prefix(while: { $0 != "-" })),
-                kill(pid, 0) != 0, errno == ESRCH
-            else { continue }
+            guard name.hasPrefix(prefix) else { continue }
+            if let pid = pid_t(name.dropFirst(prefix.count).prefix(while: { $0 != "-" })), pid > 0,
+                kill(pid, 0) == 0 || errno != ESRCH
+            {
+                continue
+            }
             names.append(name)
         }
         return names
     }
 
-    /// The whole records of one taken log (none if it is not this user's regular file).
+    /// The whole records of one taken log (none if it is not this user's regular file, or is
+    /// larger than `maxLogBytes`).
     static func records(in path: String) -> [Record] {
-        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO put here must not wait for a writer.
+        let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return [] }
         defer { close(fd) }
         var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == getuid(), st.st_size < 64 << 20
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == getuid(), st.st_size <= maxLogBytes
         else { return [] }
         var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
-        let count = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-        guard count > 0 else { return [] }
-        var records: [Record] = []
-        var at = 0
-        while at + recordSize <= count {
-            func u64(_ offset: Int) -> Int64 {
-                var value: UInt64 = 0
-                for i in 0..<8 { value |= UInt64(bytes[at + offset + i]) << (8 * UInt64(i)) }
-                return Int64(bitPattern: value)
+        var count = 0
+        while count < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
+            if n > 0 {
+                count += n
+            } else if n < 0 && errno == EINTR {
+                continue
+            } else {
+                break
             }
-            records.append(Record(key: Array(bytes[at..<at + 32]), time: u64(32), savedMicroseconds: u64(40)))
+        }
+        return parse(bytes.prefix(count)).records
+    }
+
+    /// The records in `bytes` whose magic and checksum match, and how many bytes were skipped
+    /// around them (see the type's comment).
+    static func parse(_ bytes: ArraySlice<UInt8>) -> (records: [Record], skippedBytes: Int) {
+        var records: [Record] = []
+        var skipped = 0
+        var at = bytes.startIndex
+        let end = bytes.endIndex
+        while end - at >= recordSize {
+            guard bytes[at] == magic[0], bytes[at + 1] == magic[1], bytes[at + 2] == magic[2], bytes[at + 3] == magic[3],
+                let record = decode(bytes[at..<at + recordSize])
+            else {
+                at += 1
+                skipped += 1
+                continue
+            }
+            records.append(record)
             at += recordSize
         }
-        return records
+        return (records, skipped + (end - at))
+    }
+
+    /// One record from its 64 bytes; nil when its checksum does not match.
+    static func decode(_ bytes: ArraySlice<UInt8>) -> Record? {
+        let base = bytes.startIndex
+        let sum = bytes.withUnsafeBytes { SHA256.hash(UnsafeRawBufferPointer(rebasing: $0[0..<checksumOffset])) }
+        guard sum.bytes.prefix(recordSize - checksumOffset).elementsEqual(bytes[(base + checksumOffset)...]) else {
+            return nil
+        }
+        func i64(_ offset: Int) -> Int64 {
+            var value: UInt64 = 0
+            for i in 0..<8 { value |= UInt64(bytes[base + offset + i]) << (8 * UInt64(i)) }
+            return Int64(bitPattern: value)
+        }
+        return Record(key: Array(bytes[(base + 4)..<(base + 36)]), time: i64(36), savedMicroseconds: i64(44))
+    }
+
+    /// What records add up to, with every value made sane: the latest hit time of each key
+    /// (within 0...`now`: a clock that ran ahead, or a damaged time, cannot push a unit's last
+    /// use past the present), the number of hits, and the microseconds saved (each record
+    /// within 0...`maxSavedMicroseconds`, the sum saturating).
+    static func fold(_ records: [Record], now: Int64) -> (latest: [[UInt8]: Int64], hits: Int64, savedMicroseconds: Int64) {
+        var latest: [[UInt8]: Int64] = [:]
+        var saved: Int64 = 0
+        for record in records {
+            let time = min(max(record.time, 0), max(now, 0))
+            latest[record.key] = max(latest[record.key] ?? 0, time)
+            saved = saturatingAdd(saved, min(max(record.savedMicroseconds, 0), maxSavedMicroseconds))
+        }
+        return (latest, Int64(records.count), saved)
+    }
+
+    static func saturatingAdd(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b < 0 ? .min : .max) : sum
     }
 }
 
@@ -119,15 +210,18 @@ extension CacheStore {
         let (records, files) = HitLog.take(directory: directory)
         foldedHitLogs += files
         guard !records.isEmpty else { return }
-        let touch = try db.statement("UPDATE units SET last_used_at = max(last_used_at, ?2) WHERE key = ?1")
-        var saved: Int64 = 0
-        for record in records {
-            try touch.bind(record.key, at: 1)
-            try touch.bind(record.time, at: 2)
+        let now = Int64(time(nil))
+        let folded = HitLog.fold(records, now: now)
+        // `min(last_used_at, now)`: a last use in the future (left by the unframed log of
+        // earlier builds) comes back to the present when the unit is used again.
+        let touch = try db.statement("UPDATE units SET last_used_at = max(min(last_used_at, ?3), ?2) WHERE key = ?1")
+        for (key, time) in folded.latest {
+            try touch.bind(key, at: 1)
+            try touch.bind(time, at: 2)
+            try touch.bind(now, at: 3)
             try touch.run()
-            saved += max(0, record.savedMicroseconds)
         }
-        try addToCounters(["hits": Int64(records.count), "saved_us": saved])
+        try addToCounters(["hits": folded.hits, "saved_us": folded.savedMicroseconds])
     }
 }
 
@@ -137,7 +231,8 @@ extension CacheStore {
     func writing<Result>(_ body: () throws -> Result) throws -> Result {
         defer { foldedHitLogs = [] }
         let result = try db.transaction(body)
-        for file in foldedHitLogs { unlink(file) }
+        // (A directory put under a log's name goes too, if it is empty.)
+        for file in foldedHitLogs where unlink(file) != 0 && errno == EISDIR { rmdir(file) }
         return result
     }
 }
