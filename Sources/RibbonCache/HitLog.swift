@@ -204,6 +204,21 @@ extension CacheStore {
             directory: directory)
     }
 
+    /// The bytes `recordHit` appends for a hit at `time` (fuzzing: inputs made of whole
+    /// records among damaged ones).
+    public static func hitRecord(key: SHA256Digest, time: Int64, savedMicroseconds: Int64) -> [UInt8] {
+        HitLog.encode(HitLog.Record(key: key.bytes, time: time, savedMicroseconds: savedMicroseconds))
+    }
+
+    /// The hit log's file name in the cache directory.
+    public static let hitLogName = HitLog.fileName
+
+    /// The name `hits.log` is taken under while it is folded; one whose process has ended is
+    /// folded again by the next fold.
+    public static func takenHitLogName(pid: Int32, number: UInt64) -> String {
+        HitLog.fileName + HitLog.takenInfix + "\(pid)-\(number)"
+    }
+
     /// Folds the hit log into the counters and units' last use (inside the caller's transaction,
     /// which must be `writing`: it deletes the folded logs once they are committed).
     func foldHits() throws {
