@@ -34,8 +34,14 @@ enum HitLog {
     static let magic: [UInt8] = [0x9E, 0x48, 0x4C, 0x31]
     static let checksumOffset = 52
     /// A log bigger than this is not read (and is deleted with the others): at 64 bytes a hit,
-    /// a million hits between two folds.
+    /// a million hits between two folds, which take about a second to read.
     static let maxLogBytes = 64 << 20
+    /// Checksums that may fail in one log before the rest of it is skipped. Damage from a full
+    /// disk fails one per torn record; a file crafted with the magic every 4 bytes would
+    /// otherwise cost a SHA-256 per 4 bytes (16 million for `maxLogBytes`).
+    static let maxFailedChecks = 1 << 16
+    /// Beyond this many different keys in one fold, only those of stored units are updated.
+    static let manyKeys = 4096
     /// What one hit can have saved: a day of compiling (a real one saves milliseconds).
     static let maxSavedMicroseconds: Int64 = 86_400_000_000
 
@@ -72,10 +78,10 @@ enum HitLog {
 
     /// Takes the log away (renamed first, so appends that start meanwhile go to a new file),
     /// together with logs that ended processes took and never committed (`staleTaken`), and
-    /// returns their whole records and the files they are now in. The caller deletes the files
-    /// once the records are committed (`CacheStore.writing`); after a rollback, or a kill before
-    /// the commit, they stay, and a later fold takes them again.
-    static func take(directory: String) -> (records: [Record], files: [String]) {
+    /// returns what their records add up to and the files they are now in. The caller deletes
+    /// the files once the tally is committed (`CacheStore.writing`); after a rollback, or a
+    /// kill before the commit, they stay, and a later fold takes them again.
+    static func take(directory: String, now: Int64, unitKeys: @escaping () -> Set<[UInt8]>) -> (tally: Tally, files: [String]) {
         let path = directory + "/" + fileName
         var files: [String] = []
         func claim(_ from: String) {
@@ -85,7 +91,9 @@ enum HitLog {
         }
         claim(path)
         for stale in staleTaken(directory: directory) { claim(directory + "/" + stale) }
-        return (files.flatMap(records(in:)), files)
+        var tally = Tally(now: now, unitKeys: unitKeys)
+        for file in files { read(file, into: &tally) }
+        return (tally, files)
     }
 
     static let takenInfix = ".folding-"
@@ -113,50 +121,66 @@ enum HitLog {
         return names
     }
 
-    /// The whole records of one taken log (none if it is not this user's regular file, or is
-    /// larger than `maxLogBytes`).
-    static func records(in path: String) -> [Record] {
+    /// Adds the whole records of one taken log to `tally`, reading a megabyte at a time (none
+    /// if it is not this user's regular file, or is larger than `maxLogBytes`).
+    static func read(_ path: String, into tally: inout Tally) {
         // O_NONBLOCK: opening a FIFO put here must not wait for a writer.
         let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
-        guard fd >= 0 else { return [] }
+        guard fd >= 0 else { return }
         defer { close(fd) }
         var st = stat()
         guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_uid == getuid(), st.st_size <= maxLogBytes
-        else { return [] }
-        var bytes = [UInt8](repeating: 0, count: Int(st.st_size))
-        var count = 0
-        while count < bytes.count {
-            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
-            if n > 0 {
-                count += n
-            } else if n < 0 && errno == EINTR {
-                continue
-            } else {
-                break
-            }
+        else { return }
+        var reader = Reader()
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        var total = 0
+        while total < maxLogBytes {
+            let n = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { break }
+            total += n
+            reader.feed(chunk[0..<n]) { tally.add($0) }
         }
-        return parse(bytes.prefix(count)).records
     }
 
-    /// The records in `bytes` whose magic and checksum match, and how many bytes were skipped
-    /// around them (see the type's comment).
-    static func parse(_ bytes: ArraySlice<UInt8>) -> (records: [Record], skippedBytes: Int) {
-        var records: [Record] = []
-        var skipped = 0
-        var at = bytes.startIndex
-        let end = bytes.endIndex
-        while end - at >= recordSize {
-            guard bytes[at] == magic[0], bytes[at + 1] == magic[1], bytes[at + 2] == magic[2], bytes[at + 3] == magic[3],
-                let record = decode(bytes[at..<at + recordSize])
-            else {
-                at += 1
-                skipped += 1
-                continue
+    /// The records of a byte stream whose magic and checksum match (see the type's comment),
+    /// fed in pieces of any size: a record may span two.
+    struct Reader {
+        /// The bytes after the last whole record or skipped byte, fewer than a record.
+        private var pending: [UInt8] = []
+        private var failedChecks = 0
+
+        mutating func feed(_ bytes: ArraySlice<UInt8>, _ take: (Record) -> Void) {
+            guard failedChecks < HitLog.maxFailedChecks else { return }  // skipping the rest
+            let buffer = pending.isEmpty ? bytes : ArraySlice(pending + bytes)
+            var at = buffer.startIndex
+            let end = buffer.endIndex
+            while end - at >= recordSize {
+                guard buffer[at] == magic[0], buffer[at + 1] == magic[1], buffer[at + 2] == magic[2],
+                    buffer[at + 3] == magic[3]
+                else {
+                    at += 1
+                    continue
+                }
+                guard let record = decode(buffer[at..<at + recordSize]) else {
+                    failedChecks += 1
+                    if failedChecks == HitLog.maxFailedChecks { return }
+                    at += 1
+                    continue
+                }
+                take(record)
+                at += recordSize
             }
-            records.append(record)
-            at += recordSize
+            pending = Array(buffer[at...])
         }
-        return (records, skipped + (end - at))
+    }
+
+    /// The records in `bytes` (tests; a fold reads through `Reader`).
+    static func parse(_ bytes: [UInt8]) -> [Record] {
+        var reader = Reader()
+        var records: [Record] = []
+        reader.feed(bytes[...]) { records.append($0) }
+        return records
     }
 
     /// One record from its 64 bytes; nil when its checksum does not match.
@@ -178,15 +202,39 @@ enum HitLog {
     /// (within 0...`now`: a clock that ran ahead, or a damaged time, cannot push a unit's last
     /// use past the present), the number of hits, and the microseconds saved (each record
     /// within 0...`maxSavedMicroseconds`, the sum saturating).
-    static func fold(_ records: [Record], now: Int64) -> (latest: [[UInt8]: Int64], hits: Int64, savedMicroseconds: Int64) {
+    ///
+    /// Past `manyKeys` different keys (more than a real log names: a crafted one), a key is
+    /// kept only if a unit has it (`unitKeys`, asked once), so that memory and the UPDATEs
+    /// that follow stay bounded by the units there are.
+    struct Tally {
+        let now: Int64
         var latest: [[UInt8]: Int64] = [:]
-        var saved: Int64 = 0
-        for record in records {
-            let time = min(max(record.time, 0), max(now, 0))
-            latest[record.key] = max(latest[record.key] ?? 0, time)
-            saved = saturatingAdd(saved, min(max(record.savedMicroseconds, 0), maxSavedMicroseconds))
+        var hits: Int64 = 0
+        var savedMicroseconds: Int64 = 0
+        let unitKeys: () -> Set<[UInt8]>
+        private var known: Set<[UInt8]>?
+
+        init(now: Int64, unitKeys: @escaping () -> Set<[UInt8]> = { [] }) {
+            self.now = max(now, 0)
+            self.unitKeys = unitKeys
         }
-        return (latest, Int64(records.count), saved)
+
+        mutating func add(_ record: Record) {
+            let time = min(max(record.time, 0), now)
+            if let last = latest[record.key] {
+                latest[record.key] = max(last, time)
+            } else if latest.count < HitLog.manyKeys || contains(record.key) {
+                latest[record.key] = time
+            }
+            hits = saturatingAdd(hits, 1)
+            savedMicroseconds = saturatingAdd(
+                savedMicroseconds, min(max(record.savedMicroseconds, 0), maxSavedMicroseconds))
+        }
+
+        private mutating func contains(_ key: [UInt8]) -> Bool {
+            if known == nil { known = unitKeys() }
+            return known!.contains(key)
+        }
     }
 
     static func saturatingAdd(_ a: Int64, _ b: Int64) -> Int64 {
@@ -222,21 +270,28 @@ extension CacheStore {
     /// Folds the hit log into the counters and units' last use (inside the caller's transaction,
     /// which must be `writing`: it deletes the folded logs once they are committed).
     func foldHits() throws {
-        let (records, files) = HitLog.take(directory: directory)
-        foldedHitLogs += files
-        guard !records.isEmpty else { return }
         let now = Int64(time(nil))
-        let folded = HitLog.fold(records, now: now)
+        let (tally, files) = HitLog.take(directory: directory, now: now) {
+            // Asked only for a log of very many keys (`HitLog.Tally`); if this fails, last
+            // uses of keys past the first few thousand are not updated.
+            var keys = Set<[UInt8]>()
+            guard let units = try? self.db.statement("SELECT key FROM units") else { return keys }
+            defer { units.reset() }
+            while (try? units.step()) == true { keys.insert(units.blob(0)) }
+            return keys
+        }
+        foldedHitLogs += files
+        guard tally.hits > 0 else { return }
         // `min(last_used_at, now)`: a last use in the future (left by the unframed log of
         // earlier builds) comes back to the present when the unit is used again.
         let touch = try db.statement("UPDATE units SET last_used_at = max(min(last_used_at, ?3), ?2) WHERE key = ?1")
-        for (key, time) in folded.latest {
+        for (key, time) in tally.latest {
             try touch.bind(key, at: 1)
             try touch.bind(time, at: 2)
             try touch.bind(now, at: 3)
             try touch.run()
         }
-        try addToCounters(["hits": folded.hits, "saved_us": folded.savedMicroseconds])
+        try addToCounters(["hits": tally.hits, "saved_us": tally.savedMicroseconds])
     }
 }
 

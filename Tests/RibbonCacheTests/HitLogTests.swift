@@ -285,3 +285,42 @@ extension HitLogDamageTests {
         _ = TimeText.iso8601(Int64(Int32.max - 1000) * 31_556_952)
     }
 }
+
+extension HitLogDamageTests {
+    /// A fold reads a megabyte at a time: a record split between two reads counts once, and
+    /// damage reads the same whatever the split.
+    @Test func recordsSplitBetweenReadsCount() throws {
+        let store = try HitLogTests.store()
+        let r = try Self.recordBytes(store, saved: [1, 2, 3, 4])
+        let log = Self.garbage(70, seed: 7) + r[0] + r[1].prefix(40) + r[1] + Self.garbage(3, seed: 8) + r[2] + r[3]
+            + r[0].prefix(63)
+        let whole = HitLog.parse(log)
+        #expect(whole.map(\.savedMicroseconds) == [1, 2, 3, 4])
+        for size in 1...130 {
+            var reader = HitLog.Reader()
+            var records: [HitLog.Record] = []
+            var at = 0
+            while at < log.count {
+                reader.feed(log[at..<min(at + size, log.count)]) { records.append($0) }
+                at += size
+            }
+            #expect(records == whole, "pieces of \(size) bytes")
+        }
+    }
+
+    /// A log naming more keys than `HitLog.manyKeys` (no real one does) still updates the
+    /// units that exist, without one statement per key.
+    @Test func aLogOfManyKeysStillTouchesTheUnitsThereAre() throws {
+        let store = try HitLogTests.store()
+        try store.db.execute("UPDATE units SET last_used_at = 1000")
+        var log: [UInt8] = []
+        for i in 0..<(HitLog.manyKeys + 10) {
+            let key = SHA256.hash(Array("other \(i)".utf8)).bytes
+            log += HitLog.encode(HitLog.Record(key: key, time: 5000, savedMicroseconds: 1))
+        }
+        log += HitLog.encode(HitLog.Record(key: Self.key.bytes, time: 2000, savedMicroseconds: 1))
+        Self.writeLog(store, log)
+        #expect(try store.counters()["hits"] == Int64(HitLog.manyKeys + 11))
+        #expect(try Self.lastUsed(store) == 2000)
+    }
+}
