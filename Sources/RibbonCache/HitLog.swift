@@ -26,15 +26,18 @@ import CacheCodecs
 /// misaligned; so the reader takes a record only where the magic and the checksum match, and
 /// otherwise moves on by one byte until they do: a torn record, garbage, or a record of the
 /// unframed 48-byte format of earlier builds is skipped, and the records after it count.
-/// Values are not trusted either (`fold`): the sums saturate, a record saves at most
-/// `maxSavedMicroseconds`, and times are clamped to the folding process's clock.
+/// Values are not trusted either (`Tally`): the sums saturate, a record saves at most
+/// `maxSavedMicroseconds`, and times are clamped to the folding process's clock. A log that
+/// is not this user's regular file, or is bigger than `maxLogBytes`, is not read; like every
+/// folded log it is deleted once the fold commits. Nothing is printed: damage here costs at
+/// most some statistics.
 enum HitLog {
     static let fileName = "hits.log"
     static let recordSize = 64
     static let magic: [UInt8] = [0x9E, 0x48, 0x4C, 0x31]
     static let checksumOffset = 52
     /// A log bigger than this is not read (and is deleted with the others): at 64 bytes a hit,
-    /// a million hits between two folds, which take about a second to read.
+    /// a million hits between two folds (under a second to read, release build).
     static let maxLogBytes = 64 << 20
     /// Checksums that may fail in one log before the rest of it is skipped. Damage from a full
     /// disk fails one per torn record; a file crafted with the magic every 4 bytes would
