@@ -125,7 +125,11 @@ extension CacheStore {
 
         public var bytesOnDisk: Int64 { databaseFileBytes + walFileBytes }
         /// Hits over lookups; nil before the first lookup.
-        public var hitRate: Double? { hits + misses > 0 ? Double(hits) / Double(hits + misses) : nil }
+        public var hitRate: Double? {
+            // In Double: counters saturate at 2⁶³−1, where `hits + misses` would trap.
+            let lookups = Double(hits) + Double(misses)
+            return lookups > 0 ? Double(hits) / lookups : nil
+        }
         /// Uncompressed over compressed bytes; nil for an empty cache.
         public var compressionRatio: Double? {
             compressedBytes > 0 ? Double(uncompressedBytes) / Double(compressedBytes) : nil
@@ -157,10 +161,7 @@ extension CacheStore {
             s.storedCompileMicroseconds = units[3]
             s.storedJITMicroseconds = code[3]
             s.sourceDigests = Int(try integers("SELECT count(*) FROM source_digests", count: 1)[0])
-            var counters: [String: Int64] = [:]
-            let query = try db.statement("SELECT name, value FROM counters")
-            defer { query.reset() }
-            while try query.step() { counters[query.text(0)] = query.int64(1) }
+            let counters = try storedCounters()
             s.hits = counters["hits", default: 0]
             s.misses = counters["misses", default: 0]
             s.savedMicroseconds = counters["saved_us", default: 0]
@@ -169,6 +170,20 @@ extension CacheStore {
         s.databaseFileBytes = files.database
         s.walFileBytes = files.wal
         return s
+    }
+
+    /// A counter's stored value as an integer within 0...2⁶³−1, whatever it was stored as:
+    /// a REAL past the largest integer (an overflowing sum of earlier builds) becomes the
+    /// largest, TEXT its leading integer or 0, a negative number 0.
+    static let counterValueSQL = "max(0, coalesce(CAST(value AS INTEGER), 0))"
+
+    /// Every counter as stored, read with `counterValueSQL` (no fold first).
+    func storedCounters() throws -> [String: Int64] {
+        let query = try db.statement("SELECT name, \(Self.counterValueSQL) FROM counters")
+        defer { query.reset() }
+        var result: [String: Int64] = [:]
+        while try query.step() { result[query.text(0)] = query.int64(1) }
+        return result
     }
 
     // MARK: Units

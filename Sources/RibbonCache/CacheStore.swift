@@ -229,12 +229,20 @@ public final class CacheStore {
         try db.transaction { try addToCounters(increments) }
     }
 
+    /// Counters only grow (a negative increment counts 0) and stay INTEGERs: the sum saturates
+    /// at 2⁶³−1 in SQL, because SQLite turns an overflowing integer `+` into a REAL — which
+    /// earlier builds stored. A value already stored as a REAL or TEXT is first read as
+    /// `counterValueSQL` does, so adding to it repairs it.
     func addToCounters(_ increments: [String: Int64]) throws {
+        let old = Self.counterValueSQL
         let add = try db.statement(
-            "INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value + ?2")
+            """
+            INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value =
+                CASE WHEN \(old) > 9223372036854775807 - ?2 THEN 9223372036854775807 ELSE \(old) + ?2 END
+            """)
         for (name, value) in increments.sorted(by: { $0.key < $1.key }) {
             try add.bind(name, at: 1)
-            try add.bind(value, at: 2)
+            try add.bind(max(value, 0), at: 2)
             try add.run()
         }
     }
@@ -242,10 +250,7 @@ public final class CacheStore {
     /// The value of every counter (absent ones are 0).
     public func counters() throws -> [String: Int64] {
         try writing { try foldHits() }
-        let query = try db.statement("SELECT name, value FROM counters")
-        var result: [String: Int64] = [:]
-        while try query.step() { result[query.text(0)] = query.int64(1) }
-        return result
+        return try storedCounters()
     }
 
     public struct MachineCodeEntry: Sendable {
