@@ -614,6 +614,9 @@ public final class LoadedUnit {
         {
             return result
         }
+        // No fallback yet (a lookup placing what it expects to run): the caller tries again
+        // when the function is needed, by then with one.
+        guard fallbackImage != nil else { return nil }
         guard let fallback = fallback() else {
             unavailable = true
             return nil

@@ -109,7 +109,15 @@ final class CacheSession {
                     // No huge-page heap (`CompilerMemory`): a lazy load allocates the AddressTable
                     // and a stub per function, and each function it places on its own.
                     do {
-                        unit = try image.inOneBatch { try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath ?? path) }
+                        unit = try image.inOneBatch {
+                            let unit = try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath ?? path)
+                            // The functions whose machine code the lookup read are placed now,
+                            // their chunks read through this batch's one transaction and blob
+                            // handle, rather than one read each when the code is installed.
+                            // Best effort: one that fails is placed again when it is called.
+                            for row in warm.rows { _ = unit.placed(id: row.functionId) }
+                            return unit
+                        }
                     } catch {
                         warnings.append(
                             Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
