@@ -106,83 +106,155 @@ final class ProgramLoader {
             }
         }
         byIdentity[identity(path, stat)] = root
-        try visit(root, chain: [root])
+        try walk(from: root)
         return root
     }
 
     // MARK: Visiting files
 
-    private func visit(_ file: ProgramFile, chain: [ProgramFile]) throws(Failure) {
-        file.state = .visiting
-        defer { file.state = .done }
-        // Whether the unit was looked up as using nothing, before the file was read.
+    /// One file being visited, and where its visit stands: what a recursive visit kept on the
+    /// machine stack, which a `use` chain a few thousand files deep overflowed (SIGSEGV).
+    private struct Frame {
+        enum Step {
+            /// Find the digest, probe the cache, read the file and resolve its uses.
+            case start
+            /// Visit the files it uses (`next` is the next to look at), then `lookUp`.
+            case dependencies
+            /// Look its unit up under its full key; else parse it, and if the parser finds other
+            /// uses than the scan did, visit those (`reparsedDependencies`), else `compile`.
+            case lookUp
+            case reparsedDependencies
+            case compile
+        }
+
+        let file: ProgramFile
+        var step = Step.start
+        /// Whether the unit was looked up as using nothing, before the file was read.
         var probed = false
-
-        if let cache {
-            let t0 = monotonicMicroseconds()
-            if file.bytes == nil { file.digest = cache.rememberedDigest(path: file.path, stat: file.stat) }
-            if file.digest == nil {
-                try read(file)
-                file.digest = SHA256.hash(file.bytes!)
-                cache.rememberDigest(file.digest!, path: file.path, stat: file.stat)
-            }
-            notePhase("source", monotonicMicroseconds() - t0)
-            statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
-            if file.bytes == nil {
-                if lookup(file, CacheKeys.factors(sourceDigest: file.digest!)) { return }
-                probed = true
-            }
-        }
-        try read(file)
-
         var parsed: ParsedFile? = nil
-        var uses: [UseDeclaration]
-        if cache == nil {
-            parsed = parse(file)
-            uses = parsed!.uses
-        } else {
-            uses = scanUses(file.bytes!)
-        }
-        var problems = resolve(uses, of: file, chain: chain)
-        if !problems.isEmpty, parsed == nil {
-            // The scan may be wrong about a file with errors: the parser decides.
-            parsed = parse(file)
-            uses = parsed!.uses
-            problems = resolve(uses, of: file, chain: chain)
-        }
-        try visitDependencies(of: file, chain: chain, problems: problems, parsed: parsed)
+        var uses: [UseDeclaration] = []
+        var next = 0
+    }
 
-        if cache != nil, !(probed && file.dependencies.isEmpty) {
-            if lookup(file, factors(of: file)) { return }
-        }
-        if parsed == nil {
-            parsed = parse(file)
-            if parsed!.uses.map(\.path) != uses.map(\.path) {
-                // Only for a file the parser rejects (or a scanner bug): start over from its uses.
-                problems = resolve(parsed!.uses, of: file, chain: chain)
-                try visitDependencies(of: file, chain: chain, problems: problems, parsed: parsed)
+    /// What a step of a visit leads to.
+    private enum Next {
+        /// Another step of the same file.
+        case again
+        /// Visit this file (it uses it), then come back.
+        case visit(ProgramFile)
+        /// The file is loaded (compiled, or from the cache).
+        case finished
+    }
+
+    /// Visits `root` and every file it uses, depth first, each once, dependencies before the
+    /// files that use them (what appends them to `files`), with an explicit stack: the depth
+    /// of a `use` chain is bounded by memory, not by the machine stack. `chain` is the path of
+    /// `use`s from the root to the file on top (for the cycle message).
+    private func walk(from root: ProgramFile) throws(Failure) {
+        var stack = [Frame(file: root)]
+        var chain = [root]
+        root.state = .visiting
+        // After a failure, the files still being visited count as visited, as before.
+        defer { for frame in stack { frame.file.state = .done } }
+        while !stack.isEmpty {
+            switch try step(&stack[stack.count - 1], chain: chain) {
+            case .again:
+                continue
+            case .visit(let dependency):
+                dependency.state = .visiting
+                stack.append(Frame(file: dependency))
+                chain.append(dependency)
+            case .finished:
+                stack.removeLast().file.state = .done
+                chain.removeLast()
             }
-        }
-        try compile(file, parsed!)
-        if cache != nil || computesKeys {
-            if file.digest == nil { file.digest = SHA256.hash(file.bytes!) }
-            file.factors = factors(of: file)
         }
     }
 
-    /// Reports the problems with `file`'s uses (with its syntax errors), else visits the files
-    /// it uses that are not loaded yet.
-    private func visitDependencies(
-        of file: ProgramFile, chain: [ProgramFile], problems: [Diagnostic], parsed: ParsedFile?
-    ) throws(Failure) {
-        if !problems.isEmpty {
-            let source = SourceFile(path: file.path, bytes: file.bytes!)
-            let all = ((parsed?.diagnostics ?? []) + problems).sortedByLocation()
-            throw .compile(path: file.path, diagnostics: all.map { $0.rendered(in: source) })
+    /// Does the next step of the visit of `frame.file`.
+    private func step(_ frame: inout Frame, chain: [ProgramFile]) throws(Failure) -> Next {
+        let file = frame.file
+        switch frame.step {
+        case .start:
+            if let cache {
+                let t0 = monotonicMicroseconds()
+                if file.bytes == nil { file.digest = cache.rememberedDigest(path: file.path, stat: file.stat) }
+                if file.digest == nil {
+                    try read(file)
+                    file.digest = SHA256.hash(file.bytes!)
+                    cache.rememberDigest(file.digest!, path: file.path, stat: file.stat)
+                }
+                notePhase("source", monotonicMicroseconds() - t0)
+                statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+                if file.bytes == nil {
+                    if lookup(file, CacheKeys.factors(sourceDigest: file.digest!)) { return .finished }
+                    frame.probed = true
+                }
+            }
+            try read(file)
+            if cache == nil {
+                frame.parsed = parse(file)
+                frame.uses = frame.parsed!.uses
+            } else {
+                frame.uses = scanUses(file.bytes!)
+            }
+            var problems = resolve(frame.uses, of: file, chain: chain)
+            if !problems.isEmpty, frame.parsed == nil {
+                // The scan may be wrong about a file with errors: the parser decides.
+                frame.parsed = parse(file)
+                frame.uses = frame.parsed!.uses
+                problems = resolve(frame.uses, of: file, chain: chain)
+            }
+            try report(problems, of: file, parsed: frame.parsed)
+            frame.step = .dependencies
+            frame.next = 0
+            return .again
+
+        case .dependencies, .reparsedDependencies:
+            // A file is looked at when its turn comes: one visited meanwhile (used by an
+            // earlier dependency too) is skipped.
+            while frame.next < file.dependencies.count {
+                let dependency = file.dependencies[frame.next]
+                frame.next += 1
+                if dependency.state == .new { return .visit(dependency) }
+            }
+            frame.step = frame.step == .dependencies ? .lookUp : .compile
+            return .again
+
+        case .lookUp:
+            if cache != nil, !(frame.probed && file.dependencies.isEmpty) {
+                if lookup(file, factors(of: file)) { return .finished }
+            }
+            frame.step = .compile
+            if frame.parsed == nil {
+                let parsed = parse(file)
+                frame.parsed = parsed
+                if parsed.uses.map(\.path) != frame.uses.map(\.path) {
+                    // Only for a file the parser rejects (or a scanner bug): start over from its uses.
+                    try report(resolve(parsed.uses, of: file, chain: chain), of: file, parsed: parsed)
+                    frame.step = .reparsedDependencies
+                    frame.next = 0
+                }
+            }
+            return .again
+
+        case .compile:
+            let parsed = frame.parsed.take()!
+            try compile(file, parsed)
+            if cache != nil || computesKeys {
+                if file.digest == nil { file.digest = SHA256.hash(file.bytes!) }
+                file.factors = factors(of: file)
+            }
+            return .finished
         }
-        for dependency in file.dependencies where dependency.state == .new {
-            try visit(dependency, chain: chain + [dependency])
-        }
+    }
+
+    /// Throws the problems with `file`'s uses (with its syntax errors), if any.
+    private func report(_ problems: [Diagnostic], of file: ProgramFile, parsed: ParsedFile?) throws(Failure) {
+        guard !problems.isEmpty else { return }
+        let source = SourceFile(path: file.path, bytes: file.bytes!)
+        let all = ((parsed?.diagnostics ?? []) + problems).sortedByLocation()
+        throw .compile(path: file.path, diagnostics: all.map { $0.rendered(in: source) })
     }
 
     /// Finds the file each `use` names: `usePaths` and `dependencies`. Returns the `use`s that
