@@ -208,10 +208,13 @@ public enum Driver {
     nonisolated(unsafe) private static var leftForExit: [AnyObject] = []
 
     /// Stores each file's unit if it was compiled in this run, with the machine code compiled
-    /// for it (one transaction per unit), then empties the WAL.
+    /// for it, all in one transaction, then empties the WAL (once per run, however many files).
     /// A unit loaded lazily that turned out damaged mid-run is replaced by the image compiled
     /// afresh for it (`ProgramLoader.recompile`).
     static func store(_ files: [ProgramFile], in cache: CacheSession, compiled: [JITEngine.Compiled]) {
+        var compiledByUnit: [ObjectIdentifier: [JITEngine.Compiled]] = [:]
+        for code in compiled { compiledByUnit[code.unit, default: []].append(code) }
+        var units: [CacheSession.UnitToStore] = []
         for file in files {
             guard let factors = file.factors, let unit = file.unit else { continue }
             var image = file.image
@@ -219,11 +222,13 @@ public enum Driver {
                 cache.warn("entry for \(file.path) was damaged; recompiled the parts it needed, and replaced it")
                 image = fallback
             }
-            let code = compiled.filter { $0.unit == ObjectIdentifier(unit) }
-            cache.store(
-                key: factors, path: file.path, image: image, compileMicroseconds: file.compileMicroseconds,
-                compiled: code, warmRanges: image == nil ? [] : unit.usedImageRanges())
+            units.append(
+                CacheSession.UnitToStore(
+                    key: factors, path: file.path, image: image, compileMicroseconds: file.compileMicroseconds,
+                    compiled: compiledByUnit[ObjectIdentifier(unit)] ?? [],
+                    warmRanges: image == nil ? [] : unit.usedImageRanges()))
         }
+        cache.store(units)
         cache.finish()
     }
 

@@ -22,14 +22,20 @@ final class ProgramFile {
     var stat: FileStat?
     var bytes: [UInt8]?
     var digest: SHA256Digest?
+    /// Whether the cache was asked for its remembered digest (`digest` is its answer).
+    var digestQueried = false
     /// The first `use` that named this file (where an error reading it is reported).
     var firstUse: (file: ProgramFile, location: SourceLocation)?
     /// Each `use` path as written → the file it names.
     var usePaths: [String: ProgramFile] = [:]
     /// The files this one uses, in `use` order, each once.
     var dependencies: [ProgramFile] = []
-    /// Its cache key's factors (with a cache only).
-    var factors: UnitKeyFactors?
+    /// Its cache key's factors (with a cache only), and the key they hash to (hashed once: the
+    /// keys of the files it uses are factors of the keys of the files that use it).
+    var factors: UnitKeyFactors? {
+        didSet { key = factors?.key }
+    }
+    private(set) var key: SHA256Digest?
     var unit: LoadedUnit?
     /// The image compiled in this run; nil when the unit came from the cache.
     var image: UnitImage?
@@ -154,9 +160,17 @@ final class ProgramLoader {
         var stack = [Frame(file: root)]
         var chain = [root]
         root.state = .visiting
-        // After a failure, the files still being visited count as visited, as before.
-        defer { for frame in stack { frame.file.state = .done } }
+        defer {
+            // After a failure, the files still being visited count as visited, as before.
+            for frame in stack { frame.file.state = .done }
+            cache?.endSharedRead()
+        }
         while !stack.isEmpty {
+            if let cache {
+                // The cache's reads share one transaction; compiling happens outside it (an
+                // open reader holds back other processes' checkpoints).
+                if stack[stack.count - 1].step == .compile { cache.endSharedRead() } else { cache.beginSharedRead() }
+            }
             switch try step(&stack[stack.count - 1], chain: chain) {
             case .again:
                 continue
@@ -178,7 +192,9 @@ final class ProgramLoader {
         case .start:
             if let cache {
                 let t0 = monotonicMicroseconds()
-                if file.bytes == nil { file.digest = cache.rememberedDigest(path: file.path, stat: file.stat) }
+                if file.bytes == nil, !file.digestQueried {
+                    file.digest = cache.rememberedDigest(path: file.path, stat: file.stat)
+                }
                 if file.digest == nil {
                     try read(file)
                     file.digest = SHA256.hash(file.bytes!)
@@ -206,6 +222,7 @@ final class ProgramLoader {
                 problems = resolve(frame.uses, of: file, chain: chain)
             }
             try report(problems, of: file, parsed: frame.parsed)
+            queryDigests(ofFilesUsedBy: file)
             frame.step = .dependencies
             frame.next = 0
             return .again
@@ -227,6 +244,7 @@ final class ProgramLoader {
             }
             frame.step = .compile
             if frame.parsed == nil {
+                cache?.endSharedRead()
                 let parsed = parse(file)
                 frame.parsed = parsed
                 if parsed.uses.map(\.path) != frame.uses.map(\.path) {
@@ -247,6 +265,22 @@ final class ProgramLoader {
             }
             return .finished
         }
+    }
+
+    /// Asks the cache for the remembered digests of the files `file` uses that are not visited
+    /// yet, with one query, rather than one query each when their visits start.
+    private func queryDigests(ofFilesUsedBy file: ProgramFile) {
+        guard let cache else { return }
+        let t0 = monotonicMicroseconds()
+        let files = file.dependencies.filter { $0.state == .new && !$0.digestQueried && $0.bytes == nil && $0.stat != nil }
+        guard !files.isEmpty else { return }
+        let digests = cache.rememberedDigests(files.map { (path: $0.path, stat: $0.stat!) })
+        for (dependency, digest) in zip(files, digests) {
+            dependency.digest = digest
+            dependency.digestQueried = true
+        }
+        notePhase("source", monotonicMicroseconds() - t0)
+        statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
     }
 
     /// Throws the problems with `file`'s uses (with its syntax errors), if any.
@@ -330,7 +364,7 @@ final class ProgramLoader {
 
     /// The key of a file whose dependencies have their keys.
     private func factors(of file: ProgramFile) -> UnitKeyFactors {
-        CacheKeys.factors(sourceDigest: file.digest!, dependencyKeys: file.dependencies.map { $0.factors!.key })
+        CacheKeys.factors(sourceDigest: file.digest!, dependencyKeys: file.dependencies.map { $0.key! })
     }
 
     /// Looks the file's unit up under `factors` and loads it when it is there.
@@ -340,7 +374,7 @@ final class ProgramLoader {
         defer { statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0 }
         file.factors = factors
         let found = cache.lookup(
-            key: factors.key, path: file.path, resolver: resolver(for: file), recordHit: recordHits, sourcePath: file.path)
+            key: file.key!, path: file.path, resolver: resolver(for: file), recordHit: recordHits, sourcePath: file.path)
         for (name, microseconds) in cache.store.lastLoadPhases { notePhase(name, microseconds) }
         if cache.decodeMicroseconds > 0 { notePhase("decode", cache.decodeMicroseconds) }
         guard case .hit(let unit, let code) = found else { return false }
