@@ -296,6 +296,7 @@ final class ProgramLoader {
     private func resolve(_ uses: [UseDeclaration], of file: ProgramFile, chain: [ProgramFile]) -> [Diagnostic] {
         file.usePaths = [:]
         file.dependencies = []
+        var listed = Set<ObjectIdentifier>()  // two `use` paths may name one file
         var problems: [Diagnostic] = []
         for use in uses where file.usePaths[use.path] == nil {
             let path = ProgramLoader.join(directoryOf: file.path, use.path)
@@ -327,7 +328,7 @@ final class ProgramLoader {
                 continue
             }
             file.usePaths[use.path] = dependency
-            if !file.dependencies.contains(where: { $0 === dependency }) { file.dependencies.append(dependency) }
+            if listed.insert(ObjectIdentifier(dependency)).inserted { file.dependencies.append(dependency) }
         }
         return problems
     }
@@ -425,7 +426,11 @@ final class ProgramLoader {
         SymbolResolver(
             builtin: Builtins.address(named:),
             imported: { name, kind in
-                guard let colon = name.lastIndex(of: ":"), let unit = file.usePaths[String(name[..<colon])]?.unit else {
+                // By bytes: the name is ASCII up to the path, and `lastIndex(of:)` on characters
+                // was a measurable part of linking a program of many files.
+                guard let colon = name.utf8.lastIndex(of: UInt8(ascii: ":")),
+                    let unit = file.usePaths[String(name[..<colon])]?.unit
+                else {
                     return nil
                 }
                 return ImportedSymbol.export(String(name[name.index(after: colon)...]), of: unit, kind: kind)
@@ -470,6 +475,11 @@ final class ProgramLoader {
     }
 
     static func clean(_ path: String) -> String {
+        isClean(path) ? path : cleanedBySegments(path)
+    }
+
+    /// `clean` by splitting `path` into segments and joining them again.
+    static func cleanedBySegments(_ path: String) -> String {
         let absolute = path.hasPrefix("/")
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
@@ -484,5 +494,26 @@ final class ProgramLoader {
         let joined = parts.joined(separator: "/")
         if absolute { return "/" + joined }
         return joined.isEmpty ? "." : joined
+    }
+
+    /// Whether `clean` would return `path` unchanged: not empty, no empty, `.` or `..` segment,
+    /// no slash at the end (but `/` itself). Most joined `use` paths are; splitting and joining
+    /// them again was a measurable part of loading a program of many files.
+    static func isClean(_ path: String) -> Bool {
+        if path == "/" { return true }
+        var length = 0  // of the segment so far
+        var dots = 0  // of its bytes that are dots
+        for (offset, byte) in path.utf8.enumerated() {
+            guard byte == UInt8(ascii: "/") else {
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+                continue
+            }
+            // The segment before this slash: empty (but before a leading slash), `.` or `..`.
+            if offset > 0, length == 0 || (length == dots && dots <= 2) { return false }
+            length = 0
+            dots = 0
+        }
+        return length > 0 && !(length == dots && dots <= 2)
     }
 }
