@@ -101,7 +101,9 @@ let package = Package(
         // with libFuzzer; RibbonFuzzTests runs a smoke campaign of each). Not part of `ribbon`.
         .target(
             name: "RibbonFuzz",
-            dependencies: ["RibbonDriver", "RibbonCompiler", "RibbonVM", "RibbonJIT", "RibbonCache", "CacheCodecs"]),
+            dependencies: [
+                "RibbonDriver", "RibbonCompiler", "RibbonVM", "RibbonJIT", "RibbonCache", "CacheCodecs", "SQLiteSupport",
+            ]),
 
         .testTarget(name: "RibbonCoreTests", dependencies: ["RibbonCore"]),
         .testTarget(name: "RibbonSyntaxTests", dependencies: ["RibbonSyntax"]),

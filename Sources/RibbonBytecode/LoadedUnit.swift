@@ -149,9 +149,9 @@ public final class LoadedUnit {
     /// Decodes, verifies and relocates `image`. Throws `ImageError` on anything malformed or
     /// unresolvable; never reads outside `image` and never traps on bad input.
     ///
-    /// `sourcePath` replaces the path stored in the image (backtraces name the file as this
-    /// run found it: an image from the cache may have been compiled from another place).
-    public convenience init(image: UnitImage, resolver: SymbolResolver, sourcePath: String? = nil) throws(ImageError) {
+    /// `sourcePath` is the file as this run found it, which backtraces name: an image holds no
+    /// path (it may have been compiled from another spelling of it, or on another machine).
+    public convenience init(image: UnitImage, resolver: SymbolResolver, sourcePath: String = "") throws(ImageError) {
         let loaded: LoadedParts
         do {
             loaded = try image.bytes.withUnsafeBytes { raw in
@@ -179,14 +179,14 @@ public final class LoadedUnit {
     /// for the function, its code (verified, in memory of its own) when it first runs or is
     /// compiled (`placed(_:)`), its line rows when a backtrace needs them, the symbols when one
     /// is looked up. Throws as `init(image:)` for what it reads now.
-    public convenience init(lazy source: UnitImageSource, resolver: SymbolResolver, sourcePath: String? = nil) throws(ImageError) {
+    public convenience init(lazy source: UnitImageSource, resolver: SymbolResolver, sourcePath: String = "") throws(ImageError) {
         let loaded = try LoadedUnit.decode(
             ByteReader(base: UnsafeRawBufferPointer(start: source.base, count: source.count)), resolver: resolver,
             lazy: source)
         self.init(loaded, source: source, sourcePath: sourcePath)
     }
 
-    private init(_ loaded: LoadedParts, source: UnitImageSource?, sourcePath: String?) {
+    private init(_ loaded: LoadedParts, source: UnitImageSource?, sourcePath: String) {
         lazySource = source
         layout = loaded.layout
         functionCount = loaded.layout.functionCount
@@ -200,7 +200,7 @@ public final class LoadedUnit {
         verifiedKinds = loaded.verifiedKinds
         interfaceBytes = loaded.interface
         kindsBytes = loaded.kindsBytes
-        self.sourcePath = sourcePath ?? loaded.sourcePath
+        self.sourcePath = sourcePath
         addressTable = loaded.table
         entryCount = loaded.entryKinds.count
         entryKinds = loaded.entryKinds
@@ -327,12 +327,24 @@ public final class LoadedUnit {
     private var symbolsRead = false
     private lazy var verifier = Verifier(entryKinds: verifiedKinds, kinds: kinds)
     /// Gives the same image compiled afresh from the source, for when a part of the lazy one
-    /// fails its checks in the middle of a run (compilation is deterministic: same bytes).
+    /// fails its checks (or its row is gone) in the middle of a run. It must give exactly the
+    /// stored bytes — the caller proves it by the stored image's SHA-256 — or nil: parts of two
+    /// different images must never be spliced into one unit.
     public var fallbackImage: (() -> UnitImage?)? = nil
     private var fallbackBytes: [UInt8]?? = nil
     /// A part of the lazy image failed its checks and the fallback was used: the stored entry
     /// should be replaced.
     public private(set) var damaged = false
+    /// A part of the lazy image could not be read and there was no identical fallback (the
+    /// source changed since the key was made, or it no longer compiles): what the unit was
+    /// asked for then is missing — a function stays unplaced, a name unknown — so the run
+    /// cannot go on faithfully. The driver stops it with an internal error (`Driver.execute`).
+    public private(set) var unavailable = false
+
+    /// Called with a function's Id right after it is placed (lazily loaded units only), before
+    /// it runs: the driver installs the function's machine code from the cache here, so that
+    /// machine code loads only for functions that run (`Driver.installCachedCodeOnPlacement`).
+    public var onPlaced: ((UInt32) -> Void)? = nil
 
     /// A stub: a function header and one `load_code` word.
     static let stubBytes = functionHeaderWords * 8 + 8
@@ -562,6 +574,8 @@ public final class LoadedUnit {
         if addressTable[Int(entry.id)] == UInt64(UInt(bitPattern: stub)) | bytecodeEntryTag {
             setEntry(entry.id, to: UInt64(UInt(bitPattern: header)) | bytecodeEntryTag)
         }
+        // Placed first, so that machine code installed here finds the header it refers to.
+        onPlaced?(entry.id)
         return header
     }
 
@@ -609,13 +623,17 @@ public final class LoadedUnit {
         {
             return result
         }
-        guard let fallback = fallback() else { return nil }
+        guard let fallback = fallback() else {
+            unavailable = true
+            return nil
+        }
         let result = fallback.withUnsafeBytes { body($0) }
         if result != nil { damaged = true }
         return result
     }
 
-    /// The fallback image's bytes (compiled once), if it has the lazy image's size.
+    /// The fallback image's bytes (compiled once), if it has the lazy image's size (the caller
+    /// of `fallbackImage` has checked its hash against the stored one).
     private func fallback() -> [UInt8]? {
         if fallbackBytes == nil {
             let bytes = fallbackImage?()?.bytes
@@ -792,7 +810,6 @@ public final class LoadedUnit {
         var rows: RowTable
         var stub: UnsafeMutablePointer<FunctionHeader>?
         var numbering: FunctionNumbering
-        var sourcePath: String
         var table: UnsafeMutablePointer<UInt64>
         var entryKinds: [AddressTableEntryKind]
         /// What the verifier checks each Id against: an import counts as what it names.
@@ -872,9 +889,8 @@ public final class LoadedUnit {
             try need(strings.lowerBound + Int(offset)..<strings.lowerBound + Int(offset) + Int(length))
             return try r.string(strings.lowerBound + Int(offset), Int(length))
         }
-        // The source path is the first string; the header's last word holds its length.
-        let pathLength = try r.u32(28)
-        let sourcePath = try string(0, pathLength)
+        // Format 4 kept the source path here; an image holds none now.
+        guard try r.u32(28) == 0 else { throw .malformed("unit image header word 28 is not zero") }
 
         // Allocate: table, globals, then code (or, lazily, the stub), then data.
         let tableBytes = entryCount * 8
@@ -1058,7 +1074,6 @@ public final class LoadedUnit {
         let parts = { (rows: RowTable, symbols: [(name: String, id: UInt32)]?) in
             LoadedParts(
                 layout: layout, rows: rows, stub: stub, numbering: numbering,
-                sourcePath: sourcePath,
                 table: table, entryKinds: kinds, verifiedKinds: verifiedKinds, entryNames: names,
                 importedKinds: importedKinds, imports: imports,
                 globalIsString: globalIndexById.filter { globalIsString[$0.value] }.map(\.key),

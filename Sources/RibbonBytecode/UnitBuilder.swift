@@ -50,14 +50,14 @@ public struct UnitBuilder: Sendable {
     private var constantIds: [[UInt8]: UInt32] = [:]
     private var namedIds: [Entry: UInt32] = [:]
     private var foreignIds: [String: UInt32] = [:]
-    /// Path of the source file, kept in the image for backtraces.
-    public var sourcePath: String
     /// What files that use this one need to know to be checked, opaque here (the compiler's
     /// `UnitInterface`): the image's `interface` section.
     public var interface: [UInt8] = []
 
-    public init(sourcePath: String, interface: [UInt8] = []) {
-        self.sourcePath = sourcePath
+    /// No path: an image is a function of what its cache key covers (the source's bytes, the
+    /// keys of the units it uses, the compiler), never of how its file was named, so the path
+    /// comes from the loader (`LoadedUnit.sourcePath`).
+    public init(interface: [UInt8] = []) {
         self.interface = interface
     }
 

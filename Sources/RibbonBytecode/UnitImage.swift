@@ -11,7 +11,8 @@ import RibbonCore
 ///   0  magic "RIBNUNIT"
 ///   8  u32 format version            12  u32 entry count
 ///  16  u32 symbol count              20  u32 function count
-///  24  u32 global count              28  u32 source path length (the first string)
+///  24  u32 global count              28  u32 zero (format 4 kept the source path here; an
+///      image holds no path since format 5: it must be a function of its cache key alone)
 ///  32  section table: for each of the 11 sections below, u32 offset + u32 length
 /// 120  u32 function prefix: Ids 0 ..< prefix are function entries, Id n of row n (the
 ///      compiler declares a file's functions first), so a lazy loader makes them callable
@@ -35,7 +36,7 @@ import RibbonCore
 ///      code       per function: a zeroed FunctionHeader (40 bytes; frameSize, parameterCount,
 ///                 functionId and codeWords filled in) followed by its instruction words
 ///      data       constant bytes
-///      strings    names (UTF-8, not terminated); the first string is the source path
+///      strings    names (UTF-8, not terminated)
 ///      lines      8 bytes each: u32 word index within its function, u32 source line
 ///      interface  what files that use this one are checked against (opaque here: the
 ///                 compiler's `UnitInterface` encoding)
@@ -58,7 +59,7 @@ public struct UnitImage: Sendable, Equatable {
 
     public static let magic: [UInt8] = Array("RIBNUNIT".utf8)
     /// Bump on any change to the layout above or to the ISA's meaning.
-    public static let formatVersion: UInt32 = 4
+    public static let formatVersion: UInt32 = 5
 
     enum Section: Int, CaseIterable {
         case entries, symbols, functions, globals, code, data, strings, lines, interface, kinds, symbolIndex
@@ -86,8 +87,7 @@ public struct UnitImage: Sendable, Equatable {
     /// unit's sections are megabytes, and every fresh copy page-faults).
     init(encoding unit: UnitBuilder) {
         // Strings first (their offsets go into the other sections), interned in a fixed order
-        // — source path, function names, entry names, symbol names — so equal units encode
-        // equally.
+        // — function names, entry names, symbol names — so equal units encode equally.
         var strings: [UInt8] = []
         var stringOffsets: [String: (UInt32, UInt32)] = [:]
         stringOffsets.reserveCapacity(unit.functions.count + unit.symbols.count + 16)
@@ -99,7 +99,6 @@ public struct UnitImage: Sendable, Equatable {
             stringOffsets[s] = value
             return value
         }
-        _ = intern(unit.sourcePath)
         var functionNames: [(offset: UInt32, length: UInt32)] = []
         functionNames.reserveCapacity(unit.functions.count)
         // Where each function's header sits in the code section.
@@ -185,7 +184,7 @@ public struct UnitImage: Sendable, Equatable {
             out.u32(UInt32(unit.symbols.count))
             out.u32(UInt32(unit.functions.count))
             out.u32(UInt32(unit.globals.count))
-            out.u32(UInt32(unit.sourcePath.utf8.count))
+            out.u32(0)
             // Section table (slots in `Section` order), then the sections in `physicalOrder`,
             // each at the next multiple of 8.
             for s in Section.allCases {

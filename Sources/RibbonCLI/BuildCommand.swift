@@ -13,7 +13,8 @@ public struct BuildCommand: ParsableCommand {
             The first `ribbon run` of a built file is warm. The same input always gives the same \
             key and the same stored bytes, and any number of builds may share one cache. Exit \
             status: 0 when every file built; 1 when one had compile errors; 74 when one could not \
-            be read; 64 on a usage error.
+            be read or could not be stored in the cache (locked, full, read-only); 64 on a usage \
+            error.
             """
     )
 
@@ -79,9 +80,9 @@ public struct BuildCommand: ParsableCommand {
         if status != 0 { throw ExitCode(status) }
     }
 
-    /// 74 if a file could not be read, else 1 if one failed to compile, else 0.
+    /// 74 if a file could not be read or stored, else 1 if one failed to compile, else 0.
     static func status(_ results: [BuildResult]) -> Int32 {
-        if results.contains(where: { $0.outcome == .unreadable }) { return ExitStatus.ioError }
+        if results.contains(where: { $0.outcome == .unreadable || $0.outcome == .notStored }) { return ExitStatus.ioError }
         if results.contains(where: { $0.outcome == .failed }) { return ExitStatus.compileError }
         return 0
     }

@@ -42,7 +42,7 @@ struct CacheOptions: ParsableArguments {
         if let cacheDir { return cacheDir }
         guard let path = CacheDirectory.defaultPath() else {
             throw failure(
-                "no cache directory: set RIBBON_CACHE_DIR, XDG_CACHE_HOME or HOME, or pass --cache-dir",
+                "no cache directory: set RIBBON_CACHE_DIR, or XDG_CACHE_HOME or HOME to an absolute path, or pass --cache-dir",
                 status: ExitStatus.ioError)
         }
         return path
@@ -54,7 +54,8 @@ struct CacheOptions: ParsableArguments {
     func openExisting(_ directory: String, damagedFileIsAnError: Bool = true) throws -> CacheStore? {
         let store: CacheStore?
         do {
-            store = try CacheStore.openExisting(directory: directory)
+            store = try CacheStore.openExisting(
+                directory: directory, busyTimeoutMilliseconds: CacheStore.maintenanceBusyTimeoutMilliseconds)
         } catch let error as CacheTrustError {
             throw failure(error.description, status: ExitStatus.ioError)
         } catch where !damagedFileIsAnError && CacheStore.isDamagedFile(error) {

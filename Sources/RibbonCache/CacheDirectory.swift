@@ -25,12 +25,17 @@ public enum CacheDirectory {
     public static let sideFiles = ["\(databaseName)-wal", "\(databaseName)-shm", "\(databaseName)-journal", "hits.log"]
 
     /// `$RIBBON_CACHE_DIR`, else `$XDG_CACHE_HOME/ribbon`, else `$HOME/.cache/ribbon`.
+    ///
+    /// As the XDG Base Directory specification says, a relative `XDG_CACHE_HOME` is invalid and
+    /// ignored; so is a relative `HOME` (a cache that moves with the working directory is no
+    /// cache, and a relative name is not what either variable promises). `RIBBON_CACHE_DIR`
+    /// is ribbon's own and taken as given, like `--cache-dir`.
     public static func defaultPath(environment: (String) -> String? = { getenv($0).map { String(cString: $0) } })
         -> String?
     {
         if let explicit = environment("RIBBON_CACHE_DIR"), !explicit.isEmpty { return explicit }
-        if let xdg = environment("XDG_CACHE_HOME"), !xdg.isEmpty { return xdg + "/ribbon" }
-        if let home = environment("HOME"), !home.isEmpty { return home + "/.cache/ribbon" }
+        if let xdg = environment("XDG_CACHE_HOME"), xdg.hasPrefix("/") { return xdg + "/ribbon" }
+        if let home = environment("HOME"), home.hasPrefix("/") { return home + "/.cache/ribbon" }
         return nil
     }
 

@@ -19,13 +19,21 @@ extension CacheStore {
 
     /// Opens the cache in `directory` when it has a database, with the trust checks of `init`;
     /// nil when there is none, so that commands that only read (or that have nothing to
-    /// remove) never create a cache.
-    public static func openExisting(directory: String) throws -> CacheStore? {
+    /// remove) never create a cache. `ribbon cache` commands pass
+    /// `maintenanceBusyTimeoutMilliseconds`.
+    public static func openExisting(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws -> CacheStore? {
         var st = stat()
         // lstat: a symbolic link counts as present, and `init` then refuses it.
         guard lstat(databasePath(in: directory), &st) == 0 else { return nil }
-        return try CacheStore(directory: directory)
+        return try CacheStore(directory: directory, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
     }
+
+    /// How long `ribbon cache` commands wait for another process's write lock (a minute): a
+    /// run waits 5 s and then goes on without the cache, but a `gc` or `clear` has nothing to
+    /// go on to, and in a storm of writers 5 s was not always enough for its turn (2 % of
+    /// them failed with "database is locked"). No writer holds the lock for long: a store
+    /// is one transaction, and no checkpoint waits for readers while holding it.
+    public static let maintenanceBusyTimeoutMilliseconds: Int32 = 60_000
 
     /// Whether `error` says the database file itself is damaged: `SQLITE_CORRUPT` (11) or
     /// `SQLITE_NOTADB` (26), in any extended form. Rows cannot be read, so nothing short of
@@ -117,7 +125,11 @@ extension CacheStore {
 
         public var bytesOnDisk: Int64 { databaseFileBytes + walFileBytes }
         /// Hits over lookups; nil before the first lookup.
-        public var hitRate: Double? { hits + misses > 0 ? Double(hits) / Double(hits + misses) : nil }
+        public var hitRate: Double? {
+            // In Double: counters saturate at 2⁶³−1, where `hits + misses` would trap.
+            let lookups = Double(hits) + Double(misses)
+            return lookups > 0 ? Double(hits) / lookups : nil
+        }
         /// Uncompressed over compressed bytes; nil for an empty cache.
         public var compressionRatio: Double? {
             compressedBytes > 0 ? Double(uncompressedBytes) / Double(compressedBytes) : nil
@@ -149,10 +161,7 @@ extension CacheStore {
             s.storedCompileMicroseconds = units[3]
             s.storedJITMicroseconds = code[3]
             s.sourceDigests = Int(try integers("SELECT count(*) FROM source_digests", count: 1)[0])
-            var counters: [String: Int64] = [:]
-            let query = try db.statement("SELECT name, value FROM counters")
-            defer { query.reset() }
-            while try query.step() { counters[query.text(0)] = query.int64(1) }
+            let counters = try storedCounters()
             s.hits = counters["hits", default: 0]
             s.misses = counters["misses", default: 0]
             s.savedMicroseconds = counters["saved_us", default: 0]
@@ -161,6 +170,20 @@ extension CacheStore {
         s.databaseFileBytes = files.database
         s.walFileBytes = files.wal
         return s
+    }
+
+    /// A counter's stored value as an integer within 0...2⁶³−1, whatever it was stored as:
+    /// a REAL past the largest integer (an overflowing sum of earlier builds) becomes the
+    /// largest, TEXT its leading integer or 0, a negative number 0.
+    static let counterValueSQL = "max(0, coalesce(CAST(value AS INTEGER), 0))"
+
+    /// Every counter as stored, read with `counterValueSQL` (no fold first).
+    func storedCounters() throws -> [String: Int64] {
+        let query = try db.statement("SELECT name, \(Self.counterValueSQL) FROM counters")
+        defer { query.reset() }
+        var result: [String: Int64] = [:]
+        while try query.step() { result[query.text(0)] = query.int64(1) }
+        return result
     }
 
     // MARK: Units
@@ -407,12 +430,12 @@ extension CacheStore {
     /// it without free pages (`VACUUM`), and truncates the log again (VACUUM writes through it).
     /// A reader in another process may keep the log from being truncated; that is not an error.
     public func compact() throws {
-        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        checkpoint()
         // VACUUM copies the whole database into a temporary one: a file, not memory.
         try db.execute("PRAGMA temp_store=FILE")
         defer { try? db.execute("PRAGMA temp_store=MEMORY") }
         try db.execute("VACUUM")
-        try db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        checkpoint()
     }
 
     // MARK: Garbage collection
@@ -441,25 +464,58 @@ extension CacheStore {
     /// `ribbon cache gc`: removes the units of other builds, those not used since
     /// `unusedSince` (Unix seconds), then least recently used ones until the database fits
     /// `maxBytes` (`evict(toFit:)`); then compacts the file if anything went.
+    ///
+    /// On a full disk: the write-ahead log's space is given back first (a store that failed
+    /// may have left it long); if the deletion still cannot be written, the units to keep are
+    /// copied into memory and written back into the emptied file (`rebuild(keeping:)`). The
+    /// hit log cannot be folded then either: last uses are those folded before.
     public func collectGarbage(currentBuild: String, unusedSince: Int64?, maxBytes: Int64?) throws -> GarbageReport {
-        try foldHitLog()  // last uses decide what goes
         let before = bytesOnDisk
-        var removed: [(UnitSummary, RemovalReason)] = []
+        checkpoint()
+        do {
+            try foldHitLog()  // last uses decide what goes
+        } catch where Self.isDiskFull(error) {
+            // The hits stay in the log for a later fold; last uses are a little older.
+        }
         let all = try units(orderedBy: .lastUsed).reversed()  // least recently used first
-        let stale = all.filter { $0.ribbonBuild != currentBuild }
-        removed += stale.map { ($0, .otherBuild) }
+        var removed: [(UnitSummary, RemovalReason)] = all.filter { $0.ribbonBuild != currentBuild }.map { ($0, .otherBuild) }
         if let unusedSince {
             removed += all.filter { $0.ribbonBuild == currentBuild && $0.lastUsedAt < unusedSince }.map { ($0, .unused) }
         }
-        try deleteUnits(removed.map(\.0.key))
-        if let maxBytes {
-            let remaining = try units(orderedBy: .lastUsed)
-            if try evict(toFit: maxBytes) > 0 {
-                let kept = Set(try units(orderedBy: .lastUsed).map(\.key))
-                removed += remaining.reversed().filter { !kept.contains($0.key) }.map { ($0, .size) }
+        do {
+            try deleteUnits(removed.map(\.0.key))
+            if let maxBytes {
+                let remaining = try units(orderedBy: .lastUsed)
+                if try evict(toFit: maxBytes) > 0 {
+                    let kept = Set(try units(orderedBy: .lastUsed).map(\.key))
+                    removed += remaining.reversed().filter { !kept.contains($0.key) }.map { ($0, .size) }
+                }
             }
+            if !removed.isEmpty { try compact() }
+        } catch where Self.isDiskFull(error) {
+            // What goes is what the same rules pick, over the units as they were.
+            removed = removed.filter { victim in all.contains { $0.key == victim.0.key } }
+            let gone = Set(removed.map(\.0.key))
+            var keep = all.reversed().filter { !gone.contains($0.key) }  // most recently used first
+            func entryBytes(_ unit: UnitSummary) -> Int64 {
+                unit.imageBytes + 200 + unit.machineCodeBytes + 100 * Int64(unit.machineCodeBlobs)
+            }
+            if let maxBytes, keep.reduce(0, { $0 + entryBytes($1) }) > maxBytes {
+                // As `evict(toFit:)` counts (`entryBytes`): the most recently used that fit in
+                // 90 % of the bound; from the first that does not, all older ones go.
+                var budget = maxBytes * 9 / 10
+                var fit = 0
+                for unit in keep {
+                    let bytes = entryBytes(unit)
+                    guard budget >= bytes else { break }
+                    budget -= bytes
+                    fit += 1
+                }
+                removed += keep[fit...].reversed().map { ($0, .size) }
+                keep = Array(keep[..<fit])
+            }
+            try rebuild(keeping: keep.map(\.key))
         }
-        if !removed.isEmpty { try compact() }
         return GarbageReport(removed: removed, bytesBefore: before, bytesAfter: bytesOnDisk)
     }
 
@@ -475,11 +531,15 @@ extension CacheStore {
     }
 
     /// `ribbon cache clear`: every unit, blob, counter and source digest, then compacts.
+    ///
+    /// On a disk too full for SQLite to write the deletion (or the compacted copy), the files
+    /// are emptied in place instead (`Database.truncateToEmpty`, under SQLite's exclusive
+    /// lock), with the hit logs; this closes the store.
     public func clear() throws -> ClearReport {
         var report = ClearReport()
         report.bytesBefore = bytesOnDisk
-        try writing {
-            try foldHits()  // consumed here, so no hit of a cleared unit is counted later
+        checkpoint()  // what a failed store left in the log, first
+        func count() throws {
             let counts = try integers(
                 """
                 SELECT (SELECT count(*) FROM units), (SELECT count(*) FROM machine_code),
@@ -488,12 +548,107 @@ extension CacheStore {
             report.units = Int(counts[0])
             report.machineCodeBlobs = Int(counts[1])
             report.sourceDigests = Int(counts[2])
-            try db.execute(
-                "DELETE FROM machine_code; DELETE FROM units; DELETE FROM counters; DELETE FROM source_digests;")
         }
-        try compact()
+        do {
+            try writing {
+                try foldHits()  // consumed here, so no hit of a cleared unit is counted later
+                try count()
+                try db.execute(
+                    "DELETE FROM machine_code; DELETE FROM units; DELETE FROM counters; DELETE FROM source_digests;")
+            }
+            try compact()
+        } catch where Self.isDiskFull(error) {
+            if report.units == 0 && report.machineCodeBlobs == 0 { try reading { try count() } }
+            try truncateToEmpty()
+        }
         report.bytesAfter = bytesOnDisk
         return report
+    }
+
+    // MARK: A full disk
+
+    /// Whether `error` is SQLite saying the disk is full (`SQLITE_FULL`).
+    public static func isDiskFull(_ error: Error) -> Bool {
+        (error as? SQLiteError)?.isFull == true
+    }
+
+    /// Empties the database and its log in place (`Database.truncateToEmpty`: waits for every
+    /// other connection to close, writes nothing) and removes the hit logs. Closes the store;
+    /// the next open creates the schema again.
+    func truncateToEmpty(removingHitLogs: Bool = true) throws {
+        try db.truncateToEmpty()
+        guard removingHitLogs else { return }
+        unlink(directory + "/" + HitLog.fileName)
+        for name in HitLog.staleTaken(directory: directory) { unlink(directory + "/" + name) }
+    }
+
+    /// The most that `rebuild` holds in memory: entries beyond it make a full-disk `gc` fail
+    /// (74, "database or disk is full") rather than take that much memory.
+    static let rebuildMemoryLimit: Int64 = 256 << 20
+
+    /// `gc` on a disk too full to write the deletion: copies the units `keys` (with their
+    /// machine code), every source digest and counter, and any other table, into an in-memory
+    /// database; empties the files in place (`truncateToEmpty`), which gives their space
+    /// back; creates the schema again and writes the copies back in one transaction. Closes
+    /// the store. A kill after the files were emptied loses the kept entries (the next runs
+    /// compile them again), never anything else: the cache is then empty or whole.
+    func rebuild(keeping keys: [[UInt8]]) throws {
+        var keptBytes: Int64 = 0
+        for key in keys { keptBytes += try unit(key: key)?.storedBytes ?? 0 }
+        guard keptBytes <= Self.rebuildMemoryLimit else {
+            throw SQLiteError(code: 13, message: "database or disk is full, and the entries to keep are too large to rebuild it", sql: nil)
+        }
+        // Closing without SQLite's last-connection cleanup, which deletes the `-shm` index: on
+        // a full disk the next process could not create it again, and could not open the cache.
+        let memory = try Database(path: ":memory:", busyTimeoutMilliseconds: db.busyTimeoutMilliseconds, checkpointOnClose: false)
+        defer { memory.close() }
+        func attach() throws {
+            let statement = try memory.prepare("ATTACH ?1 AS cache")
+            try statement.bind(Database.plainFileName(databasePath), at: 1)
+            try statement.run()
+        }
+        try attach()
+        try memory.execute("CREATE TABLE main.kept_keys (key BLOB PRIMARY KEY)")
+        let insert = try memory.prepare("INSERT OR IGNORE INTO main.kept_keys VALUES (?1)")
+        for key in keys {
+            try insert.bind(key, at: 1)
+            try insert.run()
+            insert.reset()
+        }
+        var tables: [String] = []
+        let names = try memory.prepare(
+            "SELECT name FROM cache.sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY rowid")
+        while try names.step() { tables.append(names.text(0)) }
+        names.reset()
+        try memory.reading {
+            for table in tables {
+                let condition = switch table {
+                case "units": " WHERE key IN (SELECT key FROM main.kept_keys)"
+                case "machine_code": " WHERE unit_key IN (SELECT key FROM main.kept_keys)"
+                default: ""
+                }
+                try memory.execute("CREATE TABLE main.\"kept_\(table)\" AS SELECT * FROM cache.\"\(table)\"\(condition)")
+            }
+        }
+        try memory.execute("DETACH cache")  // its lock would keep `truncateToEmpty` waiting
+        // The hit logs stay: they name kept units too, and the next fold counts them.
+        try truncateToEmpty(removingHitLogs: false)
+        // Each step checkpointed: the log would otherwise hold every migration's pages and the
+        // copies at once, on a disk that has only what the emptied files gave back.
+        let fresh = try Self.openDatabase(databasePath, db.busyTimeoutMilliseconds)
+        _ = try migrate(fresh, CacheSchema.migrations)
+        fresh.checkpointWithoutWaiting()
+        fresh.close()
+        try attach()
+        // Rows go back as they were; the machine code's units come with it, in any order.
+        try memory.execute("PRAGMA foreign_keys=OFF")
+        try memory.transaction {
+            for table in tables {
+                try memory.execute("INSERT INTO cache.\"\(table)\" SELECT * FROM main.\"kept_\(table)\"")
+            }
+        }
+        memory.withBusyTimeout(milliseconds: 0) { _ = try? memory.execute("PRAGMA cache.wal_checkpoint(TRUNCATE)") }
+        try memory.execute("DETACH cache")
     }
 }
 

@@ -6,33 +6,60 @@ extension CacheStore {
         case miss
         /// The row was stored before images were chunked: load it whole (`load(decode:)`).
         case wholeOnly
-        /// The image, to be fetched a chunk at a time; each function's best machine-code blob
-        /// (read, decompressed and hash-checked now: they are small); how many blobs failed; and
-        /// the compile and JIT time the hit saves.
-        case hit(LazyUnitImage, machineCode: [MachineCodeRow], badMachineCode: Int, savedMicroseconds: Int64)
+        /// The image, to be fetched a chunk at a time; whether any machine code is stored for
+        /// the unit (fetched a function at a time: `machineCode(key:functionId:…)`); the
+        /// compile time the hit saves; and the warm code: the Ids that earlier warm runs loaded
+        /// machine code for (table `warm_code`), with the best blob of each that has one (read
+        /// now, with `warmCode`), how many failed their checks, and the JIT time they save.
+        case hit(LazyUnitImage, hasMachineCode: Bool, compileMicroseconds: Int64, warm: WarmCode)
         case bad(String)
     }
 
-    /// A warm run's lookup: the unit's chunk index and its machine code, but none of the image
-    /// yet (`LazyUnitImage.ensure` fetches what is used). Writes nothing.
-    public func loadLazily(key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>) throws -> LazyLoaded {
+    public struct WarmCode {
+        public var functionIds: [UInt32] = []
+        public var rows: [MachineCodeRow] = []
+        public var bad = 0
+        public var jitMicroseconds: Int64 = 0
+    }
+
+    /// At most this many Ids are read from a `warm_code` row (a hint: more is not a unit's).
+    static let warmCodeLimit = 1 << 20
+
+    /// A warm run's lookup: the unit's chunk index, but none of the image yet
+    /// (`LazyUnitImage.ensure` fetches what is used) and none of its machine code (each
+    /// function's is fetched when the function is placed, so a warm run reads the machine code
+    /// of the functions it runs, not of the 50,000 that `build --jit` compiled). Writes nothing.
+    /// With `warmCode`, the machine code of the functions warm runs loaded before is read too.
+    public func loadLazily(key: SHA256Digest, jitIdentity: String, warmCode: Set<String>? = nil) throws -> LazyLoaded {
         var clock = PhaseClock()
         defer { lastLoadPhases = clock.phases }
         let unit = try db.statement(
-            "SELECT id, image_size, image_chunks, compile_us, length(image) FROM units WHERE key = ?1")
+            """
+            SELECT id, image_size, image_chunks, compile_us, length(image), image_sha256,
+                EXISTS (SELECT 1 FROM machine_code WHERE unit_key = ?1 AND jit_identity = ?2),
+                (SELECT function_ids FROM warm_code WHERE unit_key = ?1 AND jit_identity = ?2)
+            FROM units WHERE key = ?1
+            """)
         try unit.bind(key.bytes, at: 1)
+        try unit.bind(jitIdentity, at: 2)
         guard try unit.step() else { return .miss }
         let rowid = unit.int64(0)
         let imageSize = Int(unit.int64(1))
         let chunks = unit.isNull(2) ? nil : unit.blob(2)
         let compileMicroseconds = unit.int64(3)
         let framesSize = Int(unit.int64(4))
+        let imageHash = unit.blob(5)
+        let hasMachineCode = unit.int64(6) != 0
+        var warm = WarmCode()
+        if hasMachineCode, warmCode != nil, !unit.isNull(7) {
+            warm.functionIds = Self.decodeFunctionIds(unit.blob(7))
+        }
         unit.reset()
         guard let chunks else { return .wholeOnly }
         let image: LazyUnitImage
         do {
             let index = try ImageChunks.Index(chunks, imageSize: imageSize, framesSize: framesSize)
-            image = try LazyUnitImage(store: self, rowid: rowid, imageSize: imageSize, index: index)
+            image = try LazyUnitImage(store: self, rowid: rowid, imageSize: imageSize, index: index, sha256: imageHash)
             // The chunks the run that stored the unit used: read now, in the caller's read
             // transaction, rather than one by one (each its own transaction) as the program runs.
             image.prefetch(chunks: index.warm)
@@ -40,14 +67,47 @@ extension CacheStore {
             return .bad("\(error)")
         }
         clock.mark("lookup")
+        if let hostFeatures = warmCode {
+            for id in warm.functionIds {
+                let found = try machineCode(key: key, functionId: id, jitIdentity: jitIdentity, hostFeatures: hostFeatures)
+                if let row = found.row { warm.rows.append(row) }
+                warm.bad += found.bad
+                warm.jitMicroseconds += found.jitMicroseconds
+            }
+            clock.mark("machine_code")
+        }
+        return .hit(image, hasMachineCode: hasMachineCode, compileMicroseconds: compileMicroseconds, warm: warm)
+    }
 
+    /// Ids from a `warm_code` row: whole u32s only, ascending and unique (anything else is
+    /// dropped: the row is a hint, and may be damaged), at most `warmCodeLimit`.
+    static func decodeFunctionIds(_ bytes: [UInt8]) -> [UInt32] {
+        var ids: [UInt32] = []
+        var at = 0
+        while at + 4 <= bytes.count, ids.count < warmCodeLimit {
+            let id = UInt32(bytes[at]) | UInt32(bytes[at + 1]) << 8 | UInt32(bytes[at + 2]) << 16 | UInt32(bytes[at + 3]) << 24
+            if ids.last.map({ id > $0 }) ?? true { ids.append(id) }
+            at += 4
+        }
+        return ids
+    }
+
+    /// One function's machine code, as a warm run fetches it when the function is placed: of
+    /// the blobs stored for it, the best one whose CPU features the host has (read,
+    /// decompressed and hash-checked: `MachineCodeChoice`). `bad` counts blobs that failed
+    /// their checks; `jitMicroseconds` is the JIT time the chosen blob saves.
+    public func machineCode(
+        key: SHA256Digest, functionId: UInt32, jitIdentity: String, hostFeatures: Set<String>
+    ) throws -> (row: MachineCodeRow?, bad: Int, jitMicroseconds: Int64) {
         let query = try db.statement(
             """
             SELECT blob, blob_size, blob_sha256, function_id, features, jit_us FROM machine_code
-            WHERE unit_key = ?1 AND jit_identity = ?2
+            WHERE unit_key = ?1 AND function_id = ?2 AND jit_identity = ?3
             """)
         try query.bind(key.bytes, at: 1)
-        try query.bind(jitIdentity, at: 2)
+        try query.bind(Int64(functionId), at: 2)
+        try query.bind(jitIdentity, at: 3)
+        defer { query.reset() }
         var choice = MachineCodeChoice(hostFeatures: hostFeatures)
         while try query.step() {
             query.withBlob(0) {
@@ -56,9 +116,39 @@ extension CacheStore {
                     features: query.text(4), jitMicroseconds: query.int64(5))
             }
         }
-        clock.mark("machine_code")
-        return .hit(
-            image, machineCode: choice.rows, badMachineCode: choice.bad,
-            savedMicroseconds: compileMicroseconds + choice.jitMicroseconds)
+        return (choice.rows.first, choice.bad, choice.jitMicroseconds)
+    }
+
+    /// What a run that stored nothing writes at its end, in one transaction that does not wait
+    /// for another process's write lock (throws `SQLITE_BUSY` at once): the source digests it
+    /// took, and per unit the Ids of the functions whose machine code warm runs load
+    /// (`warm_code`, written only for units still stored). Both only spare later runs work.
+    public func recordUnlessBusy(
+        digests: [SourceDigestRecord], warmCode: [(key: SHA256Digest, functionIds: [UInt32])], jitIdentity: String
+    ) throws {
+        try db.withBusyTimeout(milliseconds: 0) {
+            try db.transaction {
+                for record in digests { try recordDigest(record) }
+                for (key, ids) in warmCode { try writeWarmCode(key: key, jitIdentity: jitIdentity, functionIds: ids) }
+            }
+        }
+    }
+
+    private func writeWarmCode(key: SHA256Digest, jitIdentity: String, functionIds: [UInt32]) throws {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(functionIds.count * 4)
+        for id in Set(functionIds).sorted() {
+            withUnsafeBytes(of: id.littleEndian) { bytes.append(contentsOf: $0) }
+        }
+        let upsert = try db.statement(
+            """
+            INSERT INTO warm_code (unit_key, jit_identity, function_ids)
+            SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM units WHERE key = ?1)
+            ON CONFLICT (unit_key, jit_identity) DO UPDATE SET function_ids = excluded.function_ids
+            """)
+        try upsert.bind(key.bytes, at: 1)
+        try upsert.bind(jitIdentity, at: 2)
+        try upsert.bind(bytes, at: 3)
+        try upsert.run()
     }
 }

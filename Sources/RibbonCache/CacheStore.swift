@@ -17,6 +17,9 @@ public final class CacheStore {
     public private(set) var warnings: [String] = []
     /// Hit logs folded into the open transaction, deleted when it commits (`writing`).
     var foldedHitLogs: [String] = []
+    /// The file system's clock, read before the first source this store did not know (see
+    /// `SourceDigests.swift`).
+    var digestClock = DigestClock()
 
     /// Opens (creating if needed) the cache in `directory` after the trust checks of
     /// `CacheDirectory`. A database written by a newer `ribbon` is moved aside and recreated.
@@ -69,11 +72,15 @@ public final class CacheStore {
     /// that other file system was full, however much room the cache had. Each statement's
     /// journal is a few pages. `compact` switches back to files for its VACUUM, whose
     /// temporary copy is the whole database.
+    ///
+    /// `journal_size_limit=0`: the first commit after the log starts over cuts the file to
+    /// what that commit wrote, so a log that a checkpoint could not truncate (a reader was in
+    /// the way) or that a failed transaction left long does not keep its space for good.
     static func openDatabase(_ path: String, _ busyTimeoutMilliseconds: Int32) throws -> Database {
         let db = try Database(
             path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, pageSize: 16384, mmapSize: 1 << 30,
             checkpointOnClose: false)
-        try db.execute("PRAGMA temp_store=MEMORY")
+        try db.execute("PRAGMA temp_store=MEMORY; PRAGMA journal_size_limit=0")
         return db
     }
 
@@ -222,12 +229,20 @@ public final class CacheStore {
         try db.transaction { try addToCounters(increments) }
     }
 
+    /// Counters only grow (a negative increment counts 0) and stay INTEGERs: the sum saturates
+    /// at 2⁶³−1 in SQL, because SQLite turns an overflowing integer `+` into a REAL — which
+    /// earlier builds stored. A value already stored as a REAL or TEXT is first read as
+    /// `counterValueSQL` does, so adding to it repairs it.
     func addToCounters(_ increments: [String: Int64]) throws {
+        let old = Self.counterValueSQL
         let add = try db.statement(
-            "INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value = value + ?2")
+            """
+            INSERT INTO counters (name, value) VALUES (?1, ?2) ON CONFLICT (name) DO UPDATE SET value =
+                CASE WHEN \(old) > 9223372036854775807 - ?2 THEN 9223372036854775807 ELSE \(old) + ?2 END
+            """)
         for (name, value) in increments.sorted(by: { $0.key < $1.key }) {
             try add.bind(name, at: 1)
-            try add.bind(value, at: 2)
+            try add.bind(max(value, 0), at: 2)
             try add.run()
         }
     }
@@ -235,10 +250,7 @@ public final class CacheStore {
     /// The value of every counter (absent ones are 0).
     public func counters() throws -> [String: Int64] {
         try writing { try foldHits() }
-        let query = try db.statement("SELECT name, value FROM counters")
-        var result: [String: Int64] = [:]
-        while try query.step() { result[query.text(0)] = query.int64(1) }
-        return result
+        return try storedCounters()
     }
 
     public struct MachineCodeEntry: Sendable {
@@ -277,11 +289,13 @@ public final class CacheStore {
     }
 
     /// Moves what this connection wrote from the WAL into the database file and empties the
-    /// WAL (`wal_checkpoint(TRUNCATE)`): every process that opens the cache first reads the
-    /// whole WAL back, and warm runs read pages through the memory map, not the WAL. Best
-    /// effort: busy readers only postpone it to the next writer.
-    public func checkpoint() {
-        try? db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    /// WAL: every process that opens the cache first reads the whole WAL back, and warm runs
+    /// read pages through the memory map, not the WAL. Best effort and never waiting
+    /// (`Database.checkpointWithoutWaiting`): a reader only postpones it to the next writer,
+    /// and no writer waits behind it. Returns whether the WAL is now empty.
+    @discardableResult
+    public func checkpoint() -> Bool {
+        db.checkpointWithoutWaiting()
     }
 
     func insert(

@@ -172,12 +172,16 @@ public final class LazyUnitImage {
     private var loaded: [Bool]
     private let rowid: Int64
     private let store: CacheStore
+    /// The SHA-256 of the whole image, as stored: what an image compiled afresh must match to
+    /// stand in for a part that fails its checks mid-run (`LoadedUnit.fallbackImage`).
+    public let sha256: [UInt8]
     /// Chunks read so far.
     public private(set) var chunksRead = 0
     public var chunkCount: Int { index.count }
 
-    init(store: CacheStore, rowid: Int64, imageSize: Int, index: ImageChunks.Index) throws {
+    init(store: CacheStore, rowid: Int64, imageSize: Int, index: ImageChunks.Index, sha256: [UInt8]) throws {
         self.store = store
+        self.sha256 = sha256
         self.rowid = rowid
         count = imageSize
         self.index = index

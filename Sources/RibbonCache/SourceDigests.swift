@@ -39,13 +39,22 @@ public struct FileStat: Sendable, Equatable {
 /// it is always the SHA-256 of the bytes; this only remembers it.
 extension CacheStore {
     /// How much older than the recording the file's times must be for the row to be trusted:
-    /// file-system timestamps advance in coarse ticks, so a file rewritten in the same tick as
-    /// the recording, with the same size, would otherwise look unchanged.
+    /// file-system timestamps advance in coarse ticks (a second on ext4 with small inodes, two
+    /// on FAT), so a file rewritten in the same tick as the recording, with the same size,
+    /// would otherwise look unchanged.
+    ///
+    /// "The recording" is a time read from the file system's own clock (`DigestClock`), never
+    /// the process's: a process whose clock ran ahead of the file system's (a skewed client of
+    /// a network file system, a container with a clock of its own) once trusted a digest at
+    /// once, and after a rewrite in the same second every run printed the old program.
     public static let digestTrustMarginNanoseconds: Int64 = 2_000_000_000
 
     /// The digest recorded for `path` if the file still has exactly `stat` and the row is
-    /// trusted; nil otherwise (the caller reads and hashes the file).
+    /// trusted; nil otherwise (the caller reads and hashes the file). A nil also reads the
+    /// file system's clock, once per store, before the caller reads the file: see `DigestClock`.
     public func trustedDigest(path: String, stat: FileStat) throws -> SHA256Digest? {
+        digestClock.readIfNeeded(directory: directory)
+        digestClock.lookedUp.insert(path)
         let query = try db.statement(
             "SELECT device, inode, size, mtime_ns, ctime_ns, digest, recorded_ns FROM source_digests WHERE path = ?1")
         try query.bind(path, at: 1)
@@ -55,6 +64,7 @@ extension CacheStore {
             device: UInt64(bitPattern: query.int64(0)), inode: UInt64(bitPattern: query.int64(1)),
             size: query.int64(2), mtimeNanoseconds: query.int64(3), ctimeNanoseconds: query.int64(4))
         guard recorded == stat else { return nil }
+        // Both from the file system's clock; a file dated in the future is never trusted.
         let newest = max(stat.mtimeNanoseconds, stat.ctimeNanoseconds)
         guard query.int64(6) - newest >= Self.digestTrustMarginNanoseconds else { return nil }
         return SHA256Digest(bytes: query.blob(5))
@@ -62,9 +72,15 @@ extension CacheStore {
 
     /// `trustedDigest` for many files with one query per `digestBatchLimit` of them (a
     /// program's files that one file uses are known together): the digest of each file, in
-    /// order, or nil where `trustedDigest` gives nil. The rule is `trustedDigest`'s, exactly (a
-    /// test holds the two to it).
+    /// order, or nil where `trustedDigest` gives nil. The rule is `trustedDigest`'s, exactly,
+    /// and so is the reading of the file system's clock (`DigestClock`) that the digests then
+    /// recorded for these paths are dated by (tests hold the two to it).
     public func trustedDigests(_ files: [(path: String, stat: FileStat)]) throws -> [SHA256Digest?] {
+        guard !files.isEmpty else { return [] }
+        // As `trustedDigest`: the file system's clock is read before any of these files is, and
+        // only the paths looked up may be recorded with that reading.
+        digestClock.readIfNeeded(directory: directory)
+        for file in files { digestClock.lookedUp.insert(file.path) }
         var rows: [String: (stat: FileStat, digest: [UInt8], recorded: Int64)] = [:]
         var start = 0
         while start < files.count {
@@ -89,6 +105,7 @@ extension CacheStore {
         return files.map { file in
             guard let row = rows[file.path], row.stat == file.stat else { return nil }
             let newest = max(file.stat.mtimeNanoseconds, file.stat.ctimeNanoseconds)
+            // Both from the file system's clock; a file dated in the future is never trusted.
             guard row.recorded - newest >= Self.digestTrustMarginNanoseconds else { return nil }
             return SHA256Digest(bytes: row.digest)
         }
@@ -103,7 +120,8 @@ extension CacheStore {
         public var path: String
         public var stat: FileStat
         public var digest: SHA256Digest
-        /// When the digest was taken (nanoseconds since the epoch): what the trust margin counts from.
+        /// When the digest was taken by the process's clock (nanoseconds since the epoch). Not
+        /// what the trust margin counts from: that is the file system's clock (`DigestClock`).
         public var recordedAt: Int64
 
         public init(path: String, stat: FileStat, digest: SHA256Digest, recordedAt: Int64) {
@@ -124,8 +142,12 @@ extension CacheStore {
         }
     }
 
+    /// Records with the file system's time read before the file was (`DigestClock`), or 0 —
+    /// never trusted, read and hashed again next time — when there is none to compare with.
     func recordDigest(_ record: SourceDigestRecord) throws {
-        try recordDigest(path: record.path, stat: record.stat, digest: record.digest, now: record.recordedAt)
+        try recordDigest(
+            path: record.path, stat: record.stat, digest: record.digest,
+            now: digestClock.time(comparableWith: record, directory: directory))
     }
 
     /// Remembers `digest` for `path` with `stat`, taken at `now` (nanoseconds since the epoch).
@@ -146,10 +168,89 @@ extension CacheStore {
         try upsert.run()
     }
 
-    /// The wall clock in nanoseconds since the epoch.
+    /// The wall clock in nanoseconds since the epoch, as this process sees it.
+    ///
+    /// Test hook: `RIBBON_TEST_CLOCK_OFFSET_SECONDS` (an integer, may be negative) is added,
+    /// to stand for a process whose clock is skewed from the file system's. Nothing that
+    /// decides whether a digest is trusted reads this clock.
     public static func nowNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec) + clockOffsetNanoseconds
     }
+
+    private static let clockOffsetNanoseconds: Int64 = {
+        guard let raw = getenv("RIBBON_TEST_CLOCK_OFFSET_SECONDS"), let seconds = Int64(String(cString: raw)) else { return 0 }
+        return seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue
+    }()
+}
+
+/// statfs(2), which Glibc's Swift module does not export (`<sys/vfs.h>`).
+@_silgen_name("statfs")
+private func linuxStatfs(_ path: UnsafePointer<CChar>, _ buffer: UnsafeMutableRawPointer) -> Int32
+
+/// The file system's notion of "now", for trusting remembered digests (`trustedDigest`).
+///
+/// A file's modification and status-change times are set by the clock of the file system that
+/// holds it (the kernel's for a local one, the server's for a network one), in its ticks. The
+/// time a digest is recorded with must come from that clock too: it is the status-change
+/// time of a file in the cache directory (`clock`) just touched (`futimens`), read once per
+/// store, at its first digest lookup that found nothing to trust — before the caller reads
+/// any file whose digest it then records. A file modified after that reading gets a later
+/// time, in the same ticks, so the margin is counted in the file system's own time.
+///
+/// The reading is used for sources on the cache's file system (same device), and for those
+/// on another local one (the same kernel clock; the margin covers coarser ticks). For a
+/// source on a network or FUSE file system elsewhere, or when the clock cannot be read (a
+/// read-only cache directory), digests are recorded as never trusted: the file is read and
+/// hashed at every run, which is exact.
+struct DigestClock {
+    static let fileName = "clock"
+
+    /// Device and status-change time (ns) of the touched file; nil before, or if it failed.
+    var reading: (device: UInt64, nanoseconds: Int64)?
+    var read = false
+    /// Paths looked up (`trustedDigest`) after the reading: only their records may use it.
+    var lookedUp: Set<String> = []
+    /// Whether each device seen is a local file system (`isLocal`).
+    var local: [UInt64: Bool] = [:]
+
+    mutating func readIfNeeded(directory: String) {
+        guard !read else { return }
+        read = true
+        let fd = open(directory + "/" + Self.fileName, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        defer { close(fd) }
+        var st = stat()
+        // nil times: both set to the file system's "now"; the status-change time follows.
+        guard futimens(fd, nil) == 0, fstat(fd, &st) == 0 else { return }
+        reading = (UInt64(st.st_dev), Int64(st.st_ctim.tv_sec) * 1_000_000_000 + Int64(st.st_ctim.tv_nsec))
+    }
+
+    /// The time to record `record` with: the reading, if taken before the file was read and
+    /// comparable with the file's times; else 0 (never trusted).
+    mutating func time(comparableWith record: CacheStore.SourceDigestRecord, directory: String) -> Int64 {
+        guard lookedUp.contains(record.path), let reading else { return 0 }
+        if record.stat.device == reading.device { return reading.nanoseconds }
+        guard isLocal(record.path, device: record.stat.device), isLocal(directory, device: reading.device) else { return 0 }
+        return reading.nanoseconds
+    }
+
+    /// Whether the file system holding `path` takes its times from this kernel's clock: a
+    /// local one (`statfs` type among those listed); network and FUSE ones do not.
+    private mutating func isLocal(_ path: String, device: UInt64) -> Bool {
+        if let known = local[device] { return known }
+        // struct statfs (Linux, 64-bit): 120 bytes, `f_type` (a long) first.
+        var buffer = [Int64](repeating: 0, count: 16)
+        let result = buffer.withUnsafeMutableBytes { linuxStatfs(path, $0.baseAddress!) } == 0
+            && Self.localTypes.contains(buffer[0])
+        local[device] = result
+        return result
+    }
+
+    /// ext2/3/4, XFS, Btrfs, tmpfs, ramfs, overlayfs, F2FS, ZFS, bcachefs, JFS, ReiserFS.
+    static let localTypes: Set<Int64> = [
+        0xEF53, 0x5846_5342, 0x9123_683E, 0x0102_1994, 0x8584_58F6, 0x794C_7630, 0xF2F5_2010, 0x2FC1_2FC1,
+        0xCA45_1A4E, 0x3153_464A, 0x5265_4973,
+    ]
 }

@@ -23,7 +23,8 @@ public enum TimeText {
     /// How long before `now` a Unix time was: "just now", "42 s ago", "3 min ago", "5 h ago",
     /// "12 d ago"; older than 60 days, the date ("2026-09-14").
     public static func relative(_ time: Int64, now: Int64) -> String {
-        let age = now - time
+        let (age, overflow) = now.subtractingReportingOverflow(time)
+        if overflow { return age < 0 ? String(iso8601(time).prefix(10)) : "in the future (" + iso8601(time) + ")" }
         if age < 0 { return "in the future (" + iso8601(time) + ")" }
         if age < 2 { return "just now" }
         if age < 60 { return "\(age) s ago" }
@@ -39,13 +40,14 @@ public enum TimeText {
         var parts = tm()
         guard gmtime_r(&t, &parts) != nil else { return "\(time)" }
         func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
-        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
+        return "\(Int(parts.tm_year) + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T"
             + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))Z"
     }
 
     /// Milliseconds with one decimal, from microseconds: "0.4 ms", "1234.5 ms".
     public static func milliseconds(_ microseconds: Int64) -> String {
-        let tenths = (microseconds + 50) / 100
+        // Rounded without `+ 50`, which traps near Int64.max (a saturated counter).
+        let tenths = microseconds / 100 + (microseconds % 100 >= 50 ? 1 : 0)
         return "\(tenths / 10).\(tenths % 10) ms"
     }
 

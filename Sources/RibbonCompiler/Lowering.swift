@@ -9,7 +9,7 @@ import RibbonSyntax
 /// released after each statement. A call evaluates its arguments into the top of that stack,
 /// because the callee's frame starts there.
 public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics: [Diagnostic]) {
-    var unit = UnitBuilder(sourcePath: program.path, interface: program.interface.encoded())
+    var unit = UnitBuilder(interface: program.interface.encoded())
     // Ids, rows and code follow `functionOrder` (what `main` calls first), not declaration order.
     let order = functionOrder(of: program)
     var functionIds = [UInt32](repeating: 0, count: program.functions.count)

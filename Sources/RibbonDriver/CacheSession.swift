@@ -58,7 +58,14 @@ final class CacheSession {
     /// What a lookup found, already decoded and checked.
     enum Lookup {
         case miss
-        case hit(LoadedUnit, machineCode: [(functionId: UInt32, code: MachineCode)])
+        /// The unit. `machineCode`: all of it, for a unit loaded whole (installed before `main`).
+        /// `lazyMachineCode`: a lazily loaded unit that has machine code stored, fetched a
+        /// function at a time as functions are placed (`machineCode(key:functionId:path:)`).
+        /// `imageDigest`: the stored image's SHA-256, which an image compiled afresh mid-run
+        /// must match (nil when the unit was loaded whole: nothing is read later).
+        case hit(
+            LoadedUnit, machineCode: [(functionId: UInt32, code: MachineCode)], lazyMachineCode: Bool,
+            imageDigest: [UInt8]?)
     }
 
     /// Looks a unit up and loads its image: hash-checked, decompressed, decoded, verified and
@@ -71,9 +78,10 @@ final class CacheSession {
     ) -> Lookup {
         decodeMicroseconds = 0
         func hit(_ unit: LoadedUnit, _ rows: [CacheStore.MachineCodeRow], bad: Int, saved: Int64) -> Lookup {
-            // Recorded in the hit log, not the database: a warm run writes nothing to SQLite.
-            if recordHit { try? store.recordHit(key: key, savedMicroseconds: saved) }
-            return .hit(unit, machineCode: decodeMachineCode(rows, badMachineCode: bad, path: path))
+            if recordHit { pendingHits[key, default: 0] += saved }
+            return .hit(
+                unit, machineCode: decodeMachineCode(rows, badMachineCode: bad, path: path), lazyMachineCode: false,
+                imageDigest: nil)
         }
         func damaged(_ why: String) -> Lookup {
             warnings.append(Self.warning("entry for \(path) is damaged (\(why)); recompiling and replacing it"))
@@ -87,7 +95,7 @@ final class CacheSession {
             // are each read on their own.
             let outcome = try store.readingShared { () throws -> Lookup? in
                 switch try store.loadLazily(
-                    key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
+                    key: key, jitIdentity: CacheKeys.jitIdentity, warmCode: loadsMachineCode ? Self.hostFeatures : nil)
                 {
                 case .miss:
                     return .miss
@@ -95,20 +103,24 @@ final class CacheSession {
                     return damaged(why)
                 case .wholeOnly:
                     return nil  // a row from before chunked images: loaded whole below
-                case .hit(let image, let rows, let badMachineCode, let saved):
+                case .hit(let image, let hasMachineCode, let compileMicroseconds, let warm):
                     let unit: LoadedUnit
                     let t0 = monotonicMicroseconds()
                     defer { decodeMicroseconds = monotonicMicroseconds() - t0 }
                     // No huge-page heap (`CompilerMemory`): a lazy load allocates the AddressTable
                     // and a stub per function, and each function it places on its own.
                     do {
-                        unit = try image.inOneBatch { try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath) }
+                        unit = try image.inOneBatch { try LoadedUnit(lazy: image, resolver: resolver, sourcePath: sourcePath ?? path) }
                     } catch {
                         warnings.append(
                             Self.warning("entry for \(path) does not load (\(error)); recompiling and replacing it"))
                         return .miss
                     }
-                    return hit(unit, rows, bad: badMachineCode, saved: saved)
+                    if recordHit { pendingHits[key, default: 0] += compileMicroseconds + warm.jitMicroseconds }
+                    warmCode[key] = Set(warm.functionIds)
+                    return .hit(
+                        unit, machineCode: decodeMachineCode(warm.rows, badMachineCode: warm.bad, path: path),
+                        lazyMachineCode: hasMachineCode, imageDigest: image.sha256)
                 }
             }
             if let outcome { return outcome }
@@ -121,7 +133,7 @@ final class CacheSession {
         do {
             result = try store.load(
                 key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names)
-            ) { try LoadedUnit(image: UnitImage(bytes: $0), resolver: resolver, sourcePath: sourcePath) }
+            ) { try LoadedUnit(image: UnitImage(bytes: $0), resolver: resolver, sourcePath: sourcePath ?? path) }
         } catch {
             warnings.append(Self.warning("cannot read: \(error); compiling \(path) without it"))
             return .miss
@@ -158,6 +170,56 @@ final class CacheSession {
 
     func warn(_ text: String) { warnings.append(Self.warning(text)) }
 
+    /// The machine code stored for one function of a lazily loaded unit (`Lookup.hit`'s
+    /// `lazyMachineCode`), when the function is placed: the best blob for the host, decoded
+    /// and checked; nil if there is none. A blob that fails its checks is counted for one
+    /// warning per file at `finish` (the function is interpreted, and compiled again when hot);
+    /// a database that cannot be read is one warning, and no more machine code is fetched.
+    func machineCode(key: SHA256Digest, functionId: UInt32, path: String) -> MachineCode? {
+        // Listed functions were fetched with the lookup: what was good is installed already.
+        guard !machineCodeUnreadable, warmCode[key]?.contains(functionId) != true else { return nil }
+        let found: (row: CacheStore.MachineCodeRow?, bad: Int, jitMicroseconds: Int64)
+        do {
+            found = try store.machineCode(
+                key: key, functionId: functionId, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Self.hostFeatures)
+        } catch {
+            machineCodeUnreadable = true
+            warnings.append(Self.warning("cannot read machine code: \(error); interpreting what it would have run"))
+            return nil
+        }
+        var bad = found.bad
+        var code: MachineCode? = nil
+        if let row = found.row {
+            if let decoded = try? MachineCode(serialized: row.blob), decoded.features == row.features {
+                code = decoded
+                if pendingHits[key] != nil { pendingHits[key]! += found.jitMicroseconds }
+                loadedLazily[key, default: []].append(functionId)
+            } else {
+                bad += 1
+            }
+        }
+        if bad > 0 { badMachineCode[path, default: 0] += bad }
+        return code
+    }
+
+    /// Whether lookups read the machine code of the functions earlier warm runs loaded
+    /// (`CacheStore.loadLazily`'s `warmCode`); a run with `--jit off` installs none.
+    var loadsMachineCode = true
+    /// Per unit key: the Ids of the warm code list read at lookup, and the functions whose
+    /// machine code was fetched as they were placed. The latter are added to the list at
+    /// `finish`, so the next warm run reads them with its lookup.
+    private var warmCode: [SHA256Digest: Set<UInt32>] = [:]
+    private var loadedLazily: [SHA256Digest: [UInt32]] = [:]
+
+    private static let hostFeatures = Set(JITEngine.hostFeatures.names)
+    private var machineCodeUnreadable = false
+    /// Blobs fetched for placed functions that failed their checks, by file (one warning each).
+    private var badMachineCode: [String: Int] = [:]
+    /// Hits of this run, with the compile and JIT time each saved: appended to the hit log at
+    /// `finish` (not the database: a warm run writes nothing to SQLite), when the machine code
+    /// the run loaded, a function at a time, is known.
+    private var pendingHits: [SHA256Digest: Int64] = [:]
+
     /// Microseconds the last lazy lookup spent decoding what a unit needs at once (the
     /// `decode` phase of `--stats`).
     private(set) var decodeMicroseconds = 0
@@ -175,12 +237,31 @@ final class CacheSession {
     /// error): nothing else is written in this run (`finish` does not wait for the lock again).
     private var storeFailed = false
 
+    /// Whether a store of this run failed (`ribbon build` then exits 74).
+    var didFailToStore: Bool { storeFailed }
+
     /// Writes the pending source digests unless another process holds the write lock, and
     /// empties the WAL if this run wrote to the database; call before the process ends.
     func finish() {
-        if !pendingDigests.isEmpty, !storeFailed {
+        for (path, bad) in badMachineCode.sorted(by: { $0.key < $1.key }) {
+            warnings.append(Self.warning(
+                "\(bad) machine-code blob\(bad == 1 ? "" : "s") for \(path) failed \(bad == 1 ? "its" : "their") checks; those functions are compiled again"))
+        }
+        badMachineCode = [:]
+        for (path, count) in rejectedMachineCode.sorted(by: { $0.key < $1.key }) {
+            warnings.append(Self.warning(
+                "\(count) machine-code blob\(count == 1 ? "" : "s") for \(path) did not relocate; those functions are compiled again"))
+        }
+        rejectedMachineCode = [:]
+        for (key, saved) in pendingHits { try? store.recordHit(key: key, savedMicroseconds: saved) }
+        pendingHits = [:]
+        let warm = loadedLazily.map { (key: $0.key, functionIds: Array(warmCode[$0.key] ?? []) + $0.value) }
+        loadedLazily = [:]
+        if !pendingDigests.isEmpty || !warm.isEmpty, !storeFailed {
             let digests = pendingDigests.values.sorted { $0.path < $1.path }
-            if (try? store.recordDigestsUnlessBusy(digests)) != nil { wrote = true }
+            if (try? store.recordUnlessBusy(digests: digests, warmCode: warm, jitIdentity: CacheKeys.jitIdentity)) != nil {
+                wrote = true
+            }
         }
         pendingDigests = [:]
         if wrote { store.checkpoint() }
@@ -222,11 +303,15 @@ final class CacheSession {
             path: absolute, stat: stat, digest: digest, recordedAt: CacheStore.nowNanoseconds())
     }
 
+    /// Counts blobs that did not install (one warning per file at `finish`).
     func noteRejectedMachineCode(_ count: Int, path: String) {
         guard count > 0 else { return }
-        warnings.append(Self.warning(
-            "\(count) machine-code blob\(count == 1 ? "" : "s") for \(path) did not relocate; those functions are compiled again"))
+        rejectedMachineCode[path, default: 0] += count
     }
+
+    private var rejectedMachineCode: [String: Int] = [:]
+    /// Microseconds spent fetching and installing machine code as functions were placed.
+    var lazyMachineCodeMicroseconds = 0
 
     /// A unit for `store(_:)`: compiled in this run (`image`), or from the cache (`image` nil)
     /// with machine code compiled in this run.

@@ -27,6 +27,9 @@ public struct BuildResult: Sendable, Equatable {
         case failed
         /// The file could not be read.
         case unreadable
+        /// Compiled, but the cache could not store it (locked past the busy timeout, full,
+        /// read-only, not usable at all): the build did not do what it was asked.
+        case notStored = "not-stored"
     }
 
     public var path: String
@@ -60,6 +63,8 @@ extension Driver {
         func finish() -> BuildResult {
             if let cache { store(loader.files, in: cache, compiled: jit.compiled) }
             result.messages += warnings + (cache?.warnings ?? [])
+            // The warning that says why is already among the messages: one line.
+            if !options.check, result.succeeded, cache?.didFailToStore ?? true { result.outcome = .notStored }
             return result
         }
         let root: ProgramFile
@@ -85,11 +90,12 @@ extension Driver {
         result.functions = root.unit!.functions.count
         let compiledUnits = loader.files.contains { $0.image != nil }
         result.outcome = compiledUnits ? .compiled : .cached
-        guard cache != nil else { return finish() }
+        guard let cache else { return finish() }
         // Already cached: with --jit, every function must have machine code for this host too.
         for file in loader.files {
             let unit = file.unit!
             jit.installCached(file.cachedCode, of: unit)
+            if file.lazyMachineCode { installCachedCodeOnPlacement(file, jit: jit, cache: cache) }
             if options.jit {
                 // Glue first: compiled functions call C through the slots it fills.
                 try? jit.installForeignGlue(unit)

@@ -112,6 +112,8 @@ public enum Driver {
             statistics.cachePhases.append(("open", spent))
             statistics.cacheLoadMicroseconds += spent
         }
+        // With --jit off nothing installs machine code: the lookups need not read any.
+        cache?.loadsMachineCode = options.jit != .off
         let loader = ProgramLoader(cache: cache)
         let jit = JITEngine()
         // At the end, also after a compile error in a later file or a runtime error: each unit
@@ -123,6 +125,17 @@ public enum Driver {
             statistics.cacheStoreMicroseconds += monotonicMicroseconds() - t0
             flushWarnings()
         }
+        // A unit from the cache that lost a part mid-run with no identical image to stand in
+        // for it (`LoadedUnit.unavailable`): what ran so far was right, but the run cannot go
+        // on faithfully, so it stops with an internal error instead of its own result.
+        func unavailableUnitFailure() -> ExecutionReport? {
+            guard let file = loader.files.first(where: { $0.unit?.unavailable == true }) else { return nil }
+            flushWarnings()
+            report.standardError +=
+                "ribbon: error: internal: the cached unit of \(file.path) failed its checks mid-run, and compiling "
+                + "the file again did not give the same unit (was it changed?); the run was stopped. Run it again.\n"
+            return finish(ExitStatus.runtimeError)
+        }
         let root: ProgramFile
         do {
             root = try loader.load(root: path)
@@ -132,6 +145,7 @@ public enum Driver {
             statistics.add(loader.statistics)
             if cache != nil { statistics.unit = "miss" }
             storeInCache()
+            if let failure = unavailableUnitFailure() { return failure }
             flushWarnings()
             switch error {
             case .unreadable(let message):
@@ -173,9 +187,15 @@ public enum Driver {
                 statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
                 statistics.cachePhases.append(("install", monotonicMicroseconds() - t0))
             }
+            if let cache {
+                for file in loader.files where file.lazyMachineCode {
+                    installCachedCodeOnPlacement(file, jit: jit, cache: cache)
+                }
+            }
         }
         guard let mainId = root.unit!.symbol(named: "main"), let main = root.unit!.function(id: mainId) else {
             storeInCache()
+            if let failure = unavailableUnitFailure() { return failure }
             return finish(0)  // A library: it compiles, and running it does nothing.
         }
         let fiber = Fiber(output: output)
@@ -189,10 +209,18 @@ public enum Driver {
         statistics.runMicroseconds = monotonicMicroseconds() - t0
         statistics.jitCompiled = jit.compiledCount
         statistics.jitMicroseconds = jit.microseconds
+        statistics.jitLoaded = jit.loadedCount
         if options.jit == .tier { statistics.runMicroseconds -= jit.microseconds }
+        if let spent = cache?.lazyMachineCodeMicroseconds, spent > 0 {
+            // Machine code fetched and installed as functions were placed: cache work, not running.
+            statistics.runMicroseconds -= spent
+            statistics.cacheLoadMicroseconds += spent
+            statistics.cachePhases.append(("machine_code_placed", spent))
+        }
         fiber.flush()
         report.standardOutput = fiber.capturedOutput
         storeInCache()
+        if let failure = unavailableUnitFailure() { return failure }
         withExtendedLifetime(units) {}
         if options.processExitsAfterRun { leftForExit = [loader, fiber, jit] }
         switch result {
@@ -201,6 +229,24 @@ public enum Driver {
         case .failure(let trap):
             report.standardError += trap.rendered
             return finish(ExitStatus.runtimeError)
+        }
+    }
+
+    /// Machine code loads as lazily as bytecode: when a function of `file`'s unit is placed (its
+    /// first call, or the JIT asking for it), its blob is fetched from the cache, checked and
+    /// installed, before the function runs (`load_code` then enters the machine code). A warm
+    /// run of a program that `build --jit` compiled whole reads the code of what runs, not of
+    /// every function.
+    static func installCachedCodeOnPlacement(_ file: ProgramFile, jit: JITEngine, cache: CacheSession) {
+        guard let unit = file.unit, let key = file.key else { return }
+        let path = file.path
+        unit.onPlaced = { [weak jit, weak cache, unowned unit] id in
+            guard let jit, let cache else { return }
+            let t0 = monotonicMicroseconds()
+            defer { cache.lazyMachineCodeMicroseconds += monotonicMicroseconds() - t0 }
+            guard let code = cache.machineCode(key: key, functionId: id, path: path) else { return }
+            let rejected = jit.installCached([(id, code)], of: unit)
+            cache.noteRejectedMachineCode(rejected.count, path: path)
         }
     }
 
@@ -219,7 +265,7 @@ public enum Driver {
             guard let factors = file.factors, let unit = file.unit else { continue }
             var image = file.image
             if unit.damaged, let fallback = file.fallbackImage {
-                cache.warn("entry for \(file.path) was damaged; recompiled the parts it needed, and replaced it")
+                cache.warn("entry for \(file.path) was damaged or removed mid-run; recompiled the parts it needed, and stored it again")
                 image = fallback
             }
             units.append(

@@ -42,8 +42,14 @@ final class ProgramFile {
     var functionCount = 0
     /// Parse, check and lower time of this file in this run.
     var compileMicroseconds = 0
-    /// Machine code the cache holds for the unit.
+    /// Machine code the cache holds for a unit it loaded whole (installed before `main`).
     var cachedCode: [(functionId: UInt32, code: MachineCode)] = []
+    /// The unit was loaded lazily and the cache holds machine code for it: each function's is
+    /// fetched when the function is placed (`Driver.installCachedCodeOnPlacement`).
+    var lazyMachineCode = false
+    /// The stored image's SHA-256 (a lazily loaded unit): an image compiled afresh mid-run
+    /// stands in for it only if it matches (`ProgramLoader.recompile`).
+    var storedImageDigest: [UInt8]?
     /// The image compiled afresh for a unit from the cache that turned out damaged mid-run.
     var fallbackImage: UnitImage?
 
@@ -378,9 +384,12 @@ final class ProgramLoader {
             key: file.key!, path: file.path, resolver: resolver(for: file), recordHit: recordHits, sourcePath: file.path)
         for (name, microseconds) in cache.store.lastLoadPhases { notePhase(name, microseconds) }
         if cache.decodeMicroseconds > 0 { notePhase("decode", cache.decodeMicroseconds) }
-        guard case .hit(let unit, let code) = found else { return false }
-        // If a part of the stored image fails its checks mid-run, the same image is compiled
-        // afresh and the run continues with it; the end of the run stores it over the bad row.
+        guard case .hit(let unit, let code, let lazyMachineCode, let imageDigest) = found else { return false }
+        file.lazyMachineCode = lazyMachineCode
+        file.storedImageDigest = imageDigest
+        // If a part of the stored image fails its checks (or its row is gone) mid-run, the same
+        // image is compiled afresh and the run continues with it, if it is byte for byte the
+        // stored one; the end of the run stores it over the bad row.
         unit.fallbackImage = { [weak self, weak file] in
             guard let self, let file else { return nil }
             return self.recompile(file)
@@ -402,9 +411,13 @@ final class ProgramLoader {
     }
 
     /// The file's image compiled afresh, only if its source still has the digest its key was
-    /// made from (compilation is deterministic: the same bytes as the stored image).
+    /// made from and the image has the stored image's SHA-256. Compilation is deterministic and
+    /// an image holds nothing its key does not cover (no path), so it normally does; anything
+    /// else would splice parts of two images into one unit, so it is refused (the unit is then
+    /// `unavailable`, and the run stops with an internal error).
     private func recompile(_ file: ProgramFile) -> UnitImage? {
         if let image = file.fallbackImage { return image }
+        guard let expected = file.storedImageDigest else { return nil }
         guard let bytes = try? FileSystem.readFile(file.path), SHA256.hash(bytes) == file.digest else { return nil }
         var used: [String: UsedUnit] = [:]
         for (usePath, dependency) in file.usePaths {
@@ -413,7 +426,8 @@ final class ProgramLoader {
         }
         let source = SourceFile(path: file.path, bytes: bytes)
         var ignored = RunStatistics()
-        guard case .success(let image, _) = Driver.compile(ParsedFile(source), source: source, uses: used, statistics: &ignored)
+        guard case .success(let image, _) = Driver.compile(ParsedFile(source), source: source, uses: used, statistics: &ignored),
+            SHA256.hash(image.bytes).bytes == expected
         else { return nil }
         file.fallbackImage = image
         return image

@@ -17,7 +17,7 @@ public struct BytecodeGenerator {
     }
 
     var input: FuzzBytes
-    var unit = UnitBuilder(sourcePath: "generated.rib")
+    var unit = UnitBuilder()
     var functionIds: [UInt32] = []
     var parameterKinds: [[Kind]] = []
     /// nil: the function returns with `ret_unit`.

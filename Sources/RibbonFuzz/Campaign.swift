@@ -46,6 +46,7 @@ public struct Campaign {
         case .machineCode: self.seeds = seeds.blobs
         case .cache: self.seeds = seeds.cacheRows
         case .bytecode: self.seeds = []
+        case .hitLog: self.seeds = seeds.hitLogs
         }
     }
 

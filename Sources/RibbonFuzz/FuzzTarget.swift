@@ -10,6 +10,7 @@ import RibbonDriver
 import RibbonJIT
 import RibbonSyntax
 import RibbonVM
+import SQLiteSupport
 
 /// What one fuzz input exercises. Each target takes raw bytes (libFuzzer's or the
 /// deterministic mutator's) and either returns what happened or stops the process: a crash is
@@ -29,6 +30,10 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case cache = "cache"
     /// Random bytecode units (`BytecodeGenerator`): those the verifier accepts are run.
     case bytecode = "bytecode"
+    /// Hit logs (`HitLogInput`: whole, torn and raw records, a crashed fold's leftover file,
+    /// counters as the old code left them) folded into a real cache by a command's path;
+    /// counters must stay non-negative INTEGERs, every whole record count, no log stay behind.
+    case hitLog = "hitlog"
 }
 
 /// A property an input broke without crashing (it stops a libFuzzer run like a crash).
@@ -54,6 +59,8 @@ public final class FuzzRunner {
     public var budget: UInt64
     /// For the cache target: one database, reused by every input (rows are replaced).
     private var store: CacheStore?
+    /// For the hit-log target: a second connection, to set the counters behind the store.
+    private var counterDatabase: Database?
     private let cacheDirectory: String?
 
     /// - Parameter cacheDirectory: where the cache target keeps its database (created; nil:
@@ -84,6 +91,7 @@ public final class FuzzRunner {
         case .machineCode: return try machineCode(input)
         case .cache: return try cache(input)
         case .bytecode: return try bytecode(input)
+        case .hitLog: return try hitLog(input)
         }
     }
 
@@ -241,20 +249,25 @@ public final class FuzzRunner {
     }
 
     /// A warm run's lookup (`CacheSession.lookup`): the image lazily, a chunk at a time, each
-    /// function verified when placed (here: all of them, then `main` runs); blobs decoded,
-    /// matched to their features and installed. Machine code is installed, never called.
+    /// function verified when placed (here: all of them, then `main` runs), and each placed
+    /// function's best blob fetched, decoded, matched to its features and installed. Machine
+    /// code is installed, never called.
     func lookUp(_ store: CacheStore, _ key: SHA256Digest) throws -> InputOutcome {
         let features = Set(JITEngine.hostFeatures.names)
         let unit: LoadedUnit
         var rows: [CacheStore.MachineCodeRow]
-        switch try store.loadLazily(key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: features) {
+        switch try store.loadLazily(key: key, jitIdentity: CacheKeys.jitIdentity) {
         case .miss, .bad:
             return .rejected
-        case .hit(let image, let machineCode, _, _):
+        case .hit(let image, _, _, _):
             guard let loaded = try? LoadedUnit(lazy: image, resolver: BoundedRun.resolver) else { return .rejected }
             unit = loaded
-            rows = machineCode
-            for function in unit.functions { unit.placeCode(function) }
+            rows = []
+            for function in unit.functions where unit.placeCode(function) {
+                let found = try store.machineCode(
+                    key: key, functionId: function.id, jitIdentity: CacheKeys.jitIdentity, hostFeatures: features)
+                if let row = found.row { rows.append(row) }
+            }
         case .wholeOnly:
             let result = try store.load(key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: features) {
                 try LoadedUnit(image: UnitImage(bytes: $0), resolver: BoundedRun.resolver)
@@ -283,6 +296,114 @@ public final class FuzzRunner {
         for (i, entry) in saved.enumerated() { unit.addressTable[i] = entry }
         // The interpreter, which never runs the installed code, runs the unit's `main`.
         return runMain(unit)
+    }
+
+    // MARK: Hit log
+
+    /// Writes the input's hit logs into the cache directory, folds them the way a command does
+    /// (`HitLogInput.Fold`), and checks what every command relies on.
+    func hitLog(_ input: [UInt8]) throws(Finding) -> InputOutcome {
+        guard let cacheDirectory else { throw Finding(target: .hitLog, message: "no cache directory") }
+        let plan = HitLogInput(decoding: input)
+        func finding(_ message: String) -> Finding { Finding(target: .hitLog, message: message) }
+        do {
+            if store == nil {
+                let opened = try CacheStore(directory: cacheDirectory)
+                try opened.store(
+                    key: HitLogInput.unitKey, sourcePath: "fuzz.rib", image: [1, 2, 3, 4], compileMicroseconds: 1,
+                    ribbonBuild: CacheKeys.ribbonBuild, jitIdentity: CacheKeys.jitIdentity, machineCode: [])
+                store = opened
+                counterDatabase = try Database(path: opened.databasePath)
+            }
+            guard let store, let db = counterDatabase else { return .rejected }
+            try db.execute("DELETE FROM counters")
+            switch plan.counters {
+            case .none: break
+            case .oldBuild:  // an overflowed sum stored as a REAL, a TEXT, a negative
+                try db.execute("INSERT INTO counters VALUES ('saved_us', 1.8e19), ('hits', 'lots'), ('misses', -7)")
+            case .nearlyFull:
+                try db.execute("INSERT INTO counters VALUES ('saved_us', 9223372036854775800), ('hits', 9223372036854775806)")
+            case .small:
+                try db.execute("INSERT INTO counters VALUES ('saved_us', 100), ('hits', 5), ('misses', 2)")
+            }
+            let before = try store.counters()
+            let logName = CacheStore.hitLogName
+            Self.write(plan.log, to: cacheDirectory + "/" + logName)
+            if plan.writesFoldingFile {
+                // A pid no process can have (the kernel's pids stay below 2²²).
+                Self.write(plan.folding, to: cacheDirectory + "/" + CacheStore.takenHitLogName(pid: .max, number: 1))
+            }
+            let now = TimeText.now()
+            switch plan.fold {
+            case .counters:
+                _ = try store.counters()
+            case .statistics:  // `cache stats`, and what it prints
+                let s = try store.statistics(currentBuild: CacheKeys.ribbonBuild)
+                _ = (TimeText.milliseconds(s.savedMicroseconds), s.hitRate, TimeText.milliseconds(s.storedCompileMicroseconds))
+            case .store:  // a cold run's store folds in its transaction
+                try store.store(
+                    key: HitLogInput.secondKey, sourcePath: "fuzz2.rib", image: [5, 6], compileMicroseconds: 1,
+                    ribbonBuild: CacheKeys.ribbonBuild, jitIdentity: CacheKeys.jitIdentity, machineCode: [])
+            case .garbageCollection:  // `cache gc` (nothing of another build, no limits: nothing goes)
+                _ = try store.collectGarbage(currentBuild: CacheKeys.ribbonBuild, unusedSince: nil, maxBytes: nil)
+            }
+            // `cache ls`: what it prints of every unit's last use.
+            for unit in try store.units() {
+                _ = (TimeText.relative(unit.lastUsedAt, now: now), TimeText.iso8601(unit.lastUsedAt))
+                guard unit.lastUsedAt >= 0, unit.lastUsedAt <= TimeText.now() else {
+                    throw finding("a unit's last use is \(unit.lastUsedAt), now is \(now)")
+                }
+            }
+            if plan.fold == .store { try store.deleteUnits([HitLogInput.secondKey.bytes]) }
+            let left = Self.names(in: cacheDirectory).filter { $0.hasPrefix(logName) }
+            guard left.isEmpty else { throw finding("hit logs left after the fold: \(left)") }
+            let types = try db.statement("SELECT name, typeof(value), value FROM counters WHERE name IN ('hits', 'saved_us')")
+            // (Only counters a fold added to: it does not rewrite the others.) Reset even after a
+            // finding: an open read would hold up every later checkpoint.
+            defer { types.reset() }
+            while plan.wholeRecords > 0, try types.step() {
+                guard types.text(1) == "integer", types.int64(2) >= 0 else {
+                    throw finding("counter \(types.text(0)) is \(types.text(1)) \(types.text(2))")
+                }
+            }
+            let after = try store.counters()
+            for (name, value) in after where value < 0 { throw finding("counter \(name) reads \(value)") }
+            let hitsBefore = before["hits", default: 0]
+            let hitsAfter = after["hits", default: 0]
+            let savedBefore = before["saved_us", default: 0]
+            let savedAfter = after["saved_us", default: 0]
+            guard savedAfter >= savedBefore else { throw finding("saved_us went from \(savedBefore) to \(savedAfter)") }
+            // Every whole record counts; damage can hide one only by forging a record over it
+            // (a raw piece), and add at most one per 64 bytes.
+            let most = plan.wholeRecords + plan.damagedBytes / 64
+            let least = max(0, plan.wholeRecords - plan.rawPieces)
+            let added = hitsAfter - hitsBefore
+            guard hitsAfter == .max ? added <= most : (added >= least && added <= most) else {
+                throw finding("\(added) hits counted for \(plan.wholeRecords) whole records (\(plan.rawPieces) raw pieces, \(plan.damagedBytes) damaged bytes)")
+            }
+            return plan.wholeRecords > 0 ? .accepted : .rejected
+        } catch let finding as Finding {
+            throw finding
+        } catch {
+            throw finding("the cache failed: \(error)")
+        }
+    }
+
+    static func write(_ bytes: [UInt8], to path: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { return }
+        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        close(fd)
+    }
+
+    static func names(in directory: String) -> [String] {
+        guard let dir = opendir(directory) else { return [] }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            names.append(withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) })
+        }
+        return names
     }
 
     // MARK: Generated bytecode

@@ -14,6 +14,8 @@ public struct Seeds {
     public var images: [[UInt8]] = []
     public var blobs: [[UInt8]] = []
     public var cacheRows: [[UInt8]] = []
+    /// Hit logs with the damage of issue 12 (`HitLogInput.seeds`; not from the examples).
+    public var hitLogs: [[UInt8]] = HitLogInput.seeds
 
     /// The `.rib` files under `examples/` and `../shared/examples/` of the repository at `root`
     /// (sorted, so that campaigns are deterministic).

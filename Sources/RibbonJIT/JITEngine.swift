@@ -62,6 +62,8 @@ public final class JITEngine {
             declined.append(function.name)
             return false
         }
+        // Placing it may have installed its machine code from the cache (`LoadedUnit.onPlaced`).
+        if loopEntries[UnsafeRawPointer(function.header)] != nil { return true }
         let machineCode: MachineCode
         do {
             machineCode = try JITCompiler.compile(function)

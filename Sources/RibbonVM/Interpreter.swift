@@ -394,6 +394,17 @@ extension Fiber {
                     return trap(.invalidInstruction, 0, 0, pc, current, csp)
                 }
                 current = placed
+                // Placing it may have installed its machine code from the cache
+                // (`LoadedUnit.onPlaced`): then this first call runs it too, in this frame,
+                // through the on-stack-replacement trampoline (which returns from the function,
+                // as a call of the machine code would have; that code checks its own frame).
+                let slot = placed.pointee.addressTable![Int(placed.pointee.functionId)]
+                if slot & bytecodeEntryTag == 0 {
+                    osrTrampoline[1] = slot
+                    pc = UnsafePointer(osrTrampoline)
+                    continue
+                }
+                table = UnsafePointer(placed.pointee.addressTable!)
                 pc = codeStart(placed)
                 // The stub's frame size is 0, so the call's stack check was for no frame: check
                 // the real one, as a call straight to the placed code would have (`callOverflow`).

@@ -42,8 +42,11 @@ public final class Database {
         self.path = path
         self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
         var connection: OpaquePointer?
+        // No SQLITE_OPEN_URI, but Debian's SQLite is built with SQLITE_USE_URI=1, which makes
+        // any name starting with `file:` a URI (`file:/x/victim.db?…` opens /x/victim.db):
+        // `plainFileName` spells the same path so that it cannot be one.
         let flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX
-        let rc = sqlite3_open_v2(path, &connection, flags, nil)
+        let rc = sqlite3_open_v2(Self.plainFileName(path), &connection, flags, nil)
         guard rc == SQLITE_OK else {
             // sqlite3_open_v2 returns a handle even on failure (except out of memory); it
             // carries the message and must still be closed.
@@ -74,6 +77,13 @@ public final class Database {
 
     deinit {
         close()
+    }
+
+    /// `path` spelled so that SQLite takes it as a plain file name, whatever its URI setting:
+    /// an absolute path as it is, a relative one behind `./` (`file:x` is the file `./file:x`).
+    /// The special names `:memory:` and "" (a temporary database) stay special.
+    public static func plainFileName(_ path: String) -> String {
+        path.hasPrefix("/") || path.isEmpty || path == ":memory:" ? path : "./" + path
     }
 
     /// The first 100 bytes of the file at `path` (fewer if it is shorter; none if it cannot be
@@ -215,6 +225,80 @@ public final class Database {
         if let handle { sqlite3_busy_timeout(handle, milliseconds) }
         defer { if let handle { sqlite3_busy_timeout(handle, busyTimeoutMilliseconds) } }
         return try body()
+    }
+
+    /// Copies the write-ahead log into the database and empties it, without waiting for
+    /// anyone: `wal_checkpoint(PASSIVE)` copies what no reader still needs, taking no write
+    /// lock; then, only if that copied everything, `wal_checkpoint(TRUNCATE)` takes the write
+    /// lock and empties the log if no reader is left. Both run with the busy timeout 0: a
+    /// TRUNCATE checkpoint with a busy handler waits for every reader to finish *while holding
+    /// the write lock*, so one process in a long read transaction made every writer behind it
+    /// wait the whole busy timeout. Returns whether the log is now empty (false: a reader, a
+    /// writer or another checkpoint was in the way, or an error; the next one will do it).
+    @discardableResult
+    public func checkpointWithoutWaiting() -> Bool {
+        func run(_ mode: String) -> (busy: Int64, log: Int64, copied: Int64)? {
+            guard let q = try? statement("PRAGMA wal_checkpoint(\(mode))") else { return nil }
+            defer { q.reset() }
+            guard (try? q.step()) == true else { return nil }
+            return (q.int64(0), q.int64(1), q.int64(2))
+        }
+        return withBusyTimeout(milliseconds: 0) {
+            guard let passive = run("PASSIVE"), passive.busy == 0, passive.log == passive.copied else { return false }
+            guard passive.log != 0 || Self.fileSize(path + "-wal") > 0 else { return true }
+            guard let truncate = run("TRUNCATE") else { return false }
+            return truncate.busy == 0
+        }
+    }
+
+    /// Empties the database file and its write-ahead log in place, writing nothing: for a disk
+    /// so full that SQLite cannot write even the deletion of rows (every change goes through
+    /// the log first). Closes this connection. A zero-length file is an empty database to
+    /// SQLite: the next connection starts afresh (switching it to WAL, recreating the schema).
+    ///
+    /// Safe beside other processes because it happens under SQLite's own locks: with
+    /// `locking_mode=EXCLUSIVE`, `BEGIN EXCLUSIVE` takes the database file's EXCLUSIVE lock,
+    /// which SQLite grants only when no other connection has the database open (a connection
+    /// in WAL mode holds a SHARED lock on the file from its first read until it closes; it
+    /// opens the log and `-shm` only after taking it). It waits for that up to the busy
+    /// timeout, then throws `SQLITE_BUSY`; meanwhile SQLite's PENDING lock keeps new readers
+    /// out. The files are truncated through SQLite's own handles (`SQLITE_FCNTL_FILE_POINTER`,
+    /// `SQLITE_FCNTL_JOURNAL_POINTER`, `xTruncate`), never unlinked or reopened: a process
+    /// that opened the file meanwhile and waits for its lock then finds the same inode, empty,
+    /// with an empty log; the stale `-shm` index is rebuilt by the first connection to map it,
+    /// as after any crash. The database goes first: a kill between the two leaves a
+    /// zero-length database beside the old log, and SQLite deletes a log it finds beside a
+    /// zero-length database instead of replaying it (`pagerOpenWalIfPresent`); the other order
+    /// could leave a database whose last checkpoint was cut short by a crash without the log
+    /// that completes it.
+    public func truncateToEmpty() throws {
+        let connection = try openHandle()
+        defer { close() }
+        csqlite_set_no_checkpoint_on_close(connection, 1)
+        try execute("PRAGMA locking_mode=EXCLUSIVE")
+        try execute("BEGIN EXCLUSIVE")
+        func truncate(_ op: Int32, _ what: String) throws {
+            var file: UnsafeMutablePointer<sqlite3_file>? = nil
+            let found = sqlite3_file_control(connection, "main", op, &file)
+            guard found == SQLITE_OK, let file, let methods = file.pointee.pMethods,
+                let xTruncate = methods.pointee.xTruncate
+            else {
+                throw SQLiteError(code: SQLITE_MISUSE, message: "no \(what) file to truncate", sql: nil)
+            }
+            let rc = xTruncate(file, 0)
+            guard rc == SQLITE_OK else {
+                throw SQLiteError(code: rc, message: "truncating the \(what) failed", sql: nil)
+            }
+        }
+        let wal = try journalMode == "wal"
+        try truncate(SQLITE_FCNTL_FILE_POINTER, "database")
+        if wal { try truncate(SQLITE_FCNTL_JOURNAL_POINTER, "write-ahead log") }
+    }
+
+    /// The size of the file at `path`, 0 when it does not exist.
+    static func fileSize(_ path: String) -> Int64 {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
     }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes64`).

@@ -56,7 +56,13 @@ public func migrate(_ db: Database, _ migrations: [Migration]) throws -> Migrati
             try db.setUserVersion(migration.version)
             return true
         }
-        if applied { appliedTo = migration.version }
+        if applied {
+            appliedTo = migration.version
+            // Each step's pages out of the log before the next (no wait: a reader only leaves
+            // them for later): the log would otherwise hold every step's copy of the same
+            // pages, several times what the schema takes, which a nearly full disk refused.
+            db.checkpointWithoutWaiting()
+        }
     }
 
     // Another process may have gone past every migration known here while this one waited.

@@ -25,6 +25,9 @@ public struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
     /// longer than the busy timeout.
     public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
 
+    /// `SQLITE_FULL` (any extended form): the disk is full.
+    public var isFull: Bool { primaryCode == SQLITE_FULL }
+
     /// One line: `SQLite error 5 (database is locked): <message> in <sql>`.
     public var description: String {
         let name = String(cString: sqlite3_errstr(code))

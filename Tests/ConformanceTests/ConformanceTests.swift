@@ -196,9 +196,7 @@ final class TemporaryDirectory {
     static func lazyImage(of path: String, cache: String) throws -> LazyUnitImage {
         let store = try CacheStore(directory: cache)
         let key = CacheKeys.factors(sourceDigest: SHA256.hash(try FileSystem.readFile(path))).key
-        guard case .hit(let image, _, 0, _) = try store.loadLazily(
-            key: key, jitIdentity: CacheKeys.jitIdentity, hostFeatures: Set(JITEngine.hostFeatures.names))
-        else {
+        guard case .hit(let image, _, _, _) = try store.loadLazily(key: key, jitIdentity: CacheKeys.jitIdentity) else {
             throw Failure(description: "expected a chunked hit for \(path)")
         }
         return image

@@ -8,7 +8,7 @@ import Testing
 
     /// A unit with a function, a global, a string constant and a builtin reference.
     static func sampleImage() -> UnitImage {
-        var unit = UnitBuilder(sourcePath: "sample.rib")
+        var unit = UnitBuilder()
         let f = unit.declareFunction(name: "answer", parameterCount: 1)
         let text = unit.constant(Array("hello".utf8))
         let g = unit.addGlobal(name: "greeting", initialValue: .constantAddress(text))
@@ -37,7 +37,7 @@ import Testing
     }
 
     @Test func loadRelocatesEveryEntry() throws {
-        let unit = try LoadedUnit(image: Self.sampleImage(), resolver: Self.resolver)
+        let unit = try LoadedUnit(image: Self.sampleImage(), resolver: Self.resolver, sourcePath: "sample.rib")
         #expect(unit.sourcePath == "sample.rib")
         #expect(unit.entryKinds == [.function, .constant, .global, .global, .builtin])
         #expect(unit.addressTable[4] == 0x1000)
@@ -100,7 +100,7 @@ import Testing
 
     @Test func verifierRejectsBadCode() throws {
         func image(_ build: (inout FunctionBuilder) -> Void, frameSize: Int = 2) -> UnitImage {
-            var unit = UnitBuilder(sourcePath: "bad.rib")
+            var unit = UnitBuilder()
             let f = unit.declareFunction(name: "f", parameterCount: 0)
             var code = FunctionBuilder()
             build(&code)
@@ -121,7 +121,7 @@ import Testing
         }
         // A branch into the middle of a two-word instruction: [nop][const64 r0, imm][ret r0],
         // then the nop is patched into `br +2`, which lands on the immediate word.
-        var unit = UnitBuilder(sourcePath: "bad.rib")
+        var unit = UnitBuilder()
         let f = unit.declareFunction(name: "f", parameterCount: 0)
         var code = FunctionBuilder()
         code.emit(.nop)

@@ -35,7 +35,7 @@ import Testing
     /// with a builtin, a global of each kind, a constant, a foreign function and a helper `g`
     /// (declared `(Array I64, Str) -> Array I64`, returning its first argument) to use.
     struct Fixture {
-        var unit = UnitBuilder(sourcePath: "hostile.rib")
+        var unit = UnitBuilder()
         var f: UInt32 = 0
         var g: UInt32 = 0
         var number: UInt32 = 0
@@ -351,7 +351,7 @@ import Testing
         Self.rejects(indexParameter(nil), "the array load needs an array of 8-byte elements, but r0 holds a scalar")
         Self.rejects(indexParameter(.arrayBool), "but r0 holds an array of 1-byte elements")
         // A declaration must match the function's parameter count.
-        var unit = UnitBuilder(sourcePath: "x.rib")
+        var unit = UnitBuilder()
         let h = unit.declareFunction(name: "h", parameterCount: 1)
         Self.declare([("h", [.i64, .i64], .i64)], in: &unit)
         var code = FunctionBuilder()
@@ -365,7 +365,7 @@ import Testing
 
     @Test func importsHaveTheirExportersKinds() throws {
         // lib: `first := fun (xs: Array I64) -> I64.` — main passes it an integer.
-        var lib = UnitBuilder(sourcePath: "lib.rib")
+        var lib = UnitBuilder()
         let first = lib.declareFunction(name: "first", parameterCount: 1)
         Self.declare([("first", [.arrayI64], .i64)], in: &lib)
         var body = FunctionBuilder()
@@ -376,7 +376,7 @@ import Testing
         lib.define(function: first, frameSize: 2, code: body)
         let library = try LoadedUnit(image: lib.encode(), resolver: Self.resolver)
         func user(passing build: (inout FunctionBuilder, inout UnitBuilder) -> Void) -> UnitImage {
-            var u = UnitBuilder(sourcePath: "main.rib")
+            var u = UnitBuilder()
             let main = u.declareFunction(name: "main", parameterCount: 0)
             let imported = u.importFunction("lib.rib:first")
             var c = FunctionBuilder()

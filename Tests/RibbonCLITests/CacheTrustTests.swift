@@ -33,7 +33,7 @@ import Testing
     }
 
     /// A run in an untrusted cache: right output, one warning naming `reason`, no cache used;
-    /// `cache stats` refuses it (exit 74) with the same reason.
+    /// `cache stats` refuses it (exit 74) with the same reason, and `build` exits 74.
     static func expectRefused(_ cache: String, reason: String, context: String, sourceLocation: SourceLocation = #_sourceLocation)
         throws
     {
@@ -44,8 +44,9 @@ import Testing
             sourceLocation: sourceLocation)
         #expect(warnings.first?.contains(reason) == true, "\(context): \(r.stderr)", sourceLocation: sourceLocation)
         #expect((try r.stats())["unit"] as? String == "off", "\(context)", sourceLocation: sourceLocation)
+        // A build that cannot store what it was asked to build exits 74, its one line the warning.
         let build = try Faults.ribbon(["build", "--jit", Self.fib], cache: cache)
-        #expect(build.status == 0 && Faults.warnings(build.stderr).count == 1, "\(context): \(build.stderr)",
+        #expect(build.status == 74 && Faults.warnings(build.stderr).count == 1, "\(context): \(build.stderr)",
             sourceLocation: sourceLocation)
         let stats = try Faults.ribbon(["cache", "stats"], cache: cache)
         #expect(stats.status == 74 && stats.stderr.contains(reason), "\(context): \(stats.stderr)",
@@ -256,5 +257,32 @@ import Testing
         let again = try Faults.ribbon(["run", "--stats", program.path], cache: cache)
         #expect(again.stdout == program.stdout && Faults.warnings(again.stderr).isEmpty, "\(again.stderr)")
         #expect((try again.stats())["unit"] as? String == "hit")
+    }
+
+    /// `--cache-dir 'file:…'` is a relative path like any other, checked and opened as that
+    /// (issue 12, item 7). Debian's SQLite accepts URI file names: the cache
+    /// `./file:/x/cache.sqlite` was checked while `/x/cache.sqlite` (or, with a query, any file
+    /// the URI named) was opened and created, outside the trust checks.
+    @Test(arguments: ["", "/victim.db?x="])
+    func aCacheDirectoryStartingWithFileIsAPlainPath(_ tail: String) throws {
+        let directory = Faults.temporaryDirectory("uri")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let victim = directory + "/victim"
+        let work = directory + "/work"
+        mkdir(victim, 0o755)
+        mkdir(work, 0o700)
+        let hello = try Faults.program("examples/hello.rib")
+        let absolute = CLITests.packageRoot.path + "/examples/hello.rib"
+        let cache = "file:" + victim + tail
+        for _ in 0..<2 {
+            let r = try Faults.wrapped(
+                ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", work], ["run", absolute], cache: cache
+            ).wait()
+            #expect(r.stdout == hello.stdout && r.stderr.isEmpty, "\(r.stderr)")
+        }
+        let created = try FileManager.default.contentsOfDirectory(atPath: victim)
+        #expect(created.isEmpty, "opened a file the trust checks never saw: \(created)")
+        #expect(FileManager.default.fileExists(atPath: work + "/" + cache + "/cache.sqlite"))
+        try Faults.expectWarm(Faults.Program(path: absolute, stdout: hello.stdout, status: 0), cache: work + "/" + cache)
     }
 }

@@ -84,6 +84,55 @@ import Testing
         try Faults.expectWarm(hello, cache: cache)
     }
 
+    /// `cache gc` and `cache clear` wait their turn (issue 12, item 9): a run gives up after
+    /// the busy timeout (5 s) and goes on uncached, but maintenance has nothing to go on to.
+    /// Under a 24-process storm 2 % of them failed with "database is locked" (exit 74). Here
+    /// the lock is held for longer than a run would wait; both finish once it is released.
+    @Test func maintenanceWaitsLongerThanARun() throws {
+        let locked = try LockedCache("lock-maintenance")
+        defer { try? FileManager.default.removeItem(atPath: locked.directory) }
+        let gc = try Faults.Running(["cache", "gc", "--max-size", "1K"], cache: locked.cache)
+        Faults.sleep(6.5)
+        #expect(gc.process.isRunning, "gc gave up before the lock was released")
+        try locked.release()
+        let g = gc.wait()
+        #expect(g.status == 0, "\(g.stderr)")
+        #expect(try Faults.storedPaths(locked.cache).isEmpty)
+
+        let relocked = try LockedCache("lock-maintenance-clear")
+        defer { try? FileManager.default.removeItem(atPath: relocked.directory) }
+        let clear = try Faults.Running(["cache", "clear"], cache: relocked.cache)
+        Faults.sleep(6.5)
+        #expect(clear.process.isRunning, "clear gave up before the lock was released")
+        try relocked.release()
+        let c = clear.wait()
+        #expect(c.status == 0, "\(c.stderr)")
+        #expect(try Faults.storedPaths(relocked.cache).isEmpty)
+        try Faults.expectSound(relocked.cache, "after clear")
+    }
+
+    /// `ribbon build` exits 74 when it could not store what it was asked to build; `--json`
+    /// says so per file (`not-stored`) and in `status` (issue 12, item 9). Before, a build
+    /// into a cache it could not use printed a warning and exited 0.
+    @Test func aBuildThatCannotStoreExits74() throws {
+        let directory = Faults.temporaryDirectory("build-unusable")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let cache = directory + "/cache"
+        mkdir(cache, 0o700)
+        chmod(cache, 0o777)  // not trusted: never used
+        let hello = try Faults.program("examples/hello.rib")
+        let b = try Faults.ribbon(["build", "--json", hello.path], cache: cache)
+        #expect(b.status == 74, "\(b.stderr)")
+        #expect(b.stderr.split(separator: "\n").count == 1, "\(b.stderr)")
+        let report = try JSONSerialization.jsonObject(with: Data(b.stdout.utf8)) as? [String: Any]
+        #expect(report?["status"] as? Int == 74)
+        let files = report?["files"] as? [[String: Any]]
+        #expect(files?.first?["outcome"] as? String == "not-stored", "\(b.stdout)")
+        // Only checking stores nothing, and asks for nothing to be stored.
+        let check = try Faults.ribbon(["build", "--check", hello.path], cache: cache)
+        #expect(check.status == 0, "\(check.stderr)")
+    }
+
     @Test func aLockHeldPastTheBusyTimeoutIsOneWarningAndOneWait() throws {
         let locked = try LockedCache("lock-timeout")
         defer { try? FileManager.default.removeItem(atPath: locked.directory) }
@@ -116,7 +165,8 @@ import Testing
         #expect(runWarnings.count == 1 && r.stderr.split(separator: "\n").count == 2, "\(r.stderr)")
         #expect(runWarnings.first?.contains("cannot store") == true, "\(r.stderr)")
         #expect(runWarnings.first?.contains("database is locked") == true, "\(r.stderr)")
-        #expect(b.status == 0, "\(b.stderr)")
+        // The build did not do what it was asked: 74 (issue 12, item 9), its one line the warning.
+        #expect(b.status == 74, "\(b.stderr)")
         #expect(Faults.warnings(b.stderr).count == 1 && b.stderr.split(separator: "\n").count == 1, "\(b.stderr)")
         // One busy timeout (5 s), not one per write.
         #expect(elapsed >= 4.5 && elapsed < 8.5, "took \(elapsed) s")

@@ -38,7 +38,7 @@ import Testing
         let statement = try db.statement("SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name")
         var tables: [String] = []
         while try statement.step() { tables.append(statement.text(0)) }
-        #expect(tables == ["counters", "machine_code", "source_digests", "units"])
+        #expect(tables == ["counters", "machine_code", "source_digests", "units", "warm_code"])
 
         // Foreign keys are on: machine code for a missing unit is refused.
         #expect(throws: SQLiteError.self) {

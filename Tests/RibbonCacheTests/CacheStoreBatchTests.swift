@@ -49,6 +49,29 @@ import Testing
         #expect(try store.trustedDigests([]).isEmpty)
     }
 
+    /// A digest taken after the batch found none to trust is recorded with the file system's
+    /// clock, as after `trustedDigest` (not 0, never trusted: every warm run would hash every
+    /// file again).
+    @Test func digestsLookedUpInABatchAreRecordedWithTheFileSystemsClock() throws {
+        let root = CacheStoreTests.temporaryDirectory()
+        let store = try CacheStore(directory: root + "/cache")
+        let paths = ["batched", "single", "never-looked-up"].map { root + "/\($0).rib" }
+        for path in paths { try "x := 1\n".write(toFile: path, atomically: false, encoding: .utf8) }
+        let stats = try paths.map { try #require(FileStat.of($0)) }
+        #expect(try store.trustedDigests([(paths[0], stats[0])]) == [nil])
+        #expect(try store.trustedDigest(path: paths[1], stat: stats[1]) == nil)
+        for (path, stat) in zip(paths, stats) {
+            try store.recordDigest(
+                CacheStore.SourceDigestRecord(path: path, stat: stat, digest: SHA256.hash([1]), recordedAt: 0))
+        }
+        let db = try Database(path: store.databasePath)
+        var recorded: [String: Int64] = [:]
+        let q = try db.statement("SELECT path, recorded_ns FROM source_digests")
+        while try q.step() { recorded[q.text(0)] = q.int64(1) }
+        #expect(recorded[paths[0]] == recorded[paths[1]] && (recorded[paths[0]] ?? 0) > 0, "\(recorded)")
+        #expect(recorded[paths[2]] == 0, "a path not looked up is never trusted")
+    }
+
     /// Beyond the size bound, the units just stored are all kept (not only one), and the others
     /// go least recently used first.
     @Test func aBatchOverTheSizeBoundKeepsEveryUnitItStored() throws {

@@ -65,6 +65,15 @@ import Testing
         #expect(report.returned + report.trapped > 20)
     }
 
+    @Test func hitLogs() throws {
+        let directory = try #require(FuzzRunner.makeTemporaryCacheDirectory())
+        defer { FuzzRunner.removeCacheDirectory(directory) }
+        let report = Self.campaign(.hitLog, iterations: 600, cacheDirectory: directory)
+        Self.expectNoFindings(report)
+        // Inputs with whole records left among the damage, and inputs with none.
+        #expect(report.accepted > 100 && report.rejected > 20)
+    }
+
     @Test func generatedBytecode() {
         let runner = FuzzRunner(budget: 500)
         let report = Campaign(target: .bytecode, seeds: Self.seeds, runner: runner).run(iterations: 3000, seed: 0x5EED)

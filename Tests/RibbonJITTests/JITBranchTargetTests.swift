@@ -13,7 +13,7 @@ import Testing
 /// never loaded.
 @Suite struct JITBranchTargetTests {
     @Test func aBranchTargetThatEmitsNothingForgetsRax() throws {
-        var unit = UnitBuilder(sourcePath: "rax.rib")
+        var unit = UnitBuilder()
         let f = unit.declareFunction(name: "f", parameterCount: 0)
         var c = FunctionBuilder()
         c.emit(.constI32, 1, imm: -2_147_483_648)  // r1: the result when the branch is taken

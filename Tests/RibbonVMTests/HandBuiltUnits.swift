@@ -8,7 +8,7 @@ enum HandBuilt {
 
     /// fib(n) and main() = print(fib(n)); `hints` sprinkles JIT-only instructions everywhere.
     static func fibUnit(n: Int32, hints: Bool = false) -> UnitImage {
-        var unit = UnitBuilder(sourcePath: "fib.rib")
+        var unit = UnitBuilder()
         let fib = unit.declareFunction(name: "fib", parameterCount: 1)
         let main = unit.declareFunction(name: "main", parameterCount: 0)
         let print = unit.builtin("print_i64")
@@ -47,7 +47,7 @@ enum HandBuilt {
 
     /// main() = a / b with b = 0, called through a helper, to test traps and backtraces.
     static func divideByZeroUnit() -> UnitImage {
-        var unit = UnitBuilder(sourcePath: "div.rib")
+        var unit = UnitBuilder()
         let divide = unit.declareFunction(name: "divide", parameterCount: 2)
         let main = unit.declareFunction(name: "main", parameterCount: 0)
         var d = FunctionBuilder()
@@ -70,7 +70,7 @@ enum HandBuilt {
 
     /// down(n) = 1 + down(n + 1) until n == limit, then 0: recursion depth `limit`.
     static func recursionUnit(limit: Int32) -> UnitImage {
-        var unit = UnitBuilder(sourcePath: "down.rib")
+        var unit = UnitBuilder()
         let down = unit.declareFunction(name: "down", parameterCount: 1)
         var f = FunctionBuilder()
         f.mark(line: 1)

@@ -14,7 +14,7 @@ import Testing
     }
 
     @Test func aBranchToItselfBurnsFuel() throws {
-        var unit = UnitBuilder(sourcePath: "spin.rib")
+        var unit = UnitBuilder()
         let main = unit.declareFunction(name: "main", parameterCount: 0)
         var code = FunctionBuilder()
         code.emit(.constI32, 0, imm: 1)

@@ -5,8 +5,9 @@ import Testing
 @testable import RibbonVM
 
 @Suite struct InterpreterTests {
+    /// Runs a hand-built unit, loaded as the file `div.rib` (the path backtraces name).
     func run(_ image: UnitImage, _ name: String = "main", arguments: [UInt64] = []) throws -> (Result<UInt64, Trap>, String) {
-        let unit = try LoadedUnit(image: image, resolver: HandBuilt.resolver)
+        let unit = try LoadedUnit(image: image, resolver: HandBuilt.resolver, sourcePath: "div.rib")
         let fiber = Fiber(output: .buffer)
         let id = try #require(unit.symbols[name])
         let f = try #require(unit.function(id: id))

@@ -3,7 +3,7 @@
 #
 # Usage: tools/fuzz/run.sh TARGET [--time SECONDS] [--jobs N] [LIBFUZZER_FLAGS...]
 #        tools/fuzz/run.sh TARGET --mutations N [--seed S]
-#   TARGET: frontend | image | blob | cache | bytecode   (see Documentation/Reliability.md)
+#   TARGET: frontend | image | blob | cache | bytecode | hitlog   (see Documentation/Reliability.md)
 #   --time  total run time (default 60); --jobs  parallel fuzzing processes (default 1)
 #   --mutations  instead of libFuzzer, N inputs of the deterministic harness (the smoke tests'
 #                mutator, here optimized), from generator seed S (default 1); prints a report
@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     *) extra+=("$1"); shift ;;
     esac
 done
-case "$target" in frontend | image | blob | cache | bytecode) ;; *) echo "unknown target $target" >&2; exit 64 ;; esac
+case "$target" in frontend | image | blob | cache | bytecode | hitlog) ;; *) echo "unknown target $target" >&2; exit 64 ;; esac
 "$root/tools/fuzz/build.sh" >&2
 binary="$root/tools/fuzz/.build/ribbon-fuzz"
 if [ -n "$mutations" ]; then
@@ -46,6 +46,7 @@ export SWIFT_BACKTRACE=enable=no
 max_len=65536
 [ "$target" = frontend ] && max_len=8192
 [ "$target" = bytecode ] && max_len=2048
+[ "$target" = hitlog ] && max_len=8192
 args=(-max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 -max_len="$max_len" -print_final_stats=1
     -artifact_prefix="$failures/")
 if [ "$jobs" -gt 1 ]; then args+=(-jobs="$jobs" -workers="$jobs"); fi

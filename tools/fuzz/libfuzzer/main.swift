@@ -1,7 +1,7 @@
 // The libFuzzer entry points for every fuzz target in `RibbonFuzz` (tools/fuzz/build.sh builds
 // this file with `-sanitize=fuzzer`; tools/fuzz/run.sh runs it). libFuzzer owns `main`.
 //
-// Environment: RIBBON_FUZZ_TARGET (frontend, image, blob, cache, bytecode), RIBBON_ROOT (the
+// Environment: RIBBON_FUZZ_TARGET (frontend, image, blob, cache, bytecode, hitlog), RIBBON_ROOT (the
 // repository: seeds come from its examples), RIBBON_FUZZ_SEED_DIR (if set and empty, the seeds
 // are written there first, so it can be the corpus directory). RIBBON_FUZZ_MUTATIONS=N runs the
 // deterministic harness instead (`Campaign`, what the smoke tests run; RIBBON_FUZZ_SEED picks
@@ -26,7 +26,7 @@ public func initialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutabl
         exit(2)
     }
     target = chosen
-    if target == .cache {
+    if target == .cache || target == .hitLog {
         cacheDirectory = FuzzRunner.makeTemporaryCacheDirectory()
         atexit { if let d = cacheDirectory { FuzzRunner.removeCacheDirectory(d) } }
     }
@@ -63,6 +63,7 @@ func writeSeeds(_ seeds: Seeds, to directory: String) {
     case .unitImage: inputs = seeds.images
     case .machineCode: inputs = seeds.blobs
     case .cache: inputs = seeds.cacheRows
+    case .hitLog: inputs = seeds.hitLogs
     case .bytecode: inputs = (0..<64).map { i in (0..<256).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ i &* 7) } }
     }
     for (i, input) in inputs.enumerated() {
