@@ -253,7 +253,7 @@ final class CacheSession {
                 "\(count) machine-code blob\(count == 1 ? "" : "s") for \(path) did not relocate; those functions are compiled again"))
         }
         rejectedMachineCode = [:]
-        for (key, saved) in pendingHits { try? store.recordHit(key: key, savedMicroseconds: saved) }
+        try? store.recordHits(pendingHits.map { (key: $0.key, savedMicroseconds: $0.value) })
         pendingHits = [:]
         let warm = loadedLazily.map { (key: $0.key, functionIds: Array(warmCode[$0.key] ?? []) + $0.value) }
         loadedLazily = [:]

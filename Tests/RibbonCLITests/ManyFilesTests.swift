@@ -105,7 +105,8 @@ import Testing
     /// Item 4: a warm run read the cache with three read transactions per file (the source
     /// digest, a probe as a file that uses nothing, the unit), each taking and dropping the
     /// WAL read lock (two `fcntl`s). The program's lookups now share one read transaction, and
-    /// the digests of the files one file uses come in one query.
+    /// the digests of the files one file uses come in one query; the hits go to the hit log
+    /// with one write.
     @Test func aWarmRunReadsTheCacheInOneTransaction() throws {
         let (single, _) = try Self.fan(files: 1)
         let (many, stdout) = try Self.fan(files: 40)
@@ -117,6 +118,9 @@ import Testing
         let one = try Self.count("fcntl", matching: "F_RDLCK", ["run", single], cache: cache)
         let forty = try Self.count("fcntl", matching: "F_RDLCK", ["run", many], cache: cache)
         #expect(one > 0 && forty == one, "read locks: \(one) for 1 file, \(forty) for 40")
+        // The hits of all the units go to the hit log with one write (it was opened per unit).
+        let logOpens = try Self.count("openat", matching: "hits.log", ["run", many], cache: cache)
+        #expect(logOpens == 1, "hits.log opened \(logOpens) times for 41 units")
         let warm = try Faults.ribbon(["run", "--stats", many], cache: cache)
         #expect(warm.stdout == stdout)
         let stats = try warm.stats()

@@ -72,6 +72,20 @@ import Testing
         #expect(recorded[paths[2]] == 0, "a path not looked up is never trusted")
     }
 
+    /// A run's hits go to the hit log with one write, and fold as hits recorded one by one.
+    @Test func hitsRecordedTogetherFoldLikeHitsRecordedOneByOne() throws {
+        let store = try CacheStore(directory: CacheStoreTests.temporaryDirectory() + "/cache")
+        try store.store(units: [Self.unit(1), Self.unit(2)], ribbonBuild: "b1", jitIdentity: "j")
+        try store.recordHits([])
+        #expect(!FileManager.default.fileExists(atPath: store.directory + "/" + HitLog.fileName))
+        try store.recordHits([(Self.key(1), 100), (Self.key(2), 20), (Self.key(1), 3)])
+        let size = (try FileManager.default.attributesOfItem(atPath: store.directory + "/" + HitLog.fileName)[.size] as? Int)
+        #expect(size == 3 * HitLog.recordSize)
+        try store.recordHit(key: Self.key(2), savedMicroseconds: 1000)
+        let counters = try store.counters()
+        #expect(counters["hits"] == 4 && counters["saved_us"] == 1123, "\(counters)")
+    }
+
     /// Beyond the size bound, the units just stored are all kept (not only one), and the others
     /// go least recently used first.
     @Test func aBatchOverTheSizeBoundKeepsEveryUnitItStored() throws {
