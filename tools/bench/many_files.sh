@@ -19,7 +19,9 @@
 # scheme; --runs, default 11):
 #   uncached   ribbon run main.rib --no-cache
 #   cold       ribbon run main.rib with RIBBON_CACHE_DIR a new empty directory (0700) per run,
-#              made and removed outside the clock
+#              made and removed outside the clock (so the run creates the database too)
+#   cold, cache exists   the same, but the directory is a copy, made outside the clock, of a
+#              cache that holds another program (examples/hello.rib): the program is new to it
 #   warm       ribbon run main.rib with a cache primed by one run, then a second run after the
 #              2 s in which a remembered source digest is not trusted yet (so every file's
 #              digest is remembered, as in any later run)
@@ -108,6 +110,10 @@ check() {
 for entry in "${binaries[@]}"; do
     set -- $entry
     label="$1" b="$2"
+    # A cache that exists already, holding another program: copied for each "cold, cache exists" run.
+    mkdir -m 0700 -p "$out/existing-$label"
+    RIBBON_CACHE_DIR="$out/existing-$label" "$b" run "$root/examples/hello.rib" >/dev/null 2>&1 \
+        || { note "$label: cannot prime $out/existing-$label"; failed=1; }
     for program in "${programs[@]}"; do
         set -- $program
         note "checking $label $1..."
@@ -126,6 +132,7 @@ for entry in "${binaries[@]}"; do
         set -- $program
         printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$1" uncached "$b" "$2" >> "$cases"
         printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$1" cold "$b" "$2" >> "$cases"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$1" cold-existing "$b" "$2" >> "$cases"
         printf '%s\t%s\t%s\t%s\t%s\n' "$label" "$1" warm "$b" "$2" >> "$cases"
     done
 done
@@ -141,8 +148,12 @@ def once(label, program, kind, binary, main):
     argv = [binary, "run", main] + (["--no-cache"] if kind == "uncached" else [])
     env = dict(os.environ)
     fresh = None
-    if kind == "cold":
+    if kind in ("cold", "cold-existing"):
         fresh = tempfile.mkdtemp(prefix="fresh-", dir=os.path.join(out, "fresh"))
+        if kind == "cold-existing":
+            template = os.path.join(out, "existing-" + label)
+            for name in os.listdir(template):
+                shutil.copy2(os.path.join(template, name), fresh)
         env["RIBBON_CACHE_DIR"] = fresh
     elif kind == "warm":
         env["RIBBON_CACHE_DIR"] = os.path.join(out, "warm-%s-%s" % (label, program))
@@ -185,18 +196,18 @@ labels = ["new"] + (["before"] if before else [])
 print("Programs of many files, %s interleaved rounds (median; wall time, CPU time = user + system)." % runs)
 print("Binary: `%s`%s." % (new, ("; before: `%s`" % before) if before else ""))
 print()
-print("| program | build | uncached | cold | warm | cold / uncached | warm / uncached | cold fdatasync / ftruncate |")
-print("|---|---|---|---|---|---|---|---|")
+print("| program | build | uncached | cold | cold, cache exists | warm | cold / uncached | cold, cache exists / uncached | warm / uncached | cold fdatasync / ftruncate |")
+print("|---|---|---|---|---|---|---|---|---|---|")
 for program in ["fan", "chain"]:
     for label in labels:
-        m = {k: t["%s|%s|%s" % (label, program, k)] for k in ["uncached", "cold", "warm"]}
+        m = {k: t["%s|%s|%s" % (label, program, k)] for k in ["uncached", "cold", "cold-existing", "warm"]}
         w = {k: m[k]["wall_median"] * 1000 for k in m}
         c = {k: m[k]["cpu_median"] * 1000 for k in m}
         cell = lambda k: "%.0f ms (CPU %.0f)" % (w[k], c[k])
         ratio = lambda k: "%.2fx (CPU %.2fx)" % (w[k] / w["uncached"], c[k] / c["uncached"])
-        print("| %s | %s | %s | %s | %s | %s | %s | %s |" % (
-            names[program], label, cell("uncached"), cell("cold"), cell("warm"), ratio("cold"), ratio("warm"),
-            counts(label, program)))
+        print("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            names[program], label, cell("uncached"), cell("cold"), cell("cold-existing"), cell("warm"),
+            ratio("cold"), ratio("cold-existing"), ratio("warm"), counts(label, program)))
 EOF
 [ "$failed" = 0 ] || { note "CHECKS FAILED (see above)"; exit 1; }
 exit 0
