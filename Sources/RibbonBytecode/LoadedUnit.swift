@@ -244,19 +244,28 @@ public final class LoadedUnit {
         LoadedUnit.release(memory, lazy: lazySource != nil, size: memorySize)
     }
 
-    /// The unit's memory: from the allocator when loaded at once; lazily, a mapping populated
-    /// in one call (the AddressTable and the stub, all written now: one system call instead of
-    /// a page fault per page).
+    /// The unit's memory: from the allocator when loaded at once or small (zeroed when lazy:
+    /// then the table and globals are not written now); a large lazy unit's, a mapping
+    /// populated in one call (the AddressTable and the stub, all written now: one system call
+    /// instead of a page fault per page). A program of many small files loads thousands of
+    /// units, for which a mapping each cost two system calls and a page fault.
     static func allocate(_ size: Int, lazy: Bool) -> UnsafeMutableRawPointer? {
-        guard lazy else { return UnsafeMutableRawPointer.allocate(byteCount: max(size, 16), alignment: 16) }
-        let mapped = mmap(nil, max(size, 16), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
+        guard lazy, size >= mappedBytes else {
+            let memory = UnsafeMutableRawPointer.allocate(byteCount: max(size, 16), alignment: 16)
+            if lazy { memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(size, 16)) }
+            return memory
+        }
+        let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0)
         guard let mapped, mapped != MAP_FAILED else { return nil }
         return mapped
     }
 
     static func release(_ memory: UnsafeMutableRawPointer, lazy: Bool, size: Int) {
-        if lazy { munmap(memory, max(size, 16)) } else { memory.deallocate() }
+        if lazy, size >= mappedBytes { munmap(memory, size) } else { memory.deallocate() }
     }
+
+    /// Lazily loaded units at least this big are mapped (`allocate`).
+    static let mappedBytes = 64 << 10
 
     /// Sets a function's AddressTable entry, and every other unit's slot that imports it: how
     /// the JIT swaps machine code in (calls from other units go through their own slots).

@@ -271,60 +271,21 @@ public final class CacheStore {
     /// same key (a bad row included). With `image` nil only machine code is added, to a unit
     /// already stored (if it has been evicted meanwhile, nothing is stored).
     /// Afterwards, when the cache holds more than `maxBytes`, the least recently used units are
-    /// evicted (`evict(toFit:)`). `sourceDigests`, the run's source digests to remember, are
-    /// written in the same transaction, so that a run waits for the write lock at most once.
-    /// `warmRanges`: what of the image the run used, which warm runs then read first
-    /// (`ImageChunks.encode`).
+    /// evicted (the unit just stored is kept). `sourceDigests`, the run's source digests to
+    /// remember, are written in the same transaction, so that a run waits for the write lock at
+    /// most once. `warmRanges`: what of the image the run used, which warm runs then read first
+    /// (`ImageChunks.encode`). `store(units:…)` with one unit: a run stores all its units at once.
     public func store(
         key: SHA256Digest, sourcePath: String, image: [UInt8]?, compileMicroseconds: Int, ribbonBuild: String,
         jitIdentity: String, machineCode: [MachineCodeEntry], factors: String = "", maxBytes: Int64? = nil,
         countMiss: Bool = false, sourceDigests: [SourceDigestRecord] = [], warmRanges: [Range<Int>] = []
     ) throws {
-        // Compress and hash before taking the write lock.
-        let imageFrames = try image.map { try ImageChunks.encode($0, warm: warmRanges) }
-        let imageHash = image.map { SHA256.hash($0) }
-        let blobs = try machineCode.map { entry in
-            (entry, try LZ4Frame.compress(entry.blob), SHA256.hash(entry.blob))
-        }
-        let now = Int64(time(nil))
-        try writing {
-            try foldHits()
-            for digest in sourceDigests { try recordDigest(digest) }
-            if countMiss { try addToCounters(["misses": 1]) }
-            guard let image, let imageFrames, let imageHash else {
-                let exists = try db.statement("SELECT 1 FROM units WHERE key = ?1")
-                try exists.bind(key.bytes, at: 1)
-                defer { exists.reset() }
-                guard try exists.step() else { return }
-                try insert(machineCode: blobs, key: key, jitIdentity: jitIdentity)
-                return
-            }
-            let unit = try db.statement(
-                """
-                INSERT INTO units (key, source_path, image, image_size, image_sha256, ribbon_build, compile_us,
-                    created_at, last_used_at, factors, image_chunks)
-                VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)
-                ON CONFLICT (key) DO UPDATE SET source_path = excluded.source_path, image = excluded.image,
-                    image_size = excluded.image_size, image_sha256 = excluded.image_sha256,
-                    ribbon_build = excluded.ribbon_build, compile_us = excluded.compile_us,
-                    last_used_at = excluded.last_used_at, factors = excluded.factors,
-                    image_chunks = excluded.image_chunks
-                """)
-            try unit.bind(key.bytes, at: 1)
-            try unit.bind(sourcePath, at: 2)
-            try unit.bind(imageFrames.frames, at: 3)
-            try unit.bind(Int64(image.count), at: 4)
-            try unit.bind(imageHash.bytes, at: 5)
-            try unit.bind(ribbonBuild, at: 6)
-            try unit.bind(Int64(compileMicroseconds), at: 7)
-            try unit.bind(now, at: 8)
-            try unit.bind(factors, at: 9)
-            try unit.bind(imageFrames.index, at: 10)
-            try unit.run()
-            try insert(machineCode: blobs, key: key, jitIdentity: jitIdentity)
-        }
-        if let maxBytes { try evict(toFit: maxBytes, keeping: key) }
-        checkpoint()
+        let unit = UnitToStore(
+            key: key, sourcePath: sourcePath, image: image, compileMicroseconds: compileMicroseconds,
+            machineCode: machineCode, factors: factors, countsMiss: countMiss, warmRanges: warmRanges)
+        try store(
+            units: [unit], ribbonBuild: ribbonBuild, jitIdentity: jitIdentity, maxBytes: maxBytes,
+            sourceDigests: sourceDigests)
     }
 
     /// Moves what this connection wrote from the WAL into the database file and empties the
@@ -337,7 +298,7 @@ public final class CacheStore {
         db.checkpointWithoutWaiting()
     }
 
-    private func insert(
+    func insert(
         machineCode blobs: [(MachineCodeEntry, [UInt8], SHA256Digest)], key: SHA256Digest, jitIdentity: String
     ) throws {
             let code = try db.statement(

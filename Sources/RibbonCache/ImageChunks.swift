@@ -188,31 +188,49 @@ public final class LazyUnitImage {
         loaded = Array(repeating: false, count: index.count)
         // Plain 4 KiB pages: a warm run touches a few hundred KiB of a large image (its tables
         // and the code of the functions it runs), and a transparent huge page would zero 2 MiB
-        // for each part touched (measured: 0.6 ms of a 7 ms warm start).
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        mappedSize = max(page, (imageSize + page - 1) / page * page)
-        let memory = mmap(nil, mappedSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
-        guard let memory, memory != MAP_FAILED else { throw CodecError("cannot map \(imageSize) bytes for a unit image") }
-        mapping = memory
-        mapped = memory
-        base = UnsafeRawPointer(memory)
+        // for each part touched (measured: 0.6 ms of a 7 ms warm start). A small image comes
+        // from the allocator: a program of many small files has thousands, for which a mapping
+        // each cost two system calls and a page fault.
+        if imageSize < Self.mappedBytes {
+            mappedSize = 0
+            mapping = UnsafeMutableRawPointer.allocate(byteCount: max(imageSize, 16), alignment: 16)
+            mapping.initializeMemory(as: UInt8.self, repeating: 0, count: max(imageSize, 16))  // as a mapping is
+        } else {
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            mappedSize = (imageSize + page - 1) / page * page
+            let memory = mmap(nil, mappedSize, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
+            guard let memory, memory != MAP_FAILED else { throw CodecError("cannot map \(imageSize) bytes for a unit image") }
+            mapping = memory
+        }
+        mapped = mapping
+        base = UnsafeRawPointer(mapping)
     }
 
+    /// Images at least this big are mapped; smaller ones are allocated (`mappedSize` 0).
+    static let mappedBytes = 64 << 10
+
     deinit {
-        munmap(mapping, mappedSize)
+        if mappedSize > 0 { munmap(mapping, mappedSize) } else { mapping.deallocate() }
         scratchBuffer.deallocate()
     }
 
-    /// Where frames are read before they are checked and decompressed: one buffer, grown as
-    /// needed (a warm run reads dozens of runs of frames, mostly a few KiB each).
-    private var scratchBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 16 << 10, alignment: 16)
+    /// Where frames are read before they are checked and decompressed: one buffer for a batch
+    /// of reads (`inOneBatch`), grown as needed (a warm run reads dozens of runs of frames,
+    /// mostly a few KiB each), and freed after it: a program of many files keeps thousands of
+    /// units, and a buffer kept by each grew the heap by 16 KiB a unit.
+    private var scratchBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
 
     private func scratch(_ count: Int) -> UnsafeMutableRawBufferPointer {
         if scratchBuffer.count < count {
             scratchBuffer.deallocate()
-            scratchBuffer = .allocate(byteCount: max(count, 2 * scratchBuffer.count), alignment: 16)
+            scratchBuffer = .allocate(byteCount: max(count, 2 * scratchBuffer.count, 4 << 10), alignment: 16)
         }
         return UnsafeMutableRawBufferPointer(rebasing: scratchBuffer[0..<count])
+    }
+
+    private func releaseScratch() {
+        scratchBuffer.deallocate()
+        scratchBuffer = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     }
 
     /// How many of the chunks that `range` touches have been read.
@@ -244,6 +262,7 @@ public final class LazyUnitImage {
         defer {
             batch?.close()
             batch = nil
+            releaseScratch()
         }
         return try body()
     }
@@ -253,6 +272,7 @@ public final class LazyUnitImage {
     public func ensure(_ range: Range<Int>) throws {
         guard !range.isEmpty else { return }
         guard range.lowerBound >= 0, range.upperBound <= count else { throw CodecError("range outside the image") }
+        defer { if batch == nil { releaseScratch() } }
         let wanted = range.lowerBound / ImageChunks.chunkSize...(range.upperBound - 1) / ImageChunks.chunkSize
         var i = wanted.lowerBound
         while i <= wanted.upperBound {

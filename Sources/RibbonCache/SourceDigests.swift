@@ -70,6 +70,50 @@ extension CacheStore {
         return SHA256Digest(bytes: query.blob(5))
     }
 
+    /// `trustedDigest` for many files with one query per `digestBatchLimit` of them (a
+    /// program's files that one file uses are known together): the digest of each file, in
+    /// order, or nil where `trustedDigest` gives nil. The rule is `trustedDigest`'s, exactly,
+    /// and so is the reading of the file system's clock (`DigestClock`) that the digests then
+    /// recorded for these paths are dated by (tests hold the two to it).
+    public func trustedDigests(_ files: [(path: String, stat: FileStat)]) throws -> [SHA256Digest?] {
+        guard !files.isEmpty else { return [] }
+        // As `trustedDigest`: the file system's clock is read before any of these files is, and
+        // only the paths looked up may be recorded with that reading.
+        digestClock.readIfNeeded(directory: directory)
+        for file in files { digestClock.lookedUp.insert(file.path) }
+        var rows: [String: (stat: FileStat, digest: [UInt8], recorded: Int64)] = [:]
+        var start = 0
+        while start < files.count {
+            let batch = files[start..<min(start + Self.digestBatchLimit, files.count)]
+            start = batch.endIndex
+            // A statement per power of two (a few, all cached): the places a batch does not
+            // fill stay NULL, which no path equals. (SQLite sorts an IN list at each run.)
+            var places = 1
+            while places < batch.count { places *= 2 }
+            let query = try db.statement(
+                "SELECT path, device, inode, size, mtime_ns, ctime_ns, digest, recorded_ns FROM source_digests "
+                    + "WHERE path IN (" + (1...places).map { "?\($0)" }.joined(separator: ", ") + ")")
+            for (i, file) in batch.enumerated() { try query.bind(file.path, at: Int32(i + 1)) }
+            defer { query.reset() }
+            while try query.step() {
+                let recorded = FileStat(
+                    device: UInt64(bitPattern: query.int64(1)), inode: UInt64(bitPattern: query.int64(2)),
+                    size: query.int64(3), mtimeNanoseconds: query.int64(4), ctimeNanoseconds: query.int64(5))
+                rows[query.text(0)] = (recorded, query.blob(6), query.int64(7))
+            }
+        }
+        return files.map { file in
+            guard let row = rows[file.path], row.stat == file.stat else { return nil }
+            let newest = max(file.stat.mtimeNanoseconds, file.stat.ctimeNanoseconds)
+            // Both from the file system's clock; a file dated in the future is never trusted.
+            guard row.recorded - newest >= Self.digestTrustMarginNanoseconds else { return nil }
+            return SHA256Digest(bytes: row.digest)
+        }
+    }
+
+    /// The most paths `trustedDigests` asks for in one query.
+    static let digestBatchLimit = 128
+
     /// A digest to remember: `recordDigest`'s arguments, kept until the run writes to the cache
     /// (`store(sourceDigests:)`, or `recordDigestsUnlessBusy` when it stores nothing).
     public struct SourceDigestRecord: Sendable, Equatable {

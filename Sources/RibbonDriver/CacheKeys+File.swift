@@ -16,32 +16,56 @@ extension CacheKeys {
         return try keys.factors(path)
     }
 
-    /// Keys of a program's files by file identity, with the files being visited.
+    /// Keys of a program's files by file identity, with the files being visited. The files are
+    /// walked with a stack of their own, not by recursion: a `use` chain tens of thousands of
+    /// files deep would overflow the machine stack.
     private struct ProgramKeys {
         var known: [ProgramLoader.FileIdentity: UnitKeyFactors] = [:]
         var visiting: Set<ProgramLoader.FileIdentity> = []
 
-        mutating func factors(_ path: String) throws(SystemError) -> UnitKeyFactors {
+        /// A file whose key is being computed: its uses, the next to look at, and the keys of
+        /// the files it uses so far.
+        struct Frame {
+            var identity: ProgramLoader.FileIdentity
+            var path: String
+            var digest: SHA256Digest
+            var uses: [UseDeclaration]
+            var next = 0
+            var seen: Set<ProgramLoader.FileIdentity> = []
+            var dependencies: [SHA256Digest] = []
+        }
+
+        mutating func enter(_ path: String) throws(SystemError) -> Frame {
             let identity = ProgramKeys.identity(path)
             let bytes = try FileSystem.readFile(path)
             visiting.insert(identity)
-            defer { visiting.remove(identity) }
-            var dependencies: [SHA256Digest] = []
-            var seen: Set<ProgramLoader.FileIdentity> = []
-            for use in scanUses(bytes) {
-                let usedPath = ProgramLoader.join(directoryOf: path, use.path)
-                let used = ProgramKeys.identity(usedPath)
-                guard !visiting.contains(used), seen.insert(used).inserted else { continue }
-                var key: UnitKeyFactors
-                if let known = known[used] {
-                    key = known
-                } else {
-                    key = try factors(usedPath)
-                    known[used] = key
+            return Frame(identity: identity, path: path, digest: SHA256.hash(bytes), uses: scanUses(bytes))
+        }
+
+        mutating func factors(_ path: String) throws(SystemError) -> UnitKeyFactors {
+            var stack = [try enter(path)]
+            while true {
+                let top = stack.count - 1
+                if stack[top].next < stack[top].uses.count {
+                    let use = stack[top].uses[stack[top].next]
+                    stack[top].next += 1
+                    let usedPath = ProgramLoader.join(directoryOf: stack[top].path, use.path)
+                    let used = ProgramKeys.identity(usedPath)
+                    guard !visiting.contains(used), stack[top].seen.insert(used).inserted else { continue }
+                    if let known = known[used] {
+                        stack[top].dependencies.append(known.key)
+                    } else {
+                        stack.append(try enter(usedPath))
+                    }
+                    continue
                 }
-                dependencies.append(key.key)
+                let done = stack.removeLast()
+                visiting.remove(done.identity)
+                let key = CacheKeys.factors(sourceDigest: done.digest, dependencyKeys: done.dependencies)
+                guard !stack.isEmpty else { return key }
+                known[done.identity] = key
+                stack[stack.count - 1].dependencies.append(key.key)
             }
-            return CacheKeys.factors(sourceDigest: SHA256.hash(bytes), dependencyKeys: dependencies)
         }
 
         static func identity(_ path: String) -> ProgramLoader.FileIdentity {

@@ -91,8 +91,9 @@ final class CacheSession {
         // decompressed, hash-checked and verified (`LoadedUnit(lazy:)`).
         do {
             // One read transaction for the lookup and the decode (a dozen reads of the row and
-            // its chunks); the chunks a run needs later are each read on their own.
-            let outcome = try store.reading { () throws -> Lookup? in
+            // its chunks), or the program's (`beginSharedRead`); the chunks a run needs later
+            // are each read on their own.
+            let outcome = try store.readingShared { () throws -> Lookup? in
                 switch try store.loadLazily(
                     key: key, jitIdentity: CacheKeys.jitIdentity, warmCode: loadsMachineCode ? Self.hostFeatures : nil)
                 {
@@ -241,8 +242,7 @@ final class CacheSession {
     private var pendingDigests: [String: CacheStore.SourceDigestRecord] = [:]
 
     /// Set when a store failed (the lock held past the busy timeout, the disk full, an I/O
-    /// error): the run's other stores are skipped, so that a program of many files waits and
-    /// warns once, not once per file.
+    /// error): nothing else is written in this run (`finish` does not wait for the lock again).
     private var storeFailed = false
 
     /// Whether a store of this run failed (`ribbon build` then exits 74).
@@ -261,7 +261,7 @@ final class CacheSession {
                 "\(count) machine-code blob\(count == 1 ? "" : "s") for \(path) did not relocate; those functions are compiled again"))
         }
         rejectedMachineCode = [:]
-        for (key, saved) in pendingHits { try? store.recordHit(key: key, savedMicroseconds: saved) }
+        try? store.recordHits(pendingHits.map { (key: $0.key, savedMicroseconds: $0.value) })
         pendingHits = [:]
         let warm = loadedLazily.map { (key: $0.key, functionIds: Array(warmCode[$0.key] ?? []) + $0.value) }
         loadedLazily = [:]
@@ -283,6 +283,25 @@ final class CacheSession {
         return try? store.trustedDigest(path: absolutePath(path), stat: stat)
     }
 
+    /// `rememberedDigest` of each file, with one query (per hundred files).
+    func rememberedDigests(_ files: [(path: String, stat: FileStat)]) -> [SHA256Digest?] {
+        let absolute = files.map { (path: absolutePath($0.path), stat: $0.stat) }
+        return (try? store.trustedDigests(absolute)) ?? Array(repeating: nil, count: files.count)
+    }
+
+    /// Lookups and digest queries from here to `endSharedRead` share one read transaction
+    /// (`CacheStore.beginSharedRead`): a warm run of a program of many files takes SQLite's
+    /// locks once, not three times per file. Best effort: without it each query has its own.
+    func beginSharedRead() {
+        try? store.beginSharedRead()
+    }
+
+    /// Call before compiling (a reader held open holds back other processes' checkpoints)
+    /// and before anything writes.
+    func endSharedRead() {
+        store.endSharedRead()
+    }
+
     /// Remembers a digest just computed for the file (stat data taken before it was read); it
     /// is written with the run's store, or at `finish` (see `pendingDigests`).
     func rememberDigest(_ digest: SHA256Digest, path: String, stat: FileStat?) {
@@ -302,40 +321,64 @@ final class CacheSession {
     /// Microseconds spent fetching and installing machine code as functions were placed.
     var lazyMachineCodeMicroseconds = 0
 
-    /// Stores a unit (nil when it came from the cache) and the machine code compiled in this
-    /// run, in one transaction, then evicts least-recently-used units beyond the size bound.
-    /// Nothing after a store of this run has failed (see `storeFailed`).
-    func store(
-        key: UnitKeyFactors, path: String, image: UnitImage?, compileMicroseconds: Int, compiled: [JITEngine.Compiled],
-        warmRanges: [Range<Int>] = []
-    ) {
-        let entries = compiled.map {
-            CacheStore.MachineCodeEntry(
-                functionId: $0.functionId, features: $0.code.features, blob: $0.code.serialized(),
-                jitMicroseconds: $0.microseconds)
+    /// A unit for `store(_:)`: compiled in this run (`image`), or from the cache (`image` nil)
+    /// with machine code compiled in this run.
+    struct UnitToStore {
+        var key: UnitKeyFactors
+        var path: String
+        var image: UnitImage?
+        var compileMicroseconds: Int
+        var compiled: [JITEngine.Compiled]
+        /// What of the image the run used (`ImageChunks.encode`).
+        var warmRanges: [Range<Int>] = []
+    }
+
+    /// Stores the run's units (those with nothing new are left out) and the pending source
+    /// digests in one transaction, then evicts least-recently-used units beyond the size bound
+    /// (none of these) and empties the WAL, once for the whole program. A failure is one
+    /// warning, and nothing of it is stored; nothing is stored after a store of this run has
+    /// failed (see `storeFailed`).
+    func store(_ units: [UnitToStore]) {
+        let stored = units.filter { $0.image != nil || !$0.compiled.isEmpty }
+        guard !stored.isEmpty, !storeFailed else { return }
+        let rows = stored.map { unit in
+            CacheStore.UnitToStore(
+                key: unit.key.key, sourcePath: absolutePath(unit.path), image: unit.image?.bytes,
+                compileMicroseconds: unit.compileMicroseconds,
+                machineCode: unit.compiled.map {
+                    CacheStore.MachineCodeEntry(
+                        functionId: $0.functionId, features: $0.code.features, blob: $0.code.serialized(),
+                        jitMicroseconds: $0.microseconds)
+                },
+                factors: unit.key.storedText, countsMiss: unit.image != nil, warmRanges: unit.warmRanges)
         }
-        guard image != nil || !entries.isEmpty, !storeFailed else { return }
         wrote = false  // `store` checkpoints
         // Tried once: after a store that failed (locked, full), `finish` does not wait again.
         let digests = pendingDigests.values.sorted { $0.path < $1.path }
         pendingDigests = [:]
         do {
             try store.store(
-                key: key.key, sourcePath: absolutePath(path), image: image?.bytes,
-                compileMicroseconds: compileMicroseconds, ribbonBuild: CacheKeys.ribbonBuild,
-                jitIdentity: CacheKeys.jitIdentity, machineCode: entries, factors: key.storedText, maxBytes: maxBytes,
-                countMiss: image != nil, sourceDigests: digests, warmRanges: warmRanges)
+                units: rows, ribbonBuild: CacheKeys.ribbonBuild, jitIdentity: CacheKeys.jitIdentity, maxBytes: maxBytes,
+                sourceDigests: digests)
         } catch {
             storeFailed = true
-            warnings.append(Self.warning("cannot store \(path): \(error)"))
+            // The last is the file run, when it was compiled: dependencies come first.
+            let others = stored.count == 1 ? "" : " and \(stored.count - 1) other unit\(stored.count == 2 ? "" : "s")"
+            warnings.append(Self.warning("cannot store \(stored[stored.count - 1].path)\(others): \(error)"))
         }
     }
 
     func absolutePath(_ path: String) -> String {
-        guard !path.hasPrefix("/"), let cwd = getcwd(nil, 0) else { return path }
-        defer { free(cwd) }
-        return String(cString: cwd) + "/" + path
+        guard !path.hasPrefix("/"), let workingDirectory else { return path }
+        return workingDirectory + "/" + path
     }
+
+    /// Asked once per run, not once per file.
+    private lazy var workingDirectory: String? = {
+        guard let cwd = getcwd(nil, 0) else { return nil }
+        defer { free(cwd) }
+        return String(cString: cwd)
+    }()
 }
 
 extension LazyUnitImage: UnitImageSource {}

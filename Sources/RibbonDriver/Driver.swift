@@ -238,7 +238,7 @@ public enum Driver {
     /// run of a program that `build --jit` compiled whole reads the code of what runs, not of
     /// every function.
     static func installCachedCodeOnPlacement(_ file: ProgramFile, jit: JITEngine, cache: CacheSession) {
-        guard let unit = file.unit, let key = file.factors?.key else { return }
+        guard let unit = file.unit, let key = file.key else { return }
         let path = file.path
         unit.onPlaced = { [weak jit, weak cache, unowned unit] id in
             guard let jit, let cache else { return }
@@ -254,10 +254,13 @@ public enum Driver {
     nonisolated(unsafe) private static var leftForExit: [AnyObject] = []
 
     /// Stores each file's unit if it was compiled in this run, with the machine code compiled
-    /// for it (one transaction per unit), then empties the WAL.
+    /// for it, all in one transaction, then empties the WAL (once per run, however many files).
     /// A unit loaded lazily that turned out damaged mid-run is replaced by the image compiled
     /// afresh for it (`ProgramLoader.recompile`).
     static func store(_ files: [ProgramFile], in cache: CacheSession, compiled: [JITEngine.Compiled]) {
+        var compiledByUnit: [ObjectIdentifier: [JITEngine.Compiled]] = [:]
+        for code in compiled { compiledByUnit[code.unit, default: []].append(code) }
+        var units: [CacheSession.UnitToStore] = []
         for file in files {
             guard let factors = file.factors, let unit = file.unit else { continue }
             var image = file.image
@@ -265,11 +268,13 @@ public enum Driver {
                 cache.warn("entry for \(file.path) was damaged or removed mid-run; recompiled the parts it needed, and stored it again")
                 image = fallback
             }
-            let code = compiled.filter { $0.unit == ObjectIdentifier(unit) }
-            cache.store(
-                key: factors, path: file.path, image: image, compileMicroseconds: file.compileMicroseconds,
-                compiled: code, warmRanges: image == nil ? [] : unit.usedImageRanges())
+            units.append(
+                CacheSession.UnitToStore(
+                    key: factors, path: file.path, image: image, compileMicroseconds: file.compileMicroseconds,
+                    compiled: compiledByUnit[ObjectIdentifier(unit)] ?? [],
+                    warmRanges: image == nil ? [] : unit.usedImageRanges()))
         }
+        cache.store(units)
         cache.finish()
     }
 

@@ -22,14 +22,20 @@ final class ProgramFile {
     var stat: FileStat?
     var bytes: [UInt8]?
     var digest: SHA256Digest?
+    /// Whether the cache was asked for its remembered digest (`digest` is its answer).
+    var digestQueried = false
     /// The first `use` that named this file (where an error reading it is reported).
     var firstUse: (file: ProgramFile, location: SourceLocation)?
     /// Each `use` path as written → the file it names.
     var usePaths: [String: ProgramFile] = [:]
     /// The files this one uses, in `use` order, each once.
     var dependencies: [ProgramFile] = []
-    /// Its cache key's factors (with a cache only).
-    var factors: UnitKeyFactors?
+    /// Its cache key's factors (with a cache only), and the key they hash to (hashed once: the
+    /// keys of the files it uses are factors of the keys of the files that use it).
+    var factors: UnitKeyFactors? {
+        didSet { key = factors?.key }
+    }
+    private(set) var key: SHA256Digest?
     var unit: LoadedUnit?
     /// The image compiled in this run; nil when the unit came from the cache.
     var image: UnitImage?
@@ -112,83 +118,183 @@ final class ProgramLoader {
             }
         }
         byIdentity[identity(path, stat)] = root
-        try visit(root, chain: [root])
+        try walk(from: root)
         return root
     }
 
     // MARK: Visiting files
 
-    private func visit(_ file: ProgramFile, chain: [ProgramFile]) throws(Failure) {
-        file.state = .visiting
-        defer { file.state = .done }
-        // Whether the unit was looked up as using nothing, before the file was read.
+    /// One file being visited, and where its visit stands: what a recursive visit kept on the
+    /// machine stack, which a `use` chain a few thousand files deep overflowed (SIGSEGV).
+    private struct Frame {
+        enum Step {
+            /// Find the digest, probe the cache, read the file and resolve its uses.
+            case start
+            /// Visit the files it uses (`next` is the next to look at), then `lookUp`.
+            case dependencies
+            /// Look its unit up under its full key; else parse it, and if the parser finds other
+            /// uses than the scan did, visit those (`reparsedDependencies`), else `compile`.
+            case lookUp
+            case reparsedDependencies
+            case compile
+        }
+
+        let file: ProgramFile
+        var step = Step.start
+        /// Whether the unit was looked up as using nothing, before the file was read.
         var probed = false
-
-        if let cache {
-            let t0 = monotonicMicroseconds()
-            if file.bytes == nil { file.digest = cache.rememberedDigest(path: file.path, stat: file.stat) }
-            if file.digest == nil {
-                try read(file)
-                file.digest = SHA256.hash(file.bytes!)
-                cache.rememberDigest(file.digest!, path: file.path, stat: file.stat)
-            }
-            notePhase("source", monotonicMicroseconds() - t0)
-            statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
-            if file.bytes == nil {
-                if lookup(file, CacheKeys.factors(sourceDigest: file.digest!)) { return }
-                probed = true
-            }
-        }
-        try read(file)
-
         var parsed: ParsedFile? = nil
-        var uses: [UseDeclaration]
-        if cache == nil {
-            parsed = parse(file)
-            uses = parsed!.uses
-        } else {
-            uses = scanUses(file.bytes!)
-        }
-        var problems = resolve(uses, of: file, chain: chain)
-        if !problems.isEmpty, parsed == nil {
-            // The scan may be wrong about a file with errors: the parser decides.
-            parsed = parse(file)
-            uses = parsed!.uses
-            problems = resolve(uses, of: file, chain: chain)
-        }
-        try visitDependencies(of: file, chain: chain, problems: problems, parsed: parsed)
+        var uses: [UseDeclaration] = []
+        var next = 0
+    }
 
-        if cache != nil, !(probed && file.dependencies.isEmpty) {
-            if lookup(file, factors(of: file)) { return }
+    /// What a step of a visit leads to.
+    private enum Next {
+        /// Another step of the same file.
+        case again
+        /// Visit this file (it uses it), then come back.
+        case visit(ProgramFile)
+        /// The file is loaded (compiled, or from the cache).
+        case finished
+    }
+
+    /// Visits `root` and every file it uses, depth first, each once, dependencies before the
+    /// files that use them (what appends them to `files`), with an explicit stack: the depth
+    /// of a `use` chain is bounded by memory, not by the machine stack. `chain` is the path of
+    /// `use`s from the root to the file on top (for the cycle message).
+    private func walk(from root: ProgramFile) throws(Failure) {
+        var stack = [Frame(file: root)]
+        var chain = [root]
+        root.state = .visiting
+        defer {
+            // After a failure, the files still being visited count as visited, as before.
+            for frame in stack { frame.file.state = .done }
+            cache?.endSharedRead()
         }
-        if parsed == nil {
-            parsed = parse(file)
-            if parsed!.uses.map(\.path) != uses.map(\.path) {
-                // Only for a file the parser rejects (or a scanner bug): start over from its uses.
-                problems = resolve(parsed!.uses, of: file, chain: chain)
-                try visitDependencies(of: file, chain: chain, problems: problems, parsed: parsed)
+        while !stack.isEmpty {
+            if let cache {
+                // The cache's reads share one transaction; compiling happens outside it (an
+                // open reader holds back other processes' checkpoints).
+                if stack[stack.count - 1].step == .compile { cache.endSharedRead() } else { cache.beginSharedRead() }
             }
-        }
-        try compile(file, parsed!)
-        if cache != nil || computesKeys {
-            if file.digest == nil { file.digest = SHA256.hash(file.bytes!) }
-            file.factors = factors(of: file)
+            switch try step(&stack[stack.count - 1], chain: chain) {
+            case .again:
+                continue
+            case .visit(let dependency):
+                dependency.state = .visiting
+                stack.append(Frame(file: dependency))
+                chain.append(dependency)
+            case .finished:
+                stack.removeLast().file.state = .done
+                chain.removeLast()
+            }
         }
     }
 
-    /// Reports the problems with `file`'s uses (with its syntax errors), else visits the files
-    /// it uses that are not loaded yet.
-    private func visitDependencies(
-        of file: ProgramFile, chain: [ProgramFile], problems: [Diagnostic], parsed: ParsedFile?
-    ) throws(Failure) {
-        if !problems.isEmpty {
-            let source = SourceFile(path: file.path, bytes: file.bytes!)
-            let all = ((parsed?.diagnostics ?? []) + problems).sortedByLocation()
-            throw .compile(path: file.path, diagnostics: all.map { $0.rendered(in: source) })
+    /// Does the next step of the visit of `frame.file`.
+    private func step(_ frame: inout Frame, chain: [ProgramFile]) throws(Failure) -> Next {
+        let file = frame.file
+        switch frame.step {
+        case .start:
+            if let cache {
+                let t0 = monotonicMicroseconds()
+                if file.bytes == nil, !file.digestQueried {
+                    file.digest = cache.rememberedDigest(path: file.path, stat: file.stat)
+                }
+                if file.digest == nil {
+                    try read(file)
+                    file.digest = SHA256.hash(file.bytes!)
+                    cache.rememberDigest(file.digest!, path: file.path, stat: file.stat)
+                }
+                notePhase("source", monotonicMicroseconds() - t0)
+                statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+                if file.bytes == nil {
+                    if lookup(file, CacheKeys.factors(sourceDigest: file.digest!)) { return .finished }
+                    frame.probed = true
+                }
+            }
+            try read(file)
+            if cache == nil {
+                frame.parsed = parse(file)
+                frame.uses = frame.parsed!.uses
+            } else {
+                frame.uses = scanUses(file.bytes!)
+            }
+            var problems = resolve(frame.uses, of: file, chain: chain)
+            if !problems.isEmpty, frame.parsed == nil {
+                // The scan may be wrong about a file with errors: the parser decides.
+                frame.parsed = parse(file)
+                frame.uses = frame.parsed!.uses
+                problems = resolve(frame.uses, of: file, chain: chain)
+            }
+            try report(problems, of: file, parsed: frame.parsed)
+            queryDigests(ofFilesUsedBy: file)
+            frame.step = .dependencies
+            frame.next = 0
+            return .again
+
+        case .dependencies, .reparsedDependencies:
+            // A file is looked at when its turn comes: one visited meanwhile (used by an
+            // earlier dependency too) is skipped.
+            while frame.next < file.dependencies.count {
+                let dependency = file.dependencies[frame.next]
+                frame.next += 1
+                if dependency.state == .new { return .visit(dependency) }
+            }
+            frame.step = frame.step == .dependencies ? .lookUp : .compile
+            return .again
+
+        case .lookUp:
+            if cache != nil, !(frame.probed && file.dependencies.isEmpty) {
+                if lookup(file, factors(of: file)) { return .finished }
+            }
+            frame.step = .compile
+            if frame.parsed == nil {
+                cache?.endSharedRead()
+                let parsed = parse(file)
+                frame.parsed = parsed
+                if parsed.uses.map(\.path) != frame.uses.map(\.path) {
+                    // Only for a file the parser rejects (or a scanner bug): start over from its uses.
+                    try report(resolve(parsed.uses, of: file, chain: chain), of: file, parsed: parsed)
+                    frame.step = .reparsedDependencies
+                    frame.next = 0
+                }
+            }
+            return .again
+
+        case .compile:
+            let parsed = frame.parsed.take()!
+            try compile(file, parsed)
+            if cache != nil || computesKeys {
+                if file.digest == nil { file.digest = SHA256.hash(file.bytes!) }
+                file.factors = factors(of: file)
+            }
+            return .finished
         }
-        for dependency in file.dependencies where dependency.state == .new {
-            try visit(dependency, chain: chain + [dependency])
+    }
+
+    /// Asks the cache for the remembered digests of the files `file` uses that are not visited
+    /// yet, with one query, rather than one query each when their visits start.
+    private func queryDigests(ofFilesUsedBy file: ProgramFile) {
+        guard let cache else { return }
+        let t0 = monotonicMicroseconds()
+        let files = file.dependencies.filter { $0.state == .new && !$0.digestQueried && $0.bytes == nil && $0.stat != nil }
+        guard !files.isEmpty else { return }
+        let digests = cache.rememberedDigests(files.map { (path: $0.path, stat: $0.stat!) })
+        for (dependency, digest) in zip(files, digests) {
+            dependency.digest = digest
+            dependency.digestQueried = true
         }
+        notePhase("source", monotonicMicroseconds() - t0)
+        statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+    }
+
+    /// Throws the problems with `file`'s uses (with its syntax errors), if any.
+    private func report(_ problems: [Diagnostic], of file: ProgramFile, parsed: ParsedFile?) throws(Failure) {
+        guard !problems.isEmpty else { return }
+        let source = SourceFile(path: file.path, bytes: file.bytes!)
+        let all = ((parsed?.diagnostics ?? []) + problems).sortedByLocation()
+        throw .compile(path: file.path, diagnostics: all.map { $0.rendered(in: source) })
     }
 
     /// Finds the file each `use` names: `usePaths` and `dependencies`. Returns the `use`s that
@@ -196,6 +302,7 @@ final class ProgramLoader {
     private func resolve(_ uses: [UseDeclaration], of file: ProgramFile, chain: [ProgramFile]) -> [Diagnostic] {
         file.usePaths = [:]
         file.dependencies = []
+        var listed = Set<ObjectIdentifier>()  // two `use` paths may name one file
         var problems: [Diagnostic] = []
         for use in uses where file.usePaths[use.path] == nil {
             let path = ProgramLoader.join(directoryOf: file.path, use.path)
@@ -227,7 +334,7 @@ final class ProgramLoader {
                 continue
             }
             file.usePaths[use.path] = dependency
-            if !file.dependencies.contains(where: { $0 === dependency }) { file.dependencies.append(dependency) }
+            if listed.insert(ObjectIdentifier(dependency)).inserted { file.dependencies.append(dependency) }
         }
         return problems
     }
@@ -264,7 +371,7 @@ final class ProgramLoader {
 
     /// The key of a file whose dependencies have their keys.
     private func factors(of file: ProgramFile) -> UnitKeyFactors {
-        CacheKeys.factors(sourceDigest: file.digest!, dependencyKeys: file.dependencies.map { $0.factors!.key })
+        CacheKeys.factors(sourceDigest: file.digest!, dependencyKeys: file.dependencies.map { $0.key! })
     }
 
     /// Looks the file's unit up under `factors` and loads it when it is there.
@@ -274,7 +381,7 @@ final class ProgramLoader {
         defer { statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0 }
         file.factors = factors
         let found = cache.lookup(
-            key: factors.key, path: file.path, resolver: resolver(for: file), recordHit: recordHits, sourcePath: file.path)
+            key: file.key!, path: file.path, resolver: resolver(for: file), recordHit: recordHits, sourcePath: file.path)
         for (name, microseconds) in cache.store.lastLoadPhases { notePhase(name, microseconds) }
         if cache.decodeMicroseconds > 0 { notePhase("decode", cache.decodeMicroseconds) }
         guard case .hit(let unit, let code, let lazyMachineCode, let imageDigest) = found else { return false }
@@ -333,7 +440,11 @@ final class ProgramLoader {
         SymbolResolver(
             builtin: Builtins.address(named:),
             imported: { name, kind in
-                guard let colon = name.lastIndex(of: ":"), let unit = file.usePaths[String(name[..<colon])]?.unit else {
+                // By bytes: the name is ASCII up to the path, and `lastIndex(of:)` on characters
+                // was a measurable part of linking a program of many files.
+                guard let colon = name.utf8.lastIndex(of: UInt8(ascii: ":")),
+                    let unit = file.usePaths[String(name[..<colon])]?.unit
+                else {
                     return nil
                 }
                 return ImportedSymbol.export(String(name[name.index(after: colon)...]), of: unit, kind: kind)
@@ -378,6 +489,11 @@ final class ProgramLoader {
     }
 
     static func clean(_ path: String) -> String {
+        isClean(path) ? path : cleanedBySegments(path)
+    }
+
+    /// `clean` by splitting `path` into segments and joining them again.
+    static func cleanedBySegments(_ path: String) -> String {
         let absolute = path.hasPrefix("/")
         var parts: [Substring] = []
         for part in path.split(separator: "/", omittingEmptySubsequences: true) {
@@ -392,5 +508,26 @@ final class ProgramLoader {
         let joined = parts.joined(separator: "/")
         if absolute { return "/" + joined }
         return joined.isEmpty ? "." : joined
+    }
+
+    /// Whether `clean` would return `path` unchanged: not empty, no empty, `.` or `..` segment,
+    /// no slash at the end (but `/` itself). Most joined `use` paths are; splitting and joining
+    /// them again was a measurable part of loading a program of many files.
+    static func isClean(_ path: String) -> Bool {
+        if path == "/" { return true }
+        var length = 0  // of the segment so far
+        var dots = 0  // of its bytes that are dots
+        for (offset, byte) in path.utf8.enumerated() {
+            guard byte == UInt8(ascii: "/") else {
+                length += 1
+                if byte == UInt8(ascii: ".") { dots += 1 }
+                continue
+            }
+            // The segment before this slash: empty (but before a leading slash), `.` or `..`.
+            if offset > 0, length == 0 || (length == dots && dots <= 2) { return false }
+            length = 0
+            dots = 0
+        }
+        return length > 0 && !(length == dots && dots <= 2)
     }
 }

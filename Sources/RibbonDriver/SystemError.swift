@@ -23,18 +23,22 @@ public enum FileSystem {
         var st = stat()
         guard fstat(fd, &st) == 0 else { throw SystemError(call: "read", path: path, errno: errno) }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw SystemError(call: "read", path: path, errno: EISDIR) }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(Int(st.st_size) + 1)
-        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        // Read straight into the array, sized by `fstat` and grown if the file is longer (it
+        // grew, or `/proc`): a program of many files reads thousands of small ones, and a
+        // 64 KiB staging buffer each cost more than the reads.
+        var bytes = [UInt8](repeating: 0, count: max(Int(st.st_size), 0) + 1)
+        var count = 0
         while true {
-            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count == bytes.count { bytes += [UInt8](repeating: 0, count: max(bytes.count, 1 << 16)) }
+            let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress! + count, $0.count - count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw SystemError(call: "read", path: path, errno: errno)
             }
             if n == 0 { break }
-            bytes.append(contentsOf: chunk[0..<n])
+            count += n
         }
+        bytes.removeSubrange(count...)
         return bytes
     }
 }

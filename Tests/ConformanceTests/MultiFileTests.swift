@@ -295,6 +295,23 @@ import Testing
         #expect(again.count("units_loaded") == 3 && again.count("units_compiled") == 0)
     }
 
+    /// `clean` returns a path it recognizes as clean already as it is: exactly what splitting
+    /// and joining its segments gives, for every path of up to 7 bytes of `a`, `.` and `/`.
+    @Test func aPathThatIsCleanAlreadyIsKeptAsItIs() {
+        var paths = [""]
+        var all: [String] = [""]
+        for _ in 1...7 {
+            paths = paths.flatMap { p in ["a", ".", "/"].map { p + $0 } }
+            all += paths
+        }
+        var kept = 0
+        for path in all {
+            #expect(ProgramLoader.clean(path) == ProgramLoader.cleanedBySegments(path), "\(path)")
+            if ProgramLoader.isClean(path) { kept += 1 }
+        }
+        #expect(kept > 100)
+    }
+
     @Test func keyFactorsListTheKeysOfTheUsedFilesInUseOrder() throws {
         let w = try Workspace()
         let main = try CacheKeys.factors(forFile: w.main)
