@@ -4,11 +4,11 @@
 #
 # usage: tools/bench/many_files.sh [--runs N] [--files N] [--depth N] [--before BIN] [RIBBON-BINARY]
 #
-# Without RIBBON-BINARY, builds `swift build -c release` in the repository root and uses
-# .build/release/ribbon. --before BIN times another build the same way, in the same session
-# (e.g. one built from the commit before a change), as extra rows. Everything goes to
-# tools/bench/out/many_files/ (git-ignored, emptied first); the Markdown report goes to standard
-# output and out/many_files/results.md, progress to standard error.
+# Without RIBBON-BINARY, builds `swift build -c release --static-swift-stdlib` (as warm.sh does) in
+# the repository root and uses .build/release/ribbon. --before BIN times another build the same
+# way, in the same session (e.g. one built from the commit before a change), as extra rows.
+# Everything goes to tools/bench/out/many_files/ (git-ignored, emptied first); the Markdown report
+# goes to standard output and out/many_files/results.md, progress to standard error.
 #
 # Steps: generate both programs (tools/gen_many_files.py; the fan's --files default 1000, the
 # chain's --depth default 2000); check that uncached, cold and warm runs print the same output
@@ -57,7 +57,7 @@ absolute() { case "$1" in /*) echo "$1" ;; *) echo "$(cd "$(dirname "$1")" && pw
 
 if [ -z "$bin" ]; then
     note "building ribbon (release)..."
-    (cd "$root" && swift build -c release) >&2 || { note "build failed"; exit 1; }
+    (cd "$root" && swift build -c release --static-swift-stdlib) >&2 || { note "build failed"; exit 1; }
     bin="$root/.build/release/ribbon"
 fi
 bin="$(absolute "$bin")"
