@@ -22,6 +22,10 @@ extension CacheStore {
         public var jitMicroseconds: Int64 = 0
     }
 
+    /// Stored images (LZ4 frames) up to this size come with the lookup's row: a program of a
+    /// thousand small files then reads no blob handle per file (`LazyUnitImage.fillAll`).
+    static let smallImageFrames = 8 << 10
+
     /// At most this many Ids are read from a `warm_code` row (a hint: more is not a unit's).
     static let warmCodeLimit = 1 << 20
 
@@ -37,11 +41,13 @@ extension CacheStore {
             """
             SELECT id, image_size, image_chunks, compile_us, length(image), image_sha256,
                 EXISTS (SELECT 1 FROM machine_code WHERE unit_key = ?1 AND jit_identity = ?2),
-                (SELECT function_ids FROM warm_code WHERE unit_key = ?1 AND jit_identity = ?2)
+                (SELECT function_ids FROM warm_code WHERE unit_key = ?1 AND jit_identity = ?2),
+                CASE WHEN length(image) <= ?3 THEN image END
             FROM units WHERE key = ?1
             """)
         try unit.bind(key.bytes, at: 1)
         try unit.bind(jitIdentity, at: 2)
+        try unit.bind(Int64(Self.smallImageFrames), at: 3)
         guard try unit.step() else { return .miss }
         let rowid = unit.int64(0)
         let imageSize = Int(unit.int64(1))
@@ -54,12 +60,16 @@ extension CacheStore {
         if hasMachineCode, warmCode != nil, !unit.isNull(7) {
             warm.functionIds = Self.decodeFunctionIds(unit.blob(7))
         }
+        // A small image comes with the row (`smallImageFrames`).
+        let smallFrames = unit.isNull(8) ? nil : unit.blob(8)
         unit.reset()
         guard let chunks else { return .wholeOnly }
         let image: LazyUnitImage
         do {
             let index = try ImageChunks.Index(chunks, imageSize: imageSize, framesSize: framesSize)
             image = try LazyUnitImage(store: self, rowid: rowid, imageSize: imageSize, index: index, sha256: imageHash)
+            // Every chunk filled from it: no blob handle for a small unit.
+            if let smallFrames { smallFrames.withUnsafeBytes { image.fillAll(from: $0) } }
             // The chunks the run that stored the unit used: read now, in the caller's read
             // transaction, rather than one by one (each its own transaction) as the program runs.
             image.prefetch(chunks: index.warm)

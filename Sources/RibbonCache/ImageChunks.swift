@@ -250,21 +250,37 @@ public final class LazyUnitImage {
         }
     }
 
-    /// The blob handle `ensure` reads through inside `inOneBatch`.
+    /// The blob handle `ensure` reads through inside `inOneBatch`, opened at its first read.
     private var batch: Blob?
+    private var batching = false
 
     /// Runs `body` with one blob handle for all the reads it makes (one `sqlite3_blob_open`,
-    /// and SQLite keeps the value's overflow-page list between reads). Call it inside a read
-    /// transaction (`CacheStore.reading`), whose snapshot the handle holds until `body` returns.
+    /// and SQLite keeps the value's overflow-page list between reads), opened only if `body`
+    /// reads anything. Call it inside a read transaction (`CacheStore.reading`), whose snapshot
+    /// the handle holds until `body` returns.
     public func inOneBatch<Result>(_ body: () throws -> Result) rethrows -> Result {
-        guard batch == nil else { return try body() }
-        batch = try? Blob(store.db, table: "units", column: "image", rowid: rowid)
+        guard !batching else { return try body() }
+        batching = true
         defer {
             batch?.close()
             batch = nil
+            batching = false
             releaseScratch()
         }
         return try body()
+    }
+
+    /// Fills every chunk from `frames`, the whole stored `image` value, which the lookup read
+    /// with the unit's row when it is small (`CacheStore.smallImageFrames`): a unit of a chunk
+    /// or two then costs no blob handle. Best effort, like `prefetch`: a chunk that fails its
+    /// checks is left to `ensure`.
+    func fillAll(from frames: UnsafeRawBufferPointer) {
+        for i in 0..<index.count where !loaded[i] {
+            guard let entry = try? index.entry(i), entry.offset >= 0, entry.length >= 0,
+                entry.offset + entry.length <= frames.count
+            else { continue }
+            try? fill(i, entry, from: UnsafeRawBufferPointer(rebasing: frames[entry.offset..<entry.offset + entry.length]))
+        }
     }
 
     /// Makes `range` of the image valid: reads, decompresses and hash-checks each chunk it
@@ -291,6 +307,7 @@ public final class LazyUnitImage {
             }
             let first = entries[0].offset
             let frames = scratch(entries[entries.count - 1].offset + entries[entries.count - 1].length - first)
+            if batching, batch == nil { batch = try? Blob(store.db, table: "units", column: "image", rowid: rowid) }
             if let batch {
                 try batch.read(offset: first, into: frames)
             } else {

@@ -115,7 +115,7 @@ extension CacheStore {
     static let digestBatchLimit = 128
 
     /// A digest to remember: `recordDigest`'s arguments, kept until the run writes to the cache
-    /// (`store(sourceDigests:)`, or `recordDigestsUnlessBusy` when it stores nothing).
+    /// (`store(sourceDigests:)`, or `recordUnlessBusy` when it stores nothing).
     public struct SourceDigestRecord: Sendable, Equatable {
         public var path: String
         public var stat: FileStat
@@ -129,16 +129,6 @@ extension CacheStore {
             self.stat = stat
             self.digest = digest
             self.recordedAt = recordedAt
-        }
-    }
-
-    /// `recordDigest` for each, in one transaction of their own that does not wait for another
-    /// process's write lock: the rows only spare the next run reading and hashing the files,
-    /// which is not worth stalling a run for the busy timeout. Throws `SQLITE_BUSY` at once when
-    /// the lock is taken.
-    public func recordDigestsUnlessBusy(_ records: [SourceDigestRecord]) throws {
-        try db.withBusyTimeout(milliseconds: 0) {
-            try db.transaction { for record in records { try recordDigest(record) } }
         }
     }
 
