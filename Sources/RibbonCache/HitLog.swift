@@ -56,12 +56,24 @@ enum HitLog {
 
     /// The 64 bytes of a record.
     static func encode(_ record: Record) -> [UInt8] {
-        var bytes = magic
-        bytes += record.key.count == 32 ? record.key : Array((record.key + [UInt8](repeating: 0, count: 32)).prefix(32))
-        withUnsafeBytes(of: record.time.littleEndian) { bytes.append(contentsOf: $0) }
-        withUnsafeBytes(of: record.savedMicroseconds.littleEndian) { bytes.append(contentsOf: $0) }
-        bytes += SHA256.hash(bytes).bytes.prefix(recordSize - checksumOffset)
-        return bytes
+        [UInt8](unsafeUninitializedCapacity: recordSize) { buffer, count in
+            encode(record, into: UnsafeMutableRawBufferPointer(buffer))
+            count = recordSize
+        }
+    }
+
+    /// Writes `record`'s `recordSize` bytes at the start of `out`, with no allocation (a warm
+    /// run of a program of 1,000 files appends 1,000 records).
+    static func encode(_ record: Record, into out: UnsafeMutableRawBufferPointer) {
+        out.copyBytes(from: magic)
+        let key = UnsafeMutableRawBufferPointer(rebasing: out[4..<36])
+        key.initializeMemory(as: UInt8.self, repeating: 0)
+        key.copyBytes(from: record.key.prefix(32))
+        out.storeBytes(of: record.time.littleEndian, toByteOffset: 36, as: Int64.self)
+        out.storeBytes(of: record.savedMicroseconds.littleEndian, toByteOffset: 44, as: Int64.self)
+        let checksum = SHA256.hash(UnsafeRawBufferPointer(rebasing: out[0..<checksumOffset])).bytes
+        UnsafeMutableRawBufferPointer(rebasing: out[checksumOffset..<recordSize])
+            .copyBytes(from: checksum.prefix(recordSize - checksumOffset))
     }
 
     static func append(_ record: Record, directory: String) throws(CacheTrustError) {
@@ -72,7 +84,12 @@ enum HitLog {
     /// file: opening the log for each was a tenth of a warm run of 1,000 files).
     static func append(_ records: [Record], directory: String) throws(CacheTrustError) {
         guard !records.isEmpty else { return }
-        let bytes = records.flatMap(encode)
+        let bytes = [UInt8](unsafeUninitializedCapacity: records.count * recordSize) { buffer, count in
+            for (i, record) in records.enumerated() {
+                encode(record, into: UnsafeMutableRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(buffer)[i * recordSize..<(i + 1) * recordSize]))
+            }
+            count = records.count * recordSize
+        }
         let path = directory + "/" + fileName
         // O_NONBLOCK: a FIFO in its place fails here instead of blocking the run.
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o600)
