@@ -352,26 +352,7 @@ public final class CacheStore {
     /// number of units evicted.
     @discardableResult
     public func evict(toFit maxBytes: Int64, keeping: SHA256Digest? = nil) throws -> Int {
-        let used = try entryBytes()
-        guard used > maxBytes else { return 0 }
-        var excess = used - maxBytes * 9 / 10
-        return try db.transaction {
-            let oldest = try db.statement(
-                """
-                SELECT key, length(image) + 200 + coalesce((SELECT sum(length(blob)) + 100 * count(*)
-                    FROM machine_code WHERE unit_key = units.key), 0)
-                FROM units WHERE key != ?1 ORDER BY last_used_at, created_at
-                """)
-            try oldest.bind(keeping?.bytes ?? [], at: 1)
-            var victims: [[UInt8]] = []
-            while excess > 0, try oldest.step() {
-                victims.append(oldest.blob(0))
-                excess -= oldest.int64(1)
-            }
-            oldest.reset()
-            try delete(units: victims)
-            return victims.count
-        }
+        try evict(toFit: maxBytes, keepingAll: keeping.map { [$0] } ?? [])
     }
 
     /// Deletes units and their machine code (inside the caller's transaction).
