@@ -101,6 +101,15 @@ public final class Fiber {
         // A function of a lazily loaded unit is placed first: there is no call record to say
         // which function its stub stands for.
         let function = LoadedUnit.owning(function.header).flatMap { $0.placed(function) } ?? function
+        // Exactly its parameters: the verifier checked its code against its signature, so a
+        // parameter it takes as an array is dereferenced, and a register nobody wrote holds 0.
+        // A well-formed unit's `main` takes none; an image whose SymbolTable names another
+        // function `main` must not make that a null dereference (found by the `image` fuzzer).
+        let parameters = Int(function.header.pointee.parameterCount)
+        guard arguments.count == parameters else {
+            let reason = "\(function.name) takes \(parameters) parameter\(parameters == 1 ? "" : "s"), not \(arguments.count)"
+            return .failure(Trap(code: .invalidInstruction, reason: reason, backtrace: []))
+        }
         // Through the function's AddressTable slot, like every call: it may hold machine code.
         let entry = function.header.pointee.addressTable[Int(function.id)]
         let signal: BuiltinSignal

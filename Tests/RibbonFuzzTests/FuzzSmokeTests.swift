@@ -29,6 +29,21 @@ import Testing
         }
     }
 
+    /// `tools/fuzz/regressions/image-main-symbol-names-mean.bin`: a SymbolTable whose `main`
+    /// names a function that takes an array. Running it killed the process (SIGILL at a null
+    /// array); now the call is refused, and the input is an ordinary rejected or trapped one.
+    @Test func aMainSymbolNamingAFunctionWithParametersDoesNotCrash() throws {
+        let path = Self.root + "/tools/fuzz/regressions/image-main-symbol-names-mean.bin"
+        let fd = open(path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { close(fd) }
+        var input = [UInt8](repeating: 0, count: 1 << 16)
+        let count = input.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        try #require(count > 0)
+        input.removeSubrange(count...)
+        _ = try FuzzRunner(budget: 500).run(.unitImage, input)
+    }
+
     @Test func seedsAreBuiltFromTheExamples() {
         #expect(Self.seeds.sources.count >= 10)
         #expect(Self.seeds.images.count >= 10)
