@@ -169,14 +169,17 @@ final class CacheSession {
             }
             code.append((row.functionId, decoded))
         }
-        if bad > 0 {
-            warnings.append(Self.warning(
-                "\(bad) machine-code blob\(bad == 1 ? "" : "s") for \(path) failed \(bad == 1 ? "its" : "their") checks; those functions are compiled again"))
-        }
+        if bad > 0 { warnings.append(Self.machineCodeWarning(bad, path: path, checksFailed: true)) }
         return code
     }
 
     func warn(_ text: String) { warnings.append(Self.warning(text)) }
+
+    /// `N machine-code blob(s) for PATH failed its/their checks; …`, or `… did not relocate; …`.
+    static func machineCodeWarning(_ count: Int, path: String, checksFailed: Bool) -> String {
+        let what = checksFailed ? "failed \(count == 1 ? "its" : "their") checks" : "did not relocate"
+        return warning("\(count) machine-code blob\(count == 1 ? "" : "s") for \(path) \(what); those functions are compiled again")
+    }
 
     /// The machine code stored for one function of a lazily loaded unit (`Lookup.hit`'s
     /// `lazyMachineCode`), when the function is placed: the best blob for the host, decoded
@@ -252,13 +255,11 @@ final class CacheSession {
     /// empties the WAL if this run wrote to the database; call before the process ends.
     func finish() {
         for (path, bad) in badMachineCode.sorted(by: { $0.key < $1.key }) {
-            warnings.append(Self.warning(
-                "\(bad) machine-code blob\(bad == 1 ? "" : "s") for \(path) failed \(bad == 1 ? "its" : "their") checks; those functions are compiled again"))
+            warnings.append(Self.machineCodeWarning(bad, path: path, checksFailed: true))
         }
         badMachineCode = [:]
         for (path, count) in rejectedMachineCode.sorted(by: { $0.key < $1.key }) {
-            warnings.append(Self.warning(
-                "\(count) machine-code blob\(count == 1 ? "" : "s") for \(path) did not relocate; those functions are compiled again"))
+            warnings.append(Self.machineCodeWarning(count, path: path, checksFailed: false))
         }
         rejectedMachineCode = [:]
         try? store.recordHits(pendingHits.map { (key: $0.key, savedMicroseconds: $0.value) })
