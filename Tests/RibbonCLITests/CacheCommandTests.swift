@@ -126,7 +126,9 @@ import Testing
         #expect(r.status == 0)
         let lines = r.stdout.split(separator: "\n")
         #expect(lines.first?.hasPrefix("KEY") == true)
-        #expect(lines.count == 4, "\(r.stdout)")
+        // Required: the lines below are read by index (a missing one must fail the test, not
+        // stop the whole test process).
+        try #require(lines.count == 4, "\(r.stdout)")
         // Sorted by path, whatever directory the package is checked out in.
         let paths = [String(lines[1]), String(lines[2])]
         #expect(paths.contains { $0.hasSuffix("/shared/examples/fib.rib") })
