@@ -128,37 +128,4 @@ extension CacheStore {
         }
         return (choice.rows.first, choice.bad, choice.jitMicroseconds)
     }
-
-    /// What a run that stored nothing writes at its end, in one transaction that does not wait
-    /// for another process's write lock (throws `SQLITE_BUSY` at once): the source digests it
-    /// took, and per unit the Ids of the functions whose machine code warm runs load
-    /// (`warm_code`, written only for units still stored). Both only spare later runs work.
-    public func recordUnlessBusy(
-        digests: [SourceDigestRecord], warmCode: [(key: SHA256Digest, functionIds: [UInt32])], jitIdentity: String
-    ) throws {
-        try db.withBusyTimeout(milliseconds: 0) {
-            try db.transaction {
-                for record in digests { try recordDigest(record) }
-                for (key, ids) in warmCode { try writeWarmCode(key: key, jitIdentity: jitIdentity, functionIds: ids) }
-            }
-        }
-    }
-
-    private func writeWarmCode(key: SHA256Digest, jitIdentity: String, functionIds: [UInt32]) throws {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(functionIds.count * 4)
-        for id in Set(functionIds).sorted() {
-            withUnsafeBytes(of: id.littleEndian) { bytes.append(contentsOf: $0) }
-        }
-        let upsert = try db.statement(
-            """
-            INSERT INTO warm_code (unit_key, jit_identity, function_ids)
-            SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM units WHERE key = ?1)
-            ON CONFLICT (unit_key, jit_identity) DO UPDATE SET function_ids = excluded.function_ids
-            """)
-        try upsert.bind(key.bytes, at: 1)
-        try upsert.bind(jitIdentity, at: 2)
-        try upsert.bind(bytes, at: 3)
-        try upsert.run()
-    }
 }

@@ -302,6 +302,18 @@ extension CacheStore {
         HitLog.fileName + HitLog.takenInfix + "\(pid)-\(number)"
     }
 
+    /// Folds the hit log (hits a warm run records outside the database, see `HitLog`) into the
+    /// counters and the units' last use, so that what follows sees every hit. Without a log
+    /// this writes nothing; with one, it checkpoints after, so that warm runs do not read the
+    /// write back from the WAL.
+    public func foldHitLog() throws {
+        var st = stat()
+        guard lstat(directory + "/" + HitLog.fileName, &st) == 0 || !HitLog.staleTaken(directory: directory).isEmpty
+        else { return }
+        try writing { try foldHits() }
+        checkpoint()
+    }
+
     /// Folds the hit log into the counters and units' last use (inside the caller's transaction,
     /// which must be `writing`: it deletes the folded logs once they are committed).
     func foldHits() throws {
