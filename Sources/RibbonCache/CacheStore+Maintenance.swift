@@ -17,36 +17,40 @@ extension CacheStore {
     /// again at once. The unit `keeping` (the one just stored) is never evicted. Returns the
     /// number of units evicted.
     @discardableResult
-    public func evict(toFit maxBytes: Int64, keeping: SHA256Digest? = nil) throws -> Int {
-        try evict(toFit: maxBytes, keepingAll: keeping.map { [$0] } ?? [])
+    public func evict(toFit maxBytes: Int64, keeping: SHA256Digest? = nil) throws(CacheError) -> Int {
+        return try CacheError.wrapping {
+            try evict(toFit: maxBytes, keepingAll: keeping.map { [$0] } ?? [])
+        }
     }
 
     /// `evict(toFit:keeping:)` that keeps every unit in `keeping`: the units a run has just
     /// stored are never evicted, whatever their number (the others go, least recently used
     /// first, down to 90% of `maxBytes`). Returns the number of units evicted.
     @discardableResult
-    public func evict(toFit maxBytes: Int64, keepingAll keeping: [SHA256Digest]) throws -> Int {
-        let used = try entryBytes()
-        guard used > maxBytes else { return 0 }
-        var excess = used - maxBytes * 9 / 10
-        let kept = Set(keeping.map(\.bytes))
-        return try db.transaction {
-            let oldest = try db.statement(
-                """
-                SELECT key, length(image) + 200 + coalesce((SELECT sum(length(blob)) + 100 * count(*)
-                    FROM machine_code WHERE unit_key = units.key), 0)
-                FROM units ORDER BY last_used_at, created_at
-                """)
-            var victims: [[UInt8]] = []
-            while excess > 0, try oldest.step() {
-                let key = oldest.blob(0)
-                guard !kept.contains(key) else { continue }
-                victims.append(key)
-                excess -= oldest.int64(1)
+    public func evict(toFit maxBytes: Int64, keepingAll keeping: [SHA256Digest]) throws(CacheError) -> Int {
+        return try CacheError.wrapping {
+            let used = try entryBytes()
+            guard used > maxBytes else { return 0 }
+            var excess = used - maxBytes * 9 / 10
+            let kept = Set(keeping.map(\.bytes))
+            return try db.transaction {
+                let oldest = try db.statement(
+                    """
+                    SELECT key, length(image) + 200 + coalesce((SELECT sum(length(blob)) + 100 * count(*)
+                        FROM machine_code WHERE unit_key = units.key), 0)
+                    FROM units ORDER BY last_used_at, created_at
+                    """)
+                var victims: [[UInt8]] = []
+                while excess > 0, try oldest.step() {
+                    let key = oldest.blob(0)
+                    guard !kept.contains(key) else { continue }
+                    victims.append(key)
+                    excess -= oldest.int64(1)
+                }
+                oldest.reset()
+                try delete(units: victims)
+                return victims.count
             }
-            oldest.reset()
-            try delete(units: victims)
-            return victims.count
         }
     }
 
@@ -65,39 +69,45 @@ extension CacheStore {
     }
 
     /// Deletes units with their machine code, in one transaction.
-    public func deleteUnits(_ keys: [[UInt8]]) throws {
-        guard !keys.isEmpty else { return }
-        try db.transaction { try delete(units: keys) }
-        checkpoint()
+    public func deleteUnits(_ keys: [[UInt8]]) throws(CacheError) {
+        try CacheError.wrapping {
+            guard !keys.isEmpty else { return }
+            try db.transaction { try delete(units: keys) }
+            checkpoint()
+        }
     }
 
     /// Deletes single machine-code rows (their unit stays), in one transaction.
-    public func deleteMachineCode(_ rows: [StoredMachineCode]) throws {
-        guard !rows.isEmpty else { return }
-        try db.transaction {
-            let delete = try db.statement(
-                "DELETE FROM machine_code WHERE unit_key = ?1 AND function_id = ?2 AND jit_identity = ?3 AND features = ?4")
-            for row in rows {
-                try delete.bind(row.unitKey, at: 1)
-                try delete.bind(Int64(row.functionId), at: 2)
-                try delete.bind(row.jitIdentity, at: 3)
-                try delete.bind(row.featuresText, at: 4)
-                try delete.run()
+    public func deleteMachineCode(_ rows: [StoredMachineCode]) throws(CacheError) {
+        try CacheError.wrapping {
+            guard !rows.isEmpty else { return }
+            try db.transaction {
+                let delete = try db.statement(
+                    "DELETE FROM machine_code WHERE unit_key = ?1 AND function_id = ?2 AND jit_identity = ?3 AND features = ?4")
+                for row in rows {
+                    try delete.bind(row.unitKey, at: 1)
+                    try delete.bind(Int64(row.functionId), at: 2)
+                    try delete.bind(row.jitIdentity, at: 3)
+                    try delete.bind(row.featuresText, at: 4)
+                    try delete.run()
+                }
             }
+            checkpoint()
         }
-        checkpoint()
     }
 
     /// Gives the file's free pages back: moves the write-ahead log into the database, rebuilds
     /// it without free pages (`VACUUM`), and truncates the log again (VACUUM writes through it).
     /// A reader in another process may keep the log from being truncated; that is not an error.
-    public func compact() throws {
-        checkpoint()
-        // VACUUM copies the whole database into a temporary one: a file, not memory.
-        try db.execute("PRAGMA temp_store=FILE")
-        defer { try? db.execute("PRAGMA temp_store=MEMORY") }
-        try db.execute("VACUUM")
-        checkpoint()
+    public func compact() throws(CacheError) {
+        try CacheError.wrapping {
+            checkpoint()
+            // VACUUM copies the whole database into a temporary one: a file, not memory.
+            try db.execute("PRAGMA temp_store=FILE")
+            defer { try? db.execute("PRAGMA temp_store=MEMORY") }
+            try db.execute("VACUUM")
+            checkpoint()
+        }
     }
 
     // MARK: Garbage collection
@@ -131,54 +141,56 @@ extension CacheStore {
     /// may have left it long); if the deletion still cannot be written, the units to keep are
     /// copied into memory and written back into the emptied file (`rebuild(keeping:)`). The
     /// hit log cannot be folded then either: last uses are those folded before.
-    public func collectGarbage(currentBuild: String, unusedSince: Int64?, maxBytes: Int64?) throws -> GarbageReport {
-        let before = bytesOnDisk
-        checkpoint()
-        do {
-            try foldHitLog()  // last uses decide what goes
-        } catch where Self.isDiskFull(error) {
-            // The hits stay in the log for a later fold; last uses are a little older.
-        }
-        let all = try units(orderedBy: .lastUsed).reversed()  // least recently used first
-        var removed: [(UnitSummary, RemovalReason)] = all.filter { $0.ribbonBuild != currentBuild }.map { ($0, .otherBuild) }
-        if let unusedSince {
-            removed += all.filter { $0.ribbonBuild == currentBuild && $0.lastUsedAt < unusedSince }.map { ($0, .unused) }
-        }
-        do {
-            try deleteUnits(removed.map(\.0.key))
-            if let maxBytes {
-                let remaining = try units(orderedBy: .lastUsed)
-                if try evict(toFit: maxBytes) > 0 {
-                    let kept = Set(try units(orderedBy: .lastUsed).map(\.key))
-                    removed += remaining.reversed().filter { !kept.contains($0.key) }.map { ($0, .size) }
+    public func collectGarbage(currentBuild: String, unusedSince: Int64?, maxBytes: Int64?) throws(CacheError) -> GarbageReport {
+        return try CacheError.wrapping {
+            let before = bytesOnDisk
+            checkpoint()
+            do {
+                try foldHitLog()  // last uses decide what goes
+            } catch where Self.isDiskFull(error) {
+                // The hits stay in the log for a later fold; last uses are a little older.
+            }
+            let all = try units(orderedBy: .lastUsed).reversed()  // least recently used first
+            var removed: [(UnitSummary, RemovalReason)] = all.filter { $0.ribbonBuild != currentBuild }.map { ($0, .otherBuild) }
+            if let unusedSince {
+                removed += all.filter { $0.ribbonBuild == currentBuild && $0.lastUsedAt < unusedSince }.map { ($0, .unused) }
+            }
+            do {
+                try deleteUnits(removed.map(\.0.key))
+                if let maxBytes {
+                    let remaining = try units(orderedBy: .lastUsed)
+                    if try evict(toFit: maxBytes) > 0 {
+                        let kept = Set(try units(orderedBy: .lastUsed).map(\.key))
+                        removed += remaining.reversed().filter { !kept.contains($0.key) }.map { ($0, .size) }
+                    }
                 }
-            }
-            if !removed.isEmpty { try compact() }
-        } catch where Self.isDiskFull(error) {
-            // What goes is what the same rules pick, over the units as they were.
-            removed = removed.filter { victim in all.contains { $0.key == victim.0.key } }
-            let gone = Set(removed.map(\.0.key))
-            var keep = all.reversed().filter { !gone.contains($0.key) }  // most recently used first
-            func entryBytes(_ unit: UnitSummary) -> Int64 {
-                unit.imageBytes + 200 + unit.machineCodeBytes + 100 * Int64(unit.machineCodeBlobs)
-            }
-            if let maxBytes, keep.reduce(0, { $0 + entryBytes($1) }) > maxBytes {
-                // As `evict(toFit:)` counts (`entryBytes`): the most recently used that fit in
-                // 90 % of the bound; from the first that does not, all older ones go.
-                var budget = maxBytes * 9 / 10
-                var fit = 0
-                for unit in keep {
-                    let bytes = entryBytes(unit)
-                    guard budget >= bytes else { break }
-                    budget -= bytes
-                    fit += 1
+                if !removed.isEmpty { try compact() }
+            } catch where Self.isDiskFull(error) {
+                // What goes is what the same rules pick, over the units as they were.
+                removed = removed.filter { victim in all.contains { $0.key == victim.0.key } }
+                let gone = Set(removed.map(\.0.key))
+                var keep = all.reversed().filter { !gone.contains($0.key) }  // most recently used first
+                func entryBytes(_ unit: UnitSummary) -> Int64 {
+                    unit.imageBytes + 200 + unit.machineCodeBytes + 100 * Int64(unit.machineCodeBlobs)
                 }
-                removed += keep[fit...].reversed().map { ($0, .size) }
-                keep = Array(keep[..<fit])
+                if let maxBytes, keep.reduce(0, { $0 + entryBytes($1) }) > maxBytes {
+                    // As `evict(toFit:)` counts (`entryBytes`): the most recently used that fit in
+                    // 90 % of the bound; from the first that does not, all older ones go.
+                    var budget = maxBytes * 9 / 10
+                    var fit = 0
+                    for unit in keep {
+                        let bytes = entryBytes(unit)
+                        guard budget >= bytes else { break }
+                        budget -= bytes
+                        fit += 1
+                    }
+                    removed += keep[fit...].reversed().map { ($0, .size) }
+                    keep = Array(keep[..<fit])
+                }
+                try rebuild(keeping: keep.map(\.key))
             }
-            try rebuild(keeping: keep.map(\.key))
+            return GarbageReport(removed: removed, bytesBefore: before, bytesAfter: bytesOnDisk)
         }
-        return GarbageReport(removed: removed, bytesBefore: before, bytesAfter: bytesOnDisk)
     }
 
     /// What `clear` removed.
@@ -197,34 +209,36 @@ extension CacheStore {
     /// On a disk too full for SQLite to write the deletion (or the compacted copy), the files
     /// are emptied in place instead (`Database.truncateToEmpty`, under SQLite's exclusive
     /// lock), with the hit logs; this closes the store.
-    public func clear() throws -> ClearReport {
-        var report = ClearReport()
-        report.bytesBefore = bytesOnDisk
-        checkpoint()  // what a failed store left in the log, first
-        func count() throws {
-            let counts = try integers(
-                """
-                SELECT (SELECT count(*) FROM units), (SELECT count(*) FROM machine_code),
-                    (SELECT count(*) FROM source_digests)
-                """, count: 3)
-            report.units = Int(counts[0])
-            report.machineCodeBlobs = Int(counts[1])
-            report.sourceDigests = Int(counts[2])
-        }
-        do {
-            try writing {
-                try foldHits()  // consumed here, so no hit of a cleared unit is counted later
-                try count()
-                try db.execute(
-                    "DELETE FROM machine_code; DELETE FROM units; DELETE FROM counters; DELETE FROM source_digests;")
+    public func clear() throws(CacheError) -> ClearReport {
+        return try CacheError.wrapping {
+            var report = ClearReport()
+            report.bytesBefore = bytesOnDisk
+            checkpoint()  // what a failed store left in the log, first
+            func count() throws {
+                let counts = try integers(
+                    """
+                    SELECT (SELECT count(*) FROM units), (SELECT count(*) FROM machine_code),
+                        (SELECT count(*) FROM source_digests)
+                    """, count: 3)
+                report.units = Int(counts[0])
+                report.machineCodeBlobs = Int(counts[1])
+                report.sourceDigests = Int(counts[2])
             }
-            try compact()
-        } catch where Self.isDiskFull(error) {
-            if report.units == 0 && report.machineCodeBlobs == 0 { try reading { try count() } }
-            try truncateToEmpty()
+            do {
+                try writing {
+                    try foldHits()  // consumed here, so no hit of a cleared unit is counted later
+                    try count()
+                    try db.execute(
+                        "DELETE FROM machine_code; DELETE FROM units; DELETE FROM counters; DELETE FROM source_digests;")
+                }
+                try compact()
+            } catch where Self.isDiskFull(error) {
+                if report.units == 0 && report.machineCodeBlobs == 0 { try reading { try count() } }
+                try truncateToEmpty()
+            }
+            report.bytesAfter = bytesOnDisk
+            return report
         }
-        report.bytesAfter = bytesOnDisk
-        return report
     }
 
     /// Deletes the cache database in `directory` with its write-ahead log, shared-memory index

@@ -81,11 +81,13 @@ extension CacheStore {
     /// nil when there is none, so that commands that only read (or that have nothing to
     /// remove) never create a cache. `ribbon cache` commands pass
     /// `maintenanceBusyTimeoutMilliseconds`.
-    public static func openExisting(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws -> CacheStore? {
-        var st = stat()
-        // lstat: a symbolic link counts as present, and `init` then refuses it.
-        guard lstat(databasePath(in: directory), &st) == 0 else { return nil }
-        return try CacheStore(directory: directory, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+    public static func openExisting(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws(CacheError) -> CacheStore? {
+        return try CacheError.wrapping {
+            var st = stat()
+            // lstat: a symbolic link counts as present, and `init` then refuses it.
+            guard lstat(databasePath(in: directory), &st) == 0 else { return nil }
+            return try CacheStore(directory: directory, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        }
     }
 
     /// How long `ribbon cache` commands wait for another process's write lock (a minute): a

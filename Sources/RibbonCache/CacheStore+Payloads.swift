@@ -38,15 +38,17 @@ extension CacheStore {
     }
 
     /// The unit's image, decompressed and hash-checked; nil when no unit has this key.
-    public func image(key: [UInt8]) throws -> Payload? {
-        let query = try db.statement("SELECT image, image_size, image_sha256, image_chunks FROM units WHERE key = ?1")
-        try query.bind(key, at: 1)
-        defer { query.reset() }
-        guard try query.step() else { return nil }
-        let hash = query.blob(2)
-        let size = query.int64(1)
-        let chunks = query.isNull(3) ? nil : query.blob(3)
-        return query.withBlob(0) { Self.check(frame: $0, size: size, hash: hash, chunks: chunks) }
+    public func image(key: [UInt8]) throws(CacheError) -> Payload? {
+        return try CacheError.wrapping {
+            let query = try db.statement("SELECT image, image_size, image_sha256, image_chunks FROM units WHERE key = ?1")
+            try query.bind(key, at: 1)
+            defer { query.reset() }
+            guard try query.step() else { return nil }
+            let hash = query.blob(2)
+            let size = query.int64(1)
+            let chunks = query.isNull(3) ? nil : query.blob(3)
+            return query.withBlob(0) { Self.check(frame: $0, size: size, hash: hash, chunks: chunks) }
+        }
     }
 
     /// One machine-code row: its primary key, what it records, and its checked blob.
@@ -87,24 +89,30 @@ extension CacheStore {
     }
 
     /// Every machine-code row of a unit (all JIT identities and feature sets), checked.
-    public func machineCode(unitKey: [UInt8]) throws -> [StoredMachineCode] {
-        try machineCodeRows(where: "WHERE unit_key = ?1", bind: { try $0.bind(unitKey, at: 1) })
+    public func machineCode(unitKey: [UInt8]) throws(CacheError) -> [StoredMachineCode] {
+        return try CacheError.wrapping {
+            try machineCodeRows(where: "WHERE unit_key = ?1", bind: { try $0.bind(unitKey, at: 1) })
+        }
     }
 
     /// Machine code whose unit is not stored (the schema's cascade should make this empty;
     /// `verify` reports any as bad).
-    public func orphanedMachineCode() throws -> [StoredMachineCode] {
-        try machineCodeRows(where: "WHERE unit_key NOT IN (SELECT key FROM units)", bind: { _ in })
+    public func orphanedMachineCode() throws(CacheError) -> [StoredMachineCode] {
+        return try CacheError.wrapping {
+            try machineCodeRows(where: "WHERE unit_key NOT IN (SELECT key FROM units)", bind: { _ in })
+        }
     }
 
     /// SQLite's own check of the file's structure (`PRAGMA quick_check`: pages, records and
     /// free lists, in time linear in the file, without `integrity_check`'s index cross-check):
     /// empty when sound, else its messages.
-    public func integrityProblems() throws -> [String] {
-        let query = try db.statement("PRAGMA quick_check")
-        defer { query.reset() }
-        var lines: [String] = []
-        while try query.step() { lines.append(query.text(0)) }
-        return lines == ["ok"] ? [] : lines
+    public func integrityProblems() throws(CacheError) -> [String] {
+        return try CacheError.wrapping {
+            let query = try db.statement("PRAGMA quick_check")
+            defer { query.reset() }
+            var lines: [String] = []
+            while try query.step() { lines.append(query.text(0)) }
+            return lines == ["ok"] ? [] : lines
+        }
     }
 }

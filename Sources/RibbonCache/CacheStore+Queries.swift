@@ -50,44 +50,48 @@ extension CacheStore {
 
     /// Counts, sizes and counters in one snapshot. `currentBuild` is the running executable's
     /// build (`CacheKeys.ribbonBuild`), to count the units no run of it can read.
-    public func statistics(currentBuild: String) throws -> Statistics {
-        var s = Statistics()
-        try foldHitLog()
-        try reading {
-            let units = try integers(
-                """
-                SELECT count(*), coalesce(sum(length(image)), 0), coalesce(sum(image_size), 0),
-                    coalesce(sum(compile_us), 0), coalesce(sum(ribbon_build <> ?1), 0)
-                FROM units
-                """, count: 5, bind: { try $0.bind(currentBuild, at: 1) })
-            let code = try integers(
-                """
-                SELECT count(*), coalesce(sum(length(blob)), 0), coalesce(sum(blob_size), 0), coalesce(sum(jit_us), 0)
-                FROM machine_code
-                """, count: 4)
-            s.units = Int(units[0])
-            s.unitsOfOtherBuilds = Int(units[4])
-            s.machineCodeBlobs = Int(code[0])
-            s.compressedBytes = units[1] + code[1]
-            s.uncompressedBytes = units[2] + code[2]
-            s.storedCompileMicroseconds = units[3]
-            s.storedJITMicroseconds = code[3]
-            s.sourceDigests = Int(try integers("SELECT count(*) FROM source_digests", count: 1)[0])
-            let counters = try storedCounters()
-            s.hits = counters["hits", default: 0]
-            s.misses = counters["misses", default: 0]
-            s.savedMicroseconds = counters["saved_us", default: 0]
+    public func statistics(currentBuild: String) throws(CacheError) -> Statistics {
+        return try CacheError.wrapping {
+            var s = Statistics()
+            try foldHitLog()
+            try reading {
+                let units = try integers(
+                    """
+                    SELECT count(*), coalesce(sum(length(image)), 0), coalesce(sum(image_size), 0),
+                        coalesce(sum(compile_us), 0), coalesce(sum(ribbon_build <> ?1), 0)
+                    FROM units
+                    """, count: 5, bind: { try $0.bind(currentBuild, at: 1) })
+                let code = try integers(
+                    """
+                    SELECT count(*), coalesce(sum(length(blob)), 0), coalesce(sum(blob_size), 0), coalesce(sum(jit_us), 0)
+                    FROM machine_code
+                    """, count: 4)
+                s.units = Int(units[0])
+                s.unitsOfOtherBuilds = Int(units[4])
+                s.machineCodeBlobs = Int(code[0])
+                s.compressedBytes = units[1] + code[1]
+                s.uncompressedBytes = units[2] + code[2]
+                s.storedCompileMicroseconds = units[3]
+                s.storedJITMicroseconds = code[3]
+                s.sourceDigests = Int(try integers("SELECT count(*) FROM source_digests", count: 1)[0])
+                let counters = try storedCounters()
+                s.hits = counters["hits", default: 0]
+                s.misses = counters["misses", default: 0]
+                s.savedMicroseconds = counters["saved_us", default: 0]
+            }
+            let files = Self.fileBytes(databasePath: databasePath)
+            s.databaseFileBytes = files.database
+            s.walFileBytes = files.wal
+            return s
         }
-        let files = Self.fileBytes(databasePath: databasePath)
-        s.databaseFileBytes = files.database
-        s.walFileBytes = files.wal
-        return s
     }
 
     /// The value of every counter (absent ones are 0).
-    public func counters() throws -> [String: Int64] {
-        try writing { try foldHits() }
-        return try storedCounters()
+    public func counters() throws(CacheError) -> [String: Int64] {
+        return try CacheError.wrapping {
+            try writing { try foldHits() }
+            return try storedCounters()
+        }
     }
 
     /// A counter's stored value as an integer within 0...2⁶³−1, whatever it was stored as:
@@ -116,26 +120,30 @@ extension CacheStore {
     // MARK: Sizes
 
     /// Bytes of the database in use: its pages less the free ones.
-    public func bytesInUse() throws -> Int64 {
-        func pragma(_ name: String) throws -> Int64 {
-            let q = try db.statement("PRAGMA \(name)")
-            defer { q.reset() }
-            return try q.step() ? q.int64(0) : 0
+    public func bytesInUse() throws(CacheError) -> Int64 {
+        return try CacheError.wrapping {
+            func pragma(_ name: String) throws -> Int64 {
+                let q = try db.statement("PRAGMA \(name)")
+                defer { q.reset() }
+                return try q.step() ? q.int64(0) : 0
+            }
+            return try (pragma("page_count") - pragma("freelist_count")) * pragma("page_size")
         }
-        return try (pragma("page_count") - pragma("freelist_count")) * pragma("page_size")
     }
 
     /// Bytes the entries take: every unit image and machine-code blob as stored (compressed),
     /// plus a small allowance per row. What the size bound counts (the database file also
     /// holds indexes and free pages: `bytesInUse`).
-    public func entryBytes() throws -> Int64 {
-        let q = try db.statement(
-            """
-            SELECT coalesce((SELECT sum(length(image)) + 200 * count(*) FROM units), 0)
-                + coalesce((SELECT sum(length(blob)) + 100 * count(*) FROM machine_code), 0)
-            """)
-        defer { q.reset() }
-        return try q.step() ? q.int64(0) : 0
+    public func entryBytes() throws(CacheError) -> Int64 {
+        return try CacheError.wrapping {
+            let q = try db.statement(
+                """
+                SELECT coalesce((SELECT sum(length(image)) + 200 * count(*) FROM units), 0)
+                    + coalesce((SELECT sum(length(blob)) + 100 * count(*) FROM machine_code), 0)
+                """)
+            defer { q.reset() }
+            return try q.step() ? q.int64(0) : 0
+        }
     }
 
     /// Sizes of the database file and its write-ahead log (0 for a file that does not exist).
@@ -220,46 +228,56 @@ extension CacheStore {
     }
 
     /// Every unit, in `order` (ties broken by key, so the listing is stable).
-    public func units(orderedBy order: UnitOrder = .lastUsed) throws -> [UnitSummary] {
-        let all = try summaries(where: "")
-        return all.sorted { a, b in
-            switch order {
-            case .lastUsed where a.lastUsedAt != b.lastUsedAt: return a.lastUsedAt > b.lastUsedAt
-            case .size where a.storedBytes != b.storedBytes: return a.storedBytes > b.storedBytes
-            case .path where a.sourcePath != b.sourcePath: return a.sourcePath < b.sourcePath
-            case .created where a.createdAt != b.createdAt: return a.createdAt > b.createdAt
-            default: return a.key.lexicographicallyPrecedes(b.key)
+    public func units(orderedBy order: UnitOrder = .lastUsed) throws(CacheError) -> [UnitSummary] {
+        return try CacheError.wrapping {
+            let all = try summaries(where: "")
+            return all.sorted { a, b in
+                switch order {
+                case .lastUsed where a.lastUsedAt != b.lastUsedAt: return a.lastUsedAt > b.lastUsedAt
+                case .size where a.storedBytes != b.storedBytes: return a.storedBytes > b.storedBytes
+                case .path where a.sourcePath != b.sourcePath: return a.sourcePath < b.sourcePath
+                case .created where a.createdAt != b.createdAt: return a.createdAt > b.createdAt
+                default: return a.key.lexicographicallyPrecedes(b.key)
+                }
             }
         }
     }
 
     /// The unit with this key, if stored.
-    public func unit(key: [UInt8]) throws -> UnitSummary? {
-        try summaries(where: "WHERE u.key = ?1", bind: { try $0.bind(key, at: 1) }).first
+    public func unit(key: [UInt8]) throws(CacheError) -> UnitSummary? {
+        return try CacheError.wrapping {
+            try summaries(where: "WHERE u.key = ?1", bind: { try $0.bind(key, at: 1) }).first
+        }
     }
 
     /// Units whose key starts with `prefix` (hex digits, any case).
-    public func units(keyPrefix prefix: String) throws -> [UnitSummary] {
-        try summaries(where: "WHERE substr(hex(u.key), 1, ?2) = ?1") {
-            try $0.bind(prefix.uppercased(), at: 1)
-            try $0.bind(Int64(prefix.utf8.count), at: 2)
-        }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+    public func units(keyPrefix prefix: String) throws(CacheError) -> [UnitSummary] {
+        return try CacheError.wrapping {
+            try summaries(where: "WHERE substr(hex(u.key), 1, ?2) = ?1") {
+                try $0.bind(prefix.uppercased(), at: 1)
+                try $0.bind(Int64(prefix.utf8.count), at: 2)
+            }.sorted { $0.key.lexicographicallyPrecedes($1.key) }
+        }
     }
 
     /// Units stored for this source path (absolute, as `run` stores it), the most recently
     /// used first.
-    public func units(sourcePath: String) throws -> [UnitSummary] {
-        try summaries(where: "WHERE u.source_path = ?1", bind: { try $0.bind(sourcePath, at: 1) })
-            .sorted { ($0.lastUsedAt, $0.createdAt) > ($1.lastUsedAt, $1.createdAt) }
+    public func units(sourcePath: String) throws(CacheError) -> [UnitSummary] {
+        return try CacheError.wrapping {
+            try summaries(where: "WHERE u.source_path = ?1", bind: { try $0.bind(sourcePath, at: 1) })
+                .sorted { ($0.lastUsedAt, $0.createdAt) > ($1.lastUsedAt, $1.createdAt) }
+        }
     }
 
     /// Units whose source path ends with `/suffix` (`cache show fib.rib`), the most recently
     /// used first.
-    public func units(sourcePathSuffix suffix: String) throws -> [UnitSummary] {
-        try summaries(where: "WHERE substr(u.source_path, -?2) = ?1") {
-            try $0.bind("/" + suffix, at: 1)
-            try $0.bind(Int64(suffix.utf8.count + 1), at: 2)
-        }.sorted { ($0.lastUsedAt, $0.createdAt) > ($1.lastUsedAt, $1.createdAt) }
+    public func units(sourcePathSuffix suffix: String) throws(CacheError) -> [UnitSummary] {
+        return try CacheError.wrapping {
+            try summaries(where: "WHERE substr(u.source_path, -?2) = ?1") {
+                try $0.bind("/" + suffix, at: 1)
+                try $0.bind(Int64(suffix.utf8.count + 1), at: 2)
+            }.sorted { ($0.lastUsedAt, $0.createdAt) > ($1.lastUsedAt, $1.createdAt) }
+        }
     }
 
     /// Lowercase hex of any bytes (keys are shown and looked up by prefixes of it).

@@ -5,9 +5,11 @@ extension CacheStore {
     /// Opens a read transaction that the reads after it share (`readingShared` inside it
     /// opens none of its own), until `endSharedRead`. Nothing may write meanwhile; keep it
     /// short: an open reader holds back other processes' checkpoints. No-op if one is open.
-    public func beginSharedRead() throws {
-        guard !db.isInTransaction else { return }
-        try db.statement("BEGIN").run()
+    public func beginSharedRead() throws(CacheError) {
+        try CacheError.wrapping {
+            guard !db.isInTransaction else { return }
+            try db.statement("BEGIN").run()
+        }
     }
 
     /// Ends the transaction `beginSharedRead` opened (if it is still open).

@@ -38,13 +38,15 @@ extension CacheStore {
         key: SHA256Digest, sourcePath: String, image: [UInt8]?, compileMicroseconds: Int, ribbonBuild: String,
         jitIdentity: String, machineCode: [MachineCodeEntry], factors: String = "", maxBytes: Int64? = nil,
         countMiss: Bool = false, sourceDigests: [SourceDigestRecord] = [], warmRanges: [Range<Int>] = []
-    ) throws {
-        let unit = UnitToStore(
-            key: key, sourcePath: sourcePath, image: image, compileMicroseconds: compileMicroseconds,
-            machineCode: machineCode, factors: factors, countsMiss: countMiss, warmRanges: warmRanges)
-        try store(
-            units: [unit], ribbonBuild: ribbonBuild, jitIdentity: jitIdentity, maxBytes: maxBytes,
-            sourceDigests: sourceDigests)
+    ) throws(CacheError) {
+        try CacheError.wrapping {
+            let unit = UnitToStore(
+                key: key, sourcePath: sourcePath, image: image, compileMicroseconds: compileMicroseconds,
+                machineCode: machineCode, factors: factors, countsMiss: countMiss, warmRanges: warmRanges)
+            try store(
+                units: [unit], ribbonBuild: ribbonBuild, jitIdentity: jitIdentity, maxBytes: maxBytes,
+                sourceDigests: sourceDigests)
+        }
     }
 
     /// One unit to store with `store(units:…)`.
@@ -88,57 +90,59 @@ extension CacheStore {
     public func store(
         units: [UnitToStore], ribbonBuild: String, jitIdentity: String, maxBytes: Int64? = nil,
         sourceDigests: [SourceDigestRecord] = []
-    ) throws {
-        let prepared = try units.map { unit in
-            (
-                unit: unit,
-                frames: try unit.image.map { try ImageChunks.encode($0, warm: unit.warmRanges) },
-                hash: unit.image.map { SHA256.hash($0) },
-                blobs: try unit.machineCode.map { entry in (entry, try LZ4Frame.compress(entry.blob), SHA256.hash(entry.blob)) }
-            )
-        }
-        let now = Int64(time(nil))
-        try writing {
-            try foldHits()
-            for digest in sourceDigests { try recordDigest(digest) }
-            let misses = units.filter(\.countsMiss).count
-            if misses > 0 { try addToCounters(["misses": Int64(misses)]) }
-            for (unit, frames, hash, blobs) in prepared {
-                guard let image = unit.image, let frames, let hash else {
-                    let exists = try db.statement("SELECT 1 FROM units WHERE key = ?1")
-                    try exists.bind(unit.key.bytes, at: 1)
-                    defer { exists.reset() }
-                    guard try exists.step() else { continue }
-                    try insert(machineCode: blobs, key: unit.key, jitIdentity: jitIdentity)
-                    continue
-                }
-                let row = try db.statement(
-                    """
-                    INSERT INTO units (key, source_path, image, image_size, image_sha256, ribbon_build, compile_us,
-                        created_at, last_used_at, factors, image_chunks)
-                    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)
-                    ON CONFLICT (key) DO UPDATE SET source_path = excluded.source_path, image = excluded.image,
-                        image_size = excluded.image_size, image_sha256 = excluded.image_sha256,
-                        ribbon_build = excluded.ribbon_build, compile_us = excluded.compile_us,
-                        last_used_at = excluded.last_used_at, factors = excluded.factors,
-                        image_chunks = excluded.image_chunks
-                    """)
-                try row.bind(unit.key.bytes, at: 1)
-                try row.bind(unit.sourcePath, at: 2)
-                try row.bind(frames.frames, at: 3)
-                try row.bind(Int64(image.count), at: 4)
-                try row.bind(hash.bytes, at: 5)
-                try row.bind(ribbonBuild, at: 6)
-                try row.bind(Int64(unit.compileMicroseconds), at: 7)
-                try row.bind(now, at: 8)
-                try row.bind(unit.factors, at: 9)
-                try row.bind(frames.index, at: 10)
-                try row.run()
-                try insert(machineCode: blobs, key: unit.key, jitIdentity: jitIdentity)
+    ) throws(CacheError) {
+        try CacheError.wrapping {
+            let prepared = try units.map { unit in
+                (
+                    unit: unit,
+                    frames: try unit.image.map { try ImageChunks.encode($0, warm: unit.warmRanges) },
+                    hash: unit.image.map { SHA256.hash($0) },
+                    blobs: try unit.machineCode.map { entry in (entry, try LZ4Frame.compress(entry.blob), SHA256.hash(entry.blob)) }
+                )
             }
+            let now = Int64(time(nil))
+            try writing {
+                try foldHits()
+                for digest in sourceDigests { try recordDigest(digest) }
+                let misses = units.filter(\.countsMiss).count
+                if misses > 0 { try addToCounters(["misses": Int64(misses)]) }
+                for (unit, frames, hash, blobs) in prepared {
+                    guard let image = unit.image, let frames, let hash else {
+                        let exists = try db.statement("SELECT 1 FROM units WHERE key = ?1")
+                        try exists.bind(unit.key.bytes, at: 1)
+                        defer { exists.reset() }
+                        guard try exists.step() else { continue }
+                        try insert(machineCode: blobs, key: unit.key, jitIdentity: jitIdentity)
+                        continue
+                    }
+                    let row = try db.statement(
+                        """
+                        INSERT INTO units (key, source_path, image, image_size, image_sha256, ribbon_build, compile_us,
+                            created_at, last_used_at, factors, image_chunks)
+                        VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9, ?10)
+                        ON CONFLICT (key) DO UPDATE SET source_path = excluded.source_path, image = excluded.image,
+                            image_size = excluded.image_size, image_sha256 = excluded.image_sha256,
+                            ribbon_build = excluded.ribbon_build, compile_us = excluded.compile_us,
+                            last_used_at = excluded.last_used_at, factors = excluded.factors,
+                            image_chunks = excluded.image_chunks
+                        """)
+                    try row.bind(unit.key.bytes, at: 1)
+                    try row.bind(unit.sourcePath, at: 2)
+                    try row.bind(frames.frames, at: 3)
+                    try row.bind(Int64(image.count), at: 4)
+                    try row.bind(hash.bytes, at: 5)
+                    try row.bind(ribbonBuild, at: 6)
+                    try row.bind(Int64(unit.compileMicroseconds), at: 7)
+                    try row.bind(now, at: 8)
+                    try row.bind(unit.factors, at: 9)
+                    try row.bind(frames.index, at: 10)
+                    try row.run()
+                    try insert(machineCode: blobs, key: unit.key, jitIdentity: jitIdentity)
+                }
+            }
+            if let maxBytes { try evict(toFit: maxBytes, keepingAll: units.map(\.key)) }
+            checkpoint()
         }
-        if let maxBytes { try evict(toFit: maxBytes, keepingAll: units.map(\.key)) }
-        checkpoint()
     }
 
     func insert(
@@ -165,8 +169,10 @@ extension CacheStore {
 
     /// Adds to the named counters (`cache stats`: hits, misses, saved_us) in a transaction of
     /// its own.
-    public func count(_ increments: [String: Int64]) throws {
-        try db.transaction { try addToCounters(increments) }
+    public func count(_ increments: [String: Int64]) throws(CacheError) {
+        try CacheError.wrapping {
+            try db.transaction { try addToCounters(increments) }
+        }
     }
 
     /// Counters only grow (a negative increment counts 0) and stay INTEGERs: the sum saturates
@@ -193,11 +199,13 @@ extension CacheStore {
     /// (`warm_code`, written only for units still stored). Both only spare later runs work.
     public func recordUnlessBusy(
         digests: [SourceDigestRecord], warmCode: [(key: SHA256Digest, functionIds: [UInt32])], jitIdentity: String
-    ) throws {
-        try db.withBusyTimeout(milliseconds: 0) {
-            try db.transaction {
-                for record in digests { try recordDigest(record) }
-                for (key, ids) in warmCode { try writeWarmCode(key: key, jitIdentity: jitIdentity, functionIds: ids) }
+    ) throws(CacheError) {
+        try CacheError.wrapping {
+            try db.withBusyTimeout(milliseconds: 0) {
+                try db.transaction {
+                    for record in digests { try recordDigest(record) }
+                    for (key, ids) in warmCode { try writeWarmCode(key: key, jitIdentity: jitIdentity, functionIds: ids) }
+                }
             }
         }
     }

@@ -38,10 +38,12 @@ public final class CacheStore {
     /// `CacheDirectory`. A database written by a newer `ribbon` is moved aside and recreated.
     /// With `replacingDamaged` (a run), a file that is not a database any more is moved aside
     /// and a new cache started; without (`ribbon cache` commands) it is an error.
-    public init(directory: String, busyTimeoutMilliseconds: Int32 = 5000, replacingDamaged: Bool = false) throws {
+    public init(directory: String, busyTimeoutMilliseconds: Int32 = 5000, replacingDamaged: Bool = false) throws(CacheError) {
         self.directory = directory
-        let opened = try Self.open(
-            directory: directory, busyTimeoutMilliseconds: busyTimeoutMilliseconds, replacingDamaged: replacingDamaged)
+        let opened = try CacheError.wrapping {
+            try Self.open(
+                directory: directory, busyTimeoutMilliseconds: busyTimeoutMilliseconds, replacingDamaged: replacingDamaged)
+        }
         databasePath = opened.path
         db = opened.database
         warnings = opened.warnings
@@ -50,8 +52,20 @@ public final class CacheStore {
     /// Runs `body` in one read transaction (`BEGIN` deferred takes no write lock), so that the
     /// queries in it see one snapshot while other processes write, and SQLite takes its locks
     /// once (a warm run's lookup and decode: a dozen reads).
+    /// What `body` throws is rethrown as it is; a failure of the transaction itself is a
+    /// `CacheError`.
     public func reading<Result>(_ body: () throws -> Result) throws -> Result {
-        try db.reading(body)
+        var bodyError: (any Error)? = nil
+        do {
+            return try db.reading {
+                do { return try body() } catch {
+                    bodyError = error
+                    throw error
+                }
+            }
+        } catch {
+            throw bodyError ?? CacheError(error)
+        }
     }
 
     /// Moves what this connection wrote from the WAL into the database file and empties the
