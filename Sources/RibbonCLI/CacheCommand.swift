@@ -4,7 +4,6 @@ import Glibc
 import ArgumentParser
 import RibbonCache
 import RibbonDriver
-import SQLiteSupport
 
 /// `ribbon cache ...`: look into the compilation cache and manage it (DESIGN.md, "Command line").
 public struct CacheCommand: ParsableCommand {
@@ -56,7 +55,7 @@ struct CacheOptions: ParsableArguments {
         do {
             store = try CacheStore.openExisting(
                 directory: directory, busyTimeoutMilliseconds: CacheStore.maintenanceBusyTimeoutMilliseconds)
-        } catch let error as CacheTrustError {
+        } catch where error.kind == .untrusted {
             throw failure(error.description, status: ExitStatus.ioError)
         } catch where !damagedFileIsAnError && CacheStore.isDamagedFile(error) {
             throw error
@@ -81,7 +80,7 @@ func reportingCacheErrors(_ body: () throws -> Void) throws {
     } catch let exit as ExitCode {
         throw exit
     } catch where CacheStore.isDamagedFile(error) {
-        let why = (error as? SQLiteError)?.message ?? "\(error)"
+        let why = (error as? CacheError)?.message ?? "\(error)"
         throw failure("the cache database is damaged (\(why)); `ribbon cache clear` starts it afresh", status: ExitStatus.ioError)
     } catch {
         throw failure("cache: \(error)", status: ExitStatus.ioError)
@@ -527,7 +526,7 @@ extension CacheCommand {
                     report = try options.openExisting(directory, damagedFileIsAnError: false)?.clear()
                 } catch where CacheStore.isDamagedFile(error) {
                     // A file SQLite cannot read: start afresh.
-                    damaged = (error as? SQLiteError)?.message ?? "\(error)"
+                    damaged = (error as? CacheError)?.message ?? "\(error)"
                     var r = CacheStore.ClearReport()
                     r.bytesBefore = CacheStore.removeDatabaseFiles(in: directory)
                     report = r

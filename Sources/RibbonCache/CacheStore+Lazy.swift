@@ -34,59 +34,61 @@ extension CacheStore {
     /// function's is fetched when the function is placed, so a warm run reads the machine code
     /// of the functions it runs, not of the 50,000 that `build --jit` compiled). Writes nothing.
     /// With `warmCode`, the machine code of the functions warm runs loaded before is read too.
-    public func loadLazily(key: SHA256Digest, jitIdentity: String, warmCode: Set<String>? = nil) throws -> LazyLoaded {
-        var clock = PhaseClock()
-        defer { lastLoadPhases = clock.phases }
-        let unit = try db.statement(
-            """
-            SELECT id, image_size, image_chunks, compile_us, length(image), image_sha256,
-                EXISTS (SELECT 1 FROM machine_code WHERE unit_key = ?1 AND jit_identity = ?2),
-                (SELECT function_ids FROM warm_code WHERE unit_key = ?1 AND jit_identity = ?2),
-                CASE WHEN length(image) <= ?3 THEN image END
-            FROM units WHERE key = ?1
-            """)
-        try unit.bind(key.bytes, at: 1)
-        try unit.bind(jitIdentity, at: 2)
-        try unit.bind(Int64(Self.smallImageFrames), at: 3)
-        guard try unit.step() else { return .miss }
-        let rowid = unit.int64(0)
-        let imageSize = Int(unit.int64(1))
-        let chunks = unit.isNull(2) ? nil : unit.blob(2)
-        let compileMicroseconds = unit.int64(3)
-        let framesSize = Int(unit.int64(4))
-        let imageHash = unit.blob(5)
-        let hasMachineCode = unit.int64(6) != 0
-        var warm = WarmCode()
-        if hasMachineCode, warmCode != nil, !unit.isNull(7) {
-            warm.functionIds = Self.decodeFunctionIds(unit.blob(7))
-        }
-        // A small image comes with the row (`smallImageFrames`).
-        let smallFrames = unit.isNull(8) ? nil : unit.blob(8)
-        unit.reset()
-        guard let chunks else { return .wholeOnly }
-        let image: LazyUnitImage
-        do {
-            let index = try ImageChunks.Index(chunks, imageSize: imageSize, framesSize: framesSize)
-            image = try LazyUnitImage(store: self, rowid: rowid, imageSize: imageSize, index: index, sha256: imageHash)
-            // Every chunk filled from it: no blob handle for a small unit.
-            if let smallFrames { smallFrames.withUnsafeBytes { image.fillAll(from: $0) } }
-            // The chunks the run that stored the unit used: read now, in the caller's read
-            // transaction, rather than one by one (each its own transaction) as the program runs.
-            image.prefetch(chunks: index.warm)
-        } catch {
-            return .bad("\(error)")
-        }
-        clock.mark("lookup")
-        if let hostFeatures = warmCode {
-            for id in warm.functionIds {
-                let found = try machineCode(key: key, functionId: id, jitIdentity: jitIdentity, hostFeatures: hostFeatures)
-                if let row = found.row { warm.rows.append(row) }
-                warm.bad += found.bad
-                warm.jitMicroseconds += found.jitMicroseconds
+    public func loadLazily(key: SHA256Digest, jitIdentity: String, warmCode: Set<String>? = nil) throws(CacheError) -> LazyLoaded {
+        return try CacheError.wrapping {
+            var clock = PhaseClock()
+            defer { lastLoadPhases = clock.phases }
+            let unit = try db.statement(
+                """
+                SELECT id, image_size, image_chunks, compile_us, length(image), image_sha256,
+                    EXISTS (SELECT 1 FROM machine_code WHERE unit_key = ?1 AND jit_identity = ?2),
+                    (SELECT function_ids FROM warm_code WHERE unit_key = ?1 AND jit_identity = ?2),
+                    CASE WHEN length(image) <= ?3 THEN image END
+                FROM units WHERE key = ?1
+                """)
+            try unit.bind(key.bytes, at: 1)
+            try unit.bind(jitIdentity, at: 2)
+            try unit.bind(Int64(Self.smallImageFrames), at: 3)
+            guard try unit.step() else { return .miss }
+            let rowid = unit.int64(0)
+            let imageSize = Int(unit.int64(1))
+            let chunks = unit.isNull(2) ? nil : unit.blob(2)
+            let compileMicroseconds = unit.int64(3)
+            let framesSize = Int(unit.int64(4))
+            let imageHash = unit.blob(5)
+            let hasMachineCode = unit.int64(6) != 0
+            var warm = WarmCode()
+            if hasMachineCode, warmCode != nil, !unit.isNull(7) {
+                warm.functionIds = Self.decodeFunctionIds(unit.blob(7))
             }
-            clock.mark("machine_code")
+            // A small image comes with the row (`smallImageFrames`).
+            let smallFrames = unit.isNull(8) ? nil : unit.blob(8)
+            unit.reset()
+            guard let chunks else { return .wholeOnly }
+            let image: LazyUnitImage
+            do {
+                let index = try ImageChunks.Index(chunks, imageSize: imageSize, framesSize: framesSize)
+                image = try LazyUnitImage(store: self, rowid: rowid, imageSize: imageSize, index: index, sha256: imageHash)
+                // Every chunk filled from it: no blob handle for a small unit.
+                if let smallFrames { smallFrames.withUnsafeBytes { image.fillAll(from: $0) } }
+                // The chunks the run that stored the unit used: read now, in the caller's read
+                // transaction, rather than one by one (each its own transaction) as the program runs.
+                image.prefetch(chunks: index.warm)
+            } catch {
+                return .bad("\(error)")
+            }
+            clock.mark("lookup")
+            if let hostFeatures = warmCode {
+                for id in warm.functionIds {
+                    let found = try machineCode(key: key, functionId: id, jitIdentity: jitIdentity, hostFeatures: hostFeatures)
+                    if let row = found.row { warm.rows.append(row) }
+                    warm.bad += found.bad
+                    warm.jitMicroseconds += found.jitMicroseconds
+                }
+                clock.mark("machine_code")
+            }
+            return .hit(image, hasMachineCode: hasMachineCode, compileMicroseconds: compileMicroseconds, warm: warm)
         }
-        return .hit(image, hasMachineCode: hasMachineCode, compileMicroseconds: compileMicroseconds, warm: warm)
     }
 
     /// Ids from a `warm_code` row: whole u32s only, ascending and unique (anything else is
@@ -108,57 +110,26 @@ extension CacheStore {
     /// their checks; `jitMicroseconds` is the JIT time the chosen blob saves.
     public func machineCode(
         key: SHA256Digest, functionId: UInt32, jitIdentity: String, hostFeatures: Set<String>
-    ) throws -> (row: MachineCodeRow?, bad: Int, jitMicroseconds: Int64) {
-        let query = try db.statement(
-            """
-            SELECT blob, blob_size, blob_sha256, function_id, features, jit_us FROM machine_code
-            WHERE unit_key = ?1 AND function_id = ?2 AND jit_identity = ?3
-            """)
-        try query.bind(key.bytes, at: 1)
-        try query.bind(Int64(functionId), at: 2)
-        try query.bind(jitIdentity, at: 3)
-        defer { query.reset() }
-        var choice = MachineCodeChoice(hostFeatures: hostFeatures)
-        while try query.step() {
-            query.withBlob(0) {
-                choice.offer(
-                    frame: $0, size: Int(query.int64(1)), sha256: query.blob(2), functionId: query.int64(3),
-                    features: query.text(4), jitMicroseconds: query.int64(5))
+    ) throws(CacheError) -> (row: MachineCodeRow?, bad: Int, jitMicroseconds: Int64) {
+        return try CacheError.wrapping {
+            let query = try db.statement(
+                """
+                SELECT blob, blob_size, blob_sha256, function_id, features, jit_us FROM machine_code
+                WHERE unit_key = ?1 AND function_id = ?2 AND jit_identity = ?3
+                """)
+            try query.bind(key.bytes, at: 1)
+            try query.bind(Int64(functionId), at: 2)
+            try query.bind(jitIdentity, at: 3)
+            defer { query.reset() }
+            var choice = MachineCodeChoice(hostFeatures: hostFeatures)
+            while try query.step() {
+                query.withBlob(0) {
+                    choice.offer(
+                        frame: $0, size: Int(query.int64(1)), sha256: query.blob(2), functionId: query.int64(3),
+                        features: query.text(4), jitMicroseconds: query.int64(5))
+                }
             }
+            return (choice.rows.first, choice.bad, choice.jitMicroseconds)
         }
-        return (choice.rows.first, choice.bad, choice.jitMicroseconds)
-    }
-
-    /// What a run that stored nothing writes at its end, in one transaction that does not wait
-    /// for another process's write lock (throws `SQLITE_BUSY` at once): the source digests it
-    /// took, and per unit the Ids of the functions whose machine code warm runs load
-    /// (`warm_code`, written only for units still stored). Both only spare later runs work.
-    public func recordUnlessBusy(
-        digests: [SourceDigestRecord], warmCode: [(key: SHA256Digest, functionIds: [UInt32])], jitIdentity: String
-    ) throws {
-        try db.withBusyTimeout(milliseconds: 0) {
-            try db.transaction {
-                for record in digests { try recordDigest(record) }
-                for (key, ids) in warmCode { try writeWarmCode(key: key, jitIdentity: jitIdentity, functionIds: ids) }
-            }
-        }
-    }
-
-    private func writeWarmCode(key: SHA256Digest, jitIdentity: String, functionIds: [UInt32]) throws {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(functionIds.count * 4)
-        for id in Set(functionIds).sorted() {
-            withUnsafeBytes(of: id.littleEndian) { bytes.append(contentsOf: $0) }
-        }
-        let upsert = try db.statement(
-            """
-            INSERT INTO warm_code (unit_key, jit_identity, function_ids)
-            SELECT ?1, ?2, ?3 WHERE EXISTS (SELECT 1 FROM units WHERE key = ?1)
-            ON CONFLICT (unit_key, jit_identity) DO UPDATE SET function_ids = excluded.function_ids
-            """)
-        try upsert.bind(key.bytes, at: 1)
-        try upsert.bind(jitIdentity, at: 2)
-        try upsert.bind(bytes, at: 3)
-        try upsert.run()
     }
 }

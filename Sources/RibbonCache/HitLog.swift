@@ -76,13 +76,13 @@ enum HitLog {
             .copyBytes(from: checksum.prefix(recordSize - checksumOffset))
     }
 
-    static func append(_ record: Record, directory: String) throws(CacheTrustError) {
+    static func append(_ record: Record, directory: String) throws(CacheError) {
         try append([record], directory: directory)
     }
 
     /// Appends `records` with one `write` (a run of a program of many files has a hit per
     /// file: opening the log for each was a tenth of a warm run of 1,000 files).
-    static func append(_ records: [Record], directory: String) throws(CacheTrustError) {
+    static func append(_ records: [Record], directory: String) throws(CacheError) {
         guard !records.isEmpty else { return }
         let bytes = [UInt8](unsafeUninitializedCapacity: records.count * recordSize) { buffer, count in
             for (i, record) in records.enumerated() {
@@ -94,12 +94,12 @@ enum HitLog {
         // O_NONBLOCK: a FIFO in its place fails here instead of blocking the run.
         let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0o600)
         guard fd >= 0 else {
-            throw CacheTrustError(description: "cannot record a hit in \(path): \(String(cString: strerror(errno)))")
+            throw CacheError(kind: .fileSystem, message: "cannot record a hit in \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
         guard written == bytes.count else {
-            throw CacheTrustError(description: "cannot record a hit in \(path): \(String(cString: strerror(errno)))")
+            throw CacheError(kind: .fileSystem, message: "cannot record a hit in \(path): \(String(cString: strerror(errno)))")
         }
     }
 
@@ -273,18 +273,22 @@ enum HitLog {
 extension CacheStore {
     /// Records a hit for statistics and least-recently-used eviction, without writing to the
     /// database (see `HitLog`).
-    public func recordHit(key: SHA256Digest, savedMicroseconds: Int64) throws {
-        try HitLog.append(
-            HitLog.Record(key: key.bytes, time: Int64(time(nil)), savedMicroseconds: savedMicroseconds),
-            directory: directory)
+    public func recordHit(key: SHA256Digest, savedMicroseconds: Int64) throws(CacheError) {
+        try CacheError.wrapping {
+            try HitLog.append(
+                HitLog.Record(key: key.bytes, time: Int64(time(nil)), savedMicroseconds: savedMicroseconds),
+                directory: directory)
+        }
     }
 
     /// `recordHit` for each hit, with one write to the log.
-    public func recordHits(_ hits: [(key: SHA256Digest, savedMicroseconds: Int64)]) throws {
-        let now = Int64(time(nil))
-        try HitLog.append(
-            hits.map { HitLog.Record(key: $0.key.bytes, time: now, savedMicroseconds: $0.savedMicroseconds) },
-            directory: directory)
+    public func recordHits(_ hits: [(key: SHA256Digest, savedMicroseconds: Int64)]) throws(CacheError) {
+        try CacheError.wrapping {
+            let now = Int64(time(nil))
+            try HitLog.append(
+                hits.map { HitLog.Record(key: $0.key.bytes, time: now, savedMicroseconds: $0.savedMicroseconds) },
+                directory: directory)
+        }
     }
 
     /// The bytes `recordHit` appends for a hit at `time` (fuzzing: inputs made of whole
@@ -300,6 +304,20 @@ extension CacheStore {
     /// folded again by the next fold.
     public static func takenHitLogName(pid: Int32, number: UInt64) -> String {
         HitLog.fileName + HitLog.takenInfix + "\(pid)-\(number)"
+    }
+
+    /// Folds the hit log (hits a warm run records outside the database, see `HitLog`) into the
+    /// counters and the units' last use, so that what follows sees every hit. Without a log
+    /// this writes nothing; with one, it checkpoints after, so that warm runs do not read the
+    /// write back from the WAL.
+    public func foldHitLog() throws(CacheError) {
+        try CacheError.wrapping {
+            var st = stat()
+            guard lstat(directory + "/" + HitLog.fileName, &st) == 0 || !HitLog.staleTaken(directory: directory).isEmpty
+            else { return }
+            try writing { try foldHits() }
+            checkpoint()
+        }
     }
 
     /// Folds the hit log into the counters and units' last use (inside the caller's transaction,

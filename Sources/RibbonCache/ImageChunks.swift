@@ -285,38 +285,40 @@ public final class LazyUnitImage {
 
     /// Makes `range` of the image valid: reads, decompresses and hash-checks each chunk it
     /// touches that is not there yet. Throws if a chunk cannot be read or fails its checks.
-    public func ensure(_ range: Range<Int>) throws {
-        guard !range.isEmpty else { return }
-        guard range.lowerBound >= 0, range.upperBound <= count else { throw CodecError("range outside the image") }
-        defer { if batch == nil { releaseScratch() } }
-        let wanted = range.lowerBound / ImageChunks.chunkSize...(range.upperBound - 1) / ImageChunks.chunkSize
-        var i = wanted.lowerBound
-        while i <= wanted.upperBound {
-            guard !loaded[i] else {
-                i += 1
-                continue
+    public func ensure(_ range: Range<Int>) throws(CacheError) {
+        try CacheError.wrapping {
+            guard !range.isEmpty else { return }
+            guard range.lowerBound >= 0, range.upperBound <= count else { throw CodecError("range outside the image") }
+            defer { if batch == nil { releaseScratch() } }
+            let wanted = range.lowerBound / ImageChunks.chunkSize...(range.upperBound - 1) / ImageChunks.chunkSize
+            var i = wanted.lowerBound
+            while i <= wanted.upperBound {
+                guard !loaded[i] else {
+                    i += 1
+                    continue
+                }
+                // A run of missing chunks: their frames are contiguous in `image`, read at once.
+                var last = i
+                var entries = [try index.entry(i)]
+                while last < wanted.upperBound, !loaded[last + 1], let next = try? index.entry(last + 1),
+                    next.offset == entries[entries.count - 1].offset + entries[entries.count - 1].length
+                {
+                    entries.append(next)
+                    last += 1
+                }
+                let first = entries[0].offset
+                let frames = scratch(entries[entries.count - 1].offset + entries[entries.count - 1].length - first)
+                if batching, batch == nil { batch = try? Blob(store.db, table: "units", column: "image", rowid: rowid) }
+                if let batch {
+                    try batch.read(offset: first, into: frames)
+                } else {
+                    try store.db.readBlob(table: "units", column: "image", rowid: rowid, offset: first, into: frames)
+                }
+                for (j, entry) in zip(i...last, entries) {
+                    try fill(j, entry, from: UnsafeRawBufferPointer(rebasing: frames[entry.offset - first..<entry.offset - first + entry.length]))
+                }
+                i = last + 1
             }
-            // A run of missing chunks: their frames are contiguous in `image`, read at once.
-            var last = i
-            var entries = [try index.entry(i)]
-            while last < wanted.upperBound, !loaded[last + 1], let next = try? index.entry(last + 1),
-                next.offset == entries[entries.count - 1].offset + entries[entries.count - 1].length
-            {
-                entries.append(next)
-                last += 1
-            }
-            let first = entries[0].offset
-            let frames = scratch(entries[entries.count - 1].offset + entries[entries.count - 1].length - first)
-            if batching, batch == nil { batch = try? Blob(store.db, table: "units", column: "image", rowid: rowid) }
-            if let batch {
-                try batch.read(offset: first, into: frames)
-            } else {
-                try store.db.readBlob(table: "units", column: "image", rowid: rowid, offset: first, into: frames)
-            }
-            for (j, entry) in zip(i...last, entries) {
-                try fill(j, entry, from: UnsafeRawBufferPointer(rebasing: frames[entry.offset - first..<entry.offset - first + entry.length]))
-            }
-            i = last + 1
         }
     }
 

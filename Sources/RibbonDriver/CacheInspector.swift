@@ -7,7 +7,6 @@ import RibbonCache
 import RibbonCore
 import RibbonJIT
 import RibbonVM
-import SQLiteSupport
 
 /// The half of `ribbon cache` that decodes what the cache holds: `verify` (images and blobs
 /// decoded and checked as a run would), `show` (symbols, functions, listings) and
@@ -102,7 +101,7 @@ public enum CacheInspector {
         } catch {
             // A file SQLite cannot read is one finding, not a failure to verify.
             guard CacheStore.isDamagedFile(error) else { throw error }
-            report.databaseProblems.append((error as? SQLiteError)?.message ?? "\(error)")
+            report.databaseProblems.append((error as? CacheError)?.message ?? "\(error)")
             report.repaired = false
         }
         report.microseconds = monotonicMicroseconds() - t0

@@ -21,12 +21,32 @@ public struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The primary result code: the low 8 bits of `code`.
     public var primaryCode: Int32 { code & 0xFF }
 
+    /// `code`, by name (`ResultCode`).
+    public var resultCode: ResultCode { ResultCode(rawValue: code) }
+
     /// `SQLITE_BUSY` or `SQLITE_LOCKED` (any extended form): another connection holds a lock
     /// longer than the busy timeout.
-    public var isBusy: Bool { primaryCode == SQLITE_BUSY || primaryCode == SQLITE_LOCKED }
+    public var isBusy: Bool { resultCode.primary == .busy || resultCode.primary == .locked }
 
     /// `SQLITE_FULL` (any extended form): the disk is full.
-    public var isFull: Bool { primaryCode == SQLITE_FULL }
+    public var isFull: Bool { resultCode.primary == .full }
+
+    /// `SQLITE_CORRUPT` (any extended form): the database file is malformed.
+    public var isCorrupt: Bool { resultCode.primary == .corrupt }
+
+    /// `SQLITE_NOTADB` (any extended form): the file is not a database.
+    public var isNotADatabase: Bool { resultCode.primary == .notADatabase }
+
+    /// `SQLITE_READONLY` (any extended form): the database cannot be written.
+    public var isReadOnly: Bool { resultCode.primary == .readOnly }
+
+    /// `isCorrupt` or `isNotADatabase`: the file itself is damaged, and no row of it can be
+    /// trusted; nothing short of starting afresh mends it.
+    public var isDamagedFile: Bool { isCorrupt || isNotADatabase }
+
+    public init(_ resultCode: ResultCode, message: String, sql: String? = nil) {
+        self.init(code: resultCode.rawValue, message: message, sql: sql)
+    }
 
     /// One line: `SQLite error 5 (database is locked): <message> in <sql>`.
     public var description: String {

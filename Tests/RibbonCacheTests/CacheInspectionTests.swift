@@ -236,7 +236,8 @@ import Testing
         _ = try CacheStore(directory: root)
         #expect(try CacheStore.openExisting(directory: root) != nil)
         chmod(root, 0o777)
-        #expect(throws: CacheTrustError.self) { _ = try CacheStore.openExisting(directory: root) }
+        let untrusted1 = #expect(throws: CacheError.self) { _ = try CacheStore.openExisting(directory: root) }
+        #expect(untrusted1?.kind == .untrusted)
     }
 
     @Test func storedFactorsRehashToTheKey() {

@@ -32,24 +32,28 @@ import Testing
         let open = root + "/open"
         mkdir(open, 0o700)
         chmod(open, 0o777)
-        #expect(throws: CacheTrustError.self) { _ = try CacheStore(directory: open) }
+        let untrusted1 = #expect(throws: CacheError.self) { _ = try CacheStore(directory: open) }
+        #expect(untrusted1?.kind == .untrusted)
 
         let real = root + "/real"
         mkdir(real, 0o700)
         symlink(real, root + "/link")
-        #expect(throws: CacheTrustError.self) { _ = try CacheStore(directory: root + "/link") }
+        let untrusted2 = #expect(throws: CacheError.self) { _ = try CacheStore(directory: root + "/link") }
+        #expect(untrusted2?.kind == .untrusted)
 
         let theirs = root + "/theirs"
         mkdir(theirs, 0o700)
         if getuid() == 0 {  // only root can give a directory away
             chown(theirs, 12345, 12345)
-            #expect(throws: CacheTrustError.self) { _ = try CacheStore(directory: theirs) }
+            let untrusted3 = #expect(throws: CacheError.self) { _ = try CacheStore(directory: theirs) }
+            #expect(untrusted3?.kind == .untrusted)
         }
 
         let mine = root + "/mine"
         _ = try CacheStore(directory: mine)
         chmod(mine + "/" + CacheDirectory.databaseName, 0o666)
-        #expect(throws: CacheTrustError.self) { _ = try CacheStore(directory: mine) }
+        let untrusted4 = #expect(throws: CacheError.self) { _ = try CacheStore(directory: mine) }
+        #expect(untrusted4?.kind == .untrusted)
     }
 
     @Test func keysChangeWithEveryFactor() {

@@ -211,7 +211,8 @@ import Testing
                 _ = try migrate(db, [Migration(version: 1, name: "t", sql: "CREATE TABLE t (x)")])
                 Issue.record("expected an error")
             } catch let error as SQLiteError {
-                #expect(error.primaryCode == 26)  // SQLITE_NOTADB
+                #expect(error.isNotADatabase)  // SQLITE_NOTADB
+                #expect(error.isDamagedFile && !error.isCorrupt)
             }
         }
     }
