@@ -697,7 +697,7 @@ public final class LoadedUnit {
     /// lazily loaded unit finds it from the function's entry, without its row). `entry`: the
     /// function's entry when the caller has read it already (placing a function).
     private func signature(index i: Int, entry known: FunctionEntry? = nil) throws(ImageError) -> KindSignature {
-        guard let entry = known ?? entry(ofFunction: i) else { throw .malformed("function entry for row \(i) is bad") }
+        guard let entry = known ?? entry(ofFunction: i) else { throw .malformed(.badFunctionEntry(row: i)) }
         let parameterCount = Int(entry.parameterCount)
         func decode(_ section: UnsafeRawBufferPointer) -> Result<KindSignature, ImageError> {
             Result { () throws(ImageError) in
@@ -719,7 +719,7 @@ public final class LoadedUnit {
                 return nil
             }
         }
-        guard let signature else { throw failure ?? .malformed("function #\(i): its signature cannot be read") }
+        guard let signature else { throw failure ?? .malformed(.unreadableSignature(row: i)) }
         return signature
     }
 
@@ -850,7 +850,7 @@ public final class LoadedUnit {
             do {
                 try source.ensure(range)
             } catch {
-                throw .malformed("unit image: \(error)")
+                throw .malformed(.sourceFailed("\(error)"))
             }
         }
         try need(0..<UnitImage.headerSize)
@@ -872,7 +872,7 @@ public final class LoadedUnit {
         // now: each is read and checked when its function is placed or called.
         let functionPrefix = Int(try r.u32(UnitImage.functionPrefixOffset))
         guard functionPrefix <= functionCount, functionPrefix <= entryCount else {
-            throw .malformed("the function prefix is longer than the functions")
+            throw .malformed(.functionPrefixTooLong)
         }
         let unreadPrefix = source == nil ? 0 : functionPrefix
         guard section(.entries).count == entryCount * UnitImage.entrySize,
@@ -880,7 +880,7 @@ public final class LoadedUnit {
             section(.functions).count == functionCount * UnitImage.functionSize,
             section(.globals).count == globalCount * UnitImage.globalSize,
             section(.code).count % 8 == 0, section(.lines).count % UnitImage.lineSize == 0
-        else { throw .malformed("section sizes do not match their counts") }
+        else { throw .malformed(.sectionSizesMismatch) }
         let layout = Layout(
             functionCount: functionCount, symbolCount: symbolCount, entries: section(.entries),
             symbolIndex: section(.symbolIndex), symbols: section(.symbols),
@@ -902,7 +902,7 @@ public final class LoadedUnit {
             return try r.string(strings.lowerBound + Int(offset), Int(length))
         }
         // Format 4 kept the source path here; an image holds none now.
-        guard try r.u32(28) == 0 else { throw .malformed("unit image header word 28 is not zero") }
+        guard try r.u32(28) == 0 else { throw .malformed(.reservedHeaderWordNotZero) }
 
         // Allocate: table, globals, then code (or, lazily, the stub), then data.
         let tableBytes = entryCount * 8
@@ -914,7 +914,7 @@ public final class LoadedUnit {
         let dataAt = codeAt + codeBytes
         let total = dataAt + dataRange.count
         guard let memory = LoadedUnit.allocate(total, lazy: source != nil) else {
-            throw .malformed("cannot map \(total) bytes for the unit")
+            throw .malformed(.cannotMap(bytes: total))
         }
         var ok = false
         defer { if !ok { LoadedUnit.release(memory, lazy: source != nil, size: total) } }
@@ -963,10 +963,10 @@ public final class LoadedUnit {
         for id in unreadPrefix..<entryCount {
             let at = section(.entries).lowerBound + id * UnitImage.entrySize
             guard let kind = AddressTableEntryKind(rawValue: try r.u8(at)) else {
-                throw .malformed("entry \(id) has an unknown kind")
+                throw .malformed(.unknownEntryKind(id: id))
             }
             guard id >= functionPrefix || kind == .function else {
-                throw .malformed("entry \(id) is in the function prefix but is no function")
+                throw .malformed(.prefixEntryNotFunction(id: id))
             }
             let a = try r.u32(at + 4)
             let b = try r.u64(at + 8)
@@ -975,7 +975,7 @@ public final class LoadedUnit {
             if kind == .imported {
                 importedKind = AddressTableEntryKind(rawValue: try r.u8(at + 1))
                 guard importedKind == .function || importedKind == .global else {
-                    throw .malformed("imported entry \(id) names neither a function nor a global")
+                    throw .malformed(.importNamesNeither(id: id))
                 }
             }
             verifiedKinds.append(importedKind ?? kind)
@@ -986,11 +986,11 @@ public final class LoadedUnit {
                 let b = b & 0xFFFF_FFFF  // the header's offset (the high half: its signature's)
                 guard b % 8 == 0, b <= UInt64(codeRange.count),
                     UInt64(codeRange.count) - b >= UInt64(functionHeaderWords * 8)
-                else { throw .malformed("function entry \(id) is outside the code") }
+                else { throw .malformed(.functionEntryOutsideCode(id: id)) }
                 guard Int(a) < functionCount, parameterCount <= frameSize,
                     id < functionPrefix ? Int(a) == id : Int(a) >= functionPrefix && !rowClaimed[Int(a) - functionPrefix]
                 else {
-                    throw .malformed("function entry \(id) does not match a function row")
+                    throw .malformed(.functionEntryWithoutRow(id: id))
                 }
                 if id >= functionPrefix {
                     rowClaimed[Int(a) - functionPrefix] = true
@@ -1005,16 +1005,16 @@ public final class LoadedUnit {
                     table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
                 }
             case .global:
-                guard Int(a) < globalCount else { throw .malformed("global entry \(id) out of range") }
+                guard Int(a) < globalCount else { throw .malformed(.globalEntryOutOfRange(id: id)) }
                 globalIndexById[id] = Int(a)
                 table[id] = UInt64(UInt(bitPattern: globalsBase + Int(a)))
             case .constant:
                 guard b <= UInt64(dataRange.count), UInt64(a) <= UInt64(dataRange.count) - b, a > 0 else {
-                    throw .malformed("constant entry \(id) is outside the data")
+                    throw .malformed(.constantOutsideData(id: id))
                 }
                 // Str constants are read as C strings: the last byte must be the NUL.
                 guard r.base[dataRange.lowerBound + Int(b) + Int(a) - 1] == 0 else {
-                    throw .malformed("constant entry \(id) is not NUL-terminated")
+                    throw .malformed(.constantNotTerminated(id: id))
                 }
                 table[id] = UInt64(UInt(bitPattern: memory.advanced(by: dataAt + Int(b))))
             case .builtin, .foreign, .imported:
@@ -1027,7 +1027,7 @@ public final class LoadedUnit {
                     // a stub that stops with a clear runtime error. The symbol is looked up now
                     // so an unknown one fails before the program starts.
                     guard let signature = ForeignSignature(entryName: name) else {
-                        throw .malformed("foreign entry \(id) has a bad signature")
+                        throw .malformed(.badForeignSignature(id: id))
                     }
                     guard let address = resolver.foreign(signature.symbol) else {
                         throw .unresolvedForeign(signature.symbol)
@@ -1061,7 +1061,7 @@ public final class LoadedUnit {
         }
         // Each function row has exactly one entry (rows are claimed at most once above).
         guard functionEntryCount == functionCount else {
-            throw .malformed("function entries and function rows do not match")
+            throw .malformed(.functionEntriesMismatchRows)
         }
 
         // Globals' initial values.
@@ -1075,12 +1075,12 @@ public final class LoadedUnit {
                 globalsBase[g] = value
             case 1:
                 guard value < UInt64(entryCount), kinds[Int(value)] == .constant else {
-                    throw .malformed("global \(g) refers to a non-constant")
+                    throw .malformed(.globalNotConstant(global: g))
                 }
                 globalsBase[g] = table[Int(value)]
                 globalIsString[g] = true
             default:
-                throw .malformed("global \(g) has an unknown initialiser kind")
+                throw .malformed(.unknownGlobalInitialiser(global: g))
             }
         }
         let parts = { (rows: RowTable, symbols: [(name: String, id: UInt32)]?) in
@@ -1106,7 +1106,7 @@ public final class LoadedUnit {
             let name = try string(try r.u32(at), try r.u32(at + 4))
             let id = try r.u32(at + 8)
             guard Int(id) < entryCount, kinds[Int(id)] == .function || kinds[Int(id)] == .global else {
-                throw .malformed("symbol `\(name)` names a bad Id")
+                throw .malformed(.symbolNamesBadId(name: name))
             }
             symbols.append((name, id))
         }
@@ -1140,26 +1140,26 @@ public final class LoadedUnit {
                 Int(try r.u8(entry + 1)) == frameSize, Int(try r.u8(entry + 2)) == parameterCount,
                 try r.u64(entry + 8) == UInt64(headerOffset) | UInt64(kindsOffset) << 32
             else {
-                throw .malformed("function `\(name)` does not match its AddressTable entry")
+                throw .malformed(.functionMismatchesEntry(function: name))
             }
             // The entry point is called with no arguments.
             if parameterCount != 0 && name == "main" {
-                throw .malformed("function `main` takes \(parameterCount) parameters")
+                throw .malformed(.mainTakesParameters(parameterCount))
             }
             let headerBytes = functionHeaderWords * 8
             guard codeWords <= (codeRange.count - headerOffset - headerBytes) / 8 else {
-                throw .malformed("function `\(name)` runs past the code")
+                throw .malformed(.functionPastCode(function: name))
             }
             guard frameSize <= maximumFrameSize, parameterCount <= frameSize else {
-                throw .malformed("function `\(name)` has a bad frame size")
+                throw .malformed(.badFrameSize(function: name))
             }
             guard firstLine <= lineRowCount, lineCount <= lineRowCount - firstLine else {
-                throw .malformed("function `\(name)` has bad line rows")
+                throw .malformed(.badLineRows(function: name))
             }
             let header = memory.advanced(by: codeAt + headerOffset).assumingMemoryBound(to: FunctionHeader.self)
             guard header.pointee.frameSize == UInt32(frameSize), header.pointee.parameterCount == UInt32(parameterCount),
                 header.pointee.functionId == id, header.pointee.codeWords == UInt32(codeWords)
-            else { throw .malformed("function `\(name)` header disagrees with its row") }
+            else { throw .malformed(.headerDisagreesWithRow(function: name)) }
             header.pointee.addressTable = table
             header.pointee.hotness = 0
             functions.append(
@@ -1174,7 +1174,7 @@ public final class LoadedUnit {
         // The encoder writes functions in code order; sort only what is not.
         if zip(extents, extents.dropFirst()).contains(where: { $0.0 > $1.0 }) { extents.sort { $0.0 < $1.0 } }
         for (a, b) in zip(extents, extents.dropFirst()) where a.1 > b.0 {
-            throw .malformed("functions overlap in the code section")
+            throw .malformed(.functionsOverlap)
         }
         ok = true
         return parts(RowTable(all: functions), symbols)

@@ -101,7 +101,7 @@ public final class UnitKinds {
 
     /// What Id `id` is; throws when the image's record of it is malformed or cannot be read.
     public func entry(_ id: Int) throws(ImageError) -> Entry {
-        guard id >= 0, id < count else { throw .malformed("Id \(id) is out of range") }
+        guard id >= 0, id < count else { throw .malformed(.idOutOfRange(id: id)) }
         if let known = entries[id] { return known }
         let entry = try compute(id)
         entries[id] = entry
@@ -278,7 +278,7 @@ struct KindCheck {
     /// Why a function fails, as the loader reports it.
     struct Failure: Error {
         var word: Int
-        var why: String
+        var problem: ImageError.Problem
     }
 
     /// Checks one function (already through the structural check: every register, branch
@@ -329,7 +329,7 @@ struct KindCheck {
         }
         guard blockCount * frameSize <= KindCheck.maximumStateEntries else {
             for i in 0..<count { isLeader[i] = false }
-            throw Failure(word: 0, why: "too large to verify (\(blockCount) blocks of \(frameSize) registers)")
+            throw Failure(word: 0, problem: .tooLargeToVerify(blocks: blockCount, registers: frameSize))
         }
         scratch.reserve(blocks: blockCount, stateEntries: blockCount * frameSize)
         let blockOfWord = scratch.blockOfWord
@@ -416,21 +416,23 @@ struct KindCheck {
     @inline(__always)
     private func read(_ r: Int, _ word: Int) throws(Failure) -> UInt8 {
         let k = scratch.current[r]
-        if k == KindCheck.none { throw Failure(word: word, why: "r\(r) is read before it is written") }
+        if k == KindCheck.none { throw Failure(word: word, problem: .readBeforeWritten(register: r)) }
         return k
     }
 
     /// Reads a register an instruction dereferences, or passes where `kind` is expected.
     @inline(__always)
-    private func use(_ r: Int, as kind: ValueKind, _ word: Int, _ what: @autoclosure () -> String) throws(Failure) {
+    private func use(_ r: Int, as kind: ValueKind, _ word: Int, _ what: ImageError.KindUse) throws(Failure) {
         let k = try read(r, word)
         guard k == kind.rawValue || kind == .scalar || k == KindCheck.unchecked else {
-            throw Failure(word: word, why: "\(what()) needs \(kind), but r\(r) holds \(KindCheck.describe(k))")
+            throw Failure(word: word, problem: .wrongKind(use: what, needs: kind, register: r, holds: KindCheck.held(k)))
         }
     }
 
-    static func describe(_ k: UInt8) -> String {
-        ValueKind(rawValue: k)?.description ?? (k == unchecked ? "an unchecked value" : "nothing")
+    /// The kind a register that was read holds, when it is not what its use needs: never
+    /// none (reading it failed first) nor unchecked (which every use accepts).
+    static func held(_ k: UInt8) -> ValueKind {
+        ValueKind(rawValue: k)!
     }
 
     /// Computation and branches (most instructions): operands read as bits, a scalar written.
@@ -479,29 +481,29 @@ struct KindCheck {
             }
         case .globalSet:
             if case .global(let k) = try entry(w, at) {
-                try use(d, as: k, at, "global_set")
+                try use(d, as: k, at, .globalSet)
             } else {
                 _ = try read(d, at)
             }
         case .ret:
-            try use(d, as: signature.result, at, "ret (the function's declared result)")
+            try use(d, as: signature.result, at, .ret)
         case .retUnit:
             // The caller's result register keeps what it held: only a scalar result may be left so.
             guard signature.result == .scalar else {
-                throw Failure(word: at, why: "ret_unit in a function whose declared result is \(signature.result)")
+                throw Failure(word: at, problem: .retUnit(declaredResult: signature.result))
             }
         case .arrayLen:
             let k = try read(a, at)
             guard k == KindCheck.array64 || k == KindCheck.array8 || k == KindCheck.unchecked else {
-                throw Failure(word: at, why: "array_len needs an array, but r\(a) holds \(KindCheck.describe(k))")
+                throw Failure(word: at, problem: .arrayLenNeedsArray(register: a, holds: KindCheck.held(k)))
             }
             current[d] = KindCheck.scalar
         case .load64, .load8:
-            try use(a, as: e.effect == .load64 ? .array64 : .array8, at, "the array load")
+            try use(a, as: e.effect == .load64 ? .array64 : .array8, at, .arrayLoad)
             _ = try read(b, at)
             current[d] = KindCheck.scalar
         case .store64, .store8:
-            try use(d, as: e.effect == .store64 ? .array64 : .array8, at, "the array store")
+            try use(d, as: e.effect == .store64 ? .array64 : .array8, at, .arrayStore)
             _ = try read(a, at)
             _ = try read(b, at)
         case .call:
@@ -527,7 +529,7 @@ struct KindCheck {
         do {
             return try kinds.entry(Int(w >> 32))
         } catch {
-            throw Failure(word: at, why: "Id \(w >> 32): \(error)")
+            throw Failure(word: at, problem: .badId(w >> 32, error))
         }
     }
 
@@ -544,12 +546,10 @@ struct KindCheck {
         case .callee(let signature):
             let count = signature.parameters.count
             guard base + count <= frameSize else {
-                throw Failure(
-                    word: at,
-                    why: "the callee takes \(count) arguments, but r\(base)… leaves \(frameSize - base) in a frame of \(frameSize)")
+                throw Failure(word: at, problem: .argumentsOutsideFrame(count: count, base: base, frameSize: frameSize))
             }
             for (i, kind) in signature.parameters.enumerated() {
-                try use(base + i, as: kind, at, "argument \(i)")
+                try use(base + i, as: kind, at, .argument(i))
             }
             result = signature.result.rawValue
         case .unchecked:
@@ -586,7 +586,7 @@ extension UnitKinds {
                 return KindSignature.builtins[entryNames[id] ?? ""].map(Entry.callee) ?? .unknownBuiltin
             case .foreign:
                 guard let s = entryNames[id].flatMap(ForeignSignature.init(entryName:)) else {
-                    throw .malformed("foreign entry \(id) has a bad signature")
+                    throw .malformed(.badForeignSignature(id: id))
                 }
                 func kind(_ k: ForeignSignature.ValueKind) -> ValueKind { k == .str ? .string : .scalar }
                 return .callee(KindSignature(parameters: s.parameters.map(kind), result: kind(s.result)))
@@ -596,12 +596,12 @@ extension UnitKinds {
                 }
                 if importedKinds[id] == .global {
                     guard let k = exporter.kinds.kind(ofGlobalId: symbol.id) else {
-                        throw .malformed("imported entry \(id) names a global its unit does not have")
+                        throw .malformed(.importedGlobalMissing(id: id))
                     }
                     return .global(k)
                 }
                 guard let s = exporter.kinds.signature(ofFunctionId: symbol.id) else {
-                    throw .malformed("imported entry \(id) names a function its unit does not have")
+                    throw .malformed(.importedFunctionMissing(id: id))
                 }
                 return .callee(s)
             }
@@ -614,21 +614,21 @@ extension UnitKinds {
         in kinds: UnsafeRawBufferPointer, at offset: Int, parameterCount: Int, functionName: @autoclosure () -> String
     ) throws(ImageError) -> KindSignature {
         guard offset >= 0, kinds.count >= 3, offset <= kinds.count - 3 else {
-            throw .malformed("function `\(functionName())` has no signature")
+            throw .malformed(.noSignature(function: functionName()))
         }
         let count = Int(kinds[offset]) | Int(kinds[offset + 1]) << 8
         guard count == parameterCount else {
-            throw .malformed("function `\(functionName())` is declared with \(count) parameters but has \(parameterCount)")
+            throw .malformed(.parameterCountMismatch(function: functionName(), declared: count, actual: parameterCount))
         }
-        guard count <= kinds.count - offset - 3 else { throw .malformed("function `\(functionName())` has no signature") }
+        guard count <= kinds.count - offset - 3 else { throw .malformed(.noSignature(function: functionName())) }
         guard let result = ValueKind(rawValue: kinds[offset + 2]) else {
-            throw .malformed("function `\(functionName())` has a bad signature")
+            throw .malformed(.badSignature(function: functionName()))
         }
         var parameters: [ValueKind] = []
         parameters.reserveCapacity(count)
         for i in 0..<count {
             guard let k = ValueKind(rawValue: kinds[offset + 3 + i]) else {
-                throw .malformed("function `\(functionName())` has a bad signature")
+                throw .malformed(.badSignature(function: functionName()))
             }
             parameters.append(k)
         }
