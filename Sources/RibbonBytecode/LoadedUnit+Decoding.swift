@@ -45,16 +45,16 @@ extension LoadedUnit {
         }
         try need(0..<UnitImage.headerSize)
         for (i, m) in UnitImage.magic.enumerated() where try r.u8(i) != m { throw .badMagic }
-        let version = try r.u32(8)
+        let version = try r.u32(UnitImage.HeaderField.version)
         guard version == UnitImage.formatVersion else { throw .unsupportedVersion(version) }
-        let entryCount = Int(try r.u32(12))
-        let symbolCount = Int(try r.u32(16))
-        let functionCount = Int(try r.u32(20))
-        let globalCount = Int(try r.u32(24))
+        let entryCount = Int(try r.u32(UnitImage.HeaderField.entryCount))
+        let symbolCount = Int(try r.u32(UnitImage.HeaderField.symbolCount))
+        let functionCount = Int(try r.u32(UnitImage.HeaderField.functionCount))
+        let globalCount = Int(try r.u32(UnitImage.HeaderField.globalCount))
         var sections: [Range<Int>] = []
         for s in UnitImage.Section.allCases {
-            let offset = Int(try r.u32(32 + s.rawValue * 8))
-            let length = Int(try r.u32(32 + s.rawValue * 8 + 4))
+            let offset = Int(try r.u32(UnitImage.HeaderField.sectionTable + s.rawValue * 8))
+            let length = Int(try r.u32(UnitImage.HeaderField.sectionTable + s.rawValue * 8 + 4))
             sections.append(try r.range(offset, length))
         }
         func section(_ s: UnitImage.Section) -> Range<Int> { sections[s.rawValue] }
@@ -65,11 +65,11 @@ extension LoadedUnit {
             throw .malformed(.functionPrefixTooLong)
         }
         let unreadPrefix = source == nil ? 0 : functionPrefix
-        guard section(.entries).count == entryCount * UnitImage.entrySize,
-            section(.symbols).count == symbolCount * UnitImage.symbolSize,
-            section(.functions).count == functionCount * UnitImage.functionSize,
-            section(.globals).count == globalCount * UnitImage.globalSize,
-            section(.code).count % 8 == 0, section(.lines).count % UnitImage.lineSize == 0
+        guard section(.entries).count == entryCount * UnitImage.EntryRecord.size,
+            section(.symbols).count == symbolCount * UnitImage.SymbolRecord.size,
+            section(.functions).count == functionCount * UnitImage.FunctionRecord.size,
+            section(.globals).count == globalCount * UnitImage.GlobalRecord.size,
+            section(.code).count % 8 == 0, section(.lines).count % UnitImage.LineRecord.size == 0
         else { throw .malformed(.sectionSizesMismatch) }
         let layout = Layout(
             functionCount: functionCount, symbolCount: symbolCount, entries: section(.entries),
@@ -78,7 +78,7 @@ extension LoadedUnit {
             interface: section(.interface), kinds: section(.kinds))
         // Now: the entries, globals and data. Lazily, the rest is read when it is needed, and of
         // the strings only the names of the entries that have one.
-        try need(section(.entries).lowerBound + unreadPrefix * UnitImage.entrySize..<section(.entries).upperBound)
+        try need(section(.entries).lowerBound + unreadPrefix * UnitImage.EntryRecord.size..<section(.entries).upperBound)
         for s in [UnitImage.Section.globals, .data] { try need(section(s)) }
         if source == nil {
             for s in UnitImage.Section.allCases { try need(section(s)) }
@@ -92,7 +92,7 @@ extension LoadedUnit {
             return try r.string(strings.lowerBound + Int(offset), Int(length))
         }
         // Format 4 kept the source path here; an image holds none now.
-        guard try r.u32(28) == 0 else { throw .malformed(.reservedHeaderWordNotZero) }
+        guard try r.u32(UnitImage.HeaderField.reserved) == 0 else { throw .malformed(.reservedHeaderWordNotZero) }
 
         // Allocate: table, globals, then code (or, lazily, the stub), then data.
         let tableBytes = entryCount * 8
@@ -112,7 +112,6 @@ extension LoadedUnit {
         // copied over whole (lazily: the stub now, each function's code when it is placed).
         if source == nil { memory.initializeMemory(as: UInt8.self, repeating: 0, count: max(codeAt, 16)) }
         let table = memory.bindMemory(to: UInt64.self, capacity: entryCount + globalCount)
-        let globalsBase = table + entryCount
         let stub: UnsafeMutablePointer<FunctionHeader>? = source == nil ? nil
             : memory.advanced(by: codeAt).bindMemory(to: FunctionHeader.self, capacity: 1)
         if let stub {
@@ -132,153 +131,20 @@ extension LoadedUnit {
                 from: r.base.baseAddress!.advanced(by: dataRange.lowerBound), byteCount: dataRange.count)
         }
 
-        // AddressTable. Lazily, the function prefix is the stub, unread.
-        var kinds = [AddressTableEntryKind](repeating: .function, count: unreadPrefix)
-        kinds.reserveCapacity(entryCount)
-        var names: [Int: String] = [:]
-        var importedKinds: [Int: AddressTableEntryKind] = [:]
-        var imports: [(slot: Int, symbol: ImportedSymbol)] = []
-        // What the verifier checks each Id against: an import counts as what it names.
-        var verifiedKinds = kinds
-        verifiedKinds.reserveCapacity(entryCount)
-        var foreign: [Int: ForeignFunction] = [:]
-        // The row of each function entry past the prefix (below it, Id n is row n); each row
-        // has one entry.
-        var numbering = FunctionNumbering(prefix: functionPrefix, entryCount: entryCount, functionCount: functionCount)
-        var rowClaimed = [Bool](repeating: false, count: functionCount - functionPrefix)
-        table.update(repeating: stubEntry, count: unreadPrefix)
-        var functionEntryCount = unreadPrefix
-        // Global index of each global entry, by Id, for the kind check.
-        var globalIndexById: [Int: Int] = [:]
-        for id in unreadPrefix..<entryCount {
-            let at = section(.entries).lowerBound + id * UnitImage.entrySize
-            guard let kind = AddressTableEntryKind(rawValue: try r.u8(at)) else {
-                throw .malformed(.unknownEntryKind(id: id))
-            }
-            guard id >= functionPrefix || kind == .function else {
-                throw .malformed(.prefixEntryNotFunction(id: id))
-            }
-            let a = try r.u32(at + 4)
-            let b = try r.u64(at + 8)
-            kinds.append(kind)
-            var importedKind: AddressTableEntryKind? = nil
-            if kind == .imported {
-                importedKind = AddressTableEntryKind(rawValue: try r.u8(at + 1))
-                guard importedKind == .function || importedKind == .global else {
-                    throw .malformed(.importNamesNeither(id: id))
-                }
-            }
-            verifiedKinds.append(importedKind ?? kind)
-            switch kind {
-            case .function:
-                let frameSize = try r.u8(at + 1)
-                let parameterCount = try r.u8(at + 2)
-                let b = b & 0xFFFF_FFFF  // the header's offset (the high half: its signature's)
-                guard b % 8 == 0, b <= UInt64(codeRange.count),
-                    UInt64(codeRange.count) - b >= UInt64(functionHeaderWords * 8)
-                else { throw .malformed(.functionEntryOutsideCode(id: id)) }
-                guard Int(a) < functionCount, parameterCount <= frameSize,
-                    id < functionPrefix ? Int(a) == id : Int(a) >= functionPrefix && !rowClaimed[Int(a) - functionPrefix]
-                else {
-                    throw .malformed(.functionEntryWithoutRow(id: id))
-                }
-                if id >= functionPrefix {
-                    rowClaimed[Int(a) - functionPrefix] = true
-                    numbering.set(id: id, row: Int(a))
-                }
-                functionEntryCount += 1
-                if source != nil {
-                    // Lazily: the function starts as the stub, which places it when it is
-                    // first called.
-                    table[id] = stubEntry
-                } else {
-                    table[id] = UInt64(UInt(bitPattern: memory.advanced(by: codeAt + Int(b)))) | bytecodeEntryTag
-                }
-            case .global:
-                guard Int(a) < globalCount else { throw .malformed(.globalEntryOutOfRange(id: id)) }
-                globalIndexById[id] = Int(a)
-                table[id] = UInt64(UInt(bitPattern: globalsBase + Int(a)))
-            case .constant:
-                guard b <= UInt64(dataRange.count), UInt64(a) <= UInt64(dataRange.count) - b, a > 0 else {
-                    throw .malformed(.constantOutsideData(id: id))
-                }
-                // Str constants are read as C strings: the last byte must be the NUL.
-                guard r.base[dataRange.lowerBound + Int(b) + Int(a) - 1] == 0 else {
-                    throw .malformed(.constantNotTerminated(id: id))
-                }
-                table[id] = UInt64(UInt(bitPattern: memory.advanced(by: dataAt + Int(b))))
-            case .builtin, .foreign, .imported:
-                guard b <= UInt64(UInt32.max) else { throw .truncated }
-                let name = try string(UInt32(b), a)
-                names[id] = name
-                if kind == .foreign {
-                    // The slot is called with the builtin ABI, so it never holds the C function
-                    // itself: it gets System V glue later (`installForeignGlue`), and until then
-                    // a stub that stops with a clear runtime error. The symbol is looked up now
-                    // so an unknown one fails before the program starts.
-                    guard let signature = ForeignSignature(entryName: name) else {
-                        throw .malformed(.badForeignSignature(id: id))
-                    }
-                    guard let address = resolver.foreign(signature.symbol) else {
-                        throw .unresolvedForeign(signature.symbol)
-                    }
-                    guard let stub = resolver.builtin(SymbolResolver.foreignUnavailableName) else {
-                        throw .unresolvedBuiltin(SymbolResolver.foreignUnavailableName)
-                    }
-                    foreign[id] = ForeignFunction(signature: signature, address: address)
-                    table[id] = stub
-                    continue
-                }
-                let address: UInt64?
-                switch kind {
-                case .builtin: address = resolver.builtin(name)
-                default:
-                    let symbol = resolver.imported(name, importedKind!)
-                    if let symbol {
-                        importedKinds[id] = importedKind!
-                        imports.append((id, symbol))
-                    }
-                    address = symbol?.address
-                }
-                guard let address else {
-                    switch kind {
-                    case .builtin: throw .unresolvedBuiltin(name)
-                    default: throw .unresolvedImport(name)
-                    }
-                }
-                table[id] = address
-            }
-        }
-        // Each function row has exactly one entry (rows are claimed at most once above).
-        guard functionEntryCount == functionCount else {
-            throw .malformed(.functionEntriesMismatchRows)
-        }
-
-        // Globals' initial values.
-        var globalIsString = [Bool](repeating: false, count: globalCount)
-        for g in 0..<globalCount {
-            let at = section(.globals).lowerBound + g * UnitImage.globalSize
-            let kind = try r.u8(at)
-            let value = try r.u64(at + 8)
-            switch kind {
-            case 0:
-                globalsBase[g] = value
-            case 1:
-                guard value < UInt64(entryCount), kinds[Int(value)] == .constant else {
-                    throw .malformed(.globalNotConstant(global: g))
-                }
-                globalsBase[g] = table[Int(value)]
-                globalIsString[g] = true
-            default:
-                throw .malformed(.unknownGlobalInitialiser(global: g))
-            }
-        }
+        // The relocation: the AddressTable's absolute addresses, and the globals' initial values.
+        let relocated = try relocate(
+            r, resolver: resolver, lazy: source != nil, layout: layout, globals: section(.globals), data: dataRange,
+            counts: (entries: entryCount, functions: functionCount, globals: globalCount, prefix: functionPrefix),
+            into: (table: table, memory: memory, codeAt: codeAt, dataAt: dataAt, stub: stubEntry), string: string)
+        let (kinds, verifiedKinds, names, importedKinds) =
+            (relocated.kinds, relocated.verifiedKinds, relocated.names, relocated.importedKinds)
+        let (imports, foreign, numbering) = (relocated.imports, relocated.foreign, relocated.numbering)
         let parts = { (rows: RowTable, symbols: [(name: String, id: UInt32)]?) in
             LoadedParts(
                 layout: layout, rows: rows, stub: stub, numbering: numbering,
                 table: table, entryKinds: kinds, verifiedKinds: verifiedKinds, entryNames: names,
                 importedKinds: importedKinds, imports: imports,
-                globalIsString: globalIndexById.filter { globalIsString[$0.value] }.map(\.key),
+                globalIsString: relocated.globalIsString,
                 interface: source == nil ? Array(r.base[section(.interface)]) : [],
                 kindsBytes: source == nil ? Array(r.base[section(.kinds)]) : [], symbols: symbols, foreign: foreign,
                 memory: memory, memorySize: total)
@@ -292,9 +158,9 @@ extension LoadedUnit {
         var symbols: [(name: String, id: UInt32)] = []
         symbols.reserveCapacity(symbolCount)
         for s in 0..<symbolCount {
-            let at = section(.symbols).lowerBound + s * UnitImage.symbolSize
-            let name = try string(try r.u32(at), try r.u32(at + 4))
-            let id = try r.u32(at + 8)
+            let at = section(.symbols).lowerBound + s * UnitImage.SymbolRecord.size
+            let name = try string(try r.u32(at + UnitImage.SymbolRecord.Field.nameOffset), try r.u32(at + UnitImage.SymbolRecord.Field.nameLength))
+            let id = try r.u32(at + UnitImage.SymbolRecord.Field.id)
             guard Int(id) < entryCount, kinds[Int(id)] == .function || kinds[Int(id)] == .global else {
                 throw .malformed(.symbolNamesBadId(name: name))
             }
@@ -303,32 +169,30 @@ extension LoadedUnit {
 
         // Functions: check each header against its row, fill in the absolute fields.
         let lineRange = section(.lines)
-        let lineRowCount = lineRange.count / UnitImage.lineSize
+        let lineRowCount = lineRange.count / UnitImage.LineRecord.size
         // One line table for the unit; each function gets a slice of it.
         var lineTable: [(word: UInt32, line: UInt32)] = []
         lineTable.reserveCapacity(lineRowCount)
         for row in 0..<lineRowCount {
-            let rowAt = lineRange.lowerBound + row * UnitImage.lineSize
-            lineTable.append((try r.u32(rowAt), try r.u32(rowAt + 4)))
+            let rowAt = lineRange.lowerBound + row * UnitImage.LineRecord.size
+            lineTable.append((try r.u32(rowAt + UnitImage.LineRecord.Field.word), try r.u32(rowAt + UnitImage.LineRecord.Field.line)))
         }
         var functions: [FunctionInfo] = []
         functions.reserveCapacity(functionCount)
         for f in 0..<functionCount {
-            let at = section(.functions).lowerBound + f * UnitImage.functionSize
-            let id = try r.u32(at)
-            let name = try string(try r.u32(at + 4), try r.u32(at + 8))
-            let headerOffset = Int(try r.u32(at + 12))
-            let codeWords = Int(try r.u32(at + 16))
-            let frameSize = Int(try r.u16(at + 20))
-            let parameterCount = Int(try r.u16(at + 22))
-            let firstLine = Int(try r.u32(at + 24))
-            let lineCount = Int(try r.u32(at + 28))
-            let kindsOffset = Int(try r.u32(at + 32))
+            let at = section(.functions).lowerBound + f * UnitImage.FunctionRecord.size
+            let row = try UnitImage.FunctionRecord(r, at: at)
+            let id = row.id
+            let name = try string(row.nameOffset, row.nameLength)
+            let (headerOffset, codeWords) = (Int(row.headerOffset), Int(row.codeWords))
+            let (frameSize, parameterCount) = (Int(row.frameSize), Int(row.parameterCount))
+            let (firstLine, lineCount, kindsOffset) = (Int(row.firstLine), Int(row.lineCount), Int(row.kindsOffset))
             // Its entry (a function's, checked above) gives the same shape, row and offsets.
-            let entry = section(.entries).lowerBound + Int(id) * UnitImage.entrySize
+            let entry = section(.entries).lowerBound + Int(id) * UnitImage.EntryRecord.size
             guard Int(id) < entryCount, numbering.row(ofId: Int(id)) == f,
-                Int(try r.u8(entry + 1)) == frameSize, Int(try r.u8(entry + 2)) == parameterCount,
-                try r.u64(entry + 8) == UInt64(headerOffset) | UInt64(kindsOffset) << 32
+                case let e = UnitImage.EntryRecord(r.base, at: entry),
+                Int(e.k) == frameSize, Int(e.p) == parameterCount,
+                e.b == UInt64(headerOffset) | UInt64(kindsOffset) << 32
             else {
                 throw .malformed(.functionMismatchesEntry(function: name))
             }

@@ -40,16 +40,14 @@ extension LoadedUnit {
                 headerOffset: f.headerOffset, kindsOffset: f.kindsOffset)
         }
         let id = numbering.id(ofRow: i)
-        let at = layout.entries.lowerBound + Int(id) * UnitImage.entrySize
+        let at = layout.entries.lowerBound + Int(id) * UnitImage.EntryRecord.size
         let code = layout.code
         entriesRead.append(i)
-        return read(at..<at + UnitImage.entrySize) { image -> FunctionEntry? in
-            let frameSize = image.load(fromByteOffset: at + 1, as: UInt8.self)
-            let parameterCount = image.load(fromByteOffset: at + 2, as: UInt8.self)
-            let b = UInt64(littleEndian: image.loadUnaligned(fromByteOffset: at + 8, as: UInt64.self))
+        return read(at..<at + UnitImage.EntryRecord.size) { image -> FunctionEntry? in
+            let e = UnitImage.EntryRecord(image, at: at)
+            let (frameSize, parameterCount, b) = (e.k, e.p, e.b)
             let headerOffset = Int(b & 0xFFFF_FFFF)
-            guard image.load(fromByteOffset: at, as: UInt8.self) == AddressTableEntryKind.function.rawValue,
-                UInt32(littleEndian: image.loadUnaligned(fromByteOffset: at + 4, as: UInt32.self)) == UInt32(i),
+            guard e.kind == AddressTableEntryKind.function.rawValue, e.a == UInt32(i),
                 parameterCount <= frameSize, headerOffset % 8 == 0,
                 headerOffset <= code.count - functionHeaderWords * 8
             else { return nil }

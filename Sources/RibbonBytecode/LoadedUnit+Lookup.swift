@@ -80,26 +80,26 @@ extension LoadedUnit {
     func info(index i: Int) -> FunctionInfo? {
         if let f = rows[i] { return f }
         guard let stub, let entry = entry(ofFunction: i) else { return nil }
-        let at = layout.functions.lowerBound + i * UnitImage.functionSize
+        let at = layout.functions.lowerBound + i * UnitImage.FunctionRecord.size
         let placedHeader = placedHeaders[i]
         let layout = self.layout
         let entryCount = self.entryCount
         let numbering = self.numbering
-        guard var f = read(at..<at + UnitImage.functionSize, body: { image -> (FunctionInfo, Range<Int>)? in
+        guard var f = read(at..<at + UnitImage.FunctionRecord.size, body: { image -> (FunctionInfo, Range<Int>)? in
             let r = ByteReader(base: image)
-            guard let id = try? r.u32(at), Int(id) < entryCount, numbering.row(ofId: Int(id)) == i,
-                let nameOffset = try? Int(r.u32(at + 4)), let nameLength = try? Int(r.u32(at + 8)),
-                let headerOffset = try? Int(r.u32(at + 12)), let codeWords = try? Int(r.u32(at + 16)),
-                let frameSize = try? r.u16(at + 20), let parameterCount = try? r.u16(at + 22),
-                let firstLine = try? Int(r.u32(at + 24)), let lineCount = try? Int(r.u32(at + 28)),
-                let kindsOffset = try? Int(r.u32(at + 32)),
+            guard let row = try? UnitImage.FunctionRecord(r, at: at) else { return nil }
+            let id = row.id
+            let (nameOffset, nameLength, headerOffset) = (Int(row.nameOffset), Int(row.nameLength), Int(row.headerOffset))
+            let (codeWords, frameSize, parameterCount) = (Int(row.codeWords), row.frameSize, row.parameterCount)
+            let (firstLine, lineCount, kindsOffset) = (Int(row.firstLine), Int(row.lineCount), Int(row.kindsOffset))
+            guard Int(id) < entryCount, numbering.row(ofId: Int(id)) == i,
                 entry.headerOffset == headerOffset, entry.kindsOffset == kindsOffset,
                 UInt32(frameSize) == entry.frameSize, UInt32(parameterCount) == entry.parameterCount,
                 codeWords > 0, headerOffset % 8 == 0, headerOffset <= layout.code.count,
                 codeWords <= (layout.code.count - headerOffset - functionHeaderWords * 8) / 8,
                 nameOffset <= layout.strings.count, nameLength <= layout.strings.count - nameOffset
             else { return nil }
-            let lineRows = layout.lines.count / UnitImage.lineSize
+            let lineRows = layout.lines.count / UnitImage.LineRecord.size
             guard firstLine <= lineRows, lineCount <= lineRows - firstLine else { return nil }
             let name = layout.strings.lowerBound + nameOffset
             return (FunctionInfo(
@@ -152,12 +152,12 @@ extension LoadedUnit {
         }
         guard var f = info(index: i) else { return function.line(atWord: word) }
         if lazySource != nil && f.lines.isEmpty && f.lineCount > 0 {
-            let start = layout.lines.lowerBound + f.firstLine * UnitImage.lineSize
-            let range = start..<start + f.lineCount * UnitImage.lineSize
+            let start = layout.lines.lowerBound + f.firstLine * UnitImage.LineRecord.size
+            let range = start..<start + f.lineCount * UnitImage.LineRecord.size
             let found = read(range) { image in
                 let r = ByteReader(base: image)
-                return try? stride(from: range.lowerBound, to: range.upperBound, by: UnitImage.lineSize).map { at in
-                    (try r.u32(at), try r.u32(at + 4))
+                return try? stride(from: range.lowerBound, to: range.upperBound, by: UnitImage.LineRecord.size).map { at in
+                    (try r.u32(at + UnitImage.LineRecord.Field.word), try r.u32(at + UnitImage.LineRecord.Field.line))
                 }
             }
             f.lines = ArraySlice(found ?? [])
@@ -177,8 +177,9 @@ extension LoadedUnit {
             var symbols: [(name: String, id: UInt32)] = []
             let r = ByteReader(base: image)
             for s in 0..<layout.symbolCount {
-                let at = layout.symbols.lowerBound + s * UnitImage.symbolSize
-                guard let offset = try? Int(r.u32(at)), let length = try? Int(r.u32(at + 4)), let id = try? r.u32(at + 8),
+                let at = layout.symbols.lowerBound + s * UnitImage.SymbolRecord.size
+                guard let offset = try? Int(r.u32(at + UnitImage.SymbolRecord.Field.nameOffset)), let length = try? Int(r.u32(at + UnitImage.SymbolRecord.Field.nameLength)),
+                let id = try? r.u32(at + UnitImage.SymbolRecord.Field.id),
                     offset <= strings.count, length <= strings.count - offset, Int(id) < entryKinds.count,
                     entryKinds[Int(id)] == .function || entryKinds[Int(id)] == .global,
                     let name = try? r.string(strings.lowerBound + offset, length)
@@ -219,10 +220,11 @@ extension LoadedUnit {
     func symbolId(_ s: Int, ifNamed wanted: UnsafeBufferPointer<UInt8>) -> UInt32? {
         let layout = self.layout
         let entryKinds = self.entryKinds
-        let at = layout.symbols.lowerBound + s * UnitImage.symbolSize
-        guard let row = read(at..<at + UnitImage.symbolSize, body: { image -> (Int, Int, UInt32)? in
+        let at = layout.symbols.lowerBound + s * UnitImage.SymbolRecord.size
+        guard let row = read(at..<at + UnitImage.SymbolRecord.size, body: { image -> (Int, Int, UInt32)? in
             let r = ByteReader(base: image)
-            guard let offset = try? Int(r.u32(at)), let length = try? Int(r.u32(at + 4)), let id = try? r.u32(at + 8) else {
+            guard let offset = try? Int(r.u32(at + UnitImage.SymbolRecord.Field.nameOffset)), let length = try? Int(r.u32(at + UnitImage.SymbolRecord.Field.nameLength)),
+                let id = try? r.u32(at + UnitImage.SymbolRecord.Field.id) else {
                 return nil
             }
             return (offset, length, id)

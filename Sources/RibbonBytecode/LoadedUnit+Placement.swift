@@ -149,8 +149,8 @@ extension LoadedUnit {
         var ranges: [Range<Int>] = []
         let main = symbol(named: "main").flatMap { Int($0) < entryCount ? numbering.row(ofId: Int($0)) : nil }
         for i in Set(entriesRead) {
-            let at = layout.entries.lowerBound + Int(numbering.id(ofRow: i)) * UnitImage.entrySize
-            ranges.append(at..<at + UnitImage.entrySize)
+            let at = layout.entries.lowerBound + Int(numbering.id(ofRow: i)) * UnitImage.EntryRecord.size
+            ranges.append(at..<at + UnitImage.EntryRecord.size)
         }
         for i in 0..<functionCount {
             let called = lazySource == nil ? (rows[i]?.header.pointee.hotness ?? 0) > 0 : placedHeaders[i] != nil
@@ -162,8 +162,8 @@ extension LoadedUnit {
             let kinds = layout.kinds.lowerBound + entry.kindsOffset
             ranges.append(kinds..<kinds + 3 + parameters)
             if i == main {
-                let row = layout.functions.lowerBound + i * UnitImage.functionSize
-                ranges.append(row..<row + UnitImage.functionSize)
+                let row = layout.functions.lowerBound + i * UnitImage.FunctionRecord.size
+                ranges.append(row..<row + UnitImage.FunctionRecord.size)
             }
         }
         // `symbol(named: "main")`: the first slots of its probe, the symbol rows, the name.
@@ -175,8 +175,8 @@ extension LoadedUnit {
                 ranges.append(slots.lowerBound..<slots.lowerBound + 4)
                 ranges.append(slots.lowerBound + 4 + first * 4..<slots.lowerBound + 4 + min(slotCount, first + 8) * 4)
             }
-            let symbol = layout.symbols.lowerBound + mainSymbol * UnitImage.symbolSize
-            ranges.append(symbol..<symbol + UnitImage.symbolSize)
+            let symbol = layout.symbols.lowerBound + mainSymbol * UnitImage.SymbolRecord.size
+            ranges.append(symbol..<symbol + UnitImage.SymbolRecord.size)
         }
         return ranges
     }
