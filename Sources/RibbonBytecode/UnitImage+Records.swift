@@ -32,20 +32,6 @@ extension UnitImage {
         var a: UInt32
         var b: UInt64
 
-        init(kind: UInt8, k: UInt8, p: UInt8, a: UInt32, b: UInt64) {
-            (self.kind, self.k, self.p, self.a, self.b) = (kind, k, p, a, b)
-        }
-
-        /// The record at `at`; the caller has checked that `at..<at + size` lies in `image`.
-        @inline(__always)
-        init(_ image: UnsafeRawBufferPointer, at: Int) {
-            kind = image.load(fromByteOffset: at + Field.kind, as: UInt8.self)
-            k = image.load(fromByteOffset: at + Field.k, as: UInt8.self)
-            p = image.load(fromByteOffset: at + Field.p, as: UInt8.self)
-            a = UInt32(littleEndian: image.loadUnaligned(fromByteOffset: at + Field.a, as: UInt32.self))
-            b = UInt64(littleEndian: image.loadUnaligned(fromByteOffset: at + Field.b, as: UInt64.self))
-        }
-
         func write(to out: inout RawWriter) {
             let at = out.reserve(Self.size)
             out.put(kind, at: at + Field.kind)
@@ -82,31 +68,6 @@ extension UnitImage {
         var lineCount: UInt32
         var kindsOffset: UInt32
 
-        init(
-            id: UInt32, nameOffset: UInt32, nameLength: UInt32, headerOffset: UInt32, codeWords: UInt32,
-            frameSize: UInt16, parameterCount: UInt16, firstLine: UInt32, lineCount: UInt32, kindsOffset: UInt32
-        ) {
-            (self.id, self.nameOffset, self.nameLength, self.headerOffset, self.codeWords) =
-                (id, nameOffset, nameLength, headerOffset, codeWords)
-            (self.frameSize, self.parameterCount, self.firstLine, self.lineCount, self.kindsOffset) =
-                (frameSize, parameterCount, firstLine, lineCount, kindsOffset)
-        }
-
-        /// The row at `at`, bounds-checked.
-        init(_ r: ByteReader, at: Int) throws(ImageError) {
-            _ = try r.range(at, Self.size)
-            id = try r.u32(at + Field.id)
-            nameOffset = try r.u32(at + Field.nameOffset)
-            nameLength = try r.u32(at + Field.nameLength)
-            headerOffset = try r.u32(at + Field.headerOffset)
-            codeWords = try r.u32(at + Field.codeWords)
-            frameSize = try r.u16(at + Field.frameSize)
-            parameterCount = try r.u16(at + Field.parameterCount)
-            firstLine = try r.u32(at + Field.firstLine)
-            lineCount = try r.u32(at + Field.lineCount)
-            kindsOffset = try r.u32(at + Field.kindsOffset)
-        }
-
         func write(to out: inout RawWriter) {
             let at = out.reserve(Self.size)
             out.put(id, at: at + Field.id)
@@ -136,6 +97,35 @@ extension UnitImage {
         enum Field {
             static let word = 0, line = 4
         }
+    }
+}
+
+extension UnitImage.EntryRecord {
+    /// The record at `at`; the caller has checked that `at..<at + size` lies in `image`.
+    @inline(__always)
+    init(_ image: UnsafeRawBufferPointer, at: Int) {
+        kind = image.load(fromByteOffset: at + Field.kind, as: UInt8.self)
+        k = image.load(fromByteOffset: at + Field.k, as: UInt8.self)
+        p = image.load(fromByteOffset: at + Field.p, as: UInt8.self)
+        a = UInt32(littleEndian: image.loadUnaligned(fromByteOffset: at + Field.a, as: UInt32.self))
+        b = UInt64(littleEndian: image.loadUnaligned(fromByteOffset: at + Field.b, as: UInt64.self))
+    }
+}
+
+extension UnitImage.FunctionRecord {
+    /// The row at `at`, bounds-checked.
+    init(_ r: ByteReader, at: Int) throws(ImageError) {
+        _ = try r.range(at, Self.size)
+        id = try r.u32(at + Field.id)
+        nameOffset = try r.u32(at + Field.nameOffset)
+        nameLength = try r.u32(at + Field.nameLength)
+        headerOffset = try r.u32(at + Field.headerOffset)
+        codeWords = try r.u32(at + Field.codeWords)
+        frameSize = try r.u16(at + Field.frameSize)
+        parameterCount = try r.u16(at + Field.parameterCount)
+        firstLine = try r.u32(at + Field.firstLine)
+        lineCount = try r.u32(at + Field.lineCount)
+        kindsOffset = try r.u32(at + Field.kindsOffset)
     }
 }
 
