@@ -36,26 +36,3 @@ struct ByteReader {
         return String(decoding: UnsafeRawBufferPointer(rebasing: base[r]), as: UTF8.self)
     }
 }
-
-/// Why an image could not be decoded or loaded. Never fatal: the caller treats it as a miss.
-public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
-    case badMagic
-    case unsupportedVersion(UInt32)
-    case truncated
-    case malformed(String)
-    case unresolvedBuiltin(String)
-    case unresolvedForeign(String)
-    case unresolvedImport(String)
-
-    public var description: String {
-        switch self {
-        case .badMagic: "not a Ribbon unit image"
-        case .unsupportedVersion(let v): "unsupported unit image version \(v)"
-        case .truncated: "unit image is truncated or has an out-of-range offset"
-        case .malformed(let why): "malformed unit image: \(why)"
-        case .unresolvedBuiltin(let name): "unknown builtin `\(name)`"
-        case .unresolvedForeign(let name): "foreign symbol `\(name)` not found"
-        case .unresolvedImport(let name): "imported name `\(name)` not found"
-        }
-    }
-}

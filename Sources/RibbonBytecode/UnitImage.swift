@@ -49,7 +49,8 @@ import RibbonCore
 ///                 slot, a symbol and a name instead of the whole table.
 /// ```
 /// Nothing in it is an absolute address: loading copies `code` and `data` into fresh memory and
-/// builds the AddressTable from `entries` (`LoadedUnit`).
+/// builds the AddressTable from `entries` (`LoadedUnit`). Each record's size and field offsets
+/// are named once, in `UnitImage+Records.swift`.
 public struct UnitImage: Sendable, Equatable {
     public var bytes: [UInt8]
 
@@ -76,11 +77,6 @@ public struct UnitImage: Sendable, Equatable {
     static let physicalOrder: [Section] = [
         .kinds, .globals, .data, .entries, .symbolIndex, .symbols, .strings, .functions, .code, .lines, .interface,
     ]
-    static let entrySize = 16
-    static let symbolSize = 12
-    static let functionSize = 36
-    static let globalSize = 16
-    static let lineSize = 8
 
     /// Encodes a unit. Sizes are computed first, so the image is written once, straight into a
     /// buffer of its exact size: no section is built separately and copied again (a large
@@ -158,9 +154,9 @@ public struct UnitImage: Sendable, Equatable {
         }
 
         let sizes: [Int] = [
-            unit.entries.count * UnitImage.entrySize, unit.symbols.count * UnitImage.symbolSize,
-            unit.functions.count * UnitImage.functionSize, unit.globals.count * UnitImage.globalSize,
-            codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.lineSize, unit.interface.count, kinds.count, 4 + 4 * slotCount,
+            unit.entries.count * UnitImage.EntryRecord.size, unit.symbols.count * UnitImage.SymbolRecord.size,
+            unit.functions.count * UnitImage.FunctionRecord.size, unit.globals.count * UnitImage.GlobalRecord.size,
+            codeSize, unit.data.count, strings.count, unit.lines.count * UnitImage.LineRecord.size, unit.interface.count, kinds.count, 4 + 4 * slotCount,
         ]
         // How many entries from the first are function entries whose row index is their Id.
         var functionPrefix = 0
@@ -232,12 +228,7 @@ public struct UnitImage: Sendable, Equatable {
                             a = s.length
                             b = UInt64(s.offset)
                         }
-                        out.u8(kind.rawValue)
-                        out.u8(importedKind)
-                        out.u8(p)
-                        out.u8(0)
-                        out.u32(a)
-                        out.u64(b)
+                        EntryRecord(kind: kind.rawValue, k: importedKind, p: p, a: a, b: b).write(to: &out)
                     }
                 case .symbols:
                     for (symbol, name) in zip(unit.symbols, symbolNames) {
@@ -247,16 +238,13 @@ public struct UnitImage: Sendable, Equatable {
                     }
                 case .functions:
                     for (index, function) in unit.functions.enumerated() {
-                        out.u32(function.id)
-                        out.u32(functionNames[index].offset)
-                        out.u32(functionNames[index].length)
-                        out.u32(UInt32(headerOffsets[index]))
-                        out.u32(UInt32(function.words.count))
-                        out.u16(UInt16(function.frameSize))
-                        out.u16(UInt16(function.parameterCount))
-                        out.u32(UInt32(function.lines.lowerBound))
-                        out.u32(UInt32(function.lines.count))
-                        out.u32(kindOffsets[index])
+                        FunctionRecord(
+                            id: function.id, nameOffset: functionNames[index].offset,
+                            nameLength: functionNames[index].length, headerOffset: UInt32(headerOffsets[index]),
+                            codeWords: UInt32(function.words.count), frameSize: UInt16(function.frameSize),
+                            parameterCount: UInt16(function.parameterCount), firstLine: UInt32(function.lines.lowerBound),
+                            lineCount: UInt32(function.lines.count), kindsOffset: kindOffsets[index]
+                        ).write(to: &out)
                     }
                 case .globals:
                     for global in unit.globals {

@@ -1,126 +1,5 @@
 import RibbonCore
 
-/// What a 64-bit value is, as far as memory safety goes: besides computing on its bits, the
-/// interpreter and machine code only ever dereference a register, and each dereference expects
-/// one layout.
-public enum ValueKind: UInt8, Sendable, CustomStringConvertible {
-    /// Any bits: `I64`, `F64`, `Bool`, `Unit`. Never dereferenced.
-    case scalar = 1
-    /// The address of NUL-terminated bytes (`Str`).
-    case string = 2
-    /// The address of an `I64` length and that many 8-byte elements (`Array I64`, `Array F64`).
-    case array64 = 3
-    /// The address of an `I64` length and that many 1-byte elements (`Array Bool`).
-    case array8 = 4
-
-    public var description: String {
-        switch self {
-        case .scalar: "a scalar"
-        case .string: "a Str"
-        case .array64: "an array of 8-byte elements"
-        case .array8: "an array of 1-byte elements"
-        }
-    }
-}
-
-/// The kinds a function takes and returns.
-public struct KindSignature: Sendable, Hashable {
-    public var parameters: [ValueKind]
-    public var result: ValueKind
-
-    public init(parameters: [ValueKind], result: ValueKind) {
-        self.parameters = parameters
-        self.result = result
-    }
-
-    /// A function that nothing declares: it takes and returns bits, so no caller can hand it a
-    /// pointer it would dereference, and nothing it returns is dereferenced.
-    static func scalars(_ count: Int) -> KindSignature {
-        KindSignature(parameters: Array(repeating: .scalar, count: count), result: .scalar)
-    }
-
-    /// The parameter and result kinds of each runtime builtin the verifier knows: how many
-    /// argument registers it reads, which it dereferences, what its result is. Builtin names
-    /// are part of the image format, so this table is too.
-    public static let builtins: [String: KindSignature] = [
-        "print_i64": .init(parameters: [.scalar], result: .scalar),
-        "print_f64": .init(parameters: [.scalar], result: .scalar),
-        "print_bool": .init(parameters: [.scalar], result: .scalar),
-        "print_str": .init(parameters: [.string], result: .scalar),
-        "write_i64": .init(parameters: [.scalar], result: .scalar),
-        "write_f64": .init(parameters: [.scalar], result: .scalar),
-        "write_bool": .init(parameters: [.scalar], result: .scalar),
-        "write_str": .init(parameters: [.string], result: .scalar),
-        "array_i64": .init(parameters: [.scalar, .scalar], result: .array64),
-        "array_f64": .init(parameters: [.scalar, .scalar], result: .array64),
-        "array_bool": .init(parameters: [.scalar, .scalar], result: .array8),
-        "clock": .init(parameters: [], result: .scalar),
-        "foreign_unavailable": .init(parameters: [], result: .scalar),
-    ]
-}
-
-/// What the kind check knows about a unit: the declared signature of each of its functions,
-/// and what each AddressTable Id holds or takes. Each Id's entry is worked out the first time
-/// a check asks for it (a warm run of a large program checks only the functions it runs, and
-/// they name few Ids) and kept; units that import from this one read their imports' kinds
-/// from it (`LoadedUnit.kinds`).
-public final class UnitKinds {
-    /// What one Id is, for the kind check.
-    public enum Entry: Sendable, Equatable {
-        /// A constant (its address is a `Str`).
-        case constant
-        /// A global cell holding values of this kind (its own or, imported, its exporter's).
-        case global(ValueKind)
-        /// A callee with this signature: a function of this unit or another, a builtin, a C
-        /// function.
-        case callee(KindSignature)
-        /// A builtin the verifier has no signature for: only a host that registers its own
-        /// builtins resolves one, and such a builtin's contract is the host's. Its result is
-        /// bits; its arguments are not checked.
-        case unknownBuiltin
-        /// An import resolved to a placeholder (inspection tools, which never run the unit):
-        /// nothing is known, nothing is checked.
-        case unchecked
-    }
-
-    /// By Id, once asked for (a dictionary: a warm run asks for a few of thousands).
-    private var entries: [Int: Entry] = [:]
-    private let count: Int
-    /// Works out one Id's entry (reading the image's `kinds` section for a function).
-    private let compute: (Int) throws(ImageError) -> Entry
-
-    /// An empty table (a unit with no Ids).
-    public convenience init() {
-        self.init(count: 0) { _ throws(ImageError) in .unchecked }
-    }
-
-    init(count: Int, compute: @escaping (Int) throws(ImageError) -> Entry) {
-        self.count = count
-        self.compute = compute
-    }
-
-    /// What Id `id` is; throws when the image's record of it is malformed or cannot be read.
-    public func entry(_ id: Int) throws(ImageError) -> Entry {
-        guard id >= 0, id < count else { throw .malformed("Id \(id) is out of range") }
-        if let known = entries[id] { return known }
-        let entry = try compute(id)
-        entries[id] = entry
-        return entry
-    }
-
-    /// The declared signature of the function with this Id, if it is one of this unit's.
-    public func signature(ofFunctionId id: UInt32) -> KindSignature? {
-        guard case .callee(let s)? = try? entry(Int(id)) else { return nil }
-        return s
-    }
-
-    /// The kind a global entry of this unit holds.
-    public func kind(ofGlobalId id: UInt32) -> ValueKind? {
-        guard case .global(let k)? = try? entry(Int(id)) else { return nil }
-        return k
-    }
-}
-
 /// The second half of verification, for one function at a time: a data-flow analysis that
 /// proves every register the function reads was written on every path to the read, that every
 /// register an instruction dereferences holds a value of the one kind that instruction
@@ -157,128 +36,12 @@ struct KindCheck {
         self.kinds = kinds
     }
 
-    /// What an instruction does to registers, as far as the kind check cares.
-    enum Effect: UInt8 {
-        /// Reads the registers of `reads` as bits; writes a scalar to byte 2 if `writesScalar`.
-        case plain
-        case move, constAddr, globalGet, globalSet, ret, retUnit, arrayLen, load64, load8, store64, store8, call
-    }
-
-    /// Per opcode number: how long it is, whether it branches or ends a block, and its effect.
-    struct OpcodeEffect {
-        var wordCount = 1
-        var isBranch = false
-        var isTerminator = false
-        var effect = Effect.plain
-        /// Bit i: byte i (2…5) names a register read as plain bits.
-        var reads: UInt8 = 0
-        var writesScalar = false
-    }
-
-    /// Indexed by the opcode byte, without a bounds check (memory that is never freed).
-    static let effects: UnsafePointer<OpcodeEffect> = {
-        let table = UnsafeMutablePointer<OpcodeEffect>.allocate(capacity: 256)
-        table.initialize(repeating: OpcodeEffect(), count: 256)
-        for number in 0..<Int(Opcode.numberLimit) {
-            guard let op = Opcode(rawValue: UInt16(number)) else { continue }
-            var e = OpcodeEffect()
-            e.wordCount = op.format.wordCount
-            e.isBranch = op.format.hasBranchOffset
-            e.isTerminator = op.isTerminator
-            func bytes(_ list: [Int]) -> UInt8 { list.reduce(0) { $0 | UInt8(1) << UInt8($1) } }
-            switch op {
-            case .mov: e.effect = .move
-            case .constAddr: e.effect = .constAddr
-            case .globalGet: e.effect = .globalGet
-            case .globalSet: e.effect = .globalSet
-            case .ret: e.effect = .ret
-            case .retUnit: e.effect = .retUnit
-            case .arrayLen: e.effect = .arrayLen
-            case .arrayLoad64: e.effect = .load64
-            case .arrayLoad8: e.effect = .load8
-            case .arrayStore64: e.effect = .store64
-            case .arrayStore8: e.effect = .store8
-            case .call, .callC: e.effect = .call
-            default:
-                switch op.format {
-                case .none, .o32: break
-                case .ri32, .rx64: e.writesScalar = true
-                case .rr, .rri32: (e.reads, e.writesScalar) = (bytes([3]), true)
-                case .rrr: (e.reads, e.writesScalar) = (bytes([3, 4]), true)
-                case .rrrr: (e.reads, e.writesScalar) = (bytes([3, 4, 5]), true)
-                case .ro32, .ri8o32: e.reads = bytes([2])
-                case .rro32: e.reads = bytes([2, 3])
-                case .r, .rid, .call: break  // all named above
-                }
-            }
-            table[number] = e
-        }
-        return UnsafePointer(table)
-    }()
-
-    /// Scratch memory, grown as needed and reused from function to function. A class so that
-    /// copies of the verifier share it, freed with the last of them.
-    final class Scratch {
-        var words = 0
-        var isLeader = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
-        var blockOfWord = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
-        var blocks = 0
-        var blockStarts = UnsafeMutablePointer<Int>.allocate(capacity: 1)
-        var reached = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
-        var pending = UnsafeMutablePointer<Bool>.allocate(capacity: 1)
-        var stateEntries = 0
-        var states = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
-        /// The kinds of the registers at the instruction being checked.
-        let current = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
-
-        /// Room for a function of `words` words, all leaders false.
-        func reserve(words needed: Int) {
-            guard needed > words else { return }
-            let n = max(needed, 2 * words)
-            isLeader.deallocate()
-            blockOfWord.deallocate()
-            isLeader = .allocate(capacity: n + 1)
-            isLeader.initialize(repeating: false, count: n + 1)
-            blockOfWord = .allocate(capacity: n + 1)
-            words = n
-        }
-
-        func reserve(blocks needed: Int, stateEntries neededStates: Int) {
-            if needed > blocks {
-                let n = max(needed, 2 * blocks)
-                blockStarts.deallocate()
-                reached.deallocate()
-                pending.deallocate()
-                blockStarts = .allocate(capacity: n + 1)
-                reached = .allocate(capacity: n)
-                pending = .allocate(capacity: n)
-                blocks = n
-            }
-            if neededStates > stateEntries {
-                let n = max(neededStates, 2 * stateEntries)
-                states.deallocate()
-                states = .allocate(capacity: n)
-                stateEntries = n
-            }
-        }
-
-        deinit {
-            isLeader.deallocate()
-            blockOfWord.deallocate()
-            blockStarts.deallocate()
-            reached.deallocate()
-            pending.deallocate()
-            states.deallocate()
-            current.deallocate()
-        }
-    }
-
     let scratch = Scratch()
 
     /// Why a function fails, as the loader reports it.
     struct Failure: Error {
         var word: Int
-        var why: String
+        var problem: ImageError.Problem
     }
 
     /// Checks one function (already through the structural check: every register, branch
@@ -329,7 +92,7 @@ struct KindCheck {
         }
         guard blockCount * frameSize <= KindCheck.maximumStateEntries else {
             for i in 0..<count { isLeader[i] = false }
-            throw Failure(word: 0, why: "too large to verify (\(blockCount) blocks of \(frameSize) registers)")
+            throw Failure(word: 0, problem: .tooLargeToVerify(blocks: blockCount, registers: frameSize))
         }
         scratch.reserve(blocks: blockCount, stateEntries: blockCount * frameSize)
         let blockOfWord = scratch.blockOfWord
@@ -416,21 +179,23 @@ struct KindCheck {
     @inline(__always)
     private func read(_ r: Int, _ word: Int) throws(Failure) -> UInt8 {
         let k = scratch.current[r]
-        if k == KindCheck.none { throw Failure(word: word, why: "r\(r) is read before it is written") }
+        if k == KindCheck.none { throw Failure(word: word, problem: .readBeforeWritten(register: r)) }
         return k
     }
 
     /// Reads a register an instruction dereferences, or passes where `kind` is expected.
     @inline(__always)
-    private func use(_ r: Int, as kind: ValueKind, _ word: Int, _ what: @autoclosure () -> String) throws(Failure) {
+    private func use(_ r: Int, as kind: ValueKind, _ word: Int, _ what: ImageError.KindUse) throws(Failure) {
         let k = try read(r, word)
         guard k == kind.rawValue || kind == .scalar || k == KindCheck.unchecked else {
-            throw Failure(word: word, why: "\(what()) needs \(kind), but r\(r) holds \(KindCheck.describe(k))")
+            throw Failure(word: word, problem: .wrongKind(use: what, needs: kind, register: r, holds: KindCheck.held(k)))
         }
     }
 
-    static func describe(_ k: UInt8) -> String {
-        ValueKind(rawValue: k)?.description ?? (k == unchecked ? "an unchecked value" : "nothing")
+    /// The kind a register that was read holds, when it is not what its use needs: never
+    /// none (reading it failed first) nor unchecked (which every use accepts).
+    static func held(_ k: UInt8) -> ValueKind {
+        ValueKind(rawValue: k)!
     }
 
     /// Computation and branches (most instructions): operands read as bits, a scalar written.
@@ -479,29 +244,29 @@ struct KindCheck {
             }
         case .globalSet:
             if case .global(let k) = try entry(w, at) {
-                try use(d, as: k, at, "global_set")
+                try use(d, as: k, at, .globalSet)
             } else {
                 _ = try read(d, at)
             }
         case .ret:
-            try use(d, as: signature.result, at, "ret (the function's declared result)")
+            try use(d, as: signature.result, at, .ret)
         case .retUnit:
             // The caller's result register keeps what it held: only a scalar result may be left so.
             guard signature.result == .scalar else {
-                throw Failure(word: at, why: "ret_unit in a function whose declared result is \(signature.result)")
+                throw Failure(word: at, problem: .retUnit(declaredResult: signature.result))
             }
         case .arrayLen:
             let k = try read(a, at)
             guard k == KindCheck.array64 || k == KindCheck.array8 || k == KindCheck.unchecked else {
-                throw Failure(word: at, why: "array_len needs an array, but r\(a) holds \(KindCheck.describe(k))")
+                throw Failure(word: at, problem: .arrayLenNeedsArray(register: a, holds: KindCheck.held(k)))
             }
             current[d] = KindCheck.scalar
         case .load64, .load8:
-            try use(a, as: e.effect == .load64 ? .array64 : .array8, at, "the array load")
+            try use(a, as: e.effect == .load64 ? .array64 : .array8, at, .arrayLoad)
             _ = try read(b, at)
             current[d] = KindCheck.scalar
         case .store64, .store8:
-            try use(d, as: e.effect == .store64 ? .array64 : .array8, at, "the array store")
+            try use(d, as: e.effect == .store64 ? .array64 : .array8, at, .arrayStore)
             _ = try read(a, at)
             _ = try read(b, at)
         case .call:
@@ -527,7 +292,7 @@ struct KindCheck {
         do {
             return try kinds.entry(Int(w >> 32))
         } catch {
-            throw Failure(word: at, why: "Id \(w >> 32): \(error)")
+            throw Failure(word: at, problem: .badId(w >> 32, error))
         }
     }
 
@@ -544,12 +309,10 @@ struct KindCheck {
         case .callee(let signature):
             let count = signature.parameters.count
             guard base + count <= frameSize else {
-                throw Failure(
-                    word: at,
-                    why: "the callee takes \(count) arguments, but r\(base)… leaves \(frameSize - base) in a frame of \(frameSize)")
+                throw Failure(word: at, problem: .argumentsOutsideFrame(count: count, base: base, frameSize: frameSize))
             }
             for (i, kind) in signature.parameters.enumerated() {
-                try use(base + i, as: kind, at, "argument \(i)")
+                try use(base + i, as: kind, at, .argument(i))
             }
             result = signature.result.rawValue
         case .unchecked:
@@ -559,79 +322,5 @@ struct KindCheck {
         }
         for r in base..<frameSize { current[r] = KindCheck.none }
         current[d] = result
-    }
-}
-
-extension UnitKinds {
-    /// The kinds of a unit being loaded: each function's signature from the image's `kinds`
-    /// section (`signature(functionIndex)`), and what each other Id is (an import as its
-    /// exporter declares it).
-    convenience init(
-        entryKinds: [AddressTableEntryKind], entryNames: [Int: String], globalIsString: @escaping (Int) -> Bool,
-        imports: [(slot: Int, symbol: ImportedSymbol)], importedKinds: [Int: AddressTableEntryKind],
-        functionIndex: @escaping (Int) -> Int?, signature: @escaping (Int) throws(ImageError) -> KindSignature
-    ) {
-        var imported: [Int: ImportedSymbol] = [:]
-        for link in imports { imported[link.slot] = link.symbol }
-        self.init(count: entryKinds.count) { id throws(ImageError) -> Entry in
-            switch entryKinds[id] {
-            case .function:
-                guard let index = functionIndex(id) else { return .unchecked }
-                return .callee(try signature(index))
-            case .global:
-                return .global(globalIsString(id) ? .string : .scalar)
-            case .constant:
-                return .constant
-            case .builtin:
-                return KindSignature.builtins[entryNames[id] ?? ""].map(Entry.callee) ?? .unknownBuiltin
-            case .foreign:
-                guard let s = entryNames[id].flatMap(ForeignSignature.init(entryName:)) else {
-                    throw .malformed("foreign entry \(id) has a bad signature")
-                }
-                func kind(_ k: ForeignSignature.ValueKind) -> ValueKind { k == .str ? .string : .scalar }
-                return .callee(KindSignature(parameters: s.parameters.map(kind), result: kind(s.result)))
-            case .imported:
-                guard let symbol = imported[id], let exporter = symbol.unit else {
-                    return .unchecked  // a placeholder: inspection only, never run
-                }
-                if importedKinds[id] == .global {
-                    guard let k = exporter.kinds.kind(ofGlobalId: symbol.id) else {
-                        throw .malformed("imported entry \(id) names a global its unit does not have")
-                    }
-                    return .global(k)
-                }
-                guard let s = exporter.kinds.signature(ofFunctionId: symbol.id) else {
-                    throw .malformed("imported entry \(id) names a function its unit does not have")
-                }
-                return .callee(s)
-            }
-        }
-    }
-
-    /// Decodes the signature at `offset` of a `kinds` section (`UnitImage`) for a function
-    /// with `parameterCount` parameters.
-    static func signature(
-        in kinds: UnsafeRawBufferPointer, at offset: Int, parameterCount: Int, functionName: @autoclosure () -> String
-    ) throws(ImageError) -> KindSignature {
-        guard offset >= 0, kinds.count >= 3, offset <= kinds.count - 3 else {
-            throw .malformed("function `\(functionName())` has no signature")
-        }
-        let count = Int(kinds[offset]) | Int(kinds[offset + 1]) << 8
-        guard count == parameterCount else {
-            throw .malformed("function `\(functionName())` is declared with \(count) parameters but has \(parameterCount)")
-        }
-        guard count <= kinds.count - offset - 3 else { throw .malformed("function `\(functionName())` has no signature") }
-        guard let result = ValueKind(rawValue: kinds[offset + 2]) else {
-            throw .malformed("function `\(functionName())` has a bad signature")
-        }
-        var parameters: [ValueKind] = []
-        parameters.reserveCapacity(count)
-        for i in 0..<count {
-            guard let k = ValueKind(rawValue: kinds[offset + 3 + i]) else {
-                throw .malformed("function `\(functionName())` has a bad signature")
-            }
-            parameters.append(k)
-        }
-        return KindSignature(parameters: parameters, result: result)
     }
 }

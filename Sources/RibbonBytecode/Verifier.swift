@@ -92,13 +92,13 @@ struct Verifier {
             try Verifier.verify(
                 code: code, frameSize: frameSize, entryKinds: entryKinds.map { AddressTableEntryKind(rawValue: $0)! },
                 functionName: functionName())
-            throw .malformed("function `\(functionName())` failed verification")  // (the detailed check agrees)
+            throw .malformed(.failedVerification(function: functionName()))  // (the detailed check agrees)
         }
         if let kindCheck, let signature {
             do {
                 try kindCheck.check(code: code, frameSize: frameSize, signature: signature)
             } catch {
-                throw .malformed("function `\(functionName())`, word \(error.word): \(error.why)")
+                throw .malformed(.rejectedWord(function: functionName(), word: error.word, error.problem))
             }
         }
     }
@@ -169,11 +169,11 @@ struct Verifier {
         code: UnsafeBufferPointer<UInt64>, frameSize: Int, entryKinds: [AddressTableEntryKind],
         functionName: String
     ) throws(ImageError) {
-        func fail(_ at: Int, _ why: String) -> ImageError {
-            .malformed("function `\(functionName)`, word \(at): \(why)")
+        func fail(_ at: Int, _ why: ImageError.Problem) -> ImageError {
+            .malformed(.rejectedWord(function: functionName, word: at, why))
         }
         let count = code.count
-        guard count > 0 else { throw fail(0, "empty function") }
+        guard count > 0 else { throw fail(0, .emptyFunction) }
         // Pass 1: instruction starts.
         var isStart = [Bool](repeating: false, count: count)
         var at = 0
@@ -181,18 +181,18 @@ struct Verifier {
         while at < count {
             let number = InstructionWord.opcodeNumber(code[at])
             guard number < Opcode.numberLimit, let op = Opcode(rawValue: number), !op.isInternal else {
-                throw fail(at, "undefined opcode \(number)")
+                throw fail(at, .undefinedOpcode(number))
             }
             guard code[at] & unusedBits(op.format) == 0 else {
-                throw fail(at, "\(op.name) has bits set outside its operands")
+                throw fail(at, .bitsOutsideOperands(op))
             }
             isStart[at] = true
             lastStart = at
             at += op.format.wordCount
-            guard at <= count else { throw fail(lastStart, "immediate word missing") }
+            guard at <= count else { throw fail(lastStart, .immediateMissing) }
         }
         guard Opcode(rawValue: InstructionWord.opcodeNumber(code[lastStart]))!.isTerminator else {
-            throw fail(lastStart, "the last instruction does not end the function")
+            throw fail(lastStart, .noTerminator)
         }
         // Pass 2: operands.
         at = 0
@@ -201,7 +201,7 @@ struct Verifier {
             let op = Opcode(rawValue: InstructionWord.opcodeNumber(w))!
             func reg(_ index: Int) throws(ImageError) {
                 guard InstructionWord.byte(w, index) < frameSize else {
-                    throw fail(at, "register r\(InstructionWord.byte(w, index)) outside a frame of \(frameSize)")
+                    throw fail(at, .registerOutsideFrame(register: Int(InstructionWord.byte(w, index)), frameSize: frameSize))
                 }
             }
             switch op.format {
@@ -223,12 +223,12 @@ struct Verifier {
             if op.format.hasBranchOffset {
                 let target = at + Int(InstructionWord.int32(w))
                 guard target >= 0, target < count, isStart[target] else {
-                    throw fail(at, "branch target \(target) is not an instruction")
+                    throw fail(at, .branchTargetNotInstruction(target: target))
                 }
             }
             if op.format.hasId {
                 let id = InstructionWord.id(w)
-                guard id < entryKinds.count else { throw fail(at, "Id \(id) out of range") }
+                guard id < entryKinds.count else { throw fail(at, .idOutOfRange(id: id)) }
                 let kind = entryKinds[id]
                 let fits: Bool
                 switch op {
@@ -238,7 +238,7 @@ struct Verifier {
                 case .constAddr: fits = kind == .constant
                 default: fits = false
                 }
-                guard fits else { throw fail(at, "\(op.name) cannot use Id \(id) of kind \(kind)") }
+                guard fits else { throw fail(at, .idOfWrongKind(op, id: id, kind: kind)) }
             }
             at += op.format.wordCount
         }

@@ -71,12 +71,23 @@ import Testing
         return x.unit.encode()
     }
 
-    static func rejects(_ image: UnitImage, _ fragment: String, sourceLocation: SourceLocation = #_sourceLocation) {
+    /// `image` fails to load with `expected`.
+    static func rejects(_ image: UnitImage, _ expected: ImageError, sourceLocation: SourceLocation = #_sourceLocation) {
         do {
             _ = try LoadedUnit(image: image, resolver: resolver)
-            Issue.record("loaded, but should fail with …\(fragment)…", sourceLocation: sourceLocation)
+            Issue.record("loaded, but should fail with \(expected)", sourceLocation: sourceLocation)
         } catch {
-            #expect("\(error)".contains(fragment), "\(error)", sourceLocation: sourceLocation)
+            #expect(error == expected, "\(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    /// `image` fails to load because the verifier rejects a word of it for `problem`.
+    static func rejects(_ image: UnitImage, _ problem: ImageError.Problem, sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try LoadedUnit(image: image, resolver: resolver)
+            Issue.record("loaded, but should fail with …\(problem)", sourceLocation: sourceLocation)
+        } catch {
+            #expect(error.rejectedWord == problem, "\(error)", sourceLocation: sourceLocation)
         }
     }
 
@@ -102,17 +113,17 @@ import Testing
             c.emit(.ret, 0)
         }
         Self.loads(two)
-        Self.rejects(Self.image { _, _ in }, "empty function")
-        Self.rejects(Self.patching(two, word: 0, with: 0xFF), "undefined opcode 255")
-        Self.rejects(Self.patching(two, word: 0, with: UInt64(Opcode.numberLimit)), "undefined opcode")
-        Self.rejects(Self.patching(two, word: 0, with: UInt64(Opcode.osrEnter.rawValue)), "undefined opcode")
-        Self.rejects(Self.patching(two, word: 0, with: UInt64(Opcode.loadCode.rawValue)), "undefined opcode")
-        Self.rejects(Self.patching(two, word: 0, with: 0x100 | UInt64(Opcode.nop.rawValue)), "undefined opcode")
-        Self.rejects(Self.patching(two, word: 1, with: InstructionWord.encode(.const64, 0)), "immediate word missing")
-        Self.rejects(Self.image { c, _ in c.emit(.constI32, 0, imm: 1) }, "does not end the function")
+        Self.rejects(Self.image { _, _ in }, .emptyFunction)
+        Self.rejects(Self.patching(two, word: 0, with: 0xFF), .undefinedOpcode(255))
+        Self.rejects(Self.patching(two, word: 0, with: UInt64(Opcode.numberLimit)), .undefinedOpcode(Opcode.numberLimit))
+        Self.rejects(Self.patching(two, word: 0, with: UInt64(Opcode.osrEnter.rawValue)), .undefinedOpcode(Opcode.osrEnter.rawValue))
+        Self.rejects(Self.patching(two, word: 0, with: UInt64(Opcode.loadCode.rawValue)), .undefinedOpcode(Opcode.loadCode.rawValue))
+        Self.rejects(Self.patching(two, word: 0, with: 0x100 | UInt64(Opcode.nop.rawValue)), .undefinedOpcode(0x100 | Opcode.nop.rawValue))
+        Self.rejects(Self.patching(two, word: 1, with: InstructionWord.encode(.const64, 0)), .immediateMissing)
+        Self.rejects(Self.image { c, _ in c.emit(.constI32, 0, imm: 1) }, .noTerminator)
         // Unused bits: `ret r0` with byte 3 set, `nop` with a stray high byte.
-        Self.rejects(Self.patching(two, word: 1, with: InstructionWord.encode(.ret, 0) | 1 << 24), "bits set outside")
-        Self.rejects(Self.patching(two, word: 0, with: InstructionWord.encode(.nop) | 1 << 63), "bits set outside")
+        Self.rejects(Self.patching(two, word: 1, with: InstructionWord.encode(.ret, 0) | 1 << 24), .bitsOutsideOperands(.ret))
+        Self.rejects(Self.patching(two, word: 0, with: InstructionWord.encode(.nop) | 1 << 63), .bitsOutsideOperands(.nop))
     }
 
     @Test func registersInsideTheFrame() {
@@ -120,17 +131,17 @@ import Testing
             c.emit(.constI32, 0, imm: 1)
             c.emit(.iAdd64, 1, 0, 2)
             c.emit(.ret, 1)
-        }, "register r2 outside a frame of 2")
+        }, .registerOutsideFrame(register: 2, frameSize: 2))
         Self.rejects(Self.image(frameSize: 2) { c, x in
             c.emit(.constI32, 0, imm: 1)
             c.emitCall(.call, result: 0, base: 2, id: x.builtin("clock"))
             c.emit(.ret, 0)
-        }, "register r2 outside a frame of 2")
+        }, .registerOutsideFrame(register: 2, frameSize: 2))
         Self.rejects(Self.image(frameSize: 2) { c, x in
             c.emit(.constI32, 0, imm: 1)
             c.emitCall(.call, result: 7, base: 1, id: x.builtin("clock"))
             c.emit(.ret, 0)
-        }, "register r7 outside")
+        }, .registerOutsideFrame(register: 7, frameSize: 2))
     }
 
     @Test func branchesLandOnInstructions() {
@@ -147,33 +158,33 @@ import Testing
         }
         Self.loads(branch(3))  // to `ret`
         Self.loads(branch(0))  // to itself: a loop (see InterpreterBudgetTests)
-        Self.rejects(branch(2), "branch target 4 is not an instruction")  // the immediate word
-        Self.rejects(branch(4), "branch target 6 is not an instruction")  // past the end
-        Self.rejects(branch(-3), "branch target -1 is not an instruction")
+        Self.rejects(branch(2), .branchTargetNotInstruction(target: 4))  // the immediate word
+        Self.rejects(branch(4), .branchTargetNotInstruction(target: 6))  // past the end
+        Self.rejects(branch(-3), .branchTargetNotInstruction(target: -1))
     }
 
     @Test func idsOfTheRightKind() {
         Self.rejects(Self.image { c, _ in
             c.emit(.globalGet, 0, id: 99)
             c.emit(.ret, 0)
-        }, "Id 99 out of range")
+        }, .idOutOfRange(id: 99))
         Self.rejects(Self.image { c, x in
             c.emitCall(.call, result: 0, base: 0, id: x.number)  // a global is not callable
             c.emit(.ret, 0)
-        }, "call cannot use Id")
+        }, .idOfWrongKind(.call, id: 3, kind: .global))
         Self.rejects(Self.image { c, x in
             c.emit(.constAddr, 0, id: x.constant)
             c.emitCall(.callC, result: 0, base: 0, id: x.builtin("print_str"))  // call_c needs a foreign entry
             c.emit(.ret, 0)
-        }, "call_c cannot use Id")
+        }, .idOfWrongKind(.callC, id: 6, kind: .builtin))
         Self.rejects(Self.image { c, x in
             c.emit(.globalGet, 0, id: x.constant)  // a constant is not a cell
             c.emit(.ret, 0)
-        }, "global_get cannot use Id")
+        }, .idOfWrongKind(.globalGet, id: 2, kind: .constant))
         Self.rejects(Self.image { c, x in
             c.emit(.constAddr, 0, id: x.f)  // a function's header is not constant data
             c.emit(.ret, 0)
-        }, "const_addr cannot use Id")
+        }, .idOfWrongKind(.constAddr, id: 0, kind: .function))
     }
 
     // MARK: Kinds
@@ -182,7 +193,7 @@ import Testing
         Self.rejects(Self.image { c, _ in
             c.emit(.iAdd64, 0, 1, 1)
             c.emit(.ret, 0)
-        }, "r1 is read before it is written")
+        }, .readBeforeWritten(register: 1))
         // Written on one path only.
         Self.rejects(Self.image(parameters: [.i64]) { c, _ in
             let skip = c.makeLabel()
@@ -190,7 +201,7 @@ import Testing
             c.emit(.constI32, 1, imm: 5)
             c.bind(skip)
             c.emit(.ret, 1)
-        }, "r1 is read before it is written")
+        }, .readBeforeWritten(register: 1))
         Self.loads(Self.image(parameters: [.i64]) { c, _ in
             let skip = c.makeLabel()
             c.emit(.constI32, 1, imm: 4)
@@ -205,7 +216,7 @@ import Testing
             c.emit(.constI32, 2, imm: 2)
             c.emitCall(.call, result: 0, base: 1, id: x.builtin("clock"))
             c.emit(.ret, 2)
-        }, "r2 is read before it is written")
+        }, .readBeforeWritten(register: 2))
     }
 
     @Test func arraysAreArraysOfTheirElementSize() {
@@ -215,18 +226,18 @@ import Testing
             c.emit(.constI32, 1, imm: 0)
             c.emit(.arrayLoad64, 2, 0, 1)
             c.emit(.ret, 2)
-        }, "the array load needs an array of 8-byte elements, but r0 holds a scalar")
+        }, .wrongKind(use: .arrayLoad, needs: .array64, register: 0, holds: .scalar))
         Self.rejects(Self.image { c, _ in
             c.emit(.constI32, 0, imm: 4096)
             c.emit(.constI32, 1, imm: 0)
             c.emit(.arrayStore8, 0, 1, 1)
             c.emit(.ret, 1)
-        }, "the array store needs an array of 1-byte elements")
+        }, .wrongKind(use: .arrayStore, needs: .array8, register: 0, holds: .scalar))
         Self.rejects(Self.image { c, x in
             c.emit(.constAddr, 0, id: x.constant)  // a Str's bytes are no length and elements
             c.emit(.arrayLen, 1, 0)
             c.emit(.ret, 1)
-        }, "array_len needs an array, but r0 holds a Str")
+        }, .arrayLenNeedsArray(register: 0, holds: .string))
         // An `Array Bool` (1-byte elements) read 8 bytes at a time would run past its end.
         func loadFromBoolArray(_ op: Opcode) -> UnitImage {
             Self.image { c, x in
@@ -238,7 +249,7 @@ import Testing
                 c.emit(.ret, 2)
             }
         }
-        Self.rejects(loadFromBoolArray(.arrayLoad64), "needs an array of 8-byte elements, but r0 holds an array of 1-byte")
+        Self.rejects(loadFromBoolArray(.arrayLoad64), .wrongKind(use: .arrayLoad, needs: .array64, register: 0, holds: .array8))
         Self.loads(loadFromBoolArray(.arrayLoad8))
         // Paths that disagree: an array on one, an integer on the other.
         Self.rejects(Self.image(parameters: [.i64]) { c, x in
@@ -251,7 +262,7 @@ import Testing
             c.bind(join)
             c.emit(.arrayLen, 0, 3)
             c.emit(.ret, 0)
-        }, "array_len needs an array, but r3 holds a scalar")
+        }, .arrayLenNeedsArray(register: 3, holds: .scalar))
     }
 
     @Test func callsPassWhatTheCalleeTakes() {
@@ -260,12 +271,12 @@ import Testing
             c.emit(.constI32, 3, imm: 1)
             c.emitCall(.call, result: 0, base: 3, id: x.g)
             c.emit(.ret, 0)
-        }, "the callee takes 2 arguments, but r3… leaves 1 in a frame of 4")
+        }, .argumentsOutsideFrame(count: 2, base: 3, frameSize: 4))
         Self.rejects(Self.image(frameSize: 3) { c, x in
             c.emit(.constI32, 2, imm: 1)
             c.emitCall(.call, result: 0, base: 2, id: x.builtin("array_i64"))  // reads base[1]
             c.emit(.ret, 0)
-        }, "the callee takes 2 arguments, but r2… leaves 1")
+        }, .argumentsOutsideFrame(count: 2, base: 2, frameSize: 3))
         // Arity: the second argument is never written.
         Self.rejects(Self.image { c, x in
             c.emit(.constI32, 0, imm: 1)
@@ -273,7 +284,7 @@ import Testing
             c.emitCall(.call, result: 2, base: 0, id: x.builtin("array_i64"))
             c.emitCall(.call, result: 0, base: 2, id: x.g)
             c.emit(.ret, 0)
-        }, "r3 is read before it is written")
+        }, .readBeforeWritten(register: 3))
         // Kinds: `g` takes (Array I64, Str); passing (Array I64, I64) is refused, and what
         // it returns is an array.
         func callG(second: (inout FunctionBuilder, Fixture) -> Void) -> UnitImage {
@@ -289,25 +300,25 @@ import Testing
             }
         }
         Self.loads(callG { c, x in c.emit(.constAddr, 3, id: x.constant) })
-        Self.rejects(callG { c, _ in c.emit(.constI32, 3, imm: 4096) }, "argument 1 needs a Str, but r3 holds a scalar")
+        Self.rejects(callG { c, _ in c.emit(.constI32, 3, imm: 4096) }, .wrongKind(use: .argument(1), needs: .string, register: 3, holds: .scalar))
         // Builtins: print_str of an integer would print from that address.
         Self.rejects(Self.image { c, x in
             c.emit(.constI32, 0, imm: 4096)
             c.emitCall(.call, result: 0, base: 0, id: x.builtin("print_str"))
             c.emit(.ret, 0)
-        }, "argument 0 needs a Str, but r0 holds a scalar")
+        }, .wrongKind(use: .argument(0), needs: .string, register: 0, holds: .scalar))
         // C functions: `puts/s/i` gets a Str, not an integer.
         Self.rejects(Self.image { c, x in
             c.emit(.constI32, 0, imm: 4096)
             c.emitCall(.callC, result: 0, base: 0, id: x.puts)
             c.emit(.ret, 0)
-        }, "argument 0 needs a Str")
+        }, .wrongKind(use: .argument(0), needs: .string, register: 0, holds: .scalar))
         // Results: `clock` returns an integer, which is no array.
         Self.rejects(Self.image { c, x in
             c.emitCall(.call, result: 0, base: 0, id: x.builtin("clock"))
             c.emit(.arrayLen, 0, 0)
             c.emit(.ret, 0)
-        }, "array_len needs an array, but r0 holds a scalar")
+        }, .arrayLenNeedsArray(register: 0, holds: .scalar))
     }
 
     @Test func returnsAndGlobalsKeepTheirKinds() {
@@ -315,16 +326,16 @@ import Testing
         Self.rejects(Self.image(result: .arrayI64) { c, _ in
             c.emit(.constI32, 0, imm: 4096)
             c.emit(.ret, 0)
-        }, "ret (the function's declared result) needs an array of 8-byte elements, but r0 holds a scalar")
+        }, .wrongKind(use: .ret, needs: .array64, register: 0, holds: .scalar))
         // `ret_unit` leaves the caller's result register as it was: only for scalar results.
-        Self.rejects(Self.image(result: .str) { c, _ in c.emit(.retUnit) }, "ret_unit in a function whose declared result is a Str")
+        Self.rejects(Self.image(result: .str) { c, _ in c.emit(.retUnit) }, .retUnit(declaredResult: .string))
         Self.loads(Self.image(result: .unit) { c, _ in c.emit(.retUnit) })
         // A Str global only ever holds Strs (readers pass it to print_str).
         Self.rejects(Self.image { c, x in
             c.emit(.constI32, 0, imm: 4096)
             c.emit(.globalSet, 0, id: x.text)
             c.emit(.ret, 0)
-        }, "global_set needs a Str, but r0 holds a scalar")
+        }, .wrongKind(use: .globalSet, needs: .string, register: 0, holds: .scalar))
         Self.loads(Self.image { c, x in
             c.emit(.globalGet, 0, id: x.text)
             c.emitCall(.call, result: 0, base: 0, id: x.builtin("print_str"))
@@ -334,7 +345,7 @@ import Testing
             c.emit(.globalGet, 0, id: x.number)
             c.emitCall(.call, result: 0, base: 0, id: x.builtin("print_str"))
             c.emit(.ret, 0)
-        }, "argument 0 needs a Str, but r0 holds a scalar")
+        }, .wrongKind(use: .argument(0), needs: .string, register: 0, holds: .scalar))
     }
 
     @Test func signaturesComeFromDeclarations() {
@@ -348,8 +359,8 @@ import Testing
         }
         Self.loads(indexParameter(.arrayI64))
         // …an undeclared one (no signature: a hostile image) is only bits.
-        Self.rejects(indexParameter(nil), "the array load needs an array of 8-byte elements, but r0 holds a scalar")
-        Self.rejects(indexParameter(.arrayBool), "but r0 holds an array of 1-byte elements")
+        Self.rejects(indexParameter(nil), .wrongKind(use: .arrayLoad, needs: .array64, register: 0, holds: .scalar))
+        Self.rejects(indexParameter(.arrayBool), .wrongKind(use: .arrayLoad, needs: .array64, register: 0, holds: .array8))
         // A declaration must match the function's parameter count.
         var unit = UnitBuilder()
         let h = unit.declareFunction(name: "h", parameterCount: 1)
@@ -358,9 +369,9 @@ import Testing
         code.emit(.ret, 0)
         code.finish()
         unit.define(function: h, frameSize: 1, code: code)
-        Self.rejects(unit.encode(), "function `h` is declared with 2 parameters but has 1")
+        Self.rejects(unit.encode(), .malformed(.parameterCountMismatch(function: "h", declared: 2, actual: 1)))
         // `main` is called with no arguments.
-        Self.rejects(Self.image(parameters: [.i64], name: "main") { c, _ in c.emit(.ret, 0) }, "function `main` takes 1 parameters")
+        Self.rejects(Self.image(parameters: [.i64], name: "main") { c, _ in c.emit(.ret, 0) }, .malformed(.mainTakesParameters(1)))
     }
 
     @Test func importsHaveTheirExportersKinds() throws {
@@ -399,7 +410,7 @@ import Testing
         }
         #expect {
             _ = try LoadedUnit(image: user { c, _ in c.emit(.constI32, 0, imm: 4096) }, resolver: resolver)
-        } throws: { "\($0)".contains("argument 0 needs an array of 8-byte elements, but r0 holds a scalar") }
+        } throws: { ($0 as? ImageError)?.rejectedWord == .wrongKind(use: .argument(0), needs: .array64, register: 0, holds: .scalar) }
     }
 
     /// A lazily loaded unit verifies each function when it is placed: a hostile function fails
@@ -465,4 +476,12 @@ final class ImageBytes: UnitImageSource {
     var count: Int { storage.count }
     var base: UnsafeRawPointer { UnsafeRawPointer(storage.baseAddress!) }
     func ensure(_ range: Range<Int>) throws {}
+}
+
+extension ImageError {
+    /// Why the verifier rejected a word, if that is why the image was refused.
+    var rejectedWord: Problem? {
+        guard case .malformed(.rejectedWord(_, _, let problem)) = self else { return nil }
+        return problem
+    }
 }
