@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CacheCodecs
+import RibbonSystem
 import SQLiteSupport
 
 /// What `ribbon cache stats | ls | show | verify | gc | clear` read and change.
@@ -211,7 +212,7 @@ extension CacheStore {
         /// What the entry takes in the database: its image and blobs, compressed.
         public var storedBytes: Int64 { imageBytes + machineCodeBytes }
         public var uncompressedBytes: Int64 { imageSize + machineCodeSize }
-        public var keyHex: String { CacheStore.hex(key) }
+        public var keyHex: String { Hex.encode(key) }
         /// The first 12 hex digits: what `cache ls` prints and `cache show` accepts.
         public var shortKey: String { String(keyHex.prefix(12)) }
     }
@@ -649,19 +650,5 @@ extension CacheStore {
         }
         memory.withBusyTimeout(milliseconds: 0) { _ = try? memory.execute("PRAGMA cache.wal_checkpoint(TRUNCATE)") }
         try memory.execute("DETACH cache")
-    }
-}
-
-extension CacheStore {
-    /// Lowercase hex of any bytes (keys are shown and looked up by prefixes of it).
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CacheCodecs
+import RibbonSystem
 import SQLiteSupport
 
 /// The compilation cache: one SQLite database per cache directory (DESIGN.md, "Storage").

@@ -6,6 +6,7 @@ import RibbonBytecode
 import RibbonCache
 import RibbonCore
 import RibbonJIT
+import RibbonSystem
 import RibbonVM
 import SQLiteSupport
 
@@ -95,7 +96,7 @@ public enum CacheInspector {
     public static func verify(
         _ store: CacheStore, repair: Bool, currentBuild: String = CacheKeys.ribbonBuild
     ) throws -> VerifyReport {
-        let t0 = monotonicMicroseconds()
+        let t0 = MonotonicClock.microseconds()
         var report = VerifyReport()
         do {
             try verifyRows(store, repair: repair, currentBuild: currentBuild, into: &report)
@@ -105,7 +106,7 @@ public enum CacheInspector {
             report.databaseProblems.append((error as? SQLiteError)?.message ?? "\(error)")
             report.repaired = false
         }
-        report.microseconds = monotonicMicroseconds() - t0
+        report.microseconds = MonotonicClock.microseconds() - t0
         return report
     }
 
@@ -165,7 +166,7 @@ public enum CacheInspector {
             report.machineCodeChecked += 1
             report.bad.append(
                 Finding(
-                    key: CacheStore.hex(row.unitKey), sourcePath: "",
+                    key: Hex.encode(row.unitKey), sourcePath: "",
                     subject: .machineCode(
                         functionId: row.functionId, functionName: nil, jitIdentity: row.jitIdentity,
                         features: row.featuresText),

@@ -6,6 +6,7 @@ import RibbonCompiler
 import RibbonDriver
 import RibbonJIT
 import RibbonSyntax
+import RibbonSystem
 
 /// The inputs every campaign starts from, built from the example programs: their sources, the
 /// unit images the compiler makes of them, the machine code the JIT makes of every function, and the cache rows that hold both.
