@@ -82,7 +82,7 @@ let package = Package(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .target(name: "SQLiteSupport", dependencies: ["CSQLite"]),
+        .target(name: "SQLiteSupport", dependencies: ["CSQLite", "RibbonSystem"]),
         .target(name: "RibbonCache", dependencies: ["SQLiteSupport", "CacheCodecs", "RibbonSystem"]),
         .target(name: "CRibbonSystem"),
         .target(

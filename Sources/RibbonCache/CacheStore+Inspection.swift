@@ -23,9 +23,8 @@ extension CacheStore {
     /// remove) never create a cache. `ribbon cache` commands pass
     /// `maintenanceBusyTimeoutMilliseconds`.
     public static func openExisting(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws -> CacheStore? {
-        var st = stat()
         // lstat: a symbolic link counts as present, and `init` then refuses it.
-        guard lstat(databasePath(in: directory), &st) == 0 else { return nil }
+        guard FileSystem.exists(databasePath(in: directory)) else { return nil }
         return try CacheStore(directory: directory, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
     }
 
@@ -58,11 +57,7 @@ extension CacheStore {
 
     /// Sizes of the database file and its write-ahead log (0 for a file that does not exist).
     public static func fileBytes(databasePath: String) -> (database: Int64, wal: Int64) {
-        func size(_ path: String) -> Int64 {
-            var st = stat()
-            return stat(path, &st) == 0 ? Int64(st.st_size) : 0
-        }
-        return (size(databasePath), size(databasePath + "-wal"))
+        (FileSystem.size(databasePath), FileSystem.size(databasePath + "-wal"))
     }
 
     /// Bytes the cache takes on disk: the database and its write-ahead log.
@@ -76,8 +71,7 @@ extension CacheStore {
     /// this writes nothing; with one, it checkpoints after, so that warm runs do not read the
     /// write back from the WAL.
     public func foldHitLog() throws {
-        var st = stat()
-        guard lstat(directory + "/" + HitLog.fileName, &st) == 0 || !HitLog.staleTaken(directory: directory).isEmpty
+        guard FileSystem.exists(directory + "/" + HitLog.fileName) || !HitLog.staleTaken(directory: directory).isEmpty
         else { return }
         try writing { try foldHits() }
         checkpoint()

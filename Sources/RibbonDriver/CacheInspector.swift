@@ -321,11 +321,7 @@ public enum CacheInspector {
     }
 
     /// `realpath`: the path with every symbolic link resolved; nil when it does not exist.
-    static func resolvedPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
+    static func resolvedPath(_ path: String) -> String? { FileSystem.resolvedPath(path) }
 
     /// One AddressTable entry, with what it names.
     public struct SymbolRow: Sendable, Equatable {

@@ -39,8 +39,7 @@ final class CacheSession {
             return nil
         }
         var maxBytes = CacheStore.defaultMaxBytes
-        if let raw = getenv("RIBBON_CACHE_MAX_SIZE") {
-            let text = String(cString: raw)
+        if let text = Environment.value("RIBBON_CACHE_MAX_SIZE") {
             if let parsed = ByteSize.parse(text) {
                 maxBytes = parsed
             } else {

@@ -307,12 +307,12 @@ final class ProgramLoader {
         var problems: [Diagnostic] = []
         for use in uses where file.usePaths[use.path] == nil {
             let path = ProgramLoader.join(directoryOf: file.path, use.path)
-            var st = stat()
-            let found = stat(path, &st) == 0
-            let failure = errno
-            let isDirectory = found && (st.st_mode & S_IFMT) == S_IFDIR
-            guard found, !isDirectory else {
-                let error = SystemError(call: "read", path: path, errno: isDirectory ? EISDIR : failure)
+            let st: stat
+            do throws(SystemError) {
+                st = try FileSystem.status(path)
+                if FileSystem.isDirectory(st) { throw SystemError(call: "stat", path: path, errno: EISDIR) }
+            } catch {
+                let error = SystemError(call: "read", path: path, errno: error.errno)
                 problems.append(Diagnostic("cannot use \"\(use.path)\": \(error)", at: use.location))
                 continue
             }

@@ -39,9 +39,8 @@ public struct Seeds {
             }
             if name == "." || name == ".." { continue }
             let path = directory + "/" + name
-            var st = stat()
-            guard stat(path, &st) == 0 else { continue }
-            if (st.st_mode & S_IFMT) == S_IFDIR {
+            guard let st = try? FileSystem.status(path) else { continue }
+            if FileSystem.isDirectory(st) {
                 collect(path, into: &paths)
             } else if name.hasSuffix(".rib") {
                 paths.append(path)
