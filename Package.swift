@@ -1,8 +1,9 @@
 // swift-tools-version:6.0
 //
 // Layers, bottom to top (arrows point down only):
-//   RibbonSystem          errno errors, files, the monotonic clock, threads, huge pages, hex, JSON
-//                         (Glibc only; below everything, depends on nothing)                 (leaf)
+//   RibbonSystem          errno errors, files, the monotonic clock, the background task, huge-page
+//                         advice, hex, JSON. Glibc only, depends on nothing; any module may use it
+//                         ("leaf" below: nothing but RibbonSystem)
 //   CRibbonABI            C layout of the structures shared with native code (FiberHeader, signals)
 //   RibbonCore            ISA table, instruction words, Ids, unit-image format constants      (leaf)
 //   RibbonSyntax          lexer, parser, AST, diagnostics                                       (leaf)

@@ -12,14 +12,15 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
     public var path: String
     public var errno: Int32
 
-    public init(call: String, path: String, errno: Int32) {
+    public var description: String {
+        "cannot \(call) \(path): \(String(cString: strerror(errno)))"
+    }
+
+    /// `errno` defaults to the calling thread's, read at once after the failed call.
+    public init(call: String, path: String, errno: Int32 = Glibc.errno) {
         self.call = call
         self.path = path
         self.errno = errno
-    }
-
-    public var description: String {
-        "cannot \(call) \(path): \(String(cString: strerror(errno)))"
     }
 }
 
