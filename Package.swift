@@ -1,6 +1,9 @@
 // swift-tools-version:6.0
 //
 // Layers, bottom to top (arrows point down only):
+//   RibbonSystem          errno errors, files, the monotonic clock, the background task, huge-page
+//                         advice, hex, JSON. Glibc only, depends on nothing; any module may use it
+//                         ("leaf" below: nothing but RibbonSystem)
 //   CRibbonABI            C layout of the structures shared with native code (FiberHeader, signals)
 //   RibbonCore            ISA table, instruction words, Ids, unit-image format constants      (leaf)
 //   RibbonSyntax          lexer, parser, AST, diagnostics                                       (leaf)
@@ -57,39 +60,42 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
     ],
     targets: [
+        // Swift 6 mode: its background task is shared between threads.
+        .target(name: "RibbonSystem", swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "CRibbonABI"),
         .target(name: "RibbonCore", dependencies: ["CRibbonABI"]),
-        .target(name: "RibbonSyntax"),
+        .target(name: "RibbonSyntax", dependencies: ["RibbonSystem"]),
         .target(name: "RibbonBytecode", dependencies: ["RibbonCore"]),
         .target(name: "RibbonCompiler", dependencies: ["RibbonSyntax", "RibbonBytecode"]),
-        .target(name: "RibbonVM", dependencies: ["RibbonBytecode"]),
+        .target(name: "RibbonVM", dependencies: ["RibbonBytecode", "RibbonSystem"]),
         .target(name: "CCPUID"),
         .target(name: "X86Assembler", dependencies: ["CCPUID"]),
         .systemLibrary(
             name: "CCapstone",
             providers: [.apt(["libcapstone-dev"])]
         ),
-        .target(name: "X86Disassembler", dependencies: ["CCapstone"]),
-        .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler", "X86Disassembler"]),
+        .target(name: "X86Disassembler", dependencies: ["CCapstone", "RibbonSystem"]),
+        .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler", "X86Disassembler", "RibbonSystem"]),
         .systemLibrary(name: "CLZ4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
-        .target(name: "CacheCodecs", dependencies: ["CLZ4", "CCrypto"]),
+        .target(name: "CacheCodecs", dependencies: ["CLZ4", "CCrypto", "RibbonSystem"]),
         .systemLibrary(
             name: "CSQLite",
             providers: [.apt(["libsqlite3-dev"])]
         ),
-        .target(name: "SQLiteSupport", dependencies: ["CSQLite"]),
-        .target(name: "RibbonCache", dependencies: ["SQLiteSupport", "CacheCodecs"]),
+        .target(name: "SQLiteSupport", dependencies: ["CSQLite", "RibbonSystem"]),
+        .target(name: "RibbonCache", dependencies: ["SQLiteSupport", "CacheCodecs", "RibbonSystem"]),
         .target(name: "CRibbonSystem"),
         .target(
             name: "RibbonDriver",
-            dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT", "RibbonCache", "CRibbonSystem"]
+            dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT", "RibbonCache", "RibbonSystem", "CRibbonSystem"]
         ),
         .target(
             name: "RibbonCLI",
             dependencies: [
                 "RibbonDriver",
                 "RibbonCache",
+                "RibbonSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -103,8 +109,10 @@ let package = Package(
             name: "RibbonFuzz",
             dependencies: [
                 "RibbonDriver", "RibbonCompiler", "RibbonVM", "RibbonJIT", "RibbonCache", "CacheCodecs", "SQLiteSupport",
+                "RibbonSystem",
             ]),
 
+        .testTarget(name: "RibbonSystemTests", dependencies: ["RibbonSystem"]),
         .testTarget(name: "RibbonCoreTests", dependencies: ["RibbonCore"]),
         .testTarget(name: "RibbonSyntaxTests", dependencies: ["RibbonSyntax"]),
         .testTarget(name: "RibbonBytecodeTests", dependencies: ["RibbonBytecode"]),
@@ -121,7 +129,7 @@ let package = Package(
             name: "ConformanceTests",
             dependencies: [
                 "RibbonDriver", "RibbonVM", "RibbonCache", "RibbonJIT", "RibbonBytecode", "RibbonSyntax", "CacheCodecs",
-                "SQLiteSupport",
+                "SQLiteSupport", "RibbonSystem",
             ]),
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
         .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CacheCodecs"]),

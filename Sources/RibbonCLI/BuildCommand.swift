@@ -3,6 +3,7 @@ import Glibc
 #endif
 import ArgumentParser
 import RibbonDriver
+import RibbonSystem
 
 /// `ribbon build FILE...`: compile (and pre-JIT) into the cache, for build systems.
 public struct BuildCommand: ParsableCommand {

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import RibbonCache
 import RibbonDriver
+import RibbonSystem
 
 /// Runs `Driver.build` over many files on up to `jobs` threads. Each build has its own cache
 /// connection (SQLite's locks and the busy timeout order their writes); results come back in

@@ -4,6 +4,7 @@ import Glibc
 import ArgumentParser
 import RibbonCache
 import RibbonDriver
+import RibbonSystem
 
 /// `ribbon cache ...`: look into the compilation cache and manage it (DESIGN.md, "Command line").
 public struct CacheCommand: ParsableCommand {
@@ -458,7 +459,7 @@ extension CacheCommand {
                     return
                 }
                 var limit = maxSize?.bytes ?? CacheStore.defaultMaxBytes
-                if maxSize == nil, let raw = getenvString("RIBBON_CACHE_MAX_SIZE"), let parsed = ByteSize.parse(raw) {
+                if maxSize == nil, let raw = Environment.value("RIBBON_CACHE_MAX_SIZE"), let parsed = ByteSize.parse(raw) {
                     limit = parsed
                 }
                 let report = try store.collectGarbage(
@@ -568,7 +569,7 @@ extension CacheCommand {
         func run() throws {
             let directory = try options.directory()
             let database = CacheStore.databasePath(in: directory)
-            let exists = fileExists(database)
+            let exists = FileSystem.exists(database)
             if options.json {
                 print(
                     JSON.object([
@@ -703,15 +704,6 @@ func decimal(_ value: Double, places: Int) -> String {
     let whole = scaled / Int64(scale)
     let fraction = String(scaled % Int64(scale))
     return places == 0 ? "\(whole)" : "\(whole)." + String(repeating: "0", count: places - fraction.count) + fraction
-}
-
-func getenvString(_ name: String) -> String? {
-    getenv(name).map { String(cString: $0) }
-}
-
-func fileExists(_ path: String) -> Bool {
-    var st = stat()
-    return lstat(path, &st) == 0
 }
 
 extension String {

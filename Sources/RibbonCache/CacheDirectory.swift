@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import RibbonSystem
 
 /// Why a cache location is not used (the run continues without a cache, with one warning).
 public struct CacheTrustError: Error, Equatable, CustomStringConvertible {
@@ -30,7 +31,7 @@ public enum CacheDirectory {
     /// ignored; so is a relative `HOME` (a cache that moves with the working directory is no
     /// cache, and a relative name is not what either variable promises). `RIBBON_CACHE_DIR`
     /// is ribbon's own and taken as given, like `--cache-dir`.
-    public static func defaultPath(environment: (String) -> String? = { getenv($0).map { String(cString: $0) } })
+    public static func defaultPath(environment: (String) -> String? = Environment.value)
         -> String?
     {
         if let explicit = environment("RIBBON_CACHE_DIR"), !explicit.isEmpty { return explicit }
@@ -44,8 +45,7 @@ public enum CacheDirectory {
     /// database path.
     public static func prepare(_ directory: String) throws(CacheTrustError) -> String {
         // Usually there already: one lstat instead of a mkdir per path component.
-        var existing = stat()
-        if lstat(directory, &existing) != 0 { try createDirectories(directory) }
+        if !FileSystem.exists(directory) { try createDirectories(directory) }
         try check(directory, kind: "directory", expectDirectory: true)
         let database = directory + "/" + databaseName
         let fd = open(database, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0o600)

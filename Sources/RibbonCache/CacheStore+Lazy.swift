@@ -1,4 +1,5 @@
 import CacheCodecs
+import RibbonSystem
 import SQLiteSupport
 
 extension CacheStore {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CacheCodecs
+import RibbonSystem
 import SQLiteSupport
 
 /// A run's lookup of a unit: one query for the image and its machine code, the image

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import RibbonSystem
 import SQLiteSupport
 
 /// Opening a cache: where its database is, the trust checks (`CacheDirectory`), the
@@ -83,9 +84,8 @@ extension CacheStore {
     /// `maintenanceBusyTimeoutMilliseconds`.
     public static func openExisting(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws(CacheError) -> CacheStore? {
         return try CacheError.wrapping {
-            var st = stat()
             // lstat: a symbolic link counts as present, and `init` then refuses it.
-            guard lstat(databasePath(in: directory), &st) == 0 else { return nil }
+            guard FileSystem.exists(databasePath(in: directory)) else { return nil }
             return try CacheStore(directory: directory, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         }
     }

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import RibbonSystem
 import SQLiteSupport
 
 /// What `ribbon cache stats | ls | show` read: counts, counters, sizes and unit summaries,
@@ -148,11 +149,7 @@ extension CacheStore {
 
     /// Sizes of the database file and its write-ahead log (0 for a file that does not exist).
     public static func fileBytes(databasePath: String) -> (database: Int64, wal: Int64) {
-        func size(_ path: String) -> Int64 {
-            var st = stat()
-            return stat(path, &st) == 0 ? Int64(st.st_size) : 0
-        }
-        return (size(databasePath), size(databasePath + "-wal"))
+        (FileSystem.size(databasePath), FileSystem.size(databasePath + "-wal"))
     }
 
     /// Bytes the cache takes on disk: the database and its write-ahead log.
@@ -186,7 +183,7 @@ extension CacheStore {
         /// What the entry takes in the database: its image and blobs, compressed.
         public var storedBytes: Int64 { imageBytes + machineCodeBytes }
         public var uncompressedBytes: Int64 { imageSize + machineCodeSize }
-        public var keyHex: String { CacheStore.hex(key) }
+        public var keyHex: String { Hex.encode(key) }
         /// The first 12 hex digits: what `cache ls` prints and `cache show` accepts.
         public var shortKey: String { String(keyHex.prefix(12)) }
     }
@@ -278,17 +275,5 @@ extension CacheStore {
                 try $0.bind(Int64(suffix.utf8.count + 1), at: 2)
             }.sorted { ($0.lastUsedAt, $0.createdAt) > ($1.lastUsedAt, $1.createdAt) }
         }
-    }
-
-    /// Lowercase hex of any bytes (keys are shown and looked up by prefixes of it).
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits: [UInt8] = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        text.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 0xF)])
-        }
-        return String(decoding: text, as: UTF8.self)
     }
 }

@@ -1,6 +1,8 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CacheCodecs
+import RibbonSystem
 import SQLiteSupport
 
 /// The compilation cache: one SQLite database per cache directory (DESIGN.md, "Storage").

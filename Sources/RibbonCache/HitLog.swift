@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CacheCodecs
+import RibbonSystem
 
 /// Hits recorded outside the database, so that a warm run writes nothing to SQLite.
 ///
@@ -312,8 +313,7 @@ extension CacheStore {
     /// write back from the WAL.
     public func foldHitLog() throws(CacheError) {
         try CacheError.wrapping {
-            var st = stat()
-            guard lstat(directory + "/" + HitLog.fileName, &st) == 0 || !HitLog.staleTaken(directory: directory).isEmpty
+            guard FileSystem.exists(directory + "/" + HitLog.fileName) || !HitLog.staleTaken(directory: directory).isEmpty
             else { return }
             try writing { try foldHits() }
             checkpoint()

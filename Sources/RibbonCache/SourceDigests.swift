@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CacheCodecs
+import RibbonSystem
 
 /// What `stat` says about a source file: enough to tell that it has not changed since its
 /// digest was taken (device, inode, size, and modification and status-change times).
@@ -29,8 +30,7 @@ public struct FileStat: Sendable, Equatable {
 
     /// `stat` of `path`, or nil when it fails.
     public static func of(_ path: String) -> FileStat? {
-        var st = stat()
-        return stat(path, &st) == 0 ? FileStat(st) : nil
+        (try? FileSystem.status(path)).map(FileStat.init)
     }
 }
 
@@ -170,7 +170,7 @@ extension CacheStore {
     }
 
     private static let clockOffsetNanoseconds: Int64 = {
-        guard let raw = getenv("RIBBON_TEST_CLOCK_OFFSET_SECONDS"), let seconds = Int64(String(cString: raw)) else { return 0 }
+        guard let raw = Environment.value("RIBBON_TEST_CLOCK_OFFSET_SECONDS"), let seconds = Int64(raw) else { return 0 }
         return seconds.multipliedReportingOverflow(by: 1_000_000_000).partialValue
     }()
 }

@@ -6,6 +6,7 @@ import RibbonBytecode
 import RibbonCache
 import RibbonCore
 import RibbonJIT
+import RibbonSystem
 import RibbonVM
 
 /// The half of `ribbon cache` that decodes what the cache holds: `verify` (images and blobs
@@ -94,7 +95,7 @@ public enum CacheInspector {
     public static func verify(
         _ store: CacheStore, repair: Bool, currentBuild: String = CacheKeys.ribbonBuild
     ) throws -> VerifyReport {
-        let t0 = monotonicMicroseconds()
+        let t0 = MonotonicClock.microseconds()
         var report = VerifyReport()
         do {
             try verifyRows(store, repair: repair, currentBuild: currentBuild, into: &report)
@@ -104,7 +105,7 @@ public enum CacheInspector {
             report.databaseProblems.append((error as? CacheError)?.message ?? "\(error)")
             report.repaired = false
         }
-        report.microseconds = monotonicMicroseconds() - t0
+        report.microseconds = MonotonicClock.microseconds() - t0
         return report
     }
 
@@ -164,7 +165,7 @@ public enum CacheInspector {
             report.machineCodeChecked += 1
             report.bad.append(
                 Finding(
-                    key: CacheStore.hex(row.unitKey), sourcePath: "",
+                    key: Hex.encode(row.unitKey), sourcePath: "",
                     subject: .machineCode(
                         functionId: row.functionId, functionName: nil, jitIdentity: row.jitIdentity,
                         features: row.featuresText),
@@ -319,11 +320,7 @@ public enum CacheInspector {
     }
 
     /// `realpath`: the path with every symbolic link resolved; nil when it does not exist.
-    static func resolvedPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
-    }
+    static func resolvedPath(_ path: String) -> String? { FileSystem.resolvedPath(path) }
 
     /// One AddressTable entry, with what it names.
     public struct SymbolRow: Sendable, Equatable {

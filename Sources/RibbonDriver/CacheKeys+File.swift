@@ -4,6 +4,7 @@ import Glibc
 import CacheCodecs
 import RibbonCache
 import RibbonSyntax
+import RibbonSystem
 
 extension CacheKeys {
     /// The key factors of the unit a source file compiles to, as `ribbon cache key FILE` reports

@@ -5,6 +5,7 @@ import CacheCodecs
 import RibbonBytecode
 import RibbonCache
 import RibbonJIT
+import RibbonSystem
 
 /// The cache as one run uses it, with DESIGN.md's failure policy: anything the cache does
 /// wrong — an untrusted or unwritable directory, a locked or full database, a bad row — is one
@@ -38,8 +39,7 @@ final class CacheSession {
             return nil
         }
         var maxBytes = CacheStore.defaultMaxBytes
-        if let raw = getenv("RIBBON_CACHE_MAX_SIZE") {
-            let text = String(cString: raw)
+        if let text = Environment.value("RIBBON_CACHE_MAX_SIZE") {
             if let parsed = ByteSize.parse(text) {
                 maxBytes = parsed
             } else {
@@ -105,8 +105,8 @@ final class CacheSession {
                     return nil  // a row from before chunked images: loaded whole below
                 case .hit(let image, let hasMachineCode, let compileMicroseconds, let warm):
                     let unit: LoadedUnit
-                    let t0 = monotonicMicroseconds()
-                    defer { decodeMicroseconds = monotonicMicroseconds() - t0 }
+                    let t0 = MonotonicClock.microseconds()
+                    defer { decodeMicroseconds = MonotonicClock.microseconds() - t0 }
                     // No huge-page heap (`CompilerMemory`): a lazy load allocates the AddressTable
                     // and a stub per function, and each function it places on its own.
                     do {

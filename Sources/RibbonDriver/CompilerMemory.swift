@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import RibbonSystem
 
 /// Memory set-up for compiling a large file in this process.
 ///
@@ -55,11 +56,6 @@ enum CompilerMemory {
         guard let block = malloc(reserve) else { return }
         let start = UInt(bitPattern: block)
         free(block)  // stays in the heap (trim threshold), reused by the compile
-        let page = UInt(2 << 20)
-        let alignedStart = (start + page - 1) & ~(page - 1)
-        let end = UInt(bitPattern: sbrk(0)) & ~(page - 1)
-        if end > alignedStart {
-            _ = madvise(UnsafeMutableRawPointer(bitPattern: alignedStart), Int(end - alignedStart), MADV_HUGEPAGE)
-        }
+        HugePages.advise(from: start, to: UInt(bitPattern: sbrk(0)))
     }
 }

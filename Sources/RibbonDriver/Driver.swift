@@ -8,6 +8,7 @@ import RibbonCompiler
 import RibbonCore
 import RibbonJIT
 import RibbonSyntax
+import RibbonSystem
 import RibbonVM
 
 /// Exit statuses of DESIGN.md, "Command line".
@@ -47,15 +48,15 @@ public enum Driver {
         _ parsed: consuming ParsedFile, source: SourceFile, uses: [String: UsedUnit], statistics: inout RunStatistics
     ) -> CompileOutcome {
         CompilerMemory.prepare(forSourceBytes: source.bytes.count)
-        let t0 = monotonicMicroseconds()
+        let t0 = MonotonicClock.microseconds()
         let (program, diagnostics) = check(parsed, uses: uses)
-        let t1 = monotonicMicroseconds()
+        let t1 = MonotonicClock.microseconds()
         statistics.parseMicroseconds += t1 - t0
         guard let program, diagnostics.isEmpty else {
             return .failure(diagnostics.map { $0.rendered(in: source) })
         }
         let lowered = lower(program)
-        statistics.compileMicroseconds += monotonicMicroseconds() - t1
+        statistics.compileMicroseconds += MonotonicClock.microseconds() - t1
         guard let image = lowered.image else {
             return .failure(lowered.diagnostics.map { $0.rendered(in: source) })
         }
@@ -106,9 +107,9 @@ public enum Driver {
             return report
         }
         if options.useCache {
-            let t0 = monotonicMicroseconds()
+            let t0 = MonotonicClock.microseconds()
             cache = CacheSession.open(directory: options.cacheDirectory, warnings: &warnings)
-            let spent = monotonicMicroseconds() - t0
+            let spent = MonotonicClock.microseconds() - t0
             statistics.cachePhases.append(("open", spent))
             statistics.cacheLoadMicroseconds += spent
         }
@@ -120,9 +121,9 @@ public enum Driver {
         // compiled in this run, and the machine code compiled for it.
         func storeInCache() {
             guard let cache else { return }
-            let t0 = monotonicMicroseconds()
+            let t0 = MonotonicClock.microseconds()
             store(loader.files, in: cache, compiled: jit.compiled)
-            statistics.cacheStoreMicroseconds += monotonicMicroseconds() - t0
+            statistics.cacheStoreMicroseconds += MonotonicClock.microseconds() - t0
             flushWarnings()
         }
         // A unit from the cache that lost a part mid-run with no identical image to stand in
@@ -175,7 +176,7 @@ public enum Driver {
             }
         }
         if options.jit != .off {
-            let t0 = monotonicMicroseconds()
+            let t0 = MonotonicClock.microseconds()
             var any = false
             for file in loader.files where !file.cachedCode.isEmpty {
                 any = true
@@ -184,8 +185,8 @@ public enum Driver {
             }
             if any {
                 statistics.jitLoaded = jit.loadedCount
-                statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
-                statistics.cachePhases.append(("install", monotonicMicroseconds() - t0))
+                statistics.cacheLoadMicroseconds += MonotonicClock.microseconds() - t0
+                statistics.cachePhases.append(("install", MonotonicClock.microseconds() - t0))
             }
             if let cache {
                 for file in loader.files where file.lazyMachineCode {
@@ -204,9 +205,9 @@ public enum Driver {
         case .eager: for unit in units { jit.installAll(unit) }
         case .tier: jit.attach(to: fiber, threshold: UInt64(options.jitThreshold ?? RunOptions.defaultJITThreshold))
         }
-        let t0 = monotonicMicroseconds()
+        let t0 = MonotonicClock.microseconds()
         let result = fiber.call(main)
-        statistics.runMicroseconds = monotonicMicroseconds() - t0
+        statistics.runMicroseconds = MonotonicClock.microseconds() - t0
         statistics.jitCompiled = jit.compiledCount
         statistics.jitMicroseconds = jit.microseconds
         statistics.jitLoaded = jit.loadedCount
@@ -242,8 +243,8 @@ public enum Driver {
         let path = file.path
         unit.onPlaced = { [weak jit, weak cache, unowned unit] id in
             guard let jit, let cache else { return }
-            let t0 = monotonicMicroseconds()
-            defer { cache.lazyMachineCodeMicroseconds += monotonicMicroseconds() - t0 }
+            let t0 = MonotonicClock.microseconds()
+            defer { cache.lazyMachineCodeMicroseconds += MonotonicClock.microseconds() - t0 }
             guard let code = cache.machineCode(key: key, functionId: id, path: path) else { return }
             let rejected = jit.installCached([(id, code)], of: unit)
             cache.noteRejectedMachineCode(rejected.count, path: path)

@@ -1,4 +1,5 @@
 import CRibbonSystem
+import RibbonSystem
 
 /// Which `ribbon` build is running: the GNU build-id the linker stamps into the executable
 /// (SwiftPM links with `--build-id`), read from the loaded program headers at no I/O cost.
@@ -14,9 +15,6 @@ public enum ExecutableIdentity {
         var bytes = [UInt8](repeating: 0, count: 64)
         let length = ribbon_executable_build_id(&bytes, bytes.count)
         guard length > 0 else { return nil }
-        return bytes[0..<length].map { byte in
-            let s = String(byte, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined()
+        return Hex.encode(bytes[0..<length])
     }
 }

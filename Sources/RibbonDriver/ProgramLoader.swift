@@ -8,6 +8,7 @@ import RibbonCompiler
 import RibbonCore
 import RibbonJIT
 import RibbonSyntax
+import RibbonSystem
 import RibbonVM
 
 /// One file of a program, as `ProgramLoader` finds, compiles or loads it.
@@ -197,7 +198,7 @@ final class ProgramLoader {
         switch frame.step {
         case .start:
             if let cache {
-                let t0 = monotonicMicroseconds()
+                let t0 = MonotonicClock.microseconds()
                 if file.bytes == nil, !file.digestQueried {
                     file.digest = cache.rememberedDigest(path: file.path, stat: file.stat)
                 }
@@ -206,8 +207,8 @@ final class ProgramLoader {
                     file.digest = SHA256.hash(file.bytes!)
                     cache.rememberDigest(file.digest!, path: file.path, stat: file.stat)
                 }
-                notePhase("source", monotonicMicroseconds() - t0)
-                statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+                notePhase("source", MonotonicClock.microseconds() - t0)
+                statistics.cacheLoadMicroseconds += MonotonicClock.microseconds() - t0
                 if file.bytes == nil {
                     if lookup(file, CacheKeys.factors(sourceDigest: file.digest!)) { return .finished }
                     frame.probed = true
@@ -277,7 +278,7 @@ final class ProgramLoader {
     /// yet, with one query, rather than one query each when their visits start.
     private func queryDigests(ofFilesUsedBy file: ProgramFile) {
         guard let cache else { return }
-        let t0 = monotonicMicroseconds()
+        let t0 = MonotonicClock.microseconds()
         let files = file.dependencies.filter { $0.state == .new && !$0.digestQueried && $0.bytes == nil && $0.stat != nil }
         guard !files.isEmpty else { return }
         let digests = cache.rememberedDigests(files.map { (path: $0.path, stat: $0.stat!) })
@@ -285,8 +286,8 @@ final class ProgramLoader {
             dependency.digest = digest
             dependency.digestQueried = true
         }
-        notePhase("source", monotonicMicroseconds() - t0)
-        statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0
+        notePhase("source", MonotonicClock.microseconds() - t0)
+        statistics.cacheLoadMicroseconds += MonotonicClock.microseconds() - t0
     }
 
     /// Throws the problems with `file`'s uses (with its syntax errors), if any.
@@ -306,12 +307,12 @@ final class ProgramLoader {
         var problems: [Diagnostic] = []
         for use in uses where file.usePaths[use.path] == nil {
             let path = ProgramLoader.join(directoryOf: file.path, use.path)
-            var st = stat()
-            let found = stat(path, &st) == 0
-            let failure = errno
-            let isDirectory = found && (st.st_mode & S_IFMT) == S_IFDIR
-            guard found, !isDirectory else {
-                let error = SystemError(call: "read", path: path, errno: isDirectory ? EISDIR : failure)
+            let st: stat
+            do throws(SystemError) {
+                st = try FileSystem.status(path)
+                if FileSystem.isDirectory(st) { throw SystemError(call: "stat", path: path, errno: EISDIR) }
+            } catch {
+                let error = SystemError(call: "read", path: path, errno: error.errno)
                 problems.append(Diagnostic("cannot use \"\(use.path)\": \(error)", at: use.location))
                 continue
             }
@@ -358,10 +359,10 @@ final class ProgramLoader {
     }
 
     private func parse(_ file: ProgramFile) -> ParsedFile {
-        let t0 = monotonicMicroseconds()
+        let t0 = MonotonicClock.microseconds()
         CompilerMemory.prepare(forSourceBytes: file.bytes!.count)
         let parsed = ParsedFile(SourceFile(path: file.path, bytes: file.bytes!))
-        let spent = monotonicMicroseconds() - t0
+        let spent = MonotonicClock.microseconds() - t0
         statistics.parseMicroseconds += spent
         file.compileMicroseconds += spent
         return parsed
@@ -377,8 +378,8 @@ final class ProgramLoader {
     /// Looks the file's unit up under `factors` and loads it when it is there.
     private func lookup(_ file: ProgramFile, _ factors: UnitKeyFactors) -> Bool {
         guard let cache else { return false }
-        let t0 = monotonicMicroseconds()
-        defer { statistics.cacheLoadMicroseconds += monotonicMicroseconds() - t0 }
+        let t0 = MonotonicClock.microseconds()
+        defer { statistics.cacheLoadMicroseconds += MonotonicClock.microseconds() - t0 }
         file.factors = factors
         let found = cache.lookup(
             key: file.key!, path: file.path, resolver: resolver(for: file), recordHit: recordHits, sourcePath: file.path)

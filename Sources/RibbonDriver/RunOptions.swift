@@ -26,37 +26,3 @@ public struct RunOptions: Equatable, Sendable {
 
     public init() {}
 }
-
-/// What `--stats` reports (DESIGN.md, "Command line"): one JSON object on one line.
-public struct RunStatistics: Sendable {
-    /// "hit", "miss" or "off" for the file run.
-    public var unit = "off"
-    public var unitsCompiled = 0
-    public var unitsLoaded = 0
-    public var functionsCompiled = 0
-    public var jitCompiled = 0
-    public var jitLoaded = 0
-    public var parseMicroseconds = 0
-    public var compileMicroseconds = 0
-    public var jitMicroseconds = 0
-    public var cacheLoadMicroseconds = 0
-    public var cacheStoreMicroseconds = 0
-    public var runMicroseconds = 0
-    /// What `cache_load` was spent on, in order (open, source, lookup, read, decompress, decode,
-    /// hash, machine_code, install): `cache_phases_us`, only when the cache was used.
-    public var cachePhases: [(name: String, microseconds: Int)] = []
-
-    public var json: String {
-        "{\"unit\":\"\(unit)\",\"units_compiled\":\(unitsCompiled),\"units_loaded\":\(unitsLoaded),"
-            + "\"functions_compiled\":\(functionsCompiled),\"jit_compiled\":\(jitCompiled),"
-            + "\"jit_loaded\":\(jitLoaded),\"time_us\":{\"parse\":\(parseMicroseconds),"
-            + "\"compile\":\(compileMicroseconds),\"jit\":\(jitMicroseconds),"
-            + "\"cache_load\":\(cacheLoadMicroseconds),\"cache_store\":\(cacheStoreMicroseconds),"
-            + "\"run\":\(runMicroseconds)}" + phasesJSON + "}"
-    }
-
-    private var phasesJSON: String {
-        guard !cachePhases.isEmpty else { return "" }
-        return ",\"cache_phases_us\":{" + cachePhases.map { "\"\($0.name)\":\($0.microseconds)" }.joined(separator: ",") + "}"
-    }
-}

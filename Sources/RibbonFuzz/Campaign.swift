@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import RibbonSystem
 
 /// The deterministic mutation harness: `iterations` inputs for one target, each a mutation of
 /// a seed (or, for `bytecode`, fresh random decisions), from a fixed generator seed. The same
@@ -54,14 +55,14 @@ public struct Campaign {
     public func run(iterations: Int, seed: UInt64) -> Report {
         var report = Report(target: target)
         var random = SplitMix64(seed: seed)
-        let t0 = Campaign.microseconds()
+        let t0 = MonotonicClock.microseconds()
         func attempt(_ input: [UInt8]) {
             report.inputs += 1
-            let started = Campaign.microseconds()
+            let started = MonotonicClock.microseconds()
             // Every run is bounded (`BoundedRun`), so a slow input is a finding: the hang
             // libFuzzer's `-timeout` would catch, caught here long before it.
             defer {
-                let took = Campaign.microseconds() - started
+                let took = MonotonicClock.microseconds() - started
                 report.slowestMicroseconds = max(report.slowestMicroseconds, took)
                 if took > Campaign.slowInputMicroseconds {
                     report.findings.append(
@@ -96,13 +97,7 @@ public struct Campaign {
                 : Mutator.mutate(seed, other: other, using: &random)
             attempt(input)
         }
-        report.microseconds = Campaign.microseconds() - t0
+        report.microseconds = MonotonicClock.microseconds() - t0
         return report
-    }
-
-    static func microseconds() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int(ts.tv_sec) * 1_000_000 + Int(ts.tv_nsec) / 1000
     }
 }

@@ -6,6 +6,7 @@ import RibbonCompiler
 import RibbonDriver
 import RibbonJIT
 import RibbonSyntax
+import RibbonSystem
 
 /// The inputs every campaign starts from, built from the example programs: their sources, the
 /// unit images the compiler makes of them, the machine code the JIT makes of every function, and the cache rows that hold both.
@@ -38,9 +39,8 @@ public struct Seeds {
             }
             if name == "." || name == ".." { continue }
             let path = directory + "/" + name
-            var st = stat()
-            guard stat(path, &st) == 0 else { continue }
-            if (st.st_mode & S_IFMT) == S_IFDIR {
+            guard let st = try? FileSystem.status(path) else { continue }
+            if FileSystem.isDirectory(st) {
                 collect(path, into: &paths)
             } else if name.hasSuffix(".rib") {
                 paths.append(path)

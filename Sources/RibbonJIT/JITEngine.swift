@@ -1,5 +1,6 @@
 import RibbonBytecode
 import RibbonCore
+import RibbonSystem
 import RibbonVM
 import X86Assembler
 
@@ -44,7 +45,7 @@ public final class JITEngine {
     /// `RIBBON_CPU_FEATURES` (comma-separated names such as `sse2,sse4.1`) so that tests can make
     /// a host look older. An unknown name in the variable leaves the host's set unchanged.
     public static let hostFeatures: CPUFeatures = {
-        guard let raw = getenv("RIBBON_CPU_FEATURES"), let listed = CPUFeatures(names: String(cString: raw)) else {
+        guard let raw = Environment.value("RIBBON_CPU_FEATURES"), let listed = CPUFeatures(names: raw) else {
             return CPUFeatures.host
         }
         return CPUFeatures.host.intersection(listed)
@@ -55,8 +56,8 @@ public final class JITEngine {
     public func install(_ function: LoadedUnit.FunctionInfo, of unit: LoadedUnit) -> Bool {
         // Already compiled (a hot loop in an interpreted frame that started before): keep it.
         if loopEntries[UnsafeRawPointer(function.header)] != nil { return true }
-        let t0 = monotonicMicroseconds()
-        defer { microseconds += monotonicMicroseconds() - t0 }
+        let t0 = MonotonicClock.microseconds()
+        defer { microseconds += MonotonicClock.microseconds() - t0 }
         // A lazily loaded unit places (and verifies) the function's bytecode first.
         guard let function = unit.placed(function) else {
             declined.append(function.name)
@@ -78,7 +79,7 @@ public final class JITEngine {
             compiled.append(
                 Compiled(
                     unit: ObjectIdentifier(unit), functionId: function.id, code: machineCode,
-                    microseconds: monotonicMicroseconds() - t0))
+                    microseconds: MonotonicClock.microseconds() - t0))
             return true
         } catch {
             declined.append(function.name)
@@ -166,14 +167,4 @@ public final class JITEngine {
             return UInt64(UInt(bitPattern: f.header)) + UInt64(functionHeaderWords * 8) + UInt64(word) * 8
         }
     }
-}
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
-func monotonicMicroseconds() -> Int {
-    var ts = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return Int(ts.tv_sec) * 1_000_000 + Int(ts.tv_nsec) / 1000
 }

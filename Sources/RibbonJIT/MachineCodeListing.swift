@@ -1,4 +1,5 @@
 import RibbonBytecode
+import RibbonSystem
 import X86Disassembler
 
 /// `ribbon disasm --machine`: each function's machine code as assembly (Capstone), with the
@@ -41,8 +42,5 @@ public enum MachineCodeListing {
         }
     }
 
-    static func hex(_ n: Int) -> String {
-        let s = String(n, radix: 16)
-        return String(repeating: "0", count: max(0, 4 - s.count)) + s
-    }
+    static func hex(_ n: Int) -> String { Hex.padded(n, width: 4) }
 }

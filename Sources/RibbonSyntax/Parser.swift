@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import RibbonSystem
 
 /// Parses a source file. Never fails: syntax errors are returned as diagnostics (sorted by
 /// position, lexer errors included) and the tree holds what could be parsed, with
@@ -74,18 +75,12 @@ struct Parser {
     /// transparent huge pages: filling a fresh table otherwise costs one page fault per 4 KiB,
     /// which for a large file is a sizeable part of parsing. Only a hint; harmless if ignored.
     func adviseHugePages<Element>(_ table: inout [Element]) {
-        #if os(Linux)
-        let hugePage = 2 << 20
         let bytes = table.capacity * MemoryLayout<Element>.stride
-        guard table.isEmpty, bytes >= 2 * hugePage else { return }
+        guard table.isEmpty, bytes >= 2 * HugePages.size else { return }
         table.withUnsafeMutableBufferPointer { buffer in
             guard let base = buffer.baseAddress else { return }
-            let start = (Int(bitPattern: base) + hugePage - 1) & ~(hugePage - 1)
-            let end = (Int(bitPattern: base) + bytes) & ~(hugePage - 1)
-            guard end > start, let pointer = UnsafeMutableRawPointer(bitPattern: start) else { return }
-            _ = madvise(pointer, end - start, 14)  // MADV_HUGEPAGE
+            HugePages.advise(from: UInt(bitPattern: base), to: UInt(bitPattern: base) + UInt(bytes))
         }
-        #endif
     }
 
     /// The node an id refers to.

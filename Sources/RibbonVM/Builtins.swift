@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import RibbonCore
+import RibbonSystem
 
 /// The runtime builtins: native functions with the builtin ABI, found by name when a unit is
 /// loaded. Each reads its arguments from `frame[0...]` and writes its result to `frame[0]`.
@@ -25,9 +26,7 @@ public enum Builtins {
         // Sits in a foreign function's slot until System V glue replaces it.
         "foreign_unavailable": { h in trap(h!, .foreignCallUnavailable, 0) },
         "clock": { h in
-            var ts = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &ts)
-            h!.pointee.frame[0] = UInt64(bitPattern: Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec))
+            h!.pointee.frame[0] = UInt64(bitPattern: MonotonicClock.nanoseconds())
             return RibbonSignalReturn
         },
     ]

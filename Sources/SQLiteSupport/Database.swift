@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import CSQLite
+import RibbonSystem
 
 /// One SQLite connection (`sqlite3*`), with a cache of prepared statements.
 ///
@@ -296,10 +297,7 @@ public final class Database {
     }
 
     /// The size of the file at `path`, 0 when it does not exist.
-    static func fileSize(_ path: String) -> Int64 {
-        var st = stat()
-        return stat(path, &st) == 0 ? Int64(st.st_size) : 0
-    }
+    static func fileSize(_ path: String) -> Int64 { FileSystem.size(path) }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes64`).
     public var changes: Int64 {

