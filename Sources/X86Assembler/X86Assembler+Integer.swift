@@ -163,6 +163,38 @@ extension X86Assembler {
         }
     }
 
+    /// The two-operand integer instructions that take a register or memory source: the ALU
+    /// group and `imul`.
+    public enum IntegerOperation: Sendable {
+        case add, sub, and, or, xor, imul, cmp
+
+        /// The ALU group member (nil for `imul`, which has an encoding of its own).
+        var alu: ALU? {
+            switch self {
+            case .add: .add
+            case .sub: .sub
+            case .and: .and
+            case .or: .or
+            case .xor: .xor
+            case .cmp: .cmp
+            case .imul: nil
+            }
+        }
+    }
+
+    /// `op dst, src` for a source chosen at run time; the same bytes as the named forms
+    /// (`add(_:_:)`, `imul(_:_:)`, `cmp(_:_:)`…).
+    public mutating func arithmetic(_ op: IntegerOperation, _ dst: GPR, _ src: Operand<GPR>) {
+        guard let alu = op.alu else {
+            emit(wide: true, opcode: [0x0F, 0xAF], reg: dst.rawValue, rm: src.rm)
+            return
+        }
+        switch src {
+        case .register(let s): self.alu(alu, dst, s)
+        case .memory(let m): self.alu(alu, dst, m)
+        }
+    }
+
     public mutating func add(_ dst: GPR, _ src: GPR) { alu(.add, dst, src) }
     public mutating func add(_ dst: GPR, _ src: Memory) { alu(.add, dst, src) }
     public mutating func add(_ dst: Memory, _ src: GPR) { alu(.add, dst, src) }
@@ -227,14 +259,10 @@ extension X86Assembler {
     }
 
     /// `imul dst, src`: the low 64 bits of the product (REX.W 0F AF /r).
-    public mutating func imul(_ dst: GPR, _ src: GPR) {
-        emit(wide: true, opcode: [0x0F, 0xAF], reg: dst.rawValue, rm: .register(src.rawValue))
-    }
+    public mutating func imul(_ dst: GPR, _ src: GPR) { arithmetic(.imul, dst, .register(src)) }
 
     /// `imul dst, qword ptr [src]` (REX.W 0F AF /r).
-    public mutating func imul(_ dst: GPR, _ src: Memory) {
-        emit(wide: true, opcode: [0x0F, 0xAF], reg: dst.rawValue, rm: .memory(src))
-    }
+    public mutating func imul(_ dst: GPR, _ src: Memory) { arithmetic(.imul, dst, .memory(src)) }
 
     /// `imul dst, src, simm`: 6B /r ib when the value fits in a byte, else 69 /r id.
     public mutating func imul(_ dst: GPR, _ src: GPR, _ imm: Int32) {
