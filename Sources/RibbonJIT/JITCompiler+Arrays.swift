@@ -11,13 +11,18 @@ extension JITCompiler {
         store(d, .rax)
     }
 
-    /// `array_load64`, `array_load8`: `d = a[b]`.
-    mutating func emitArrayLoad(_ op: Opcode, _ d: Int, _ a: Int, _ b: Int, at: Int) {
-        load(.rax, a)
-        load(.rcx, b)
+    /// rax = `array`, rcx = `index`, checked against the length (rdx; both are the trap's operands).
+    mutating func loadCheckedIndex(array: Int, index: Int, at: Int) {
+        load(.rax, array)
+        load(.rcx, index)
         asm.mov(.rdx, .base(.rax))
         asm.cmp(.rcx, .rdx)
         asm.jcc(.ae, trap(.indexOutOfRange, word: at, .rcx, .rdx))
+    }
+
+    /// `array_load64`, `array_load8`: `d = a[b]`.
+    mutating func emitArrayLoad(_ op: Opcode, _ d: Int, _ a: Int, _ b: Int, at: Int) {
+        loadCheckedIndex(array: a, index: b, at: at)
         if op == .arrayLoad64 {
             asm.mov(.rax, .indexed(.rax, .rcx, scale: 8, displacement: 8))
         } else {
@@ -28,11 +33,7 @@ extension JITCompiler {
 
     /// `array_store64`, `array_store8`: `d[a] = b`.
     mutating func emitArrayStore(_ op: Opcode, _ d: Int, _ a: Int, _ b: Int, at: Int) {
-        load(.rax, d)
-        load(.rcx, a)
-        asm.mov(.rdx, .base(.rax))
-        asm.cmp(.rcx, .rdx)
-        asm.jcc(.ae, trap(.indexOutOfRange, word: at, .rcx, .rdx))
+        loadCheckedIndex(array: d, index: a, at: at)
         load(.rdx, b)
         if op == .arrayStore64 {
             asm.mov(.indexed(.rax, .rcx, scale: 8, displacement: 8), .rdx)

@@ -4,24 +4,16 @@ import X86Assembler
 /// Conditional branches: a compare (or test) and a `jcc` to the target word's label. Taken
 /// branches are the interpreter's; every condition comes from `Opcode.condition`.
 extension JITCompiler {
-    /// `br_if`, `br_ifnot`: on a Bool (nonzero is true).
-    mutating func emitBranchIf(_ op: Opcode, _ d: Int, _ target: CodeLabel) {
-        compareImmediate(d, 0)
-        asm.jcc(op.condition, target)
-    }
-
     /// `br_i_eq64` … `br_s_le64`: compares `d` with `a`.
     mutating func emitIntegerBranch(_ op: Opcode, _ d: Int, _ a: Int, _ target: CodeLabel) {
-        if case .gpr(let g) = location(d) {
-            alu(.cmp, g, a)
-        } else {
-            load(.rax, d)
-            alu(.cmp, .rax, a)
-        }
+        let left: GPR
+        if case .gpr(let g) = location(d) { left = g } else { load(.rax, d); left = .rax }
+        alu(.cmp, left, a)
         asm.jcc(op.condition, target)
     }
 
-    /// `br_i_eq64_imm` … `br_s_ge64_imm`: compares `d` with a sign-extended 8-bit immediate.
+    /// `br_i_eq64_imm` … `br_s_ge64_imm`: compares `d` with a sign-extended 8-bit immediate;
+    /// `br_if` and `br_ifnot` with 0 (a Bool is true when nonzero).
     mutating func emitIntegerBranch(_ op: Opcode, _ d: Int, immediate: Int32, _ target: CodeLabel) {
         compareImmediate(d, immediate)
         asm.jcc(op.condition, target)
@@ -31,12 +23,9 @@ extension JITCompiler {
     /// (a <= b) are false when unordered, so their negations jump on NaN as the interpreter's
     /// `!(a < b)` does.
     mutating func emitFloatOrderBranch(_ op: Opcode, _ d: Int, _ a: Int, _ target: CodeLabel) {
-        if case .xmm(let x) = location(a) {
-            sse(.compare, x, d)
-        } else {
-            loadFloat(.xmm0, a)
-            sse(.compare, .xmm0, d)
-        }
+        let left: XMM
+        if case .xmm(let x) = location(a) { left = x } else { loadFloat(.xmm0, a); left = .xmm0 }
+        sse(.compare, left, d)
         asm.jcc(op.condition, target)
     }
 

@@ -51,7 +51,7 @@ extension JITCompiler {
         case .fEq64, .fNe64: emitFloatEquality(op, d, a, b)
 
         case .br: asm.jmp(target(w, at))
-        case .brIf, .brIfnot: emitBranchIf(op, d, target(w, at))
+        case .brIf, .brIfnot: emitIntegerBranch(op, d, immediate: 0, target(w, at))
         case .brIEq64, .brINe64, .brSLt64, .brSLe64: emitIntegerBranch(op, d, a, target(w, at))
         case .brIEq64Imm, .brINe64Imm, .brSLt64Imm, .brSLe64Imm, .brSGt64Imm, .brSGe64Imm:
             emitIntegerBranch(op, d, immediate: Int32(InstructionWord.int8(w)), target(w, at))

@@ -125,9 +125,7 @@ extension JITCompiler {
     mutating func emitFloatOrder(_ op: Opcode, _ d: Int, _ a: Int, _ b: Int) {
         loadFloat(.xmm0, b)
         sse(.compare, .xmm0, a)
-        asm.setcc(op.condition, .rax)
-        asm.movzx8(.rax, .rax)
-        store(d, .rax)
+        storeCondition(op.condition, d)
     }
 
     /// `f_eq64`, `f_ne64`: equal is ZF without PF (unordered sets both).

@@ -94,9 +94,7 @@ extension JITCompiler {
     mutating func emitIntegerCompare(_ op: Opcode, _ d: Int, _ a: Int, _ b: Int) {
         load(.rax, a)
         alu(.cmp, .rax, b)
-        asm.setcc(op.condition, .rax)
-        asm.movzx8(.rax, .rax)
-        store(d, .rax)
+        storeCondition(op.condition, d)
     }
 
     /// `b_not`: flips a Bool (0 or 1).

@@ -44,29 +44,29 @@ extension JITCompiler {
 
     /// An integer operation `dst op= r`, reading `r` where it lives (an xmm-pinned `r` through rcx).
     mutating func alu(_ op: X86Assembler.IntegerOperation, _ dst: GPR, _ r: Int) {
-        let source: Operand<GPR>
-        switch location(r) {
-        case .frame: source = .memory(slot(r))
-        case .gpr(let g): source = .register(g)
-        case .xmm:
-            load(.rcx, r)
-            source = .register(.rcx)
-        }
-        asm.arithmetic(op, dst, source)
+        guard case .xmm = location(r) else { return asm.arithmetic(op, dst, operand(r)) }
+        load(.rcx, r)
+        asm.arithmetic(op, dst, .register(.rcx))
     }
 
     /// A scalar-double operation `dst op= r`, reading `r` where it lives (a GPR-pinned `r`
     /// through xmm1).
     mutating func sse(_ op: X86Assembler.ScalarDoubleOperation, _ dst: XMM, _ r: Int) {
-        let source: Operand<XMM>
-        switch location(r) {
-        case .frame: source = .memory(slot(r))
-        case .xmm(let x): source = .register(x)
-        case .gpr:
-            loadFloat(.xmm1, r)
-            source = .register(.xmm1)
-        }
-        asm.arithmetic(op, dst, source)
+        guard case .gpr = location(r) else { return asm.arithmetic(op, dst, operand(r)) }
+        loadFloat(.xmm1, r)
+        asm.arithmetic(op, dst, .register(.xmm1))
+    }
+
+    /// `r` as a source operand: its frame slot, or the machine register it is pinned to (`alu`
+    /// and `sse` first move a register of the other kind to scratch).
+    func operand(_ r: Int) -> Operand<GPR> { if case .gpr(let g) = location(r) { .register(g) } else { .memory(slot(r)) } }
+    func operand(_ r: Int) -> Operand<XMM> { if case .xmm(let x) = location(r) { .register(x) } else { .memory(slot(r)) } }
+
+    /// 1 into `d` if the flags satisfy `condition`, else 0.
+    mutating func storeCondition(_ condition: Condition, _ d: Int) {
+        asm.setcc(condition, .rax)
+        asm.movzx8(.rax, .rax)
+        store(d, .rax)
     }
 
     /// `cmp r, imm` (flags as for `r - imm`), wherever `r` lives.
