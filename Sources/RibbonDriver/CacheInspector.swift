@@ -208,50 +208,14 @@ public enum CacheInspector {
         }
         var problems: [String] = []
         var notes: [String] = []
-        if code.features != row.features {
-            problems.append(
-                "the row records features [\(row.featuresText)] but the code needs [\(code.features.sorted().joined(separator: ","))]")
-        }
-        if code.entryOffset < 0 || code.entryOffset >= max(code.bytes.count, 1) {
-            problems.append("entry offset \(code.entryOffset) is outside the \(code.bytes.count) bytes of code")
-        }
-        for r in code.relocations where r.offset < 0 || r.offset > code.bytes.count - 8 {
-            problems.append("relocation at offset \(r.offset) is outside the \(code.bytes.count) bytes of code")
-        }
-        for (word, offset) in code.loopEntries where offset < 0 || offset >= code.bytes.count {
-            problems.append("loop entry for word \(word) is outside the code")
-        }
-        guard let decoded else { return (problems, notes) }
-        let unit = decoded.unit
-        guard let function = unit.function(id: row.functionId) else {
-            problems.append("function #\(row.functionId) is not a function of its unit")
-            return (problems, notes)
-        }
-        let words = function.header.pointee.codeWords
-        for word in code.loopEntries.keys.sorted() where word >= words {
-            problems.append("loop entry at bytecode word \(word) is past the function's \(words) words")
-        }
         var missing: Set<String> = []
-        for r in code.relocations {
-            switch r.target {
-            case .addressTable:
-                break
-            case .runtimeHelper(let name):
-                if JITRuntime.helper(named: name) == nil { problems.append("relocation names unknown runtime helper `\(name)`") }
-            case .functionHeader(let id):
-                if unit.function(id: id) == nil { problems.append("relocation names function #\(id), which the unit lacks") }
-            case .bytecodeWord(let id, let word):
-                guard let target = unit.function(id: id) else {
-                    problems.append("relocation names bytecode of function #\(id), which the unit lacks")
-                    continue
-                }
-                if word >= target.header.pointee.codeWords {
-                    problems.append("relocation names word \(word) of `\(target.name)`, past its \(target.header.pointee.codeWords) words")
-                }
-            case .foreignSymbol(let symbol):
-                if SymbolResolver.dlsymLookup(symbol) == nil, missing.insert(symbol).inserted {
-                    notes.append("foreign symbol `\(symbol)` is not available on this host (not damage)")
-                }
+        let defects = code.defects(
+            recordedFeatures: row.features, spelled: row.featuresText, asFunction: row.functionId, of: decoded?.unit)
+        for defect in defects {
+            if defect.isDamage {
+                problems.append("\(defect)")
+            } else if case .unavailableSymbol(let symbol) = defect, missing.insert(symbol).inserted {
+                notes.append("\(defect)")
             }
         }
         return (problems, notes)

@@ -163,7 +163,7 @@ final class CacheSession {
         var code: [(functionId: UInt32, code: MachineCode)] = []
         var bad = badMachineCode
         for row in rows {
-            guard let decoded = try? MachineCode(serialized: row.blob), decoded.features == row.features else {
+            guard let decoded = try? MachineCode(serialized: row.blob), decoded.defect(recordedFeatures: row.features) == nil else {
                 bad += 1
                 continue
             }
@@ -201,7 +201,7 @@ final class CacheSession {
         var bad = found.bad
         var code: MachineCode? = nil
         if let row = found.row {
-            if let decoded = try? MachineCode(serialized: row.blob), decoded.features == row.features {
+            if let decoded = try? MachineCode(serialized: row.blob), decoded.defect(recordedFeatures: row.features) == nil {
                 code = decoded
                 if pendingHits[key] != nil { pendingHits[key]! += found.jitMicroseconds }
                 loadedLazily[key, default: []].append(functionId)

@@ -93,17 +93,17 @@ public final class JITEngine {
         unit.setEntry(function.id, to: UInt64(UInt(bitPattern: loaded.entry)))
     }
 
-    /// Installs machine code from the cache, all of it in one mapping. A blob whose function Id
-    /// is not in the unit, or which fails its checks or relocation, is skipped (the function
-    /// stays interpreted and may be compiled again). Returns the Ids of the skipped blobs.
+    /// Installs machine code from the cache, all of it in one mapping. A blob that is not valid
+    /// for the unit (`MachineCode+Validity`: its function, loop entries and relocation targets)
+    /// or whose function already has code is skipped (the function stays as it is, and may be
+    /// compiled again). Returns the Ids of the skipped blobs.
     @discardableResult
     public func installCached(_ codes: [(functionId: UInt32, code: MachineCode)], of unit: LoadedUnit) -> [UInt32] {
         var rejected: [UInt32] = []
         var accepted: [(function: LoadedUnit.FunctionInfo, code: MachineCode)] = []
         for (id, code) in codes {
-            // Placed: its machine code refers to its header and bytecode words (traps, calls).
-            guard let function = unit.placed(id: id), loopEntries[UnsafeRawPointer(function.header)] == nil,
-                code.loopEntries.keys.allSatisfy({ $0 < function.header.pointee.codeWords })
+            guard case .success(let function) = code.function(id, of: unit),
+                loopEntries[UnsafeRawPointer(function.header)] == nil
             else {
                 rejected.append(id)
                 continue
@@ -152,19 +152,9 @@ public final class JITEngine {
         }
     }
 
+    /// The address of `target` in `unit` (`MachineCode.resolve(_:in:)`), nil when it has none.
     func resolve(_ target: RelocationTarget, unit: LoadedUnit) -> UInt64? {
-        switch target {
-        case .addressTable:
-            return UInt64(UInt(bitPattern: unit.addressTable))
-        case .runtimeHelper(let name):
-            return JITRuntime.helper(named: name)
-        case .functionHeader(let id):
-            return unit.placed(id: id).map { UInt64(UInt(bitPattern: $0.header)) }
-        case .foreignSymbol(let symbol):
-            return SymbolResolver.dlsymLookup(symbol)
-        case .bytecodeWord(let id, let word):
-            guard let f = unit.placed(id: id), word < f.header.pointee.codeWords else { return nil }
-            return UInt64(UInt(bitPattern: f.header)) + UInt64(functionHeaderWords * 8) + UInt64(word) * 8
-        }
+        if case .success(let address) = MachineCode.resolve(target, in: unit) { return address }
+        return nil
     }
 }

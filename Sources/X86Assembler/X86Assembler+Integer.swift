@@ -3,44 +3,38 @@ extension X86Assembler {
     // MARK: Moves
 
     /// `mov dst, src` (64-bit; 89 /r).
-    public mutating func mov(_ dst: GPR, _ src: GPR) {
-        emit(wide: true, opcode: [0x89], reg: src.rawValue, rm: .register(dst.rawValue))
-    }
-
+    public mutating func mov(_ dst: GPR, _ src: GPR) { move(wide: true, dst, src) }
     /// `mov dst, qword ptr [src]` (8B /r).
-    public mutating func mov(_ dst: GPR, _ src: Memory) {
-        emit(wide: true, opcode: [0x8B], reg: dst.rawValue, rm: .memory(src))
-    }
-
+    public mutating func mov(_ dst: GPR, _ src: Memory) { move(wide: true, dst, src) }
     /// `mov qword ptr [dst], src` (89 /r).
-    public mutating func mov(_ dst: Memory, _ src: GPR) {
-        emit(wide: true, opcode: [0x89], reg: src.rawValue, rm: .memory(dst))
-    }
-
+    public mutating func mov(_ dst: Memory, _ src: GPR) { move(wide: true, dst, src) }
     /// `mov qword ptr [dst], imm` with the immediate sign-extended to 64 bits (C7 /0 id).
-    public mutating func mov(_ dst: Memory, _ imm: Int32) {
-        emit(wide: true, opcode: [0xC7], reg: 0, rm: .memory(dst), immediateSize: 4)
-        emitInt32(imm)
-    }
+    public mutating func mov(_ dst: Memory, _ imm: Int32) { move(wide: true, dst, imm) }
 
     /// `mov dst32, src32`: copies the low 32 bits and zeroes the upper 32 (89 /r).
-    public mutating func mov32(_ dst: GPR, _ src: GPR) {
-        emit(wide: false, opcode: [0x89], reg: src.rawValue, rm: .register(dst.rawValue))
-    }
-
+    public mutating func mov32(_ dst: GPR, _ src: GPR) { move(wide: false, dst, src) }
     /// `mov dst32, dword ptr [src]`: loads 32 bits, zero-extended (8B /r).
-    public mutating func mov32(_ dst: GPR, _ src: Memory) {
-        emit(wide: false, opcode: [0x8B], reg: dst.rawValue, rm: .memory(src))
-    }
-
+    public mutating func mov32(_ dst: GPR, _ src: Memory) { move(wide: false, dst, src) }
     /// `mov dword ptr [dst], src32` (89 /r).
-    public mutating func mov32(_ dst: Memory, _ src: GPR) {
-        emit(wide: false, opcode: [0x89], reg: src.rawValue, rm: .memory(dst))
+    public mutating func mov32(_ dst: Memory, _ src: GPR) { move(wide: false, dst, src) }
+    /// `mov dword ptr [dst], imm32` (C7 /0 id).
+    public mutating func mov32(_ dst: Memory, _ imm: Int32) { move(wide: false, dst, imm) }
+
+    /// The four `mov` forms, 64-bit (REX.W) or 32-bit: one encoding each.
+    private mutating func move(wide: Bool, _ dst: GPR, _ src: GPR) {
+        emit(wide: wide, opcode: [0x89], reg: src.rawValue, rm: .register(dst.rawValue))
     }
 
-    /// `mov dword ptr [dst], imm32` (C7 /0 id).
-    public mutating func mov32(_ dst: Memory, _ imm: Int32) {
-        emit(wide: false, opcode: [0xC7], reg: 0, rm: .memory(dst), immediateSize: 4)
+    private mutating func move(wide: Bool, _ dst: GPR, _ src: Memory) {
+        emit(wide: wide, opcode: [0x8B], reg: dst.rawValue, rm: .memory(src))
+    }
+
+    private mutating func move(wide: Bool, _ dst: Memory, _ src: GPR) {
+        emit(wide: wide, opcode: [0x89], reg: src.rawValue, rm: .memory(dst))
+    }
+
+    private mutating func move(wide: Bool, _ dst: Memory, _ imm: Int32) {
+        emit(wide: wide, opcode: [0xC7], reg: 0, rm: .memory(dst), immediateSize: 4)
         emitInt32(imm)
     }
 
@@ -163,6 +157,38 @@ extension X86Assembler {
         }
     }
 
+    /// The two-operand integer instructions that take a register or memory source: the ALU
+    /// group and `imul`.
+    public enum IntegerOperation: Sendable {
+        case add, sub, and, or, xor, imul, cmp
+
+        /// The ALU group member (nil for `imul`, which has an encoding of its own).
+        var alu: ALU? {
+            switch self {
+            case .add: .add
+            case .sub: .sub
+            case .and: .and
+            case .or: .or
+            case .xor: .xor
+            case .cmp: .cmp
+            case .imul: nil
+            }
+        }
+    }
+
+    /// `op dst, src` for a source chosen at run time; the same bytes as the named forms
+    /// (`add(_:_:)`, `imul(_:_:)`, `cmp(_:_:)`…).
+    public mutating func arithmetic(_ op: IntegerOperation, _ dst: GPR, _ src: Operand<GPR>) {
+        guard let alu = op.alu else {
+            emit(wide: true, opcode: [0x0F, 0xAF], reg: dst.rawValue, rm: src.rm)
+            return
+        }
+        switch src {
+        case .register(let s): self.alu(alu, dst, s)
+        case .memory(let m): self.alu(alu, dst, m)
+        }
+    }
+
     public mutating func add(_ dst: GPR, _ src: GPR) { alu(.add, dst, src) }
     public mutating func add(_ dst: GPR, _ src: Memory) { alu(.add, dst, src) }
     public mutating func add(_ dst: Memory, _ src: GPR) { alu(.add, dst, src) }
@@ -227,14 +253,10 @@ extension X86Assembler {
     }
 
     /// `imul dst, src`: the low 64 bits of the product (REX.W 0F AF /r).
-    public mutating func imul(_ dst: GPR, _ src: GPR) {
-        emit(wide: true, opcode: [0x0F, 0xAF], reg: dst.rawValue, rm: .register(src.rawValue))
-    }
+    public mutating func imul(_ dst: GPR, _ src: GPR) { arithmetic(.imul, dst, .register(src)) }
 
     /// `imul dst, qword ptr [src]` (REX.W 0F AF /r).
-    public mutating func imul(_ dst: GPR, _ src: Memory) {
-        emit(wide: true, opcode: [0x0F, 0xAF], reg: dst.rawValue, rm: .memory(src))
-    }
+    public mutating func imul(_ dst: GPR, _ src: Memory) { arithmetic(.imul, dst, .memory(src)) }
 
     /// `imul dst, src, simm`: 6B /r ib when the value fits in a byte, else 69 /r id.
     public mutating func imul(_ dst: GPR, _ src: GPR, _ imm: Int32) {

@@ -37,21 +37,46 @@ extension X86Assembler {
 
     // MARK: Arithmetic
 
-    public mutating func addsd(_ dst: XMM, _ src: XMM) { sse(0xF2, 0x58, dst.rawValue, .register(src.rawValue)) }
-    public mutating func addsd(_ dst: XMM, _ src: Memory) { sse(0xF2, 0x58, dst.rawValue, .memory(src)) }
-    public mutating func mulsd(_ dst: XMM, _ src: XMM) { sse(0xF2, 0x59, dst.rawValue, .register(src.rawValue)) }
-    public mutating func mulsd(_ dst: XMM, _ src: Memory) { sse(0xF2, 0x59, dst.rawValue, .memory(src)) }
-    public mutating func subsd(_ dst: XMM, _ src: XMM) { sse(0xF2, 0x5C, dst.rawValue, .register(src.rawValue)) }
-    public mutating func subsd(_ dst: XMM, _ src: Memory) { sse(0xF2, 0x5C, dst.rawValue, .memory(src)) }
-    public mutating func divsd(_ dst: XMM, _ src: XMM) { sse(0xF2, 0x5E, dst.rawValue, .register(src.rawValue)) }
-    public mutating func divsd(_ dst: XMM, _ src: Memory) { sse(0xF2, 0x5E, dst.rawValue, .memory(src)) }
-    public mutating func sqrtsd(_ dst: XMM, _ src: XMM) { sse(0xF2, 0x51, dst.rawValue, .register(src.rawValue)) }
-    public mutating func sqrtsd(_ dst: XMM, _ src: Memory) { sse(0xF2, 0x51, dst.rawValue, .memory(src)) }
+    /// The scalar-double instructions that take an xmm or memory source, with their
+    /// mandatory prefix and opcode byte (after 0F): the one table of their encodings.
+    public enum ScalarDoubleOperation: Sendable {
+        /// `addsd`, `subsd`, `mulsd`, `divsd` (F2 0F 58/5C/59/5E /r), `sqrtsd` (F2 0F 51 /r).
+        case add, sub, mul, div, sqrt
+        /// `ucomisd a, b`: compares doubles into ZF/PF/CF (66 0F 2E /r). Unordered (a NaN) sets
+        /// all three, so "equal" is `e` and `np`; below/above use the unsigned conditions.
+        case compare
 
-    /// `ucomisd a, b`: compares doubles into ZF/PF/CF (66 0F 2E /r). Unordered (a NaN) sets all
-    /// three, so "equal" is `e` and `np`; below/above use the unsigned conditions.
-    public mutating func ucomisd(_ a: XMM, _ b: XMM) { sse(0x66, 0x2E, a.rawValue, .register(b.rawValue)) }
-    public mutating func ucomisd(_ a: XMM, _ b: Memory) { sse(0x66, 0x2E, a.rawValue, .memory(b)) }
+        var encoding: (prefix: UInt8, opcode: UInt8) {
+            switch self {
+            case .add: (0xF2, 0x58)
+            case .sub: (0xF2, 0x5C)
+            case .mul: (0xF2, 0x59)
+            case .div: (0xF2, 0x5E)
+            case .sqrt: (0xF2, 0x51)
+            case .compare: (0x66, 0x2E)
+            }
+        }
+    }
+
+    /// `op dst, src` for a source chosen at run time; the named forms below are this.
+    public mutating func arithmetic(_ op: ScalarDoubleOperation, _ dst: XMM, _ src: Operand<XMM>) {
+        sse(op.encoding.prefix, op.encoding.opcode, dst.rawValue, src.rm)
+    }
+
+    public mutating func addsd(_ dst: XMM, _ src: XMM) { arithmetic(.add, dst, .register(src)) }
+    public mutating func addsd(_ dst: XMM, _ src: Memory) { arithmetic(.add, dst, .memory(src)) }
+    public mutating func mulsd(_ dst: XMM, _ src: XMM) { arithmetic(.mul, dst, .register(src)) }
+    public mutating func mulsd(_ dst: XMM, _ src: Memory) { arithmetic(.mul, dst, .memory(src)) }
+    public mutating func subsd(_ dst: XMM, _ src: XMM) { arithmetic(.sub, dst, .register(src)) }
+    public mutating func subsd(_ dst: XMM, _ src: Memory) { arithmetic(.sub, dst, .memory(src)) }
+    public mutating func divsd(_ dst: XMM, _ src: XMM) { arithmetic(.div, dst, .register(src)) }
+    public mutating func divsd(_ dst: XMM, _ src: Memory) { arithmetic(.div, dst, .memory(src)) }
+    public mutating func sqrtsd(_ dst: XMM, _ src: XMM) { arithmetic(.sqrt, dst, .register(src)) }
+    public mutating func sqrtsd(_ dst: XMM, _ src: Memory) { arithmetic(.sqrt, dst, .memory(src)) }
+
+    /// `ucomisd a, b` (see `ScalarDoubleOperation.compare`).
+    public mutating func ucomisd(_ a: XMM, _ b: XMM) { arithmetic(.compare, a, .register(b)) }
+    public mutating func ucomisd(_ a: XMM, _ b: Memory) { arithmetic(.compare, a, .memory(b)) }
 
     // MARK: Bitwise (sign masks for abs and neg)
 
