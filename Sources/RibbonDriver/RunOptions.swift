@@ -27,7 +27,7 @@ public struct RunOptions: Equatable, Sendable {
     public init() {}
 }
 
-/// What `--stats` reports (DESIGN.md, "Command line"): one JSON object on one line.
+/// What `--stats` reports (../shared/DESIGN.md, "Command line"): one JSON object on one line.
 public struct RunStatistics: Sendable {
     /// "hit", "miss" or "off" for the file run.
     public var unit = "off"
@@ -36,7 +36,10 @@ public struct RunStatistics: Sendable {
     public var functionsCompiled = 0
     public var jitCompiled = 0
     public var jitLoaded = 0
+    /// `time_us.parse`: parsing and type checking (the name predates the checker's own phase;
+    /// the field keeps it).
     public var parseMicroseconds = 0
+    /// `time_us.compile`: lowering the checked program to a unit image.
     public var compileMicroseconds = 0
     public var jitMicroseconds = 0
     public var cacheLoadMicroseconds = 0

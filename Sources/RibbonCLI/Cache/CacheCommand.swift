@@ -1,6 +1,6 @@
 import ArgumentParser
 
-/// `ribbon cache ...`: look into the compilation cache and manage it (DESIGN.md, "Command line").
+/// `ribbon cache ...`: look into the compilation cache and manage it (../shared/DESIGN.md, "Command line").
 public struct CacheCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "cache",
