@@ -4,7 +4,7 @@ import RibbonDriver
 
 /// `ribbon cache gc`: what `CacheStore.collectGarbage` removed, and why.
 extension CacheCommand {
-    struct GC: ParsableCommand {
+    struct GC: CacheSubcommand {
         static let configuration = CommandConfiguration(
             commandName: "gc",
             abstract: "Remove entries of other ribbon builds, unused ones, and the least recently used beyond a size.",
@@ -23,22 +23,19 @@ extension CacheCommand {
 
         @OptionGroup var options: CacheOptions
 
-        func run() throws {
-            try reportingCacheErrors {
-                let directory = try options.directory()
-                guard let store = try options.openExisting(directory) else {
-                    output(options.json ? Self.json(nil) + "\n" : "no cache at \(directory); nothing to remove\n")
-                    return
-                }
-                var limit = maxSize?.bytes ?? CacheStore.defaultMaxBytes
-                if maxSize == nil, let raw = getenvString("RIBBON_CACHE_MAX_SIZE"), let parsed = ByteSize.parse(raw) {
-                    limit = parsed
-                }
-                let report = try store.collectGarbage(
-                    currentBuild: CacheKeys.ribbonBuild, unusedSince: olderThan.map { TimeText.now() - $0.seconds },
-                    maxBytes: limit)
-                output(options.json ? Self.json(report) + "\n" : Self.text(report))
+        func run(in directory: String) throws {
+            guard let store = try options.openExisting(directory) else {
+                output(options.json ? Self.json(nil) + "\n" : "no cache at \(directory); nothing to remove\n")
+                return
             }
+            var limit = maxSize?.bytes ?? CacheStore.defaultMaxBytes
+            if maxSize == nil, let raw = getenvString("RIBBON_CACHE_MAX_SIZE"), let parsed = ByteSize.parse(raw) {
+                limit = parsed
+            }
+            let report = try store.collectGarbage(
+                currentBuild: CacheKeys.ribbonBuild, unusedSince: olderThan.map { TimeText.now() - $0.seconds },
+                maxBytes: limit)
+            output(options.json ? Self.json(report) + "\n" : Self.text(report))
         }
 
         static func reason(_ reason: CacheStore.RemovalReason, _ unit: CacheStore.UnitSummary, now: Int64) -> String {

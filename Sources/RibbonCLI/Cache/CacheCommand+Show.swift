@@ -5,7 +5,7 @@ import RibbonDriver
 /// `ribbon cache show ENTRY`: one unit as `CacheInspector.describe` reads it (key factors,
 /// symbols, functions, machine code, listings), rendered as text or JSON.
 extension CacheCommand {
-    struct Show: ParsableCommand {
+    struct Show: CacheSubcommand {
         static let configuration = CommandConfiguration(
             abstract: "Show one unit: key factors, sizes, symbols, functions and machine code.",
             discussion: "ENTRY is a key prefix of at least 4 hex digits (as `ribbon cache ls` prints) or a source path (its most recently used unit).")
@@ -18,29 +18,26 @@ extension CacheCommand {
 
         @OptionGroup var options: CacheOptions
 
-        func run() throws {
-            try reportingCacheErrors {
-                let directory = try options.directory()
-                guard let store = try options.openExisting(directory) else {
-                    throw failure("no entry \(entry): there is no cache at \(directory)", status: ExitStatus.compileError)
-                }
-                let summary: CacheStore.UnitSummary
-                switch try CacheInspector.findEntry(entry, in: store) {
-                case .found(let found):
-                    summary = found
-                case .notFound:
-                    throw failure("no cache entry matches \(entry) (a key prefix or a source path)", status: 1)
-                case .tooShort:
-                    throw failure(
-                        "a key prefix needs at least \(CacheInspector.minimumKeyPrefix) hex digits: \(entry)",
-                        status: ExitStatus.usage)
-                case .ambiguous(let candidates):
-                    let list = candidates.map { "\($0.keyHex.prefix(16)) \($0.sourcePath)" }.joined(separator: ", ")
-                    throw failure("\(entry) is ambiguous: \(list)", status: ExitStatus.usage)
-                }
-                let d = try CacheInspector.describe(summary, in: store, disassemble: disasm)
-                output(options.json ? Self.json(d) + "\n" : Self.text(d))
+        func run(in directory: String) throws {
+            guard let store = try options.openExisting(directory) else {
+                throw failure("no entry \(entry): there is no cache at \(directory)", status: ExitStatus.compileError)
             }
+            let summary: CacheStore.UnitSummary
+            switch try CacheInspector.findEntry(entry, in: store) {
+            case .found(let found):
+                summary = found
+            case .notFound:
+                throw failure("no cache entry matches \(entry) (a key prefix or a source path)", status: 1)
+            case .tooShort:
+                throw failure(
+                    "a key prefix needs at least \(CacheInspector.minimumKeyPrefix) hex digits: \(entry)",
+                    status: ExitStatus.usage)
+            case .ambiguous(let candidates):
+                let list = candidates.map { "\($0.keyHex.prefix(16)) \($0.sourcePath)" }.joined(separator: ", ")
+                throw failure("\(entry) is ambiguous: \(list)", status: ExitStatus.usage)
+            }
+            let d = try CacheInspector.describe(summary, in: store, disassemble: disasm)
+            output(options.json ? Self.json(d) + "\n" : Self.text(d))
         }
 
         static func text(_ d: CacheInspector.EntryDescription) -> String {

@@ -5,7 +5,7 @@ import RibbonDriver
 /// `ribbon cache verify`: `CacheInspector.verify`'s findings, rendered, and the exit status they
 /// make.
 extension CacheCommand {
-    struct Verify: ParsableCommand {
+    struct Verify: CacheSubcommand {
         static let configuration = CommandConfiguration(
             abstract: "Check every entry: decompression, SHA-256, key, image and machine-code decoding.",
             discussion: "Exits 1 naming each bad entry; with --repair, deletes them (a bad unit with its machine code, a bad blob alone) and exits 0 when all are gone.")
@@ -15,26 +15,23 @@ extension CacheCommand {
 
         @OptionGroup var options: CacheOptions
 
-        func run() throws {
-            try reportingCacheErrors {
-                let directory = try options.directory()
-                guard let store = try options.openExisting(directory) else {
-                    output(options.json ? JSON.object([("ok", .bool(true)), ("exists", .bool(false))]).text + "\n"
-                        : "no cache at \(directory); nothing to verify\n")
-                    return
-                }
-                let report = try CacheInspector.verify(store, repair: repair)
-                output(options.json ? Self.json(report) + "\n" : Self.text(report))
-                if !report.databaseProblems.isEmpty {
-                    throw failure(
-                        "the cache database file is damaged (\(report.databaseProblems.first!)); `ribbon cache clear` starts it afresh",
-                        status: 1)
-                }
-                if !report.bad.isEmpty, !report.repaired {
-                    throw failure(
-                        "\(plural(report.bad.count, "bad entry", "bad entries")) in the cache; `ribbon cache verify --repair` deletes them",
-                        status: 1)
-                }
+        func run(in directory: String) throws {
+            guard let store = try options.openExisting(directory) else {
+                output(options.json ? JSON.object([("ok", .bool(true)), ("exists", .bool(false))]).text + "\n"
+                    : "no cache at \(directory); nothing to verify\n")
+                return
+            }
+            let report = try CacheInspector.verify(store, repair: repair)
+            output(options.json ? Self.json(report) + "\n" : Self.text(report))
+            if !report.databaseProblems.isEmpty {
+                throw failure(
+                    "the cache database file is damaged (\(report.databaseProblems.first!)); `ribbon cache clear` starts it afresh",
+                    status: 1)
+            }
+            if !report.bad.isEmpty, !report.repaired {
+                throw failure(
+                    "\(plural(report.bad.count, "bad entry", "bad entries")) in the cache; `ribbon cache verify --repair` deletes them",
+                    status: 1)
             }
         }
 

@@ -65,3 +65,16 @@ func reportingCacheErrors(_ body: () throws -> Void) throws {
         throw failure("cache: \(error)", status: ExitStatus.ioError)
     }
 }
+
+/// A `cache` subcommand that works in the cache directory: `run()` finds the directory
+/// (`--cache-dir`, else the environment's) and runs `run(in:)` under `reportingCacheErrors`.
+protocol CacheSubcommand: ParsableCommand {
+    var options: CacheOptions { get }
+    func run(in directory: String) throws
+}
+
+extension CacheSubcommand {
+    func run() throws {
+        try reportingCacheErrors { try run(in: try options.directory()) }
+    }
+}
