@@ -1,7 +1,7 @@
 import ArgumentParser
 import RibbonDriver
 
-/// `ribbon`: the root command. Subcommands follow DESIGN.md, "Command line".
+/// `ribbon`: the root command. Subcommands follow ../shared/DESIGN.md, "Command line".
 public struct RibbonCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ribbon",
@@ -40,7 +40,7 @@ public struct RunCommand: ParsableCommand {
     @Option(name: .customLong("cache-dir"), help: "Cache directory (default $RIBBON_CACHE_DIR, else $XDG_CACHE_HOME/ribbon, else ~/.cache/ribbon).")
     var cacheDir: String?
 
-    @Flag(help: "Print one JSON line of statistics on standard error at exit.")
+    @Flag(help: "Print one JSON line of statistics on standard error at exit (time_us.parse counts parsing and type checking).")
     var stats = false
 
     public init() {}

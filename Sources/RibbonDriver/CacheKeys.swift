@@ -4,7 +4,7 @@ import RibbonCache
 import RibbonCore
 import RibbonJIT
 
-/// How this build of `ribbon` names what it puts in the cache (DESIGN.md, "Cache keys").
+/// How this build of `ribbon` names what it puts in the cache (../shared/DESIGN.md, "Cache keys").
 public enum CacheKeys {
     /// Formats and versions a unit image depends on besides the source: the unit-image format,
     /// the ISA (opcode numbering) and the machine-code format.

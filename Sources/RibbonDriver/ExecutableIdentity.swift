@@ -5,7 +5,7 @@ import RibbonSystem
 /// (SwiftPM links with `--build-id`), read from the loaded program headers at no I/O cost.
 ///
 /// Cache keys include it so that a rebuilt compiler never reads what an older build wrote
-/// (DESIGN.md, "Cache keys"). Hashing the 27 MB executable instead would cost more than a
+/// (../shared/DESIGN.md, "Cache keys"). Hashing the 27 MB executable instead would cost more than a
 /// whole warm run.
 public enum ExecutableIdentity {
     /// The build-id as lowercase hex, or nil if the executable has none.

@@ -11,57 +11,9 @@ import RibbonSyntax
 import RibbonSystem
 import RibbonVM
 
-/// One file of a program, as `ProgramLoader` finds, compiles or loads it.
-final class ProgramFile {
-    enum State { case new, visiting, done }
-
-    /// How the file is opened and named (messages, backtraces, the cache): as given for the
-    /// file run; for a used file, the using file's directory joined with the `use` path,
-    /// lexically cleaned (`ProgramLoader.join`).
-    let path: String
-    var state = State.new
-    var stat: FileStat?
-    var bytes: [UInt8]?
-    var digest: SHA256Digest?
-    /// Whether the cache was asked for its remembered digest (`digest` is its answer).
-    var digestQueried = false
-    /// The first `use` that named this file (where an error reading it is reported).
-    var firstUse: (file: ProgramFile, location: SourceLocation)?
-    /// Each `use` path as written → the file it names.
-    var usePaths: [String: ProgramFile] = [:]
-    /// The files this one uses, in `use` order, each once.
-    var dependencies: [ProgramFile] = []
-    /// Its cache key's factors (with a cache only), and the key they hash to (hashed once: the
-    /// keys of the files it uses are factors of the keys of the files that use it).
-    var factors: UnitKeyFactors? {
-        didSet { key = factors?.key }
-    }
-    private(set) var key: SHA256Digest?
-    var unit: LoadedUnit?
-    /// The image compiled in this run; nil when the unit came from the cache.
-    var image: UnitImage?
-    var functionCount = 0
-    /// Parse, check and lower time of this file in this run.
-    var compileMicroseconds = 0
-    /// Machine code the cache holds for a unit it loaded whole (installed before `main`).
-    var cachedCode: [(functionId: UInt32, code: MachineCode)] = []
-    /// The unit was loaded lazily and the cache holds machine code for it: each function's is
-    /// fetched when the function is placed (`Driver.installCachedCodeOnPlacement`).
-    var lazyMachineCode = false
-    /// The stored image's SHA-256 (a lazily loaded unit): an image compiled afresh mid-run
-    /// stands in for it only if it matches (`ProgramLoader.recompile`).
-    var storedImageDigest: [UInt8]?
-    /// The image compiled afresh for a unit from the cache that turned out damaged mid-run.
-    var fallbackImage: UnitImage?
-
-    init(path: String, stat: FileStat?) {
-        self.path = path
-        self.stat = stat
-    }
-}
-
 /// Finds every file of a program, and compiles or loads one unit per file, dependencies first
-/// (LANGUAGE.md, "Files that use other files").
+/// (LANGUAGE.md, "Files that use other files"), on the walk `cache key` takes too
+/// (`ProgramWalk`): which files a program has and what their keys are is decided there.
 ///
 /// Each unit is linked when it loads: its imported entries resolve through the units of the
 /// files it uses (`resolver(for:)`), which are loaded already. A file is checked against the
@@ -92,13 +44,8 @@ final class ProgramLoader {
     var statistics = RunStatistics()
     /// Every file of the program, dependencies before the files that use them.
     private(set) var files: [ProgramFile] = []
-    private var byIdentity: [FileIdentity: ProgramFile] = [:]
-
-    /// A file, by what `stat` says (so two paths to one file are one file), else by path.
-    enum FileIdentity: Hashable {
-        case inode(device: UInt64, inode: UInt64)
-        case path(String)
-    }
+    /// The program's files by identity, and the walk over them.
+    private let program = ProgramWalk()
 
     init(cache: CacheSession?) {
         self.cache = cache
@@ -107,7 +54,7 @@ final class ProgramLoader {
     /// Loads the program whose file run is `path` (with `bytes` as its contents when given).
     func load(root path: String, bytes: [UInt8]? = nil) throws(Failure) -> ProgramFile {
         let stat = FileStat.of(path)
-        let root = ProgramFile(path: path, stat: stat)
+        let root = program.root(path: path, stat: stat)
         if let bytes {
             root.bytes = bytes
         } else if stat == nil {
@@ -118,16 +65,14 @@ final class ProgramLoader {
                 throw .unreadable("ribbon: error: \(error)")
             }
         }
-        byIdentity[identity(path, stat)] = root
         try walk(from: root)
         return root
     }
 
     // MARK: Visiting files
 
-    /// One file being visited, and where its visit stands: what a recursive visit kept on the
-    /// machine stack, which a `use` chain a few thousand files deep overflowed (SIGSEGV).
-    private struct Frame {
+    /// One file being visited, and where its visit stands.
+    private struct Frame: ProgramWalk.Frame {
         enum Step {
             /// Find the digest, probe the cache, read the file and resolve its uses.
             case start
@@ -147,53 +92,25 @@ final class ProgramLoader {
         var parsed: ParsedFile? = nil
         var uses: [UseDeclaration] = []
         var next = 0
+
+        init(file: ProgramFile) { self.file = file }
     }
 
-    /// What a step of a visit leads to.
-    private enum Next {
-        /// Another step of the same file.
-        case again
-        /// Visit this file (it uses it), then come back.
-        case visit(ProgramFile)
-        /// The file is loaded (compiled, or from the cache).
-        case finished
-    }
-
-    /// Visits `root` and every file it uses, depth first, each once, dependencies before the
-    /// files that use them (what appends them to `files`), with an explicit stack: the depth
-    /// of a `use` chain is bounded by memory, not by the machine stack. `chain` is the path of
-    /// `use`s from the root to the file on top (for the cycle message).
+    /// Visits `root` and every file it uses (`ProgramWalk.walk`), each loaded by `step`.
     private func walk(from root: ProgramFile) throws(Failure) {
-        var stack = [Frame(file: root)]
-        var chain = [root]
-        root.state = .visiting
-        defer {
-            // After a failure, the files still being visited count as visited, as before.
-            for frame in stack { frame.file.state = .done }
-            cache?.endSharedRead()
-        }
-        while !stack.isEmpty {
+        defer { cache?.endSharedRead() }
+        try program.walk(from: root) { (frame: inout Frame, chain) throws(Failure) in
             if let cache {
                 // The cache's reads share one transaction; compiling happens outside it (an
                 // open reader holds back other processes' checkpoints).
-                if stack[stack.count - 1].step == .compile { cache.endSharedRead() } else { cache.beginSharedRead() }
+                if frame.step == .compile { cache.endSharedRead() } else { cache.beginSharedRead() }
             }
-            switch try step(&stack[stack.count - 1], chain: chain) {
-            case .again:
-                continue
-            case .visit(let dependency):
-                dependency.state = .visiting
-                stack.append(Frame(file: dependency))
-                chain.append(dependency)
-            case .finished:
-                stack.removeLast().file.state = .done
-                chain.removeLast()
-            }
+            return try step(&frame, chain: chain)
         }
     }
 
     /// Does the next step of the visit of `frame.file`.
-    private func step(_ frame: inout Frame, chain: [ProgramFile]) throws(Failure) -> Next {
+    private func step(_ frame: inout Frame, chain: [ProgramFile]) throws(Failure) -> ProgramWalk.Next {
         let file = frame.file
         switch frame.step {
         case .start:
@@ -235,19 +152,13 @@ final class ProgramLoader {
             return .again
 
         case .dependencies, .reparsedDependencies:
-            // A file is looked at when its turn comes: one visited meanwhile (used by an
-            // earlier dependency too) is skipped.
-            while frame.next < file.dependencies.count {
-                let dependency = file.dependencies[frame.next]
-                frame.next += 1
-                if dependency.state == .new { return .visit(dependency) }
-            }
+            if let dependency = ProgramWalk.nextToVisit(after: &frame.next, of: file) { return .visit(dependency) }
             frame.step = frame.step == .dependencies ? .lookUp : .compile
             return .again
 
         case .lookUp:
             if cache != nil, !(frame.probed && file.dependencies.isEmpty) {
-                if lookup(file, factors(of: file)) { return .finished }
+                if lookup(file, ProgramWalk.factors(of: file)) { return .finished }
             }
             frame.step = .compile
             if frame.parsed == nil {
@@ -268,7 +179,7 @@ final class ProgramLoader {
             try compile(file, parsed)
             if cache != nil || computesKeys {
                 if file.digest == nil { file.digest = SHA256.hash(file.bytes!) }
-                file.factors = factors(of: file)
+                file.factors = ProgramWalk.factors(of: file)
             }
             return .finished
         }
@@ -298,51 +209,9 @@ final class ProgramLoader {
         throw .compile(path: file.path, diagnostics: all.map { $0.rendered(in: source) })
     }
 
-    /// Finds the file each `use` names: `usePaths` and `dependencies`. Returns the `use`s that
-    /// name no readable file, or a file that is being visited (a cycle).
+    /// The problems with `file`'s uses (`ProgramWalk.resolve`), as compile errors.
     private func resolve(_ uses: [UseDeclaration], of file: ProgramFile, chain: [ProgramFile]) -> [Diagnostic] {
-        file.usePaths = [:]
-        file.dependencies = []
-        var listed = Set<ObjectIdentifier>()  // two `use` paths may name one file
-        var problems: [Diagnostic] = []
-        for use in uses where file.usePaths[use.path] == nil {
-            let path = ProgramLoader.join(directoryOf: file.path, use.path)
-            let st: stat
-            do throws(SystemError) {
-                st = try FileSystem.status(path)
-                if FileSystem.isDirectory(st) { throw SystemError(call: "stat", path: path, errno: EISDIR) }
-            } catch {
-                let error = SystemError(call: "read", path: path, errno: error.errno)
-                problems.append(Diagnostic("cannot use \"\(use.path)\": \(error)", at: use.location))
-                continue
-            }
-            let fileStat = FileStat(st)
-            let key = identity(path, fileStat)
-            let dependency: ProgramFile
-            if let known = byIdentity[key] {
-                dependency = known
-            } else {
-                dependency = ProgramFile(path: path, stat: fileStat)
-                dependency.firstUse = (file, use.location)
-                byIdentity[key] = dependency
-            }
-            if dependency.state == .visiting {
-                let start = chain.firstIndex { $0 === dependency } ?? chain.startIndex
-                let cycle = chain[start...].map(\.path) + [dependency.path]
-                var message = "`use` cycle: \(cycle[0]) uses \(cycle[1])"
-                for path in cycle.dropFirst(2) { message += ", which uses \(path)" }
-                problems.append(Diagnostic(message, at: use.location))
-                continue
-            }
-            file.usePaths[use.path] = dependency
-            if listed.insert(ObjectIdentifier(dependency)).inserted { file.dependencies.append(dependency) }
-        }
-        return problems
-    }
-
-    private func identity(_ path: String, _ stat: FileStat?) -> FileIdentity {
-        guard let stat else { return .path(path) }
-        return .inode(device: stat.device, inode: stat.inode)
+        program.resolve(uses, of: file, chain: chain).map(\.diagnostic)
     }
 
     private func read(_ file: ProgramFile) throws(Failure) {
@@ -369,11 +238,6 @@ final class ProgramLoader {
     }
 
     // MARK: The cache
-
-    /// The key of a file whose dependencies have their keys.
-    private func factors(of file: ProgramFile) -> UnitKeyFactors {
-        CacheKeys.factors(sourceDigest: file.digest!, dependencyKeys: file.dependencies.map { $0.key! })
-    }
 
     /// Looks the file's unit up under `factors` and loads it when it is there.
     private func lookup(_ file: ProgramFile, _ factors: UnitKeyFactors) -> Bool {

@@ -12,6 +12,8 @@ public struct RunStatistics: Sendable {
     public var functionsCompiled = 0
     public var jitCompiled = 0
     public var jitLoaded = 0
+    /// `time_us.parse`: parsing and type checking (the name predates the checker's own phase;
+    /// the field keeps it).
     public var parseMicroseconds = 0
     public var compileMicroseconds = 0
     public var jitMicroseconds = 0

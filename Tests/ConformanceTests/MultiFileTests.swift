@@ -320,7 +320,7 @@ import Testing
         #expect(leaf.dependencyKeys.isEmpty)
         #expect(mid.dependencyKeys == [leaf.key])
         #expect(main.dependencyKeys == [mid.key, leaf.key])
-        #expect(main.factors.map(\.name) == ["source", "dependency 0", "dependency 1", "compiler", "ribbon build", "options"])
+        #expect(main.factors.map(\.factor) == [.source, .dependency(index: 0), .dependency(index: 1), .compiler, .ribbonBuild, .options])
         // What `run` stores is under exactly these keys.
         #expect(Self.run(w.main, cache: w.cache.path).report.status == 0)
         let store = try CacheStore(directory: w.cache.path)

@@ -490,7 +490,7 @@ import Testing
         let nearest = try #require(e.nearest)
         #expect(nearest.match == .mostFactors(shared: 3))
         #expect(nearest.summary.key == older.key.bytes)
-        #expect(nearest.differences.map(\.name) == ["ribbon build"])
+        #expect(nearest.differences.map(\.factor) == [.ribbonBuild])
         #expect(nearest.differences.map(\.cached) == ["build-id 00"])
         #expect(nearest.differences.map(\.now) == [now.ribbonBuild])
         #expect(CacheCommand.Key.text(e, cacheExists: true).contains("so it misses: ribbon was rebuilt"))

@@ -244,8 +244,18 @@ import Testing
         let factors = UnitKeyFactors(
             source: [1, 2], dependencyKeys: [Self.key(1)], compilerIdentity: "c", ribbonBuild: "b", options: "")
         let parsed = UnitKeyFactors.parseStored(factors.storedText)
-        #expect(parsed.map(\.name) == ["source", "dependency 0", "compiler", "ribbon build", "options"])
+        #expect(parsed.map(\.factor) == [.source, .dependency(index: 0), .compiler, .ribbonBuild, .options])
+        #expect(parsed.map(\.factor.storedName) == ["source", "dependency 0", "compiler", "ribbon build", "options"])
         #expect(UnitKeyFactors.key(of: parsed) == factors.key)
+    }
+
+    /// A row written by another ribbon may name factors this build does not know, or spell a
+    /// known one otherwise: they read as `unknown` and write back (and hash) as they were.
+    @Test func storedFactorsOfUnknownNamesReadBackAsTheyWere() {
+        let text = "source\t1\ndependency 01\t2\nflags\t-O\ndependency 2\t3"
+        let parsed = UnitKeyFactors.parseStored(text)
+        #expect(parsed.map(\.factor) == [.source, .unknown("dependency 01"), .unknown("flags"), .dependency(index: 2)])
+        #expect(UnitKeyFactors.storedText(of: parsed) == text)
     }
 
     @Test(arguments: [

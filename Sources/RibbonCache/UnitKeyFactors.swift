@@ -1,12 +1,13 @@
 import CacheCodecs
 
-/// What a unit's cache key is made of (DESIGN.md, "Cache keys"): change any factor and the key
-/// changes. `factors` lists them for `cache key --explain`.
+/// What a unit's cache key is made of (../shared/DESIGN.md, "Cache keys"): change any factor and
+/// the key changes. `factors` lists them, each named by a `UnitKeyFactor`, for
+/// `cache key --explain`.
 public struct UnitKeyFactors: Sendable, Equatable {
     public var sourceDigest: SHA256Digest
     /// Keys of the units this one uses, in `use` order.
     public var dependencyKeys: [SHA256Digest]
-    /// Unit image format, ISA and compiler versions, e.g. "unit-image 1".
+    /// The unit-image, ISA and machine-code format versions (`CacheKeys.compilerIdentity`).
     public var compilerIdentity: String
     /// The `ribbon` executable's build-id: a rebuilt compiler never reads an older build's output.
     public var ribbonBuild: String
@@ -33,23 +34,29 @@ public struct UnitKeyFactors: Sendable, Equatable {
         self.options = options
     }
 
-    /// (name, value) pairs in the order they are hashed.
-    public var factors: [(name: String, value: String)] {
-        [("source", sourceDigest.hex)] + dependencyKeys.enumerated().map { ("dependency \($0.offset)", $0.element.hex) }
-            + [("compiler", compilerIdentity), ("ribbon build", ribbonBuild), ("options", options)]
+    /// (factor, value) pairs in the order they are hashed.
+    public var factors: [(factor: UnitKeyFactor, value: String)] {
+        [(.source, sourceDigest.hex)] + dependencyKeys.enumerated().map { (.dependency(index: $0.offset), $0.element.hex) }
+            + [(.compiler, compilerIdentity), (.ribbonBuild, ribbonBuild), (.options, options)]
     }
 
     /// The factors as stored with a unit (`units.factors`): one "name<TAB>value" line each.
     public var storedText: String {
-        factors.map { "\($0.name)\t\($0.value)" }.joined(separator: "\n")
+        Self.storedText(of: factors)
     }
 
-    /// Parses `storedText` back into (name, value) pairs.
-    public static func parseStored(_ text: String) -> [(name: String, value: String)] {
-        text.split(separator: "\n").compactMap { line -> (name: String, value: String)? in
+    /// (factor, value) pairs as `storedText` writes them.
+    public static func storedText(of factors: [(factor: UnitKeyFactor, value: String)]) -> String {
+        factors.map { "\($0.factor.storedName)\t\($0.value)" }.joined(separator: "\n")
+    }
+
+    /// Parses `storedText` back into (factor, value) pairs; a name this build does not know
+    /// (another ribbon's row) is an `unknown` factor.
+    public static func parseStored(_ text: String) -> [(factor: UnitKeyFactor, value: String)] {
+        text.split(separator: "\n").compactMap { line -> (factor: UnitKeyFactor, value: String)? in
             let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else { return nil }
-            return (String(parts[0]), String(parts[1]))
+            return (UnitKeyFactor(storedName: String(parts[0])), String(parts[1]))
         }
     }
 
@@ -57,11 +64,12 @@ public struct UnitKeyFactors: Sendable, Equatable {
     /// different sets of factors hash the same bytes.
     public var key: SHA256Digest { Self.key(of: factors) }
 
-    /// The key of (name, value) pairs as `key` hashes them (`cache verify` rehashes stored factors).
-    public static func key(of factors: [(name: String, value: String)]) -> SHA256Digest {
+    /// The key of (factor, value) pairs as `key` hashes them (`cache verify` rehashes stored
+    /// factors): by each factor's `storedName`.
+    public static func key(of factors: [(factor: UnitKeyFactor, value: String)]) -> SHA256Digest {
         var hasher = SHA256.Hasher()
-        for (name, value) in factors {
-            for part in [name, value] {
+        for (factor, value) in factors {
+            for part in [factor.storedName, value] {
                 let bytes = Array(part.utf8)
                 var length = UInt64(bytes.count).littleEndian
                 withUnsafeBytes(of: &length) { hasher.update(Array($0)) }
