@@ -1,26 +1,31 @@
 // swift-tools-version:6.0
 //
-// Layers, bottom to top (arrows point down only):
-//   RibbonSystem          errno errors, files, the monotonic clock, the background task, huge-page
-//                         advice, hex, JSON. Glibc only, depends on nothing; any module may use it
-//                         ("leaf" below: nothing but RibbonSystem)
-//   CRibbonABI            C layout of the structures shared with native code (FiberHeader, signals)
-//   RibbonCore            ISA table, instruction words, Ids, unit-image format constants      (leaf)
-//   RibbonSyntax          lexer, parser, AST, diagnostics                                       (leaf)
-//   RibbonBytecode        Builder, Encoder, Decoder/disassembler, unit images (serialize, load)
-//   RibbonCompiler        type checking and lowering AST -> Builder
-//   RibbonVM              Fiber, interpreter loop, builtins, traps and backtraces
-//   X86Assembler          pure x86-64 encoder (no mmap, no VM knowledge); CCPUID for host features
-//   X86Disassembler       x86-64 machine code -> Intel-syntax text, through Capstone (CCapstone)
-//   RibbonJIT             bytecode -> machine code with the builtin ABI, executable memory, tier-up
-//   CacheCodecs           LZ4 frames (CLZ4) and SHA-256 (CCrypto) for the compilation cache  (leaf)
-//   SQLiteSupport         thin sqlite3 wrapper (CSQLite): Database, Statement, errors, migrator (leaf)
-//   RibbonCache           the persistent compilation cache: schema (embedded migrations), keys, store
-//   RibbonDriver          the pipeline: source -> compile -> load -> run
-//   RibbonCLI             ArgumentParser commands (a library, so tests can drive them)
-//   RibbonFuzz            fuzz targets and a deterministic mutation harness (tools/fuzz; not in ribbon)
-//   CRibbonStartup        the executable's argv for Swift's CommandLine, from glibc (release)
-//   ribbon                @main only
+// Layers, bottom to top (Documentation/Architecture.md has the same list with the file where
+// each step happens). A module uses only modules on lower lines, and each target below declares
+// every module it imports directly (tools/check_layers.py checks this, run by LayeringTests).
+//
+//   system     RibbonSystem     errno errors, files, stderr, the monotonic clock, the background
+//                               task, huge-page advice, hex, JSON. Glibc only; any module may use it
+//              C modules        CRibbonABI (layout shared with native code), CCPUID, CCapstone,
+//                               CLZ4, CCrypto, CSQLite, CRibbonSystem (build-id), CRibbonStartup
+//   engine     RibbonCore       ISA table, instruction words, Ids, AddressTable kinds, foreign signatures
+//              RibbonSyntax     lexer, parser, AST, diagnostics
+//              RibbonBytecode   builders, unit image (encode, records), LoadedUnit (decode, relocate,
+//                               link, place, look up), verifier, disassembler
+//              RibbonCompiler   type checking and lowering AST -> bytecode
+//              RibbonVM         Fiber, interpreter loop, builtins, traps and backtraces
+//              X86Assembler     pure x86-64 encoder (no mmap, no VM knowledge)
+//              X86Disassembler  x86-64 machine code -> Intel-syntax text, through Capstone
+//              RibbonJIT        bytecode -> machine code by instruction category, validity, install, tier-up
+//   storage    CacheCodecs      LZ4 frames and SHA-256
+//              SQLiteSupport    thin sqlite3 wrapper: Database, Statement, SQLiteError, ResultCode, migrator
+//              RibbonCache      the compilation cache: trust, schema, keys, CacheStore by concern,
+//                               CacheError (no module above it sees SQLite)
+//   pipeline   RibbonDriver     a program's files walked once, loaded or compiled, run, stored;
+//                               build; the cache's failure policy; cache inspection
+//   interface  RibbonCLI        ArgumentParser commands (a library, so tests can drive them)
+//              ribbon           @main only
+//   tools      RibbonFuzz       fuzz targets and a deterministic mutation harness (not in ribbon)
 import PackageDescription
 
 /// How the release `ribbon` is linked, for start-up time (Documentation/Performance.md,
@@ -65,9 +70,9 @@ let package = Package(
         .target(name: "CRibbonABI"),
         .target(name: "RibbonCore", dependencies: ["CRibbonABI"]),
         .target(name: "RibbonSyntax", dependencies: ["RibbonSystem"]),
-        .target(name: "RibbonBytecode", dependencies: ["RibbonCore"]),
-        .target(name: "RibbonCompiler", dependencies: ["RibbonSyntax", "RibbonBytecode"]),
-        .target(name: "RibbonVM", dependencies: ["RibbonBytecode", "RibbonSystem"]),
+        .target(name: "RibbonBytecode", dependencies: ["RibbonCore", "CRibbonABI"]),
+        .target(name: "RibbonCompiler", dependencies: ["RibbonSyntax", "RibbonBytecode", "RibbonCore"]),
+        .target(name: "RibbonVM", dependencies: ["RibbonBytecode", "RibbonCore", "CRibbonABI", "RibbonSystem"]),
         .target(name: "CCPUID"),
         .target(name: "X86Assembler", dependencies: ["CCPUID"]),
         .systemLibrary(
@@ -75,7 +80,11 @@ let package = Package(
             providers: [.apt(["libcapstone-dev"])]
         ),
         .target(name: "X86Disassembler", dependencies: ["CCapstone", "RibbonSystem"]),
-        .target(name: "RibbonJIT", dependencies: ["RibbonVM", "X86Assembler", "X86Disassembler", "RibbonSystem"]),
+        .target(
+            name: "RibbonJIT",
+            dependencies: [
+                "RibbonVM", "RibbonBytecode", "RibbonCore", "CRibbonABI", "X86Assembler", "X86Disassembler", "RibbonSystem",
+            ]),
         .systemLibrary(name: "CLZ4", providers: [.apt(["liblz4-dev"])]),
         .systemLibrary(name: "CCrypto", providers: [.apt(["libssl-dev"])]),
         .target(name: "CacheCodecs", dependencies: ["CLZ4", "CCrypto", "RibbonSystem"]),
@@ -84,11 +93,17 @@ let package = Package(
             providers: [.apt(["libsqlite3-dev"])]
         ),
         .target(name: "SQLiteSupport", dependencies: ["CSQLite", "RibbonSystem"]),
-        .target(name: "RibbonCache", dependencies: ["SQLiteSupport", "CacheCodecs", "RibbonSystem"]),
+        .target(
+            name: "RibbonCache", dependencies: ["SQLiteSupport", "CacheCodecs", "RibbonSystem"],
+            swiftSettings: [.swiftLanguageMode(.v6)]),
         .target(name: "CRibbonSystem"),
         .target(
             name: "RibbonDriver",
-            dependencies: ["RibbonCompiler", "RibbonVM", "RibbonJIT", "RibbonCache", "RibbonSystem", "CRibbonSystem"]
+            dependencies: [
+                "RibbonCompiler", "RibbonSyntax", "RibbonBytecode", "RibbonCore", "CRibbonABI", "RibbonVM", "RibbonJIT",
+                "RibbonCache", "CacheCodecs", "RibbonSystem", "CRibbonSystem",
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         .target(
             name: "RibbonCLI",
@@ -97,7 +112,8 @@ let package = Package(
                 "RibbonCache",
                 "RibbonSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
-            ]
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
         // Replaces the Swift runtime's /proc/self/maps argv lookup in the release binary.
         .target(name: "CRibbonStartup", cSettings: [.define("RIBBON_STATIC_ARGV", .when(configuration: .release))]),
@@ -108,34 +124,44 @@ let package = Package(
         .target(
             name: "RibbonFuzz",
             dependencies: [
-                "RibbonDriver", "RibbonCompiler", "RibbonVM", "RibbonJIT", "RibbonCache", "CacheCodecs", "SQLiteSupport",
-                "RibbonSystem",
+                "RibbonDriver", "RibbonCompiler", "RibbonSyntax", "RibbonBytecode", "RibbonCore", "CRibbonABI", "RibbonVM",
+                "RibbonJIT", "RibbonCache", "CacheCodecs", "SQLiteSupport", "RibbonSystem",
             ]),
 
         .testTarget(name: "RibbonSystemTests", dependencies: ["RibbonSystem"]),
         .testTarget(name: "RibbonCoreTests", dependencies: ["RibbonCore"]),
         .testTarget(name: "RibbonSyntaxTests", dependencies: ["RibbonSyntax"]),
-        .testTarget(name: "RibbonBytecodeTests", dependencies: ["RibbonBytecode"]),
-        .testTarget(name: "RibbonCompilerTests", dependencies: ["RibbonCompiler"]),
-        .testTarget(name: "RibbonVMTests", dependencies: ["RibbonVM", "RibbonCompiler"]),
+        .testTarget(name: "RibbonBytecodeTests", dependencies: ["RibbonBytecode", "RibbonCore"]),
+        .testTarget(
+            name: "RibbonCompilerTests", dependencies: ["RibbonCompiler", "RibbonSyntax", "RibbonBytecode", "RibbonCore"]),
+        .testTarget(
+            name: "RibbonVMTests", dependencies: ["RibbonVM", "RibbonCompiler", "RibbonBytecode", "RibbonCore", "CRibbonABI"]),
         .testTarget(
             name: "RibbonCLITests",
-            dependencies: ["RibbonCLI", "RibbonDriver", "RibbonVM", "RibbonCache", "SQLiteSupport", "CacheCodecs"]),
+            dependencies: [
+                "RibbonCLI", "RibbonDriver", "RibbonVM", "RibbonJIT", "RibbonCache", "SQLiteSupport", "CSQLite", "CacheCodecs",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
         .testTarget(name: "X86AssemblerTests", dependencies: ["X86Assembler"]),
         .testTarget(name: "X86DisassemblerTests", dependencies: ["X86Disassembler", "X86Assembler"]),
-        .testTarget(name: "RibbonJITTests", dependencies: ["RibbonJIT", "RibbonCompiler"]),
+        .testTarget(
+            name: "RibbonJITTests",
+            dependencies: ["RibbonJIT", "RibbonCompiler", "RibbonSyntax", "RibbonBytecode", "RibbonCore", "CRibbonABI", "RibbonVM"]),
         .testTarget(name: "CacheCodecsTests", dependencies: ["CacheCodecs"]),
         .testTarget(
             name: "ConformanceTests",
             dependencies: [
-                "RibbonDriver", "RibbonVM", "RibbonCache", "RibbonJIT", "RibbonBytecode", "RibbonSyntax", "CacheCodecs",
-                "SQLiteSupport", "RibbonSystem",
+                "RibbonDriver", "RibbonVM", "RibbonCache", "RibbonJIT", "RibbonBytecode", "RibbonCore", "RibbonSyntax",
+                "CacheCodecs", "SQLiteSupport", "RibbonSystem",
             ]),
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
-        .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CacheCodecs"]),
+        .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CSQLite", "CacheCodecs"]),
         .testTarget(name: "RibbonFuzzTests", dependencies: ["RibbonFuzz", "RibbonBytecode", "RibbonVM", "RibbonJIT"]),
     ],
-    // Swift 5 mode: the engine talks to C globals (stdout) and raw pointers across a single
-    // thread; Swift 6's strict checking would only add `nonisolated(unsafe)` noise.
+    // The modules that run work on several threads (RibbonSystem's background task, the cache's
+    // decoding behind a lookup, the driver that hands it work, the CLI's parallel `build`)
+    // build in Swift 6 mode, with strict concurrency checking. The engine below them (syntax,
+    // compiler, bytecode, VM, JIT) runs on the thread that runs the program and talks to C
+    // globals and raw pointers; it stays in Swift 5 mode until something there runs in parallel.
     swiftLanguageModes: [.v5]
 )

@@ -115,14 +115,12 @@ final class Progress {
     func update(done: Int, current: String) {
         guard enabled else { return }
         shown = true
-        var line = "\r\u{1B}[K[\(done)/\(total)] \(current)"
-        line.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
-        fflush(stderr)
+        StandardError.write("\r\u{1B}[K[\(done)/\(total)] \(current)")
     }
 
     func finish() {
         guard shown else { return }
-        fputs("\r\u{1B}[K", stderr)
+        StandardError.write("\r\u{1B}[K")
     }
 }
 

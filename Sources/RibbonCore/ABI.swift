@@ -1,4 +1,4 @@
-@_exported import CRibbonABI
+import CRibbonABI
 
 /// The part of a fiber native code sees (C layout, `RibbonABI.h`).
 public typealias FiberHeader = RibbonFiberHeader

@@ -296,10 +296,7 @@ public enum Driver {
 
     /// Writes a line to standard error (after flushing standard output, to keep order).
     public static func printError(_ text: String, newline: Bool = true) {
-        fflush(stdout)
-        var line = text
-        if newline { line += "\n" }
-        line.withUTF8 { _ = fwrite($0.baseAddress, 1, $0.count, stderr) }
+        StandardError.write(newline ? text + "\n" : text, flushingOutput: true)
     }
 }
 

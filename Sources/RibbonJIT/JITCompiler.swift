@@ -1,3 +1,4 @@
+import CRibbonABI
 import RibbonBytecode
 import RibbonCore
 import X86Assembler

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CRibbonABI
 import RibbonBytecode
 import RibbonCore
 
