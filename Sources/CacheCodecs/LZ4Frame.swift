@@ -47,20 +47,20 @@ enum DecompressionContexts {
 /// Frames we write record the content size in the header and end with a content checksum
 /// (xxHash32 of the uncompressed bytes). Decoding trusts nothing in the input: every failure is a
 /// thrown `CodecError`, and the output buffer is exactly `expectedSize` bytes.
-public enum LZ4Frame {
+package enum LZ4Frame {
     /// The largest image either direction accepts; a bigger `expectedSize` is refused before any
     /// allocation, so a corrupt size column cannot ask for terabytes.
-    public static let maximumSize = 1 << 30
+    package static let maximumSize = 1 << 30
 
     private static let magic: UInt32 = 0x184D_2204
 
-    public static func compress(_ bytes: [UInt8]) throws -> [UInt8] {
+    package static func compress(_ bytes: [UInt8]) throws -> [UInt8] {
         try bytes.withUnsafeBytes { try compress($0) }
     }
 
     /// `contentChecksum: false` leaves out the frame's xxHash32 (for chunks the caller checks
     /// with SHA-256 anyway: it is one more pass over the bytes on every read).
-    public static func compress(_ bytes: UnsafeRawBufferPointer, contentChecksum: Bool = true) throws -> [UInt8] {
+    package static func compress(_ bytes: UnsafeRawBufferPointer, contentChecksum: Bool = true) throws -> [UInt8] {
         guard bytes.count <= maximumSize else {
             throw CodecError("LZ4: \(bytes.count) bytes is more than the \(maximumSize)-byte limit")
         }
@@ -91,7 +91,7 @@ public enum LZ4Frame {
         }
     }
 
-    public static func decompress(_ frame: [UInt8], expectedSize: Int) throws -> [UInt8] {
+    package static func decompress(_ frame: [UInt8], expectedSize: Int) throws -> [UInt8] {
         try frame.withUnsafeBytes { try decompress($0, expectedSize: expectedSize) }
     }
 
@@ -99,7 +99,7 @@ public enum LZ4Frame {
     /// liblz4 error (bad header, corrupt block, checksum mismatch), on a truncated frame, on
     /// content that is shorter or longer than `expectedSize`, on a content size in the header that
     /// disagrees with it, and on bytes after the end of the frame.
-    public static func decompress(_ frame: UnsafeRawBufferPointer, expectedSize: Int) throws -> [UInt8] {
+    package static func decompress(_ frame: UnsafeRawBufferPointer, expectedSize: Int) throws -> [UInt8] {
         guard expectedSize >= 0, expectedSize <= maximumSize else {
             throw CodecError("LZ4: expected size \(expectedSize) is outside 0...\(maximumSize)")
         }
@@ -122,7 +122,7 @@ public enum LZ4Frame {
     /// Decodes exactly one LZ4 frame whose content is exactly `destination.count` bytes into
     /// `destination` (the same checks as `decompress(_:expectedSize:)`; on a throw the
     /// destination holds garbage).
-    public static func decompress(_ frame: UnsafeRawBufferPointer, into destinationBuffer: UnsafeMutableRawBufferPointer) throws {
+    package static func decompress(_ frame: UnsafeRawBufferPointer, into destinationBuffer: UnsafeMutableRawBufferPointer) throws {
         let expectedSize = destinationBuffer.count
         guard expectedSize <= maximumSize else {
             throw CodecError("LZ4: expected size \(expectedSize) is outside 0...\(maximumSize)")

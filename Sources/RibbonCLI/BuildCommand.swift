@@ -6,8 +6,8 @@ import RibbonDriver
 import RibbonSystem
 
 /// `ribbon build FILE...`: compile (and pre-JIT) into the cache, for build systems.
-public struct BuildCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct BuildCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "build",
         abstract: "Compile programs into the cache (and, with --jit, every function to machine code) without running them.",
         discussion: """
@@ -43,14 +43,14 @@ public struct BuildCommand: ParsableCommand {
     @Option(name: .customLong("cache-dir"), help: "Cache directory (default $RIBBON_CACHE_DIR, else $XDG_CACHE_HOME/ribbon, else ~/.cache/ribbon).")
     var cacheDir: String?
 
-    public init() {}
+    package init() {}
 
-    public func validate() throws {
+    package func validate() throws {
         if jobs < 1 { throw ValidationError("--jobs must be at least 1") }
         if depfileTarget != nil, depfile == nil { throw ValidationError("--depfile-target needs --depfile") }
     }
 
-    public func run() throws {
+    package func run() throws {
         var options = BuildOptions()
         options.jit = jit
         options.check = check

@@ -15,8 +15,8 @@ public struct RibbonCommand: ParsableCommand {
 extension JITMode: ExpressibleByArgument {}
 
 /// `ribbon run FILE`.
-public struct RunCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct RunCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Compile and run a program; its exit status is main's result (mod 256).",
         discussion: """
@@ -43,16 +43,16 @@ public struct RunCommand: ParsableCommand {
     @Flag(help: "Print one JSON line of statistics on standard error at exit (time_us.parse counts parsing and type checking).")
     var stats = false
 
-    public init() {}
+    package init() {}
 
-    public func validate() throws {
+    package func validate() throws {
         if let jitThreshold, jitThreshold < 1 {
             throw ValidationError("--jit-threshold must be at least 1")
         }
     }
 
     /// What the parsed flags ask of the driver.
-    public var options: RunOptions {
+    package var options: RunOptions {
         Self.options(jit: jit, jitThreshold: jitThreshold, noCache: noCache, cacheDir: cacheDir, stats: stats)
     }
 
@@ -69,7 +69,7 @@ public struct RunCommand: ParsableCommand {
         return options
     }
 
-    public func run() throws {
+    package func run() throws {
         let status = Self.run(path: file, options: options)
         if status != 0 { throw ExitCode(status) }
     }
@@ -81,8 +81,8 @@ public struct RunCommand: ParsableCommand {
 }
 
 /// `ribbon disasm FILE`.
-public struct DisasmCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct DisasmCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "disasm",
         abstract: "Show the bytecode a program compiles to."
     )
@@ -93,9 +93,9 @@ public struct DisasmCommand: ParsableCommand {
     @Flag(help: "Also show each function's x86-64 machine code, as the JIT compiles it.")
     var machine = false
 
-    public init() {}
+    package init() {}
 
-    public func run() throws {
+    package func run() throws {
         let (text, status) = Driver.disassemble(path: file, machine: machine)
         if status == 0 {
             print(text, terminator: "")

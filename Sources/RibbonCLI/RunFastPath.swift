@@ -19,16 +19,16 @@ import RibbonDriver
 /// else — help, unknown or repeated options, missing or invalid values, `--`, a file name that
 /// starts with `-` — gives `nil`, and ArgumentParser handles the command line as before, so every
 /// message and help text stays its own.
-public enum RunFastPath {
+package enum RunFastPath {
     /// What `ribbon run` was asked to do.
-    public struct Invocation: Equatable, Sendable {
-        public var path: String
-        public var options: RunOptions
+    package struct Invocation: Equatable, Sendable {
+        package var path: String
+        package var options: RunOptions
     }
 
     /// The invocation `arguments` (without the program name) describes, or `nil` when the
     /// command line is anything but a plain, valid `run`.
-    public static func parse<Arguments: Collection>(_ arguments: Arguments) -> Invocation?
+    package static func parse<Arguments: Collection>(_ arguments: Arguments) -> Invocation?
     where Arguments.Element == String {
         var rest = arguments[...]
         guard rest.popFirst() == "run" else { return nil }

@@ -1,9 +1,9 @@
 /// Sizes as people write them: `RIBBON_CACHE_MAX_SIZE=512M`, `cache gc --max-size 1G`.
-public enum ByteSize {
+package enum ByteSize {
     /// Parses a number of bytes with an optional suffix K, M, G or T (powers of 1024, an
     /// optional trailing `B` or `iB`, any case): "1", "4096", "512K", "1.5G", "2GiB".
     /// Returns nil for anything else, negative numbers included.
-    public static func parse(_ text: String) -> Int64? {
+    package static func parse(_ text: String) -> Int64? {
         var s = Substring(text.uppercased())
         if s.hasSuffix("IB") { s = s.dropLast(2) } else if s.hasSuffix("B") { s = s.dropLast() }
         var scale: Double = 1
@@ -20,7 +20,7 @@ public enum ByteSize {
     }
 
     /// "812 B", "3.4 KiB", "12.0 MiB", "1.50 GiB": for tables and messages.
-    public static func format(_ bytes: Int64) -> String {
+    package static func format(_ bytes: Int64) -> String {
         if bytes < 1024 { return "\(bytes) B" }
         let units = ["KiB", "MiB", "GiB", "TiB"]
         var value = Double(bytes) / 1024

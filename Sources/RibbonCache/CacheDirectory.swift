@@ -4,8 +4,8 @@ import Glibc
 import RibbonSystem
 
 /// Why a cache location is not used (the run continues without a cache, with one warning).
-public struct CacheTrustError: Error, Equatable, CustomStringConvertible {
-    public var description: String
+package struct CacheTrustError: Error, Equatable, CustomStringConvertible {
+    package var description: String
 }
 
 /// Where the cache lives and whether it can be trusted (DESIGN.md, "Storage").
@@ -14,8 +14,8 @@ public struct CacheTrustError: Error, Equatable, CustomStringConvertible {
 /// have written it: the directory must be a real directory (not a symbolic link), owned by
 /// this user, and not writable by group or others; the same holds for the database file and,
 /// when they exist, the files beside it that feed it (`sideFiles`).
-public enum CacheDirectory {
-    public static let databaseName = "cache.sqlite"
+package enum CacheDirectory {
+    package static let databaseName = "cache.sqlite"
 
     /// Files SQLite and the hit log keep next to the database, checked like it when present:
     /// the write-ahead log and the rollback journal hold pages SQLite copies into the database
@@ -23,7 +23,7 @@ public enum CacheDirectory {
     /// them count, and `hits.log` is appended to by every warm run. SQLite itself opens the
     /// first three with `O_NOFOLLOW` and fails with an opaque "unable to open database file";
     /// checking them here names the file and the reason.
-    public static let sideFiles = ["\(databaseName)-wal", "\(databaseName)-shm", "\(databaseName)-journal", "hits.log"]
+    package static let sideFiles = ["\(databaseName)-wal", "\(databaseName)-shm", "\(databaseName)-journal", "hits.log"]
 
     /// `$RIBBON_CACHE_DIR`, else `$XDG_CACHE_HOME/ribbon`, else `$HOME/.cache/ribbon`.
     ///
@@ -31,7 +31,7 @@ public enum CacheDirectory {
     /// ignored; so is a relative `HOME` (a cache that moves with the working directory is no
     /// cache, and a relative name is not what either variable promises). `RIBBON_CACHE_DIR`
     /// is ribbon's own and taken as given, like `--cache-dir`.
-    public static func defaultPath(environment: (String) -> String? = Environment.value)
+    package static func defaultPath(environment: (String) -> String? = Environment.value)
         -> String?
     {
         if let explicit = environment("RIBBON_CACHE_DIR"), !explicit.isEmpty { return explicit }
@@ -43,7 +43,7 @@ public enum CacheDirectory {
     /// Creates the directory (mode 0700; missing parents with the usual mode) and the database
     /// file (mode 0600) when they do not exist, then checks both can be trusted. Returns the
     /// database path.
-    public static func prepare(_ directory: String) throws(CacheTrustError) -> String {
+    package static func prepare(_ directory: String) throws(CacheTrustError) -> String {
         // Usually there already: one lstat instead of a mkdir per path component.
         if !FileSystem.exists(directory) { try createDirectories(directory) }
         try check(directory, kind: "directory", expectDirectory: true)

@@ -8,9 +8,9 @@ import SQLiteSupport
 /// code when SQLite failed), SQLite's extended result code and message, and the statement if
 /// there was one. `description` is the wrapped error's own text, unchanged (the CLI and the
 /// driver print it: "SQLite error 5 (database is locked): …").
-public struct CacheError: Error, Equatable, Sendable, CustomStringConvertible {
+package struct CacheError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What failed, as the layers above act on it.
-    public enum Kind: Sendable, Equatable {
+    package enum Kind: Sendable, Equatable {
         /// The cache directory or one of its files failed the trust checks (`CacheDirectory`).
         case untrusted
         /// The database file is damaged: `SQLITE_CORRUPT` or `SQLITE_NOTADB`. No row of it can
@@ -30,17 +30,17 @@ public struct CacheError: Error, Equatable, Sendable, CustomStringConvertible {
         case codec
     }
 
-    public let kind: Kind
+    package let kind: Kind
     /// SQLite's extended result code, when SQLite failed (https://www.sqlite.org/rescode.html).
-    public let resultCode: Int32?
+    package let resultCode: Int32?
     /// SQLite's message (`sqlite3_errmsg`), or the whole description for other failures.
-    public let message: String
+    package let message: String
     /// The statement that failed, when there was one.
-    public let sql: String?
+    package let sql: String?
     /// One line, as the wrapped error wrote it.
-    public let description: String
+    package let description: String
 
-    public init(kind: Kind, message: String, resultCode: Int32? = nil, sql: String? = nil, description: String? = nil) {
+    package init(kind: Kind, message: String, resultCode: Int32? = nil, sql: String? = nil, description: String? = nil) {
         self.kind = kind
         self.message = message
         self.resultCode = resultCode
@@ -50,7 +50,7 @@ public struct CacheError: Error, Equatable, Sendable, CustomStringConvertible {
 
     /// `error` as a `CacheError`: itself if it is one; SQLite's error with its code, message
     /// and SQL; any other with its description.
-    public init(_ error: any Error) {
+    package init(_ error: any Error) {
         switch error {
         case let error as CacheError:
             self = error
@@ -73,7 +73,7 @@ public struct CacheError: Error, Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Runs `body`, rethrowing what it throws as a `CacheError` (the public methods' bodies
+    /// Runs `body`, rethrowing what it throws as a `CacheError` (the package methods' bodies
     /// call SQLiteSupport, whose functions throw `SQLiteError`). Costs nothing unless it throws.
     @inline(__always)
     static func wrapping<Result>(_ body: () throws -> Result) throws(CacheError) -> Result {
@@ -89,12 +89,12 @@ extension CacheStore {
     /// Whether `error` says the database file itself is damaged (`CacheError.Kind.damagedFile`:
     /// `SQLITE_CORRUPT` or `SQLITE_NOTADB`, in any extended form). Rows cannot be read, so
     /// nothing short of starting afresh (`removeDatabaseFiles`) mends it.
-    public static func isDamagedFile(_ error: any Error) -> Bool {
+    package static func isDamagedFile(_ error: any Error) -> Bool {
         CacheError(error).kind == .damagedFile
     }
 
     /// Whether `error` is SQLite saying the disk is full (`SQLITE_FULL`).
-    public static func isDiskFull(_ error: any Error) -> Bool {
+    package static func isDiskFull(_ error: any Error) -> Bool {
         CacheError(error).kind == .diskFull
     }
 }

@@ -1,10 +1,10 @@
 import SQLiteSupport
 
 /// The cache database's schema: the migrations embedded from migrations/ (DESIGN.md, "Storage").
-public enum CacheSchema {
+package enum CacheSchema {
     /// Every migration, in version order; `migrate(_:_:)` applies the ones a database lacks.
-    public static let migrations = embeddedMigrations
+    package static let migrations = embeddedMigrations
 
     /// The version a fully migrated cache records in `PRAGMA user_version`.
-    public static var latestVersion: Int { migrations.last?.version ?? 0 }
+    package static var latestVersion: Int { migrations.last?.version ?? 0 }
 }

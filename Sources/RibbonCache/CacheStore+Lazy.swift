@@ -3,7 +3,7 @@ import RibbonSystem
 import SQLiteSupport
 
 extension CacheStore {
-    public enum LazyLoaded {
+    package enum LazyLoaded {
         case miss
         /// The row was stored before images were chunked: load it whole (`load(decode:)`).
         case wholeOnly
@@ -16,11 +16,11 @@ extension CacheStore {
         case bad(String)
     }
 
-    public struct WarmCode {
-        public var functionIds: [UInt32] = []
-        public var rows: [MachineCodeRow] = []
-        public var bad = 0
-        public var jitMicroseconds: Int64 = 0
+    package struct WarmCode {
+        package var functionIds: [UInt32] = []
+        package var rows: [MachineCodeRow] = []
+        package var bad = 0
+        package var jitMicroseconds: Int64 = 0
     }
 
     /// Stored images (LZ4 frames) up to this size come with the lookup's row: a program of a
@@ -35,7 +35,7 @@ extension CacheStore {
     /// function's is fetched when the function is placed, so a warm run reads the machine code
     /// of the functions it runs, not of the 50,000 that `build --jit` compiled). Writes nothing.
     /// With `warmCode`, the machine code of the functions warm runs loaded before is read too.
-    public func loadLazily(key: SHA256Digest, jitIdentity: String, warmCode: Set<String>? = nil) throws(CacheError) -> LazyLoaded {
+    package func loadLazily(key: SHA256Digest, jitIdentity: String, warmCode: Set<String>? = nil) throws(CacheError) -> LazyLoaded {
         return try CacheError.wrapping {
             var clock = PhaseClock()
             defer { lastLoadPhases = clock.phases }
@@ -109,7 +109,7 @@ extension CacheStore {
     /// the blobs stored for it, the best one whose CPU features the host has (read,
     /// decompressed and hash-checked: `MachineCodeChoice`). `bad` counts blobs that failed
     /// their checks; `jitMicroseconds` is the JIT time the chosen blob saves.
-    public func machineCode(
+    package func machineCode(
         key: SHA256Digest, functionId: UInt32, jitIdentity: String, hostFeatures: Set<String>
     ) throws(CacheError) -> (row: MachineCodeRow?, bad: Int, jitMicroseconds: Int64) {
         return try CacheError.wrapping {

@@ -9,20 +9,20 @@ import SQLiteSupport
 /// decompressed, decoded and hash-checked (`load(decode:)`). The warm path of a chunked image
 /// is `CacheStore+Lazy.swift`; reads shared by a program's lookups, `CacheStore+SharedRead.swift`.
 extension CacheStore {
-    public struct MachineCodeRow: Sendable, Equatable {
-        public var functionId: UInt32
-        public var features: Set<String>
+    package struct MachineCodeRow: Sendable, Equatable {
+        package var functionId: UInt32
+        package var features: Set<String>
         /// The uncompressed, hash-checked blob.
-        public var blob: [UInt8]
+        package var blob: [UInt8]
 
-        public init(functionId: UInt32, features: Set<String>, blob: [UInt8]) {
+        package init(functionId: UInt32, features: Set<String>, blob: [UInt8]) {
             self.functionId = functionId
             self.features = features
             self.blob = blob
         }
     }
 
-    public enum LoadResult: Equatable {
+    package enum LoadResult: Equatable {
         case miss
         /// The image, and for each function the best blob whose features the host has.
         case hit(image: [UInt8], machineCode: [MachineCodeRow], badMachineCode: Int)
@@ -32,7 +32,7 @@ extension CacheStore {
 
     /// `load` that also records the hit (tests and tools; a run uses `load(decode:)` and
     /// records the hit off the critical path).
-    public func load(key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>) throws(CacheError) -> LoadResult {
+    package func load(key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>) throws(CacheError) -> LoadResult {
         return try CacheError.wrapping {
             switch try load(key: key, jitIdentity: jitIdentity, hostFeatures: hostFeatures, decode: { $0 }) {
             case .miss: return .miss
@@ -44,7 +44,7 @@ extension CacheStore {
         }
     }
 
-    public enum Loaded<Unit> {
+    package enum Loaded<Unit> {
         case miss
         /// The decoded unit (its image's hash checked), each function's best blob, the number
         /// of blobs that failed their checks, and the compile and JIT time this hit saves.
@@ -59,7 +59,7 @@ extension CacheStore {
     /// second thread; the decoded value is returned only if the hash matches (`decode` must
     /// therefore be safe on any bytes, as the unit loader is). A hash, decompression or decode
     /// failure is `.bad`. Counters and the unit's last use are not touched: see `recordHit`.
-    public func load<Unit>(
+    package func load<Unit>(
         key: SHA256Digest, jitIdentity: String, hostFeatures: Set<String>,
         decode: ([UInt8]) throws -> Unit
     ) throws(CacheError) -> Loaded<Unit> {

@@ -10,14 +10,14 @@ extension CacheStore {
     // MARK: Size bound
 
     /// Default bound on the cache's size (DESIGN.md, "Storage"); `RIBBON_CACHE_MAX_SIZE` overrides.
-    public static let defaultMaxBytes: Int64 = 1 << 30
+    package static let defaultMaxBytes: Int64 = 1 << 30
 
     /// Deletes least-recently-used units (with their machine code) until the entries take at
     /// most `maxBytes` (`entryBytes`), down to 90% of it so that the stores after do not evict
     /// again at once. The unit `keeping` (the one just stored) is never evicted. Returns the
     /// number of units evicted.
     @discardableResult
-    public func evict(toFit maxBytes: Int64, keeping: SHA256Digest? = nil) throws(CacheError) -> Int {
+    package func evict(toFit maxBytes: Int64, keeping: SHA256Digest? = nil) throws(CacheError) -> Int {
         return try CacheError.wrapping {
             try evict(toFit: maxBytes, keepingAll: keeping.map { [$0] } ?? [])
         }
@@ -27,7 +27,7 @@ extension CacheStore {
     /// stored are never evicted, whatever their number (the others go, least recently used
     /// first, down to 90% of `maxBytes`). Returns the number of units evicted.
     @discardableResult
-    public func evict(toFit maxBytes: Int64, keepingAll keeping: [SHA256Digest]) throws(CacheError) -> Int {
+    package func evict(toFit maxBytes: Int64, keepingAll keeping: [SHA256Digest]) throws(CacheError) -> Int {
         return try CacheError.wrapping {
             let used = try entryBytes()
             guard used > maxBytes else { return 0 }
@@ -69,7 +69,7 @@ extension CacheStore {
     }
 
     /// Deletes units with their machine code, in one transaction.
-    public func deleteUnits(_ keys: [[UInt8]]) throws(CacheError) {
+    package func deleteUnits(_ keys: [[UInt8]]) throws(CacheError) {
         try CacheError.wrapping {
             guard !keys.isEmpty else { return }
             try db.transaction { try delete(units: keys) }
@@ -78,7 +78,7 @@ extension CacheStore {
     }
 
     /// Deletes single machine-code rows (their unit stays), in one transaction.
-    public func deleteMachineCode(_ rows: [StoredMachineCode]) throws(CacheError) {
+    package func deleteMachineCode(_ rows: [StoredMachineCode]) throws(CacheError) {
         try CacheError.wrapping {
             guard !rows.isEmpty else { return }
             try db.transaction {
@@ -99,7 +99,7 @@ extension CacheStore {
     /// Gives the file's free pages back: moves the write-ahead log into the database, rebuilds
     /// it without free pages (`VACUUM`), and truncates the log again (VACUUM writes through it).
     /// A reader in another process may keep the log from being truncated; that is not an error.
-    public func compact() throws(CacheError) {
+    package func compact() throws(CacheError) {
         try CacheError.wrapping {
             checkpoint()
             // VACUUM copies the whole database into a temporary one: a file, not memory.
@@ -113,7 +113,7 @@ extension CacheStore {
     // MARK: Garbage collection
 
     /// Why `collectGarbage` removed a unit.
-    public enum RemovalReason: String, Sendable, Equatable {
+    package enum RemovalReason: String, Sendable, Equatable {
         /// Written by another `ribbon` build: no run of this one can read it.
         case otherBuild = "other-build"
         /// Not used within `--older-than`.
@@ -122,12 +122,12 @@ extension CacheStore {
         case size
     }
 
-    public struct GarbageReport: Sendable, Equatable {
-        public var removed: [(unit: UnitSummary, reason: RemovalReason)]
-        public var bytesBefore: Int64
-        public var bytesAfter: Int64
+    package struct GarbageReport: Sendable, Equatable {
+        package var removed: [(unit: UnitSummary, reason: RemovalReason)]
+        package var bytesBefore: Int64
+        package var bytesAfter: Int64
 
-        public static func == (a: GarbageReport, b: GarbageReport) -> Bool {
+        package static func == (a: GarbageReport, b: GarbageReport) -> Bool {
             a.bytesBefore == b.bytesBefore && a.bytesAfter == b.bytesAfter
                 && a.removed.map(\.unit) == b.removed.map(\.unit) && a.removed.map(\.reason) == b.removed.map(\.reason)
         }
@@ -141,7 +141,7 @@ extension CacheStore {
     /// may have left it long); if the deletion still cannot be written, the units to keep are
     /// copied into memory and written back into the emptied file (`rebuild(keeping:)`). The
     /// hit log cannot be folded then either: last uses are those folded before.
-    public func collectGarbage(currentBuild: String, unusedSince: Int64?, maxBytes: Int64?) throws(CacheError) -> GarbageReport {
+    package func collectGarbage(currentBuild: String, unusedSince: Int64?, maxBytes: Int64?) throws(CacheError) -> GarbageReport {
         return try CacheError.wrapping {
             let before = bytesOnDisk
             checkpoint()
@@ -194,14 +194,14 @@ extension CacheStore {
     }
 
     /// What `clear` removed.
-    public struct ClearReport: Sendable, Equatable {
-        public var units = 0
-        public var machineCodeBlobs = 0
-        public var sourceDigests = 0
-        public var bytesBefore: Int64 = 0
-        public var bytesAfter: Int64 = 0
+    package struct ClearReport: Sendable, Equatable {
+        package var units = 0
+        package var machineCodeBlobs = 0
+        package var sourceDigests = 0
+        package var bytesBefore: Int64 = 0
+        package var bytesAfter: Int64 = 0
 
-        public init() {}
+        package init() {}
     }
 
     /// `ribbon cache clear`: every unit, blob, counter and source digest, then compacts.
@@ -209,7 +209,7 @@ extension CacheStore {
     /// On a disk too full for SQLite to write the deletion (or the compacted copy), the files
     /// are emptied in place instead (`Database.truncateToEmpty`, under SQLite's exclusive
     /// lock), with the hit logs; this closes the store.
-    public func clear() throws(CacheError) -> ClearReport {
+    package func clear() throws(CacheError) -> ClearReport {
         return try CacheError.wrapping {
             var report = ClearReport()
             report.bytesBefore = bytesOnDisk
@@ -245,7 +245,7 @@ extension CacheStore {
     /// and hit log (`cache clear` of a file SQLite cannot read; the next run creates a new one).
     /// Returns the bytes the files took.
     @discardableResult
-    public static func removeDatabaseFiles(in directory: String) -> Int64 {
+    package static func removeDatabaseFiles(in directory: String) -> Int64 {
         let path = databasePath(in: directory)
         let sizes = fileBytes(databasePath: path)
         for suffix in ["", "-wal", "-shm"] { unlink(path + suffix) }

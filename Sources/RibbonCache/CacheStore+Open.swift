@@ -74,7 +74,7 @@ extension CacheStore {
     }
 
     /// The database file a cache in `directory` uses.
-    public static func databasePath(in directory: String) -> String {
+    package static func databasePath(in directory: String) -> String {
         directory + "/" + CacheDirectory.databaseName
     }
 
@@ -82,7 +82,7 @@ extension CacheStore {
     /// nil when there is none, so that commands that only read (or that have nothing to
     /// remove) never create a cache. `ribbon cache` commands pass
     /// `maintenanceBusyTimeoutMilliseconds`.
-    public static func openExisting(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws(CacheError) -> CacheStore? {
+    package static func openExisting(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws(CacheError) -> CacheStore? {
         return try CacheError.wrapping {
             // lstat: a symbolic link counts as present, and `init` then refuses it.
             guard FileSystem.exists(databasePath(in: directory)) else { return nil }
@@ -95,5 +95,5 @@ extension CacheStore {
     /// go on to, and in a storm of writers 5 s was not always enough for its turn (2 % of
     /// them failed with "database is locked"). No writer holds the lock for long: a store
     /// is one transaction, and no checkpoint waits for readers while holding it.
-    public static let maintenanceBusyTimeoutMilliseconds: Int32 = 60_000
+    package static let maintenanceBusyTimeoutMilliseconds: Int32 = 60_000
 }

@@ -6,12 +6,12 @@ import SQLiteSupport
 /// summaries (`CacheStore+Queries.swift`) because these read and check every payload byte.
 extension CacheStore {
     /// An image or blob after decompression and the SHA-256 check.
-    public enum Payload: Sendable, Equatable {
+    package enum Payload: Sendable, Equatable {
         case intact([UInt8])
         /// What failed: the LZ4 error, or the hash.
         case damaged(String)
 
-        public var bytes: [UInt8]? {
+        package var bytes: [UInt8]? {
             if case .intact(let bytes) = self { return bytes }
             return nil
         }
@@ -38,7 +38,7 @@ extension CacheStore {
     }
 
     /// The unit's image, decompressed and hash-checked; nil when no unit has this key.
-    public func image(key: [UInt8]) throws(CacheError) -> Payload? {
+    package func image(key: [UInt8]) throws(CacheError) -> Payload? {
         return try CacheError.wrapping {
             let query = try db.statement("SELECT image, image_size, image_sha256, image_chunks FROM units WHERE key = ?1")
             try query.bind(key, at: 1)
@@ -52,18 +52,18 @@ extension CacheStore {
     }
 
     /// One machine-code row: its primary key, what it records, and its checked blob.
-    public struct StoredMachineCode: Sendable, Equatable {
-        public var unitKey: [UInt8]
-        public var functionId: UInt32
-        public var jitIdentity: String
+    package struct StoredMachineCode: Sendable, Equatable {
+        package var unitKey: [UInt8]
+        package var functionId: UInt32
+        package var jitIdentity: String
         /// The `features` column as stored (comma-separated, sorted; "" for the baseline).
-        public var featuresText: String
-        public var compressedBytes: Int64
-        public var size: Int64
-        public var jitMicroseconds: Int64
-        public var payload: Payload
+        package var featuresText: String
+        package var compressedBytes: Int64
+        package var size: Int64
+        package var jitMicroseconds: Int64
+        package var payload: Payload
 
-        public var features: Set<String> { Set(featuresText.split(separator: ",").map(String.init)) }
+        package var features: Set<String> { Set(featuresText.split(separator: ",").map(String.init)) }
     }
 
     private func machineCodeRows(where condition: String, bind: (Statement) throws -> Void) throws -> [StoredMachineCode] {
@@ -89,7 +89,7 @@ extension CacheStore {
     }
 
     /// Every machine-code row of a unit (all JIT identities and feature sets), checked.
-    public func machineCode(unitKey: [UInt8]) throws(CacheError) -> [StoredMachineCode] {
+    package func machineCode(unitKey: [UInt8]) throws(CacheError) -> [StoredMachineCode] {
         return try CacheError.wrapping {
             try machineCodeRows(where: "WHERE unit_key = ?1", bind: { try $0.bind(unitKey, at: 1) })
         }
@@ -97,7 +97,7 @@ extension CacheStore {
 
     /// Machine code whose unit is not stored (the schema's cascade should make this empty;
     /// `verify` reports any as bad).
-    public func orphanedMachineCode() throws(CacheError) -> [StoredMachineCode] {
+    package func orphanedMachineCode() throws(CacheError) -> [StoredMachineCode] {
         return try CacheError.wrapping {
             try machineCodeRows(where: "WHERE unit_key NOT IN (SELECT key FROM units)", bind: { _ in })
         }
@@ -106,7 +106,7 @@ extension CacheStore {
     /// SQLite's own check of the file's structure (`PRAGMA quick_check`: pages, records and
     /// free lists, in time linear in the file, without `integrity_check`'s index cross-check):
     /// empty when sound, else its messages.
-    public func integrityProblems() throws(CacheError) -> [String] {
+    package func integrityProblems() throws(CacheError) -> [String] {
         return try CacheError.wrapping {
             let query = try db.statement("PRAGMA quick_check")
             defer { query.reset() }

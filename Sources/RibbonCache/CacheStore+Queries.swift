@@ -14,44 +14,44 @@ extension CacheStore {
     // MARK: Statistics
 
     /// The numbers `ribbon cache stats` prints.
-    public struct Statistics: Sendable, Equatable {
-        public var units = 0
-        public var machineCodeBlobs = 0
+    package struct Statistics: Sendable, Equatable {
+        package var units = 0
+        package var machineCodeBlobs = 0
         /// Units whose `ribbon_build` is not the one asked about (no run of this build reads them).
-        public var unitsOfOtherBuilds = 0
-        public var sourceDigests = 0
-        public var hits: Int64 = 0
-        public var misses: Int64 = 0
+        package var unitsOfOtherBuilds = 0
+        package var sourceDigests = 0
+        package var hits: Int64 = 0
+        package var misses: Int64 = 0
         /// Parse, compile and JIT time that hits skipped (the `saved_us` counter).
-        public var savedMicroseconds: Int64 = 0
+        package var savedMicroseconds: Int64 = 0
         /// What the stored entries cost to make: the sum of `compile_us` and of `jit_us`.
-        public var storedCompileMicroseconds: Int64 = 0
-        public var storedJITMicroseconds: Int64 = 0
+        package var storedCompileMicroseconds: Int64 = 0
+        package var storedJITMicroseconds: Int64 = 0
         /// LZ4 frames of images and blobs as stored.
-        public var compressedBytes: Int64 = 0
+        package var compressedBytes: Int64 = 0
         /// `image_size` plus `blob_size`: the same bytes uncompressed.
-        public var uncompressedBytes: Int64 = 0
-        public var databaseFileBytes: Int64 = 0
-        public var walFileBytes: Int64 = 0
+        package var uncompressedBytes: Int64 = 0
+        package var databaseFileBytes: Int64 = 0
+        package var walFileBytes: Int64 = 0
 
-        public init() {}
+        package init() {}
 
-        public var bytesOnDisk: Int64 { databaseFileBytes + walFileBytes }
+        package var bytesOnDisk: Int64 { databaseFileBytes + walFileBytes }
         /// Hits over lookups; nil before the first lookup.
-        public var hitRate: Double? {
+        package var hitRate: Double? {
             // In Double: counters saturate at 2⁶³−1, where `hits + misses` would trap.
             let lookups = Double(hits) + Double(misses)
             return lookups > 0 ? Double(hits) / lookups : nil
         }
         /// Uncompressed over compressed bytes; nil for an empty cache.
-        public var compressionRatio: Double? {
+        package var compressionRatio: Double? {
             compressedBytes > 0 ? Double(uncompressedBytes) / Double(compressedBytes) : nil
         }
     }
 
     /// Counts, sizes and counters in one snapshot. `currentBuild` is the running executable's
     /// build (`CacheKeys.ribbonBuild`), to count the units no run of it can read.
-    public func statistics(currentBuild: String) throws(CacheError) -> Statistics {
+    package func statistics(currentBuild: String) throws(CacheError) -> Statistics {
         return try CacheError.wrapping {
             var s = Statistics()
             try foldHitLog()
@@ -88,7 +88,7 @@ extension CacheStore {
     }
 
     /// The value of every counter (absent ones are 0).
-    public func counters() throws(CacheError) -> [String: Int64] {
+    package func counters() throws(CacheError) -> [String: Int64] {
         return try CacheError.wrapping {
             try writing { try foldHits() }
             return try storedCounters()
@@ -121,7 +121,7 @@ extension CacheStore {
     // MARK: Sizes
 
     /// Bytes of the database in use: its pages less the free ones.
-    public func bytesInUse() throws(CacheError) -> Int64 {
+    package func bytesInUse() throws(CacheError) -> Int64 {
         return try CacheError.wrapping {
             func pragma(_ name: String) throws -> Int64 {
                 let q = try db.statement("PRAGMA \(name)")
@@ -135,7 +135,7 @@ extension CacheStore {
     /// Bytes the entries take: every unit image and machine-code blob as stored (compressed),
     /// plus a small allowance per row. What the size bound counts (the database file also
     /// holds indexes and free pages: `bytesInUse`).
-    public func entryBytes() throws(CacheError) -> Int64 {
+    package func entryBytes() throws(CacheError) -> Int64 {
         return try CacheError.wrapping {
             let q = try db.statement(
                 """
@@ -148,12 +148,12 @@ extension CacheStore {
     }
 
     /// Sizes of the database file and its write-ahead log (0 for a file that does not exist).
-    public static func fileBytes(databasePath: String) -> (database: Int64, wal: Int64) {
+    package static func fileBytes(databasePath: String) -> (database: Int64, wal: Int64) {
         (FileSystem.size(databasePath), FileSystem.size(databasePath + "-wal"))
     }
 
     /// Bytes the cache takes on disk: the database and its write-ahead log.
-    public var bytesOnDisk: Int64 {
+    package var bytesOnDisk: Int64 {
         let sizes = Self.fileBytes(databasePath: databasePath)
         return sizes.database + sizes.wal
     }
@@ -161,35 +161,35 @@ extension CacheStore {
     // MARK: Units
 
     /// One unit row with the totals of its machine code, without the payloads.
-    public struct UnitSummary: Sendable, Equatable {
-        public var key: [UInt8]
-        public var sourcePath: String
-        public var ribbonBuild: String
+    package struct UnitSummary: Sendable, Equatable {
+        package var key: [UInt8]
+        package var sourcePath: String
+        package var ribbonBuild: String
         /// "name<TAB>value" lines (`UnitKeyFactors.storedText`); empty for rows stored before
         /// schema 2.
-        public var factors: String
+        package var factors: String
         /// The LZ4 frame's length, and the image's uncompressed size.
-        public var imageBytes: Int64
-        public var imageSize: Int64
-        public var machineCodeBlobs: Int
-        public var machineCodeBytes: Int64
-        public var machineCodeSize: Int64
-        public var compileMicroseconds: Int64
-        public var jitMicroseconds: Int64
+        package var imageBytes: Int64
+        package var imageSize: Int64
+        package var machineCodeBlobs: Int
+        package var machineCodeBytes: Int64
+        package var machineCodeSize: Int64
+        package var compileMicroseconds: Int64
+        package var jitMicroseconds: Int64
         /// Unix seconds.
-        public var createdAt: Int64
-        public var lastUsedAt: Int64
+        package var createdAt: Int64
+        package var lastUsedAt: Int64
 
         /// What the entry takes in the database: its image and blobs, compressed.
-        public var storedBytes: Int64 { imageBytes + machineCodeBytes }
-        public var uncompressedBytes: Int64 { imageSize + machineCodeSize }
-        public var keyHex: String { Hex.encode(key) }
+        package var storedBytes: Int64 { imageBytes + machineCodeBytes }
+        package var uncompressedBytes: Int64 { imageSize + machineCodeSize }
+        package var keyHex: String { Hex.encode(key) }
         /// The first 12 hex digits: what `cache ls` prints and `cache show` accepts.
-        public var shortKey: String { String(keyHex.prefix(12)) }
+        package var shortKey: String { String(keyHex.prefix(12)) }
     }
 
     /// Orders of `cache ls --sort`.
-    public enum UnitOrder: String, CaseIterable, Sendable {
+    package enum UnitOrder: String, CaseIterable, Sendable {
         /// Most recently used first.
         case lastUsed = "last-used"
         /// Largest (compressed image and blobs) first.
@@ -225,7 +225,7 @@ extension CacheStore {
     }
 
     /// Every unit, in `order` (ties broken by key, so the listing is stable).
-    public func units(orderedBy order: UnitOrder = .lastUsed) throws(CacheError) -> [UnitSummary] {
+    package func units(orderedBy order: UnitOrder = .lastUsed) throws(CacheError) -> [UnitSummary] {
         return try CacheError.wrapping {
             let all = try summaries(where: "")
             return all.sorted { a, b in
@@ -241,14 +241,14 @@ extension CacheStore {
     }
 
     /// The unit with this key, if stored.
-    public func unit(key: [UInt8]) throws(CacheError) -> UnitSummary? {
+    package func unit(key: [UInt8]) throws(CacheError) -> UnitSummary? {
         return try CacheError.wrapping {
             try summaries(where: "WHERE u.key = ?1", bind: { try $0.bind(key, at: 1) }).first
         }
     }
 
     /// Units whose key starts with `prefix` (hex digits, any case).
-    public func units(keyPrefix prefix: String) throws(CacheError) -> [UnitSummary] {
+    package func units(keyPrefix prefix: String) throws(CacheError) -> [UnitSummary] {
         return try CacheError.wrapping {
             try summaries(where: "WHERE substr(hex(u.key), 1, ?2) = ?1") {
                 try $0.bind(prefix.uppercased(), at: 1)
@@ -259,7 +259,7 @@ extension CacheStore {
 
     /// Units stored for this source path (absolute, as `run` stores it), the most recently
     /// used first.
-    public func units(sourcePath: String) throws(CacheError) -> [UnitSummary] {
+    package func units(sourcePath: String) throws(CacheError) -> [UnitSummary] {
         return try CacheError.wrapping {
             try summaries(where: "WHERE u.source_path = ?1", bind: { try $0.bind(sourcePath, at: 1) })
                 .sorted { ($0.lastUsedAt, $0.createdAt) > ($1.lastUsedAt, $1.createdAt) }
@@ -268,7 +268,7 @@ extension CacheStore {
 
     /// Units whose source path ends with `/suffix` (`cache show fib.rib`), the most recently
     /// used first.
-    public func units(sourcePathSuffix suffix: String) throws(CacheError) -> [UnitSummary] {
+    package func units(sourcePathSuffix suffix: String) throws(CacheError) -> [UnitSummary] {
         return try CacheError.wrapping {
             try summaries(where: "WHERE substr(u.source_path, -?2) = ?1") {
                 try $0.bind("/" + suffix, at: 1)

@@ -5,7 +5,7 @@ extension CacheStore {
     /// Opens a read transaction that the reads after it share (`readingShared` inside it
     /// opens none of its own), until `endSharedRead`. Nothing may write meanwhile; keep it
     /// short: an open reader holds back other processes' checkpoints. No-op if one is open.
-    public func beginSharedRead() throws(CacheError) {
+    package func beginSharedRead() throws(CacheError) {
         try CacheError.wrapping {
             guard !db.isInTransaction else { return }
             try db.statement("BEGIN").run()
@@ -13,7 +13,7 @@ extension CacheStore {
     }
 
     /// Ends the transaction `beginSharedRead` opened (if it is still open).
-    public func endSharedRead() {
+    package func endSharedRead() {
         guard db.isInTransaction else { return }
         if (try? db.statement("COMMIT").run()) == nil, db.isInTransaction {
             _ = try? db.statement("ROLLBACK").run()
@@ -21,7 +21,7 @@ extension CacheStore {
     }
 
     /// `reading(body)`, or `body` alone inside a shared read (`beginSharedRead`).
-    public func readingShared<Result>(_ body: () throws -> Result) throws -> Result {
+    package func readingShared<Result>(_ body: () throws -> Result) throws -> Result {
         if db.isInTransaction { return try body() }
         return try reading(body)
     }

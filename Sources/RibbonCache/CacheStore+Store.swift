@@ -12,13 +12,13 @@ import SQLiteSupport
 /// `wal_checkpoint(TRUNCATE)` (another `fdatasync`, an `ftruncate`); stored one by one, the
 /// units of a program of 1,000 files took 3,000 `fdatasync`s and 35 times the uncached run.
 extension CacheStore {
-    public struct MachineCodeEntry: Sendable {
-        public var functionId: UInt32
-        public var features: Set<String>
-        public var blob: [UInt8]
-        public var jitMicroseconds: Int
+    package struct MachineCodeEntry: Sendable {
+        package var functionId: UInt32
+        package var features: Set<String>
+        package var blob: [UInt8]
+        package var jitMicroseconds: Int
 
-        public init(functionId: UInt32, features: Set<String>, blob: [UInt8], jitMicroseconds: Int) {
+        package init(functionId: UInt32, features: Set<String>, blob: [UInt8], jitMicroseconds: Int) {
             self.functionId = functionId
             self.features = features
             self.blob = blob
@@ -34,7 +34,7 @@ extension CacheStore {
     /// remember, are written in the same transaction, so that a run waits for the write lock at
     /// most once. `warmRanges`: what of the image the run used, which warm runs then read first
     /// (`ImageChunks.encode`). `store(units:…)` with one unit: a run stores all its units at once.
-    public func store(
+    package func store(
         key: SHA256Digest, sourcePath: String, image: [UInt8]?, compileMicroseconds: Int, ribbonBuild: String,
         jitIdentity: String, machineCode: [MachineCodeEntry], factors: String = "", maxBytes: Int64? = nil,
         countMiss: Bool = false, sourceDigests: [SourceDigestRecord] = [], warmRanges: [Range<Int>] = []
@@ -50,23 +50,23 @@ extension CacheStore {
     }
 
     /// One unit to store with `store(units:…)`.
-    public struct UnitToStore: Sendable {
-        public var key: SHA256Digest
+    package struct UnitToStore: Sendable {
+        package var key: SHA256Digest
         /// Recorded in the row (`cache ls`, `key --explain`): absolute.
-        public var sourcePath: String
+        package var sourcePath: String
         /// The image compiled in this run; nil when the unit came from the cache and only
         /// machine code is new (then nothing is stored if the unit has been evicted meanwhile).
-        public var image: [UInt8]?
-        public var compileMicroseconds: Int
-        public var machineCode: [MachineCodeEntry]
+        package var image: [UInt8]?
+        package var compileMicroseconds: Int
+        package var machineCode: [MachineCodeEntry]
         /// `UnitKeyFactors.storedText`.
-        public var factors: String
+        package var factors: String
         /// Whether the store counts a miss (`cache stats`).
-        public var countsMiss: Bool
+        package var countsMiss: Bool
         /// What of the image the run used (`ImageChunks.encode`).
-        public var warmRanges: [Range<Int>]
+        package var warmRanges: [Range<Int>]
 
-        public init(
+        package init(
             key: SHA256Digest, sourcePath: String, image: [UInt8]?, compileMicroseconds: Int,
             machineCode: [MachineCodeEntry], factors: String = "", countsMiss: Bool = false,
             warmRanges: [Range<Int>] = []
@@ -87,7 +87,7 @@ extension CacheStore {
     /// Afterwards, when the cache holds more than `maxBytes`, least recently used units other
     /// than these are evicted (`evict(toFit:keepingAll:)`), then the WAL is emptied once.
     /// Compression and hashing happen before the write lock is taken.
-    public func store(
+    package func store(
         units: [UnitToStore], ribbonBuild: String, jitIdentity: String, maxBytes: Int64? = nil,
         sourceDigests: [SourceDigestRecord] = []
     ) throws(CacheError) {
@@ -169,7 +169,7 @@ extension CacheStore {
 
     /// Adds to the named counters (`cache stats`: hits, misses, saved_us) in a transaction of
     /// its own.
-    public func count(_ increments: [String: Int64]) throws(CacheError) {
+    package func count(_ increments: [String: Int64]) throws(CacheError) {
         try CacheError.wrapping {
             try db.transaction { try addToCounters(increments) }
         }
@@ -197,7 +197,7 @@ extension CacheStore {
     /// for another process's write lock (throws `SQLITE_BUSY` at once): the source digests it
     /// took, and per unit the Ids of the functions whose machine code warm runs load
     /// (`warm_code`, written only for units still stored). Both only spare later runs work.
-    public func recordUnlessBusy(
+    package func recordUnlessBusy(
         digests: [SourceDigestRecord], warmCode: [(key: SHA256Digest, functionIds: [UInt32])], jitIdentity: String
     ) throws(CacheError) {
         try CacheError.wrapping {

@@ -14,13 +14,13 @@ import SQLiteSupport
 /// This file holds the store's state; what it does is in one file per concern: opening and
 /// trust (`+Open`), lookups (`+Load`, `+Lazy`, `+SharedRead`), writes (`+Store`), what the
 /// `cache` commands read (`+Queries`, `+Payloads`) and change (`+Maintenance`), source digests
-/// (`SourceDigests.swift`) and hits (`HitLog.swift`). Every public method throws `CacheError`.
-public final class CacheStore {
-    public let directory: String
-    public let databasePath: String
+/// (`SourceDigests.swift`) and hits (`HitLog.swift`). Every package method throws `CacheError`.
+package final class CacheStore {
+    package let directory: String
+    package let databasePath: String
     let db: Database
     /// One line each, for the warning the driver prints (e.g. a newer database moved aside).
-    public private(set) var warnings: [String] = []
+    package private(set) var warnings: [String] = []
     /// Hit logs folded into the open transaction, deleted when it commits (`writing`).
     var foldedHitLogs: [String] = []
     /// The file system's clock, read before the first source this store did not know (see
@@ -31,16 +31,16 @@ public final class CacheStore {
     /// size query), read (SQLite bringing the row), decompress, decode (verify and relocate),
     /// hash (what the image's SHA-256 took beyond decoding, on the second thread), and
     /// machine_code (blobs: read, decompress, hash).
-    public internal(set) var lastLoadPhases: [(name: String, microseconds: Int)] = []
+    package internal(set) var lastLoadPhases: [(name: String, microseconds: Int)] = []
 
     /// Called with a unit image's size before it is read (a run prepares memory for a large one).
-    public var willLoad: (Int) -> Void = { _ in }
+    package var willLoad: (Int) -> Void = { _ in }
 
     /// Opens (creating if needed) the cache in `directory` after the trust checks of
     /// `CacheDirectory`. A database written by a newer `ribbon` is moved aside and recreated.
     /// With `replacingDamaged` (a run), a file that is not a database any more is moved aside
     /// and a new cache started; without (`ribbon cache` commands) it is an error.
-    public init(directory: String, busyTimeoutMilliseconds: Int32 = 5000, replacingDamaged: Bool = false) throws(CacheError) {
+    package init(directory: String, busyTimeoutMilliseconds: Int32 = 5000, replacingDamaged: Bool = false) throws(CacheError) {
         self.directory = directory
         let opened = try CacheError.wrapping {
             try Self.open(
@@ -56,7 +56,7 @@ public final class CacheStore {
     /// once (a warm run's lookup and decode: a dozen reads).
     /// What `body` throws is rethrown as it is; a failure of the transaction itself is a
     /// `CacheError`.
-    public func reading<Result>(_ body: () throws -> Result) throws -> Result {
+    package func reading<Result>(_ body: () throws -> Result) throws -> Result {
         var bodyError: (any Error)? = nil
         do {
             return try db.reading {
@@ -76,7 +76,7 @@ public final class CacheStore {
     /// (`Database.checkpointWithoutWaiting`): a reader only postpones it to the next writer,
     /// and no writer waits behind it. Returns whether the WAL is now empty.
     @discardableResult
-    public func checkpoint() -> Bool {
+    package func checkpoint() -> Bool {
         db.checkpointWithoutWaiting()
     }
 }

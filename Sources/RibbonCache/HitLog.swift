@@ -274,7 +274,7 @@ enum HitLog {
 extension CacheStore {
     /// Records a hit for statistics and least-recently-used eviction, without writing to the
     /// database (see `HitLog`).
-    public func recordHit(key: SHA256Digest, savedMicroseconds: Int64) throws(CacheError) {
+    package func recordHit(key: SHA256Digest, savedMicroseconds: Int64) throws(CacheError) {
         try CacheError.wrapping {
             try HitLog.append(
                 HitLog.Record(key: key.bytes, time: Int64(time(nil)), savedMicroseconds: savedMicroseconds),
@@ -283,7 +283,7 @@ extension CacheStore {
     }
 
     /// `recordHit` for each hit, with one write to the log.
-    public func recordHits(_ hits: [(key: SHA256Digest, savedMicroseconds: Int64)]) throws(CacheError) {
+    package func recordHits(_ hits: [(key: SHA256Digest, savedMicroseconds: Int64)]) throws(CacheError) {
         try CacheError.wrapping {
             let now = Int64(time(nil))
             try HitLog.append(
@@ -294,16 +294,16 @@ extension CacheStore {
 
     /// The bytes `recordHit` appends for a hit at `time` (fuzzing: inputs made of whole
     /// records among damaged ones).
-    public static func hitRecord(key: SHA256Digest, time: Int64, savedMicroseconds: Int64) -> [UInt8] {
+    package static func hitRecord(key: SHA256Digest, time: Int64, savedMicroseconds: Int64) -> [UInt8] {
         HitLog.encode(HitLog.Record(key: key.bytes, time: time, savedMicroseconds: savedMicroseconds))
     }
 
     /// The hit log's file name in the cache directory.
-    public static let hitLogName = HitLog.fileName
+    package static let hitLogName = HitLog.fileName
 
     /// The name `hits.log` is taken under while it is folded; one whose process has ended is
     /// folded again by the next fold.
-    public static func takenHitLogName(pid: Int32, number: UInt64) -> String {
+    package static func takenHitLogName(pid: Int32, number: UInt64) -> String {
         HitLog.fileName + HitLog.takenInfix + "\(pid)-\(number)"
     }
 
@@ -311,7 +311,7 @@ extension CacheStore {
     /// counters and the units' last use, so that what follows sees every hit. Without a log
     /// this writes nothing; with one, it checkpoints after, so that warm runs do not read the
     /// write back from the WAL.
-    public func foldHitLog() throws(CacheError) {
+    package func foldHitLog() throws(CacheError) {
         try CacheError.wrapping {
             guard FileSystem.exists(directory + "/" + HitLog.fileName) || !HitLog.staleTaken(directory: directory).isEmpty
             else { return }

@@ -10,24 +10,24 @@ import SQLiteSupport
 /// chunks holding what it uses (`LazyUnitImage`); every frame is hash-checked before it is
 /// decompressed (the stored bytes are hashed: fewer than the chunk's, and no unchecked byte
 /// reaches the decompressor).
-public enum ImageChunks {
+package enum ImageChunks {
     /// Small, because a run touches a few functions scattered over the code: the 5,000-function
     /// benchmark program runs 44 of them, which lie in nearly every 64 KiB chunk but in about a
     /// tenth of the 4 KiB ones.
-    public static let chunkSize = 4 << 10
+    package static let chunkSize = 4 << 10
     /// Index format 2 ("…CHK2"): digests of the frames (format 1 hashed the decompressed chunks).
     static let magic: [UInt8] = Array("RIBNCHK2".utf8)
     static let entrySize = 40
 
-    public struct Entry: Sendable, Equatable {
+    package struct Entry: Sendable, Equatable {
         /// Where the chunk's frame is in `image`, and its length.
-        public var offset: Int
-        public var length: Int
+        package var offset: Int
+        package var length: Int
         /// The SHA-256 of the chunk's frame, as four words (no array per chunk: a large image
         /// has hundreds of chunks, and a warm run decodes the whole index).
         var digest: (UInt64, UInt64, UInt64, UInt64)
 
-        public var sha256: [UInt8] { withUnsafeBytes(of: digest) { Array($0) } }
+        package var sha256: [UInt8] { withUnsafeBytes(of: digest) { Array($0) } }
 
         /// Whether `bytes` hash to this chunk's digest.
         func matches(_ bytes: UnsafeRawBufferPointer) -> Bool {
@@ -39,7 +39,7 @@ public enum ImageChunks {
             }
         }
 
-        public static func == (a: Entry, b: Entry) -> Bool {
+        package static func == (a: Entry, b: Entry) -> Bool {
             a.offset == b.offset && a.length == b.length && a.digest == b.digest
         }
     }
@@ -161,10 +161,10 @@ public enum ImageChunks {
 /// with `sqlite3_blob_read`, decompressed and hash-checked first. Every fetch is a short read of
 /// its own (no transaction stays open while the program runs); if the row has changed or gone
 /// meanwhile, the hash check or the read fails and the caller falls back.
-public final class LazyUnitImage {
-    public let count: Int
+package final class LazyUnitImage {
+    package let count: Int
     /// The whole image's address range; only `ensure`d ranges hold the image's bytes.
-    public let base: UnsafeRawPointer
+    package let base: UnsafeRawPointer
     private let mapped: UnsafeMutableRawPointer
     private let mapping: UnsafeMutableRawPointer
     private let mappedSize: Int
@@ -174,10 +174,10 @@ public final class LazyUnitImage {
     private let store: CacheStore
     /// The SHA-256 of the whole image, as stored: what an image compiled afresh must match to
     /// stand in for a part that fails its checks mid-run (`LoadedUnit.fallbackImage`).
-    public let sha256: [UInt8]
+    package let sha256: [UInt8]
     /// Chunks read so far.
-    public private(set) var chunksRead = 0
-    public var chunkCount: Int { index.count }
+    package private(set) var chunksRead = 0
+    package var chunkCount: Int { index.count }
 
     init(store: CacheStore, rowid: Int64, imageSize: Int, index: ImageChunks.Index, sha256: [UInt8]) throws {
         self.store = store
@@ -234,7 +234,7 @@ public final class LazyUnitImage {
     }
 
     /// How many of the chunks that `range` touches have been read.
-    public func chunksRead(in range: Range<Int>) -> Int {
+    package func chunksRead(in range: Range<Int>) -> Int {
         guard !range.isEmpty, range.lowerBound >= 0, range.upperBound <= count else { return 0 }
         let chunkSize = ImageChunks.chunkSize
         return loaded[range.lowerBound / chunkSize...(range.upperBound - 1) / chunkSize].filter { $0 }.count
@@ -242,7 +242,7 @@ public final class LazyUnitImage {
 
     /// Makes the given chunks valid now, best effort (a chunk that cannot be read is left to
     /// `ensure` to report when it is needed): the warm set a previous run recorded.
-    public func prefetch(chunks: [Int]) {
+    package func prefetch(chunks: [Int]) {
         inOneBatch {
             for chunk in chunks where chunk < index.count && !loaded[chunk] {
                 try? ensure(ImageChunks.range(ofChunk: chunk, imageSize: count))
@@ -258,7 +258,7 @@ public final class LazyUnitImage {
     /// and SQLite keeps the value's overflow-page list between reads), opened only if `body`
     /// reads anything. Call it inside a read transaction (`CacheStore.reading`), whose snapshot
     /// the handle holds until `body` returns.
-    public func inOneBatch<Result>(_ body: () throws -> Result) rethrows -> Result {
+    package func inOneBatch<Result>(_ body: () throws -> Result) rethrows -> Result {
         guard !batching else { return try body() }
         batching = true
         defer {
@@ -285,7 +285,7 @@ public final class LazyUnitImage {
 
     /// Makes `range` of the image valid: reads, decompresses and hash-checks each chunk it
     /// touches that is not there yet. Throws if a chunk cannot be read or fails its checks.
-    public func ensure(_ range: Range<Int>) throws(CacheError) {
+    package func ensure(_ range: Range<Int>) throws(CacheError) {
         try CacheError.wrapping {
             guard !range.isEmpty else { return }
             guard range.lowerBound >= 0, range.upperBound <= count else { throw CodecError("range outside the image") }

@@ -6,14 +6,14 @@ import RibbonSystem
 
 /// What `stat` says about a source file: enough to tell that it has not changed since its
 /// digest was taken (device, inode, size, and modification and status-change times).
-public struct FileStat: Sendable, Equatable {
-    public var device: UInt64
-    public var inode: UInt64
-    public var size: Int64
-    public var mtimeNanoseconds: Int64
-    public var ctimeNanoseconds: Int64
+package struct FileStat: Sendable, Equatable {
+    package var device: UInt64
+    package var inode: UInt64
+    package var size: Int64
+    package var mtimeNanoseconds: Int64
+    package var ctimeNanoseconds: Int64
 
-    public init(device: UInt64, inode: UInt64, size: Int64, mtimeNanoseconds: Int64, ctimeNanoseconds: Int64) {
+    package init(device: UInt64, inode: UInt64, size: Int64, mtimeNanoseconds: Int64, ctimeNanoseconds: Int64) {
         self.device = device
         self.inode = inode
         self.size = size
@@ -21,7 +21,7 @@ public struct FileStat: Sendable, Equatable {
         self.ctimeNanoseconds = ctimeNanoseconds
     }
 
-    public init(_ st: stat) {
+    package init(_ st: stat) {
         self.init(
             device: UInt64(st.st_dev), inode: UInt64(st.st_ino), size: Int64(st.st_size),
             mtimeNanoseconds: Int64(st.st_mtim.tv_sec) * 1_000_000_000 + Int64(st.st_mtim.tv_nsec),
@@ -29,7 +29,7 @@ public struct FileStat: Sendable, Equatable {
     }
 
     /// `stat` of `path`, or nil when it fails.
-    public static func of(_ path: String) -> FileStat? {
+    package static func of(_ path: String) -> FileStat? {
         (try? FileSystem.status(path)).map(FileStat.init)
     }
 }
@@ -47,12 +47,12 @@ extension CacheStore {
     /// the process's: a process whose clock ran ahead of the file system's (a skewed client of
     /// a network file system, a container with a clock of its own) once trusted a digest at
     /// once, and after a rewrite in the same second every run printed the old program.
-    public static let digestTrustMarginNanoseconds: Int64 = 2_000_000_000
+    package static let digestTrustMarginNanoseconds: Int64 = 2_000_000_000
 
     /// The digest recorded for `path` if the file still has exactly `stat` and the row is
     /// trusted; nil otherwise (the caller reads and hashes the file). A nil also reads the
     /// file system's clock, once per store, before the caller reads the file: see `DigestClock`.
-    public func trustedDigest(path: String, stat: FileStat) throws -> SHA256Digest? {
+    package func trustedDigest(path: String, stat: FileStat) throws -> SHA256Digest? {
         digestClock.readIfNeeded(directory: directory)
         digestClock.lookedUp.insert(path)
         let query = try db.statement(
@@ -75,7 +75,7 @@ extension CacheStore {
     /// order, or nil where `trustedDigest` gives nil. The rule is `trustedDigest`'s, exactly,
     /// and so is the reading of the file system's clock (`DigestClock`) that the digests then
     /// recorded for these paths are dated by (tests hold the two to it).
-    public func trustedDigests(_ files: [(path: String, stat: FileStat)]) throws -> [SHA256Digest?] {
+    package func trustedDigests(_ files: [(path: String, stat: FileStat)]) throws -> [SHA256Digest?] {
         guard !files.isEmpty else { return [] }
         // As `trustedDigest`: the file system's clock is read before any of these files is, and
         // only the paths looked up may be recorded with that reading.
@@ -116,15 +116,15 @@ extension CacheStore {
 
     /// A digest to remember: `recordDigest`'s arguments, kept until the run writes to the cache
     /// (`store(sourceDigests:)`, or `recordUnlessBusy` when it stores nothing).
-    public struct SourceDigestRecord: Sendable, Equatable {
-        public var path: String
-        public var stat: FileStat
-        public var digest: SHA256Digest
+    package struct SourceDigestRecord: Sendable, Equatable {
+        package var path: String
+        package var stat: FileStat
+        package var digest: SHA256Digest
         /// When the digest was taken by the process's clock (nanoseconds since the epoch). Not
         /// what the trust margin counts from: that is the file system's clock (`DigestClock`).
-        public var recordedAt: Int64
+        package var recordedAt: Int64
 
-        public init(path: String, stat: FileStat, digest: SHA256Digest, recordedAt: Int64) {
+        package init(path: String, stat: FileStat, digest: SHA256Digest, recordedAt: Int64) {
             self.path = path
             self.stat = stat
             self.digest = digest
@@ -141,7 +141,7 @@ extension CacheStore {
     }
 
     /// Remembers `digest` for `path` with `stat`, taken at `now` (nanoseconds since the epoch).
-    public func recordDigest(path: String, stat: FileStat, digest: SHA256Digest, now: Int64) throws {
+    package func recordDigest(path: String, stat: FileStat, digest: SHA256Digest, now: Int64) throws {
         let upsert = try db.statement(
             """
             INSERT OR REPLACE INTO source_digests (path, device, inode, size, mtime_ns, ctime_ns, digest, recorded_ns)
@@ -163,7 +163,7 @@ extension CacheStore {
     /// Test hook: `RIBBON_TEST_CLOCK_OFFSET_SECONDS` (an integer, may be negative) is added,
     /// to stand for a process whose clock is skewed from the file system's. Nothing that
     /// decides whether a digest is trusted reads this clock.
-    public static func nowNanoseconds() -> Int64 {
+    package static func nowNanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
         return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec) + clockOffsetNanoseconds

@@ -4,11 +4,11 @@ import Glibc
 
 /// Ages and times as people write and read them: `cache gc --older-than 7d`, "3 min ago" in
 /// `cache ls`, ISO 8601 in `--json` output.
-public enum TimeText {
+package enum TimeText {
     /// Seconds in a span written as a number and a unit: `30s`, `10m`, `12h`, `7d`, `2w` (a bare
     /// number is seconds; `min` is accepted for minutes). Nil for anything else, negative
     /// numbers and overflow included.
-    public static func parseSeconds(_ text: String) -> Int64? {
+    package static func parseSeconds(_ text: String) -> Int64? {
         let lower = text.lowercased()
         let digits = lower.prefix { $0.isASCII && $0.isNumber }
         guard !digits.isEmpty, digits.count <= 15, let value = Int64(digits) else { return nil }
@@ -22,7 +22,7 @@ public enum TimeText {
 
     /// How long before `now` a Unix time was: "just now", "42 s ago", "3 min ago", "5 h ago",
     /// "12 d ago"; older than 60 days, the date ("2026-09-14").
-    public static func relative(_ time: Int64, now: Int64) -> String {
+    package static func relative(_ time: Int64, now: Int64) -> String {
         let (age, overflow) = now.subtractingReportingOverflow(time)
         if overflow { return age < 0 ? String(iso8601(time).prefix(10)) : "in the future (" + iso8601(time) + ")" }
         if age < 0 { return "in the future (" + iso8601(time) + ")" }
@@ -35,7 +35,7 @@ public enum TimeText {
     }
 
     /// A Unix time in UTC as ISO 8601: "2026-11-25T01:42:02Z".
-    public static func iso8601(_ time: Int64) -> String {
+    package static func iso8601(_ time: Int64) -> String {
         var t = time_t(time)
         var parts = tm()
         guard gmtime_r(&t, &parts) != nil else { return "\(time)" }
@@ -45,12 +45,12 @@ public enum TimeText {
     }
 
     /// Milliseconds with one decimal, from microseconds: "0.4 ms", "1234.5 ms".
-    public static func milliseconds(_ microseconds: Int64) -> String {
+    package static func milliseconds(_ microseconds: Int64) -> String {
         // Rounded without `+ 50`, which traps near Int64.max (a saturated counter).
         let tenths = microseconds / 100 + (microseconds % 100 >= 50 ? 1 : 0)
         return "\(tenths / 10).\(tenths % 10) ms"
     }
 
     /// The wall clock in Unix seconds.
-    public static func now() -> Int64 { Int64(time(nil)) }
+    package static func now() -> Int64 { Int64(time(nil)) }
 }

@@ -4,7 +4,7 @@
 /// (`UnitKeyFactors.key(of:)`) and stored with every unit (`units.factors`), so a case's
 /// `storedName` never changes. A name this build does not know (a row written by another
 /// ribbon) reads as `unknown`, and writes back as it was read.
-public enum UnitKeyFactor: Sendable, Hashable {
+package enum UnitKeyFactor: Sendable, Hashable {
     /// The SHA-256 of the file's bytes.
     case source
     /// The key of the `index`th unit the file uses, in `use` order.
@@ -18,7 +18,7 @@ public enum UnitKeyFactor: Sendable, Hashable {
     /// A stored name that is none of the above.
     case unknown(String)
 
-    public var storedName: String {
+    package var storedName: String {
         switch self {
         case .source: "source"
         case .dependency(let index): "dependency \(index)"
@@ -31,7 +31,7 @@ public enum UnitKeyFactor: Sendable, Hashable {
 
     /// The factor a stored name names. Only the exact spelling `storedName` gives is known
     /// (`dependency 01` is `unknown`), so every name reads back as it was written.
-    public init(storedName name: String) {
+    package init(storedName name: String) {
         switch name {
         case "source": self = .source
         case "compiler": self = .compiler

@@ -3,18 +3,18 @@ import CacheCodecs
 /// What a unit's cache key is made of (../shared/DESIGN.md, "Cache keys"): change any factor and
 /// the key changes. `factors` lists them, each named by a `UnitKeyFactor`, for
 /// `cache key --explain`.
-public struct UnitKeyFactors: Sendable, Equatable {
-    public var sourceDigest: SHA256Digest
+package struct UnitKeyFactors: Sendable, Equatable {
+    package var sourceDigest: SHA256Digest
     /// Keys of the units this one uses, in `use` order.
-    public var dependencyKeys: [SHA256Digest]
+    package var dependencyKeys: [SHA256Digest]
     /// The unit-image, ISA and machine-code format versions (`CacheKeys.compilerIdentity`).
-    public var compilerIdentity: String
+    package var compilerIdentity: String
     /// The `ribbon` executable's build-id: a rebuilt compiler never reads an older build's output.
-    public var ribbonBuild: String
+    package var ribbonBuild: String
     /// Compile options that change the output.
-    public var options: String
+    package var options: String
 
-    public init(
+    package init(
         source: [UInt8], dependencyKeys: [SHA256Digest] = [], compilerIdentity: String, ribbonBuild: String,
         options: String = ""
     ) {
@@ -23,7 +23,7 @@ public struct UnitKeyFactors: Sendable, Equatable {
             ribbonBuild: ribbonBuild, options: options)
     }
 
-    public init(
+    package init(
         sourceDigest: SHA256Digest, dependencyKeys: [SHA256Digest] = [], compilerIdentity: String,
         ribbonBuild: String, options: String = ""
     ) {
@@ -35,24 +35,24 @@ public struct UnitKeyFactors: Sendable, Equatable {
     }
 
     /// (factor, value) pairs in the order they are hashed.
-    public var factors: [(factor: UnitKeyFactor, value: String)] {
+    package var factors: [(factor: UnitKeyFactor, value: String)] {
         [(.source, sourceDigest.hex)] + dependencyKeys.enumerated().map { (.dependency(index: $0.offset), $0.element.hex) }
             + [(.compiler, compilerIdentity), (.ribbonBuild, ribbonBuild), (.options, options)]
     }
 
     /// The factors as stored with a unit (`units.factors`): one "name<TAB>value" line each.
-    public var storedText: String {
+    package var storedText: String {
         Self.storedText(of: factors)
     }
 
     /// (factor, value) pairs as `storedText` writes them.
-    public static func storedText(of factors: [(factor: UnitKeyFactor, value: String)]) -> String {
+    package static func storedText(of factors: [(factor: UnitKeyFactor, value: String)]) -> String {
         factors.map { "\($0.factor.storedName)\t\($0.value)" }.joined(separator: "\n")
     }
 
     /// Parses `storedText` back into (factor, value) pairs; a name this build does not know
     /// (another ribbon's row) is an `unknown` factor.
-    public static func parseStored(_ text: String) -> [(factor: UnitKeyFactor, value: String)] {
+    package static func parseStored(_ text: String) -> [(factor: UnitKeyFactor, value: String)] {
         text.split(separator: "\n").compactMap { line -> (factor: UnitKeyFactor, value: String)? in
             let parts = line.split(separator: "\t", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2 else { return nil }
@@ -62,11 +62,11 @@ public struct UnitKeyFactors: Sendable, Equatable {
 
     /// SHA-256 over every factor, each prefixed by its name and length so that no two
     /// different sets of factors hash the same bytes.
-    public var key: SHA256Digest { Self.key(of: factors) }
+    package var key: SHA256Digest { Self.key(of: factors) }
 
     /// The key of (factor, value) pairs as `key` hashes them (`cache verify` rehashes stored
     /// factors): by each factor's `storedName`.
-    public static func key(of factors: [(factor: UnitKeyFactor, value: String)]) -> SHA256Digest {
+    package static func key(of factors: [(factor: UnitKeyFactor, value: String)]) -> SHA256Digest {
         var hasher = SHA256.Hasher()
         for (factor, value) in factors {
             for part in [factor.storedName, value] {

@@ -8,11 +8,11 @@ import RibbonSyntax
 /// becomes a `CheckedProgram` when checking found no error.
 
 /// A Ribbon Core value type (LANGUAGE.md, "Types").
-public enum ValueType: Hashable, Sendable, CustomStringConvertible {
+package enum ValueType: Hashable, Sendable, CustomStringConvertible {
     case i64, f64, bool, str, unit
     case arrayI64, arrayF64, arrayBool
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .i64: "I64"
         case .f64: "F64"
@@ -26,7 +26,7 @@ public enum ValueType: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The element type of an array type, `nil` for the others.
-    public var elementType: ValueType? {
+    package var elementType: ValueType? {
         switch self {
         case .arrayI64: .i64
         case .arrayF64: .f64
@@ -44,77 +44,77 @@ public enum ValueType: Hashable, Sendable, CustomStringConvertible {
 /// arrays instead of allocating a box per node, and lowering walks them without reference
 /// counting.
 @frozen
-public struct CheckedExpressionID: Sendable, Hashable {
-    public var index: Int32
+package struct CheckedExpressionID: Sendable, Hashable {
+    package var index: Int32
 
     @inlinable
-    public init(_ index: Int32) {
+    package init(_ index: Int32) {
         self.index = index
     }
 }
 
 /// A statement: an index into `CheckedProgram.statements`.
 @frozen
-public struct CheckedStatementID: Sendable, Hashable {
-    public var index: Int32
+package struct CheckedStatementID: Sendable, Hashable {
+    package var index: Int32
 
     @inlinable
-    public init(_ index: Int32) {
+    package init(_ index: Int32) {
         self.index = index
     }
 }
 
 /// A block: an index into `CheckedProgram.blocks`.
 @frozen
-public struct CheckedBlockID: Sendable, Hashable {
-    public var index: Int32
+package struct CheckedBlockID: Sendable, Hashable {
+    package var index: Int32
 
     @inlinable
-    public init(_ index: Int32) {
+    package init(_ index: Int32) {
         self.index = index
     }
 }
 
-public struct CheckedProgram: Sendable {
+package struct CheckedProgram: Sendable {
     /// The file the program came from (its path is what backtraces and diagnostics name).
-    public var path: String
-    public var globals: [CheckedGlobal]
+    package var path: String
+    package var globals: [CheckedGlobal]
     /// Functions in declaration order; `CheckedExpression.Kind.call` indexes this array.
-    public var functions: [CheckedFunction]
+    package var functions: [CheckedFunction]
     /// Foreign declarations in declaration order; `.callForeign` indexes this array.
-    public var foreigns: [CheckedForeign]
+    package var foreigns: [CheckedForeign]
     /// Index into `functions` of `main := fun () -> I64.`, if the file declares one.
-    public var mainFunction: Int?
+    package var mainFunction: Int?
     /// `use "path"` declarations as written (path text, line).
-    public var uses: [(path: String, line: Int)]
+    package var uses: [(path: String, line: Int)]
     /// Functions of used files that this file calls, in the order of their first reference.
     /// `Kind.call(function: f)` with `f >= functions.count` calls `importedFunctions[f -
     /// functions.count]`.
-    public var importedFunctions: [CheckedImport] = []
+    package var importedFunctions: [CheckedImport] = []
     /// Globals of used files that this file reads or assigns; `.global(g)` and `.assignGlobal`
     /// with `g >= globals.count` name `importedGlobals[g - globals.count]`.
-    public var importedGlobals: [CheckedImport] = []
+    package var importedGlobals: [CheckedImport] = []
     /// What files that use this one see (`UnitInterface`).
-    public var interface = UnitInterface()
+    package var interface = UnitInterface()
 
     // The node tables every function's body indexes.
 
     /// Every expression (children before their parents).
-    public var expressions: [CheckedExpression]
+    package var expressions: [CheckedExpression]
     /// Every statement; a block's statements are contiguous (`CheckedBlock.statements`).
-    public var statements: [CheckedStatement]
-    public var blocks: [CheckedBlock]
+    package var statements: [CheckedStatement]
+    package var blocks: [CheckedBlock]
     /// Arguments of calls; a call's are contiguous (`Kind.call`, `.callForeign`, `.builtin`).
-    public var arguments: [CheckedExpressionID]
+    package var arguments: [CheckedExpressionID]
     /// Bytes of all string literals (after escapes, no terminating NUL), back to back;
     /// `Kind.stringLiteral` holds a range of them.
-    public var stringBytes: [UInt8]
+    package var stringBytes: [UInt8]
     /// The type and name of every function's local slots, back to back
     /// (`CheckedFunction.locals` is a range of them).
-    public var localTypes: [ValueType]
-    public var localNames: [String]
+    package var localTypes: [ValueType]
+    package var localNames: [String]
 
-    public init(
+    package init(
         path: String, globals: [CheckedGlobal], functions: [CheckedFunction],
         foreigns: [CheckedForeign], mainFunction: Int?, uses: [(path: String, line: Int)] = [],
         expressions: [CheckedExpression] = [], statements: [CheckedStatement] = [], blocks: [CheckedBlock] = [],
@@ -137,63 +137,63 @@ public struct CheckedProgram: Sendable {
     }
 
     @inlinable
-    public subscript(_ id: CheckedExpressionID) -> CheckedExpression {
+    package subscript(_ id: CheckedExpressionID) -> CheckedExpression {
         expressions[Int(id.index)]
     }
 
     @inlinable
-    public subscript(_ id: CheckedStatementID) -> CheckedStatement {
+    package subscript(_ id: CheckedStatementID) -> CheckedStatement {
         statements[Int(id.index)]
     }
 
     @inlinable
-    public subscript(_ id: CheckedBlockID) -> CheckedBlock {
+    package subscript(_ id: CheckedBlockID) -> CheckedBlock {
         blocks[Int(id.index)]
     }
 
     /// The statements of a block, in order.
     @inlinable
-    public func statements(of block: CheckedBlock) -> ArraySlice<CheckedStatement> {
+    package func statements(of block: CheckedBlock) -> ArraySlice<CheckedStatement> {
         statements[Int(block.statements.lowerBound)..<Int(block.statements.upperBound)]
     }
 
     /// The arguments of a call, in order.
     @inlinable
-    public func arguments(_ range: Range<Int32>) -> ArraySlice<CheckedExpressionID> {
+    package func arguments(_ range: Range<Int32>) -> ArraySlice<CheckedExpressionID> {
         arguments[Int(range.lowerBound)..<Int(range.upperBound)]
     }
 
     /// The bytes of a string literal.
     @inlinable
-    public func string(_ range: Range<Int32>) -> ArraySlice<UInt8> {
+    package func string(_ range: Range<Int32>) -> ArraySlice<UInt8> {
         stringBytes[Int(range.lowerBound)..<Int(range.upperBound)]
     }
 
     /// The type of every local slot of `function`, parameters first.
-    public func localTypes(of function: CheckedFunction) -> ArraySlice<ValueType> {
+    package func localTypes(of function: CheckedFunction) -> ArraySlice<ValueType> {
         localTypes[Int(function.locals.lowerBound)..<Int(function.locals.upperBound)]
     }
 
     /// The name of every local slot of `function`, parallel to `localTypes(of:)`.
-    public func localNames(of function: CheckedFunction) -> ArraySlice<String> {
+    package func localNames(of function: CheckedFunction) -> ArraySlice<String> {
         localNames[Int(function.locals.lowerBound)..<Int(function.locals.upperBound)]
     }
 }
 
 /// A function or global of another file, referred to by name: the unit links it when the
 /// program's units are loaded.
-public struct CheckedImport: Sendable, Hashable {
+package struct CheckedImport: Sendable, Hashable {
     /// The AddressTable entry's name: the `use` path as written, `:`, the name it defines
     /// (`lib/geometry.rib:area`). The loader finds the unit by the path, the Id by the name.
-    public var entryName: String
+    package var entryName: String
 
-    public init(entryName: String) {
+    package init(entryName: String) {
         self.entryName = entryName
     }
 }
 
 /// The value a global starts with: its initialiser, evaluated by the checker.
-public enum ConstantValue: Hashable, Sendable {
+package enum ConstantValue: Hashable, Sendable {
     case i64(Int64)
     case f64(Double)
     case bool(Bool)
@@ -201,13 +201,13 @@ public enum ConstantValue: Hashable, Sendable {
     case str([UInt8])
 }
 
-public struct CheckedGlobal: Sendable {
-    public var name: String
-    public var type: ValueType
-    public var initialValue: ConstantValue
-    public var line: Int
+package struct CheckedGlobal: Sendable {
+    package var name: String
+    package var type: ValueType
+    package var initialValue: ConstantValue
+    package var line: Int
 
-    public init(name: String, type: ValueType, initialValue: ConstantValue, line: Int) {
+    package init(name: String, type: ValueType, initialValue: ConstantValue, line: Int) {
         self.name = name
         self.type = type
         self.initialValue = initialValue
@@ -215,22 +215,22 @@ public struct CheckedGlobal: Sendable {
     }
 }
 
-public struct CheckedFunction: Sendable {
-    public var name: String
+package struct CheckedFunction: Sendable {
+    package var name: String
     /// Parameters are locals `0 ..< parameterCount`.
-    public var parameterCount: Int
+    package var parameterCount: Int
     /// The function's local slots: a range of `CheckedProgram.localTypes` and `localNames`,
     /// parameters first (slot `n` is `locals.lowerBound + n`). Every `x := e` gets a slot of
     /// its own (shadowing declares a new one), so slots are unique within the function.
-    public var locals: Range<Int32>
-    public var resultType: ValueType
+    package var locals: Range<Int32>
+    package var resultType: ValueType
     /// The body. When `resultType` is not `.unit`, every path through it ends in `return e` or
     /// in a block result of that type (the checker guarantees it).
-    public var body: CheckedBlockID
+    package var body: CheckedBlockID
     /// Line of the `fun` header.
-    public var line: Int
+    package var line: Int
 
-    public init(
+    package init(
         name: String, parameterCount: Int, locals: Range<Int32>, resultType: ValueType, body: CheckedBlockID,
         line: Int
     ) {
@@ -243,18 +243,18 @@ public struct CheckedFunction: Sendable {
     }
 
     /// How many local slots the function has (parameters included).
-    public var localCount: Int { locals.count }
+    package var localCount: Int { locals.count }
 }
 
-public struct CheckedForeign: Sendable {
-    public var name: String
+package struct CheckedForeign: Sendable {
+    package var name: String
     /// The C symbol looked up with `dlsym`.
-    public var symbol: String
-    public var parameterTypes: [ValueType]
-    public var resultType: ValueType
-    public var line: Int
+    package var symbol: String
+    package var parameterTypes: [ValueType]
+    package var resultType: ValueType
+    package var line: Int
 
-    public init(name: String, symbol: String, parameterTypes: [ValueType], resultType: ValueType, line: Int) {
+    package init(name: String, symbol: String, parameterTypes: [ValueType], resultType: ValueType, line: Int) {
         self.name = name
         self.symbol = symbol
         self.parameterTypes = parameterTypes
@@ -266,19 +266,19 @@ public struct CheckedForeign: Sendable {
 /// A sequence of statements and, when the block has a non-`Unit` value, the expression that
 /// gives it (the block's last expression). A block whose last statement is an expression of
 /// type `Unit` has `result == nil` and keeps that expression as a statement.
-public struct CheckedBlock: Sendable {
+package struct CheckedBlock: Sendable {
     /// A range of `CheckedProgram.statements`.
-    public var statements: Range<Int32>
-    public var result: CheckedExpressionID?
+    package var statements: Range<Int32>
+    package var result: CheckedExpressionID?
 
-    public init(statements: Range<Int32>, result: CheckedExpressionID?) {
+    package init(statements: Range<Int32>, result: CheckedExpressionID?) {
         self.statements = statements
         self.result = result
     }
 }
 
-public struct CheckedStatement: Sendable {
-    public enum Kind: Sendable {
+package struct CheckedStatement: Sendable {
+    package enum Kind: Sendable {
         /// An expression evaluated for its effect; its value (if any) is dropped.
         case expression(CheckedExpressionID)
         /// `x := e`: initialise local slot `local`.
@@ -294,23 +294,23 @@ public struct CheckedStatement: Sendable {
         case continueLoop
     }
 
-    public var kind: Kind
+    package var kind: Kind
     /// Source line of the statement (for the line table and backtraces).
-    public var line: Int32
+    package var line: Int32
 
-    public init(_ kind: Kind, line: Int32) {
+    package init(_ kind: Kind, line: Int32) {
         self.kind = kind
         self.line = line
     }
 }
 
 /// Typed unary operations.
-public enum UnaryOperation: Sendable {
+package enum UnaryOperation: Sendable {
     case negateI64, negateF64, not
 }
 
 /// Typed binary operations (`and`/`or` are separate: they short-circuit).
-public enum BinaryOperation: Sendable {
+package enum BinaryOperation: Sendable {
     case addI64, subI64, mulI64, divI64, remI64
     case addF64, subF64, mulF64, divF64
     case eqI64, neI64, ltI64, leI64, gtI64, geI64
@@ -319,7 +319,7 @@ public enum BinaryOperation: Sendable {
 }
 
 /// One resolved overload of a built-in function (LANGUAGE.md, "Built-in functions").
-public enum BuiltinFunction: String, CaseIterable, Sendable {
+package enum BuiltinFunction: String, CaseIterable, Sendable {
     case printI64, printF64, printBool, printStr
     case writeI64, writeF64, writeBool, writeStr
     case arrayI64, arrayF64, arrayBool
@@ -333,11 +333,11 @@ public enum BuiltinFunction: String, CaseIterable, Sendable {
     case clock
 }
 
-public struct CheckedExpression: Sendable {
+package struct CheckedExpression: Sendable {
     /// Children are ids of nodes appended before this one; argument lists are ranges of
     /// `CheckedProgram.arguments`. Every payload is a plain value, so a node is copied without
     /// reference counting.
-    public enum Kind: Sendable {
+    package enum Kind: Sendable {
         case intLiteral(Int64)
         case floatLiteral(Double)
         case boolLiteral(Bool)
@@ -364,13 +364,13 @@ public struct CheckedExpression: Sendable {
         case ifElse(condition: CheckedExpressionID, then: CheckedBlockID, otherwise: CheckedBlockID?)
     }
 
-    public var kind: Kind
-    public var type: ValueType
+    package var kind: Kind
+    package var type: ValueType
     /// Source position of the expression (1-based).
-    public var line: Int32
-    public var column: Int32
+    package var line: Int32
+    package var column: Int32
 
-    public init(_ kind: Kind, type: ValueType, line: Int32, column: Int32) {
+    package init(_ kind: Kind, type: ValueType, line: Int32, column: Int32) {
         self.kind = kind
         self.type = type
         self.line = line

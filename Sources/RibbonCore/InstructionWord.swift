@@ -3,26 +3,26 @@
 ///
 /// These helpers are the only place that knows the bit positions; the Builder, the decoder and
 /// the interpreter all go through them.
-public enum InstructionWord {
+package enum InstructionWord {
     /// Opcode bits of a word (may name no defined opcode in unverified input).
     @inline(__always)
-    public static func opcodeNumber(_ word: UInt64) -> UInt16 { UInt16(truncatingIfNeeded: word) }
+    package static func opcodeNumber(_ word: UInt64) -> UInt16 { UInt16(truncatingIfNeeded: word) }
 
     /// The byte at position `index` (2…7).
     @inline(__always)
-    public static func byte(_ word: UInt64, _ index: Int) -> Int { Int((word >> UInt64(index &* 8)) & 0xFF) }
+    package static func byte(_ word: UInt64, _ index: Int) -> Int { Int((word >> UInt64(index &* 8)) & 0xFF) }
 
     /// Bytes 4–7 as a signed 32-bit value (immediates and branch offsets).
     @inline(__always)
-    public static func int32(_ word: UInt64) -> Int32 { Int32(truncatingIfNeeded: word >> 32) }
+    package static func int32(_ word: UInt64) -> Int32 { Int32(truncatingIfNeeded: word >> 32) }
 
     /// Bytes 4–7 as an unsigned 32-bit Id.
     @inline(__always)
-    public static func id(_ word: UInt64) -> Int { Int(word >> 32) }
+    package static func id(_ word: UInt64) -> Int { Int(word >> 32) }
 
     /// Byte 3 as a signed 8-bit immediate.
     @inline(__always)
-    public static func int8(_ word: UInt64) -> Int64 { Int64(Int8(truncatingIfNeeded: word >> 24)) }
+    package static func int8(_ word: UInt64) -> Int64 { Int64(Int8(truncatingIfNeeded: word >> 24)) }
 
     // MARK: Encoding
 
@@ -36,7 +36,7 @@ public enum InstructionWord {
     static func high32(_ value: UInt32) -> UInt64 { UInt64(value) << 32 }
 
     /// Packs a word from its parts; operands a format does not use must be 0.
-    public static func encode(
+    package static func encode(
         _ opcode: Opcode, _ r2: UInt8 = 0, _ r3: UInt8 = 0, _ r4: UInt8 = 0, _ r5: UInt8 = 0,
         high32 value: UInt32 = 0
     ) -> UInt64 {
@@ -45,7 +45,7 @@ public enum InstructionWord {
 }
 
 /// A register number within a frame (0…254).
-public typealias Register = UInt8
+package typealias Register = UInt8
 
 /// The most registers a frame may have.
-public let maximumFrameSize = 255
+package let maximumFrameSize = 255

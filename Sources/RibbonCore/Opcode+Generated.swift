@@ -4,7 +4,7 @@
 /// Every Ribbon opcode. The raw value is the number stored in the low 16 bits of an
 /// instruction word; numbers never change. They are dense, so the case index equals the
 /// number (the interpreter reinterprets a verified word's low byte as an `Opcode`).
-public enum Opcode: UInt16, CaseIterable, Sendable {
+package enum Opcode: UInt16, CaseIterable, Sendable {
     /// `nop` (none): do nothing.
     case nop = 0
     /// `mov` (rr): d = a.
@@ -157,10 +157,10 @@ public enum Opcode: UInt16, CaseIterable, Sendable {
 
 extension Opcode {
     /// One past the highest opcode number.
-    public static let numberLimit: UInt16 = 74
+    package static let numberLimit: UInt16 = 74
 
     /// The name written by the disassembler.
-    public var name: String {
+    package var name: String {
         switch self {
         case .nop: "nop"
         case .mov: "mov"
@@ -240,7 +240,7 @@ extension Opcode {
     }
 
     /// How the operands are packed into the word (see `OperandFormat`).
-    public var format: OperandFormat {
+    package var format: OperandFormat {
         switch self {
         case .nop, .retUnit, .jitLoopHeader, .jitCold, .loadCode: .none
         case .ret: .r
@@ -260,7 +260,7 @@ extension Opcode {
     }
 
     /// A JIT-only hint: the interpreter executes it as `nop`.
-    public var isJITHint: Bool {
+    package var isJITHint: Bool {
         switch self {
         case .jitLoopHeader, .jitCold: true
         default: false
@@ -268,7 +268,7 @@ extension Opcode {
     }
 
     /// Created only by the VM itself; never valid in a unit (the verifier rejects it).
-    public var isInternal: Bool {
+    package var isInternal: Bool {
         switch self {
         case .osrEnter, .loadCode: true
         default: false
@@ -276,7 +276,7 @@ extension Opcode {
     }
 
     /// Ends a basic block: control never falls through to the next word.
-    public var isTerminator: Bool {
+    package var isTerminator: Bool {
         switch self {
         case .br, .ret, .retUnit, .osrEnter, .loadCode: true
         default: false

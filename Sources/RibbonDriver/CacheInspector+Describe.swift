@@ -6,58 +6,58 @@ import RibbonJIT
 /// code, with listings on request.
 extension CacheInspector {
     /// One AddressTable entry, with what it names.
-    public struct SymbolRow: Sendable, Equatable {
-        public var id: Int
+    package struct SymbolRow: Sendable, Equatable {
+        package var id: Int
         /// "function", "global", "constant", "builtin", "foreign", "imported".
-        public var kind: String
+        package var kind: String
         /// The name (or a constant's text, quoted).
-        public var name: String
+        package var name: String
         /// Whether the SymbolTable exports the name (functions and globals).
-        public var exported: Bool
+        package var exported: Bool
     }
 
-    public struct FunctionRow: Sendable, Equatable {
-        public var id: UInt32
-        public var name: String
-        public var parameters: Int
-        public var registers: Int
-        public var words: Int
-        public var firstLine: Int
+    package struct FunctionRow: Sendable, Equatable {
+        package var id: UInt32
+        package var name: String
+        package var parameters: Int
+        package var registers: Int
+        package var words: Int
+        package var firstLine: Int
     }
 
-    public struct MachineCodeRow: Sendable, Equatable {
-        public var functionId: UInt32
-        public var functionName: String?
-        public var jitIdentity: String
-        public var features: String
-        public var compressedBytes: Int64
-        public var size: Int64
-        public var jitMicroseconds: Int64
+    package struct MachineCodeRow: Sendable, Equatable {
+        package var functionId: UInt32
+        package var functionName: String?
+        package var jitIdentity: String
+        package var features: String
+        package var compressedBytes: Int64
+        package var size: Int64
+        package var jitMicroseconds: Int64
         /// From the decoded blob (nil when it does not decode).
-        public var codeBytes: Int?
-        public var relocations: Int?
-        public var loopEntries: Int?
-        public var problem: String?
+        package var codeBytes: Int?
+        package var relocations: Int?
+        package var loopEntries: Int?
+        package var problem: String?
         /// The assembly (`--disasm`).
-        public var listing: String?
+        package var listing: String?
     }
 
     /// What `cache show` prints about one unit.
-    public struct EntryDescription: Sendable {
-        public var summary: CacheStore.UnitSummary
-        public var isCurrentBuild: Bool
-        public var factors: [(factor: UnitKeyFactor, value: String)]
+    package struct EntryDescription: Sendable {
+        package var summary: CacheStore.UnitSummary
+        package var isCurrentBuild: Bool
+        package var factors: [(factor: UnitKeyFactor, value: String)]
         /// Why the image could not be read or decoded (then symbols and functions are empty).
-        public var imageProblem: String?
-        public var missingForeignSymbols: [String] = []
-        public var symbols: [SymbolRow] = []
-        public var functions: [FunctionRow] = []
-        public var machineCode: [MachineCodeRow] = []
+        package var imageProblem: String?
+        package var missingForeignSymbols: [String] = []
+        package var symbols: [SymbolRow] = []
+        package var functions: [FunctionRow] = []
+        package var machineCode: [MachineCodeRow] = []
         /// The bytecode (`--disasm`).
-        public var bytecodeListing: String?
+        package var bytecodeListing: String?
     }
 
-    public static func describe(
+    package static func describe(
         _ summary: CacheStore.UnitSummary, in store: CacheStore, disassemble: Bool,
         currentBuild: String = CacheKeys.ribbonBuild
     ) throws -> EntryDescription {

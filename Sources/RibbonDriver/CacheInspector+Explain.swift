@@ -5,46 +5,46 @@ import RibbonCache
 /// nearest stored entry and the factors that differ.
 extension CacheInspector {
     /// A factor that differs between a file's key and a stored entry's (nil: absent on that side).
-    public struct FactorDifference: Sendable, Equatable {
-        public var factor: UnitKeyFactor
-        public var cached: String?
-        public var now: String?
+    package struct FactorDifference: Sendable, Equatable {
+        package var factor: UnitKeyFactor
+        package var cached: String?
+        package var now: String?
     }
 
     /// The stored unit that comes closest to a key that misses.
-    public struct NearestEntry: Sendable, Equatable {
-        public enum Match: Sendable, Equatable {
+    package struct NearestEntry: Sendable, Equatable {
+        package enum Match: Sendable, Equatable {
             /// The newest entry stored for the same source path.
             case samePath
             /// No entry for the path: the one sharing most factors.
             case mostFactors(shared: Int)
         }
-        public var summary: CacheStore.UnitSummary
-        public var match: Match
+        package var summary: CacheStore.UnitSummary
+        package var match: Match
         /// False for rows stored before factors were recorded (then `differences` is empty).
-        public var factorsRecorded: Bool
-        public var differences: [FactorDifference]
+        package var factorsRecorded: Bool
+        package var differences: [FactorDifference]
     }
 
     /// `ribbon cache key FILE --explain`.
-    public struct KeyExplanation: Sendable {
-        public var file: String
+    package struct KeyExplanation: Sendable {
+        package var file: String
         /// Where `run` stores the file's unit.
-        public var storedPath: String
-        public var factors: [(factor: UnitKeyFactor, value: String)]
-        public var key: SHA256Digest
+        package var storedPath: String
+        package var factors: [(factor: UnitKeyFactor, value: String)]
+        package var key: SHA256Digest
         /// The entry with this key, if the cache has it.
-        public var entry: CacheStore.UnitSummary?
+        package var entry: CacheStore.UnitSummary?
         /// When it has none: the nearest entry and what differs.
-        public var nearest: NearestEntry?
+        package var nearest: NearestEntry?
         /// Whether the cache holds no unit at all (or does not exist).
-        public var cacheIsEmpty = true
+        package var cacheIsEmpty = true
     }
 
     /// The key `run` would use for `file` and, with a cache, whether it is stored and if not,
     /// which stored entry is nearest and which factors differ. Throws `SystemError` when the
     /// file cannot be read.
-    public static func explainKey(file: String, store: CacheStore?) throws -> KeyExplanation {
+    package static func explainKey(file: String, store: CacheStore?) throws -> KeyExplanation {
         let unitFactors = try CacheKeys.factors(forFile: file)
         var explanation = KeyExplanation(
             file: file, storedPath: CacheKeys.storedSourcePath(file), factors: unitFactors.factors,

@@ -9,7 +9,7 @@ import RibbonSystem
 extension CacheInspector {
     /// Finds `cache show`'s ENTRY: a key prefix of at least 4 hex digits, or a source path
     /// (the most recently used unit stored for it), or the end of one (`fib.rib`).
-    public enum EntryLookup: Sendable, Equatable {
+    package enum EntryLookup: Sendable, Equatable {
         case found(CacheStore.UnitSummary)
         case ambiguous([CacheStore.UnitSummary])
         case notFound
@@ -17,9 +17,9 @@ extension CacheInspector {
         case tooShort
     }
 
-    public static let minimumKeyPrefix = 4
+    package static let minimumKeyPrefix = 4
 
-    public static func findEntry(_ text: String, in store: CacheStore) throws -> EntryLookup {
+    package static func findEntry(_ text: String, in store: CacheStore) throws -> EntryLookup {
         let isHex = !text.isEmpty && text.allSatisfy { $0.isHexDigit }
         if isHex, text.count >= minimumKeyPrefix {
             let matches = try store.units(keyPrefix: text)

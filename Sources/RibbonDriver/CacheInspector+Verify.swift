@@ -9,38 +9,38 @@ import RibbonVM
 /// is bad and what is only worth knowing.
 extension CacheInspector {
     /// One thing `verify` found, about a unit or one of its machine-code rows.
-    public struct Finding: Sendable, Equatable {
-        public enum Subject: Sendable, Equatable {
+    package struct Finding: Sendable, Equatable {
+        package enum Subject: Sendable, Equatable {
             case unit
             case machineCode(functionId: UInt32, functionName: String?, jitIdentity: String, features: String)
         }
         /// The unit's key (the blob's unit key for machine code), as hex.
-        public var key: String
+        package var key: String
         /// The unit's source path; empty for machine code whose unit is not stored.
-        public var sourcePath: String
-        public var subject: Subject
-        public var message: String
+        package var sourcePath: String
+        package var subject: Subject
+        package var message: String
     }
 
-    public struct VerifyReport: Sendable, Equatable {
-        public var unitsChecked = 0
-        public var machineCodeChecked = 0
+    package struct VerifyReport: Sendable, Equatable {
+        package var unitsChecked = 0
+        package var machineCodeChecked = 0
         /// Units written by another build: their hashes are checked, not their decoding (this
         /// build's decoder is not theirs; `cache gc` removes them).
-        public var unitsOfOtherBuilds = 0
+        package var unitsOfOtherBuilds = 0
         /// Rows that fail a check: never loadable.
-        public var bad: [Finding] = []
+        package var bad: [Finding] = []
         /// Worth knowing, not damage: a C symbol this host lacks.
-        public var notes: [Finding] = []
+        package var notes: [Finding] = []
         /// `PRAGMA quick_check` messages: damage to the file itself, which `--repair`
         /// cannot mend (`cache clear` can).
-        public var databaseProblems: [String] = []
+        package var databaseProblems: [String] = []
         /// Whether the bad rows were deleted (`--repair`).
-        public var repaired = false
-        public var microseconds = 0
+        package var repaired = false
+        package var microseconds = 0
 
         /// Nothing bad is left: true for a sound cache, and for one whose bad rows were repaired.
-        public var isSound: Bool { databaseProblems.isEmpty && (bad.isEmpty || repaired) }
+        package var isSound: Bool { databaseProblems.isEmpty && (bad.isEmpty || repaired) }
     }
 
     /// Checks every row as a run would before using it, and more: decompression to the stored
@@ -49,7 +49,7 @@ extension CacheInspector {
     /// (`MachineCode.defects`, the check a warm run makes too), that each blob's function
     /// exists in its unit and that its recorded features are the code's own. With `repair`,
     /// deletes what is bad: a bad unit with its machine code, a bad blob alone.
-    public static func verify(
+    package static func verify(
         _ store: CacheStore, repair: Bool, currentBuild: String = CacheKeys.ribbonBuild
     ) throws -> VerifyReport {
         let t0 = MonotonicClock.microseconds()

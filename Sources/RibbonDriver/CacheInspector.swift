@@ -15,7 +15,7 @@ import RibbonVM
 /// This file holds the decoding they share; each concern has its own file:
 /// `CacheInspector+Verify` (`verify`), `+FindEntry` (which unit `show ENTRY` means),
 /// `+Describe` (what `show` prints) and `+Explain` (`key --explain`).
-public enum CacheInspector {
+package enum CacheInspector {
     // MARK: Decoding
 
     /// Resolves names as a run would, except that a foreign symbol this host lacks, and an

@@ -13,7 +13,7 @@ extension CacheKeys {
     /// the keys of the files it uses, in `use` order, computed the same way, bottom-up. A used
     /// file that cannot be read throws; a `use` that closes a cycle is left out (such a program
     /// does not compile, so its key matches nothing).
-    public static func factors(forFile path: String) throws(SystemError) -> UnitKeyFactors {
+    package static func factors(forFile path: String) throws(SystemError) -> UnitKeyFactors {
         let program = ProgramWalk()
         let root = program.root(path: path, stat: FileStat.of(path))
         try program.walk(from: root) { (frame: inout KeyFrame, chain) throws(SystemError) in

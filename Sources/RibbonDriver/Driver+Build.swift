@@ -6,19 +6,19 @@ import RibbonSyntax
 
 /// `ribbon build`: compile (and pre-JIT) files into the cache without running them, so that the
 /// first real run is warm; or only diagnose them (`--check`).
-public struct BuildOptions: Sendable {
+package struct BuildOptions: Sendable {
     /// Also compile every function to machine code and store it.
-    public var jit = false
+    package var jit = false
     /// Only report diagnostics: nothing is stored.
-    public var check = false
-    public var cacheDirectory: String? = nil
+    package var check = false
+    package var cacheDirectory: String? = nil
 
-    public init() {}
+    package init() {}
 }
 
 /// What building one file did.
-public struct BuildResult: Sendable, Equatable {
-    public enum Outcome: String, Sendable {
+package struct BuildResult: Sendable, Equatable {
+    package enum Outcome: String, Sendable {
         /// Compiled (and stored, unless `--check`).
         case compiled
         /// Already in the cache (with machine code for every function, under `--jit`).
@@ -32,25 +32,25 @@ public struct BuildResult: Sendable, Equatable {
         case notStored = "not-stored"
     }
 
-    public var path: String
-    public var outcome: Outcome
+    package var path: String
+    package var outcome: Outcome
     /// The unit key (hex), when the file was read.
-    public var key: String?
-    public var functions = 0
+    package var key: String?
+    package var functions = 0
     /// Functions compiled to machine code by this build.
-    public var jitCompiled = 0
+    package var jitCompiled = 0
     /// Rendered diagnostics, I/O errors and cache warnings, one per element.
-    public var messages: [String] = []
+    package var messages: [String] = []
     /// Every file the program uses, itself included and first (for `--depfile`).
-    public var files: [String] = []
+    package var files: [String] = []
 
-    public var succeeded: Bool { outcome == .compiled || outcome == .cached }
+    package var succeeded: Bool { outcome == .compiled || outcome == .cached }
 }
 
 extension Driver {
     /// Builds one program into the cache (see `BuildOptions`): the file and every file it uses,
     /// one unit each, each stored under its own key.
-    public static func build(path: String, options: BuildOptions) -> BuildResult {
+    package static func build(path: String, options: BuildOptions) -> BuildResult {
         var result = BuildResult(path: path, outcome: .failed, key: nil, files: [path])
         var warnings: [String] = []
         let cache = options.check ? nil : CacheSession.open(directory: options.cacheDirectory, warnings: &warnings)
@@ -108,7 +108,7 @@ extension Driver {
     }
 
     /// A Make-style dependency line: `target: file file …`, spaces in names escaped.
-    public static func depfile(target: String, files: [String]) -> String {
+    package static func depfile(target: String, files: [String]) -> String {
         func escape(_ s: String) -> String {
             var out = ""
             for c in s {

@@ -12,15 +12,15 @@ import RibbonSystem
 import RibbonVM
 
 /// Exit statuses of DESIGN.md, "Command line".
-public enum ExitStatus {
-    public static let compileError: Int32 = 1
-    public static let usage: Int32 = 64
-    public static let runtimeError: Int32 = 70
-    public static let ioError: Int32 = 74
+package enum ExitStatus {
+    package static let compileError: Int32 = 1
+    package static let usage: Int32 = 64
+    package static let runtimeError: Int32 = 70
+    package static let ioError: Int32 = 74
 }
 
 /// The result of compiling one source file.
-public enum CompileOutcome {
+package enum CompileOutcome {
     case success(UnitImage, functionCount: Int)
     /// Diagnostics, already rendered (`FILE:LINE:COL: error: …`, source line, caret).
     case failure([String])
@@ -30,7 +30,7 @@ public enum CompileOutcome {
 public enum Driver {
     /// Parses, checks and lowers one file. The files it uses are compiled too, from their
     /// sources (not the cache), for their interfaces; `file.bytes` is used for `file` itself.
-    public static func compile(
+    package static func compile(
         _ file: SourceFile, statistics: inout RunStatistics
     ) -> CompileOutcome {
         let loader = ProgramLoader(cache: nil)
@@ -66,7 +66,7 @@ public enum Driver {
     }
 
     /// The resolver for a unit that imports nothing: builtins by name, C symbols with `dlsym`.
-    public static var resolver: SymbolResolver {
+    package static var resolver: SymbolResolver {
         SymbolResolver(builtin: Builtins.address(named:))
     }
 
@@ -79,18 +79,18 @@ public enum Driver {
     }
 
     /// What one run produced.
-    public struct ExecutionReport: Sendable {
-        public var status: Int32
+    package struct ExecutionReport: Sendable {
+        package var status: Int32
         /// The program's output, when it was captured (`OutputSink.buffer`).
-        public var standardOutput: [UInt8]
+        package var standardOutput: [UInt8]
         /// Diagnostics, runtime errors and the `--stats` line, in the order they happened.
-        public var standardError: String
+        package var standardError: String
     }
 
     /// Compiles (or loads from the cache), links and runs a program: the file and every file
     /// it uses, one unit each. Program output goes to `output`; everything meant for standard
     /// error is returned in the report (tests run programs in-process this way).
-    public static func execute(path: String, options: RunOptions, output: OutputSink) -> ExecutionReport {
+    package static func execute(path: String, options: RunOptions, output: OutputSink) -> ExecutionReport {
         var statistics = RunStatistics()
         var report = ExecutionReport(status: 0, standardOutput: [], standardError: "")
         var cache: CacheSession? = nil
@@ -281,7 +281,7 @@ public enum Driver {
 
     /// The bytecode of a file as text (`ribbon disasm`). Names from used files are shown as
     /// `PATH:NAME (imported …)`.
-    public static func disassemble(path: String, machine: Bool = false) -> (text: String, status: Int32) {
+    package static func disassemble(path: String, machine: Bool = false) -> (text: String, status: Int32) {
         let loader = ProgramLoader(cache: nil)
         do {
             let root = try loader.load(root: path)
@@ -295,7 +295,7 @@ public enum Driver {
     }
 
     /// Writes a line to standard error (after flushing standard output, to keep order).
-    public static func printError(_ text: String, newline: Bool = true) {
+    package static func printError(_ text: String, newline: Bool = true) {
         StandardError.write(newline ? text + "\n" : text, flushingOutput: true)
     }
 }

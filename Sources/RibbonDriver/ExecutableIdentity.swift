@@ -7,9 +7,9 @@ import RibbonSystem
 /// Cache keys include it so that a rebuilt compiler never reads what an older build wrote
 /// (../shared/DESIGN.md, "Cache keys"). Hashing the 27 MB executable instead would cost more than a
 /// whole warm run.
-public enum ExecutableIdentity {
+package enum ExecutableIdentity {
     /// The build-id as lowercase hex, or nil if the executable has none.
-    public static let buildID: String? = readBuildID()
+    package static let buildID: String? = readBuildID()
 
     private static func readBuildID() -> String? {
         var bytes = [UInt8](repeating: 0, count: 64)

@@ -4,29 +4,29 @@
 import RibbonSystem
 
 /// What `--stats` reports (../shared/DESIGN.md, "Command line"): one JSON object on one line.
-public struct RunStatistics: Sendable {
+package struct RunStatistics: Sendable {
     /// "hit", "miss" or "off" for the file run.
-    public var unit = "off"
-    public var unitsCompiled = 0
-    public var unitsLoaded = 0
-    public var functionsCompiled = 0
-    public var jitCompiled = 0
-    public var jitLoaded = 0
+    package var unit = "off"
+    package var unitsCompiled = 0
+    package var unitsLoaded = 0
+    package var functionsCompiled = 0
+    package var jitCompiled = 0
+    package var jitLoaded = 0
     /// `time_us.parse`: parsing and type checking (the name predates the checker's own phase;
     /// the field keeps it).
-    public var parseMicroseconds = 0
-    public var compileMicroseconds = 0
-    public var jitMicroseconds = 0
-    public var cacheLoadMicroseconds = 0
-    public var cacheStoreMicroseconds = 0
-    public var runMicroseconds = 0
+    package var parseMicroseconds = 0
+    package var compileMicroseconds = 0
+    package var jitMicroseconds = 0
+    package var cacheLoadMicroseconds = 0
+    package var cacheStoreMicroseconds = 0
+    package var runMicroseconds = 0
     /// What `cache_load` was spent on, in order (open, source, lookup, read, decompress, decode,
     /// hash, machine_code, install): `cache_phases_us`, only when the cache was used.
-    public var cachePhases: [(name: String, microseconds: Int)] = []
+    package var cachePhases: [(name: String, microseconds: Int)] = []
 
     /// The `--stats` line (without its newline). Field order is part of the format: tests and
     /// tools/bench read it.
-    public var json: String {
+    package var json: String {
         var fields: [(String, JSON)] = [
             ("unit", .string(unit)),
             ("units_compiled", .int(unitsCompiled)),

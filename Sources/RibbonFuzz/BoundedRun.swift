@@ -23,13 +23,13 @@ import RibbonVM
 /// `maximumArrayBytes` in all, from an `Arena`), so a run cannot exhaust memory either. Output
 /// goes to a buffer.
 /// Foreign functions keep the `foreign_unavailable` stub: a fuzzed image must not call C.
-public enum BoundedRun {
+package enum BoundedRun {
     /// The trap code of the budget builtin (not a `TrapCode`: it is never shown to a user).
-    public static let budgetTrapCode: UInt32 = 0xB0D6
-    public static let maximumArrayElements: Int64 = 1 << 16
-    public static let maximumArrayBytes = 8 << 20
+    package static let budgetTrapCode: UInt32 = 0xB0D6
+    package static let maximumArrayElements: Int64 = 1 << 16
+    package static let maximumArrayBytes = 8 << 20
 
-    public enum Outcome: Equatable {
+    package enum Outcome: Equatable {
         case returned(UInt64)
         case trapped(TrapCode)
         case budgetExhausted
@@ -37,7 +37,7 @@ public enum BoundedRun {
 
     /// Resolves builtins like a run, except the array builtins (bounded) and foreign symbols,
     /// which are looked up but never called.
-    public static let resolver = SymbolResolver(builtin: { name in
+    package static let resolver = SymbolResolver(builtin: { name in
         switch name {
         case "array_i64": address(of: boundedArrayI64)
         case "array_f64": address(of: boundedArrayF64)
@@ -53,12 +53,12 @@ public enum BoundedRun {
     /// Memory the bounded array builtins allocate from: one mapping, reset (zeroed) before
     /// each run, so that a run's arrays always have the same addresses (the interpreter and the
     /// JIT can then be compared exactly, even where a program computes with an address's bits).
-    public final class Arena {
+    package final class Arena {
         let base: UnsafeMutableRawPointer
         let size = BoundedRun.maximumArrayBytes
         var used = 0
 
-        public init() {
+        package init() {
             let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
             guard let mapped, mapped != MAP_FAILED else { fatalError("cannot map the fuzz arena") }
             base = mapped
@@ -81,7 +81,7 @@ public enum BoundedRun {
     }
 
     /// Calls `function` with no arguments under the budget, its arrays in `arena` (reset first).
-    public static func run(
+    package static func run(
         _ unit: LoadedUnit, _ function: LoadedUnit.FunctionInfo, budget: UInt64 = 2000, arena: Arena = Arena()
     ) -> (outcome: Outcome, output: [UInt8]) {
         let fiber = Fiber(output: .buffer)

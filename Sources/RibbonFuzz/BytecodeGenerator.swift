@@ -11,7 +11,7 @@ import RibbonCore
 /// operands are picked without looking at it (any register, any Id of the right kind), so a
 /// good share of units are near misses that only the verifier can tell apart. Whatever the
 /// verifier accepts must run without a memory error: that is the property under test.
-public struct BytecodeGenerator {
+package struct BytecodeGenerator {
     enum Kind: CaseIterable {
         case scalar, string, array64, array8
     }
@@ -41,7 +41,7 @@ public struct BytecodeGenerator {
     ]
 
     /// The unit the bytes decide. Function 0 takes no parameters: it is the one a run calls.
-    public static func unit(from bytes: [UInt8]) -> UnitImage {
+    package static func unit(from bytes: [UInt8]) -> UnitImage {
         var generator = BytecodeGenerator(input: FuzzBytes(bytes))
         return generator.generate()
     }

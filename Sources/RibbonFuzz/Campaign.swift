@@ -7,23 +7,23 @@ import RibbonSystem
 /// a seed (or, for `bytecode`, fresh random decisions), from a fixed generator seed. The same
 /// arguments always try the same inputs, so a finding replays. libFuzzer (`tools/fuzz/run.sh`)
 /// runs the same targets with coverage guidance for longer.
-public struct Campaign {
-    public struct Report: CustomStringConvertible {
-        public var target: FuzzTarget
-        public var inputs = 0
-        public var rejected = 0
-        public var accepted = 0
-        public var returned = 0
-        public var trapped = 0
-        public var stoppedByBudget = 0
-        public var findings: [(finding: Finding, input: [UInt8])] = []
-        public var microseconds = 0
+package struct Campaign {
+    package struct Report: CustomStringConvertible {
+        package var target: FuzzTarget
+        package var inputs = 0
+        package var rejected = 0
+        package var accepted = 0
+        package var returned = 0
+        package var trapped = 0
+        package var stoppedByBudget = 0
+        package var findings: [(finding: Finding, input: [UInt8])] = []
+        package var microseconds = 0
         /// The slowest single input.
-        public var slowestMicroseconds = 0
+        package var slowestMicroseconds = 0
 
-        public var inputsPerSecond: Int { microseconds == 0 ? 0 : inputs * 1_000_000 / microseconds }
+        package var inputsPerSecond: Int { microseconds == 0 ? 0 : inputs * 1_000_000 / microseconds }
 
-        public var description: String {
+        package var description: String {
             "\(target.rawValue): \(inputs) inputs in \(microseconds / 1000) ms (\(inputsPerSecond)/s): "
                 + "\(rejected) rejected, \(accepted) accepted, ran \(returned + trapped + stoppedByBudget) "
                 + "(\(returned) returned, \(trapped) trapped, \(stoppedByBudget) stopped by the budget), "
@@ -32,13 +32,13 @@ public struct Campaign {
     }
 
     /// An input slower than this is a finding (as libFuzzer's `-timeout`; inputs take milliseconds).
-    public static let slowInputMicroseconds = 10_000_000
+    package static let slowInputMicroseconds = 10_000_000
 
-    public var target: FuzzTarget
-    public var seeds: [[UInt8]]
-    public var runner: FuzzRunner
+    package var target: FuzzTarget
+    package var seeds: [[UInt8]]
+    package var runner: FuzzRunner
 
-    public init(target: FuzzTarget, seeds: Seeds, runner: FuzzRunner) {
+    package init(target: FuzzTarget, seeds: Seeds, runner: FuzzRunner) {
         self.target = target
         self.runner = runner
         switch target {
@@ -52,7 +52,7 @@ public struct Campaign {
     }
 
     /// Runs every seed unchanged, then `iterations` mutated inputs.
-    public func run(iterations: Int, seed: UInt64) -> Report {
+    package func run(iterations: Int, seed: UInt64) -> Report {
         var report = Report(target: target)
         var random = SplitMix64(seed: seed)
         let t0 = MonotonicClock.microseconds()

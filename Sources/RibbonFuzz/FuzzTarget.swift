@@ -15,7 +15,7 @@ import SQLiteSupport
 /// What one fuzz input exercises. Each target takes raw bytes (libFuzzer's or the
 /// deterministic mutator's) and either returns what happened or stops the process: a crash is
 /// a crash, and a broken property (`Finding`) is reported like one.
-public enum FuzzTarget: String, CaseIterable, Sendable {
+package enum FuzzTarget: String, CaseIterable, Sendable {
     /// Source → parse → check → lower; every image the compiler makes must load (verifier
     /// included) and run within the budget.
     case frontEnd = "frontend"
@@ -37,14 +37,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 }
 
 /// A property an input broke without crashing (it stops a libFuzzer run like a crash).
-public struct Finding: Error, CustomStringConvertible {
-    public var target: FuzzTarget
-    public var message: String
-    public var description: String { "\(target.rawValue): \(message)" }
+package struct Finding: Error, CustomStringConvertible {
+    package var target: FuzzTarget
+    package var message: String
+    package var description: String { "\(target.rawValue): \(message)" }
 }
 
 /// What happened to one input.
-public enum InputOutcome: Equatable {
+package enum InputOutcome: Equatable {
     /// Rejected with an error by the code under test (the usual fate of a damaged input).
     case rejected
     /// Accepted (compiled, loaded, decoded), and not run.
@@ -54,9 +54,9 @@ public enum InputOutcome: Equatable {
 }
 
 /// Running inputs against targets.
-public final class FuzzRunner {
+package final class FuzzRunner {
     /// The tier-up threshold a run gets as its budget (`BoundedRun`).
-    public var budget: UInt64
+    package var budget: UInt64
     /// For the cache target: one database, reused by every input (rows are replaced).
     private var store: CacheStore?
     /// For the hit-log target: a second connection, to set the counters behind the store.
@@ -65,26 +65,26 @@ public final class FuzzRunner {
 
     /// - Parameter cacheDirectory: where the cache target keeps its database (created; nil:
     ///   the cache target is not available).
-    public init(budget: UInt64 = 2000, cacheDirectory: String? = nil) {
+    package init(budget: UInt64 = 2000, cacheDirectory: String? = nil) {
         self.budget = budget
         self.cacheDirectory = cacheDirectory
     }
 
     /// A fresh directory for the cache target, in memory when `/dev/shm` is there (a store
     /// writes the database for every input).
-    public static func makeTemporaryCacheDirectory() -> String? {
+    package static func makeTemporaryCacheDirectory() -> String? {
         let parent = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
         var template = Array((parent + "/ribbon-fuzz-XXXXXX").utf8CString)
         return template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }.map { String(cString: $0) }
     }
 
     /// Removes what `makeTemporaryCacheDirectory` made and the cache put in it.
-    public static func removeCacheDirectory(_ directory: String) {
+    package static func removeCacheDirectory(_ directory: String) {
         _ = CacheStore.removeDatabaseFiles(in: directory)
         rmdir(directory)
     }
 
-    public func run(_ target: FuzzTarget, _ input: [UInt8]) throws(Finding) -> InputOutcome {
+    package func run(_ target: FuzzTarget, _ input: [UInt8]) throws(Finding) -> InputOutcome {
         switch target {
         case .frontEnd: return try frontEnd(input)
         case .unitImage: return try unitImage(input)
@@ -443,7 +443,7 @@ public final class FuzzRunner {
     let arena = BoundedRun.Arena()
 
     /// Units the JIT ran and compared with the interpreter (`bytecode`).
-    public private(set) var jitCompared = 0
+    package private(set) var jitCompared = 0
 
     /// Whether the function has a `ret_unit`.
     static func returnsUnit(_ function: LoadedUnit.FunctionInfo) -> Bool {

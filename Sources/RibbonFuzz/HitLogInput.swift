@@ -17,29 +17,29 @@ import RibbonCache
 /// the hash of that byte (no unit). A piece cut short by the end of the input is raw bytes.
 /// Flags: bit 0, write the folding file even when no piece went there; bits 1–2, the counters
 /// before (`Counters`); bits 3–4, the command that folds (`Fold`).
-public struct HitLogInput: Equatable {
-    public enum Counters: Int, CaseIterable { case none, oldBuild, nearlyFull, small }
-    public enum Fold: Int, CaseIterable { case counters, statistics, store, garbageCollection }
+package struct HitLogInput: Equatable {
+    package enum Counters: Int, CaseIterable { case none, oldBuild, nearlyFull, small }
+    package enum Fold: Int, CaseIterable { case counters, statistics, store, garbageCollection }
 
-    public var flags: UInt8 = 0
-    public var log: [UInt8] = []
-    public var folding: [UInt8] = []
+    package var flags: UInt8 = 0
+    package var log: [UInt8] = []
+    package var folding: [UInt8] = []
     /// Whole records written, in either file (each must be counted).
-    public var wholeRecords = 0
+    package var wholeRecords = 0
     /// Bytes of raw and torn pieces: at most one record per 64 of them can appear.
-    public var damagedBytes = 0
+    package var damagedBytes = 0
     /// Raw pieces: each could hide one whole record after it, if it were a forged record
     /// reaching into it (libFuzzer learns compared bytes; a torn piece cannot).
-    public var rawPieces = 0
+    package var rawPieces = 0
 
-    public var counters: Counters { Counters(rawValue: Int(flags >> 1) & 3)! }
-    public var fold: Fold { Fold(rawValue: Int(flags >> 3) & 3)! }
-    public var writesFoldingFile: Bool { flags & 1 != 0 || !folding.isEmpty }
+    package var counters: Counters { Counters(rawValue: Int(flags >> 1) & 3)! }
+    package var fold: Fold { Fold(rawValue: Int(flags >> 3) & 3)! }
+    package var writesFoldingFile: Bool { flags & 1 != 0 || !folding.isEmpty }
 
-    public static let unitKey = SHA256.hash(Array("hit log fuzz unit".utf8))
-    public static let secondKey = SHA256.hash(Array("hit log fuzz unit 2".utf8))
+    package static let unitKey = SHA256.hash(Array("hit log fuzz unit".utf8))
+    package static let secondKey = SHA256.hash(Array("hit log fuzz unit 2".utf8))
 
-    public static func key(_ selector: UInt8) -> SHA256Digest {
+    package static func key(_ selector: UInt8) -> SHA256Digest {
         switch selector {
         case 0: unitKey
         case 1: secondKey
@@ -47,7 +47,7 @@ public struct HitLogInput: Equatable {
         }
     }
 
-    public init(decoding bytes: [UInt8]) {
+    package init(decoding bytes: [UInt8]) {
         guard let first = bytes.first else { return }
         flags = first
         var at = 1
@@ -97,14 +97,14 @@ public struct HitLogInput: Equatable {
     }
 
     /// Pieces, to write seeds with.
-    public enum Piece {
+    package enum Piece {
         case raw([UInt8])
         case record(key: UInt8, time: Int64, saved: Int64)
         case torn(key: UInt8, time: Int64, saved: Int64, cut: UInt8)
         case switchFile
     }
 
-    public static func encode(flags: UInt8, _ pieces: [Piece]) -> [UInt8] {
+    package static func encode(flags: UInt8, _ pieces: [Piece]) -> [UInt8] {
         var out = [flags]
         func i64(_ v: Int64) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
         for piece in pieces {
@@ -135,7 +135,7 @@ public struct HitLogInput: Equatable {
     /// 2⁶³−1 µs several times, negative and absurd values and times, the unframed 48-byte
     /// records of earlier builds, a folding file left by a crash with the same), under every
     /// starting state of the counters and through every command that folds.
-    public static var seeds: [[UInt8]] {
+    package static var seeds: [[UInt8]] {
         let now: Int64 = 1_780_000_000
         var old48: [UInt8] = []  // the format before records were framed
         for saved in [Int64.max, 100] {

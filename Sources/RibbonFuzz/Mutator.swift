@@ -1,11 +1,11 @@
 /// SplitMix64: a small deterministic generator, so a campaign with the same seed mutates the
 /// same way every time (the smoke tests and a reported failure can be replayed).
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
+package struct SplitMix64: RandomNumberGenerator, Sendable {
+    package var state: UInt64
 
-    public init(seed: UInt64) { state = seed }
+    package init(seed: UInt64) { state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -17,22 +17,22 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
 /// Decisions read from a fuzzer's bytes (libFuzzer's `FuzzedDataProvider`, simplified): each
 /// call consumes bytes from the front; once they run out every answer is 0. A mutation of the
 /// input is then a small change of the decisions, which is what structure-aware fuzzing needs.
-public struct FuzzBytes {
+package struct FuzzBytes {
     let bytes: [UInt8]
     var position = 0
 
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    package init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-    public var isExhausted: Bool { position >= bytes.count }
+    package var isExhausted: Bool { position >= bytes.count }
 
-    public mutating func byte() -> UInt8 {
+    package mutating func byte() -> UInt8 {
         guard position < bytes.count else { return 0 }
         defer { position += 1 }
         return bytes[position]
     }
 
     /// A number in `0..<bound` (0 when `bound` is 0).
-    public mutating func below(_ bound: Int) -> Int {
+    package mutating func below(_ bound: Int) -> Int {
         guard bound > 1 else { return 0 }
         var value = 0
         var range = 1
@@ -43,19 +43,19 @@ public struct FuzzBytes {
         return value % bound
     }
 
-    public mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+    package mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
 
-    public mutating func u32() -> UInt32 {
+    package mutating func u32() -> UInt32 {
         UInt32(byte()) | UInt32(byte()) << 8 | UInt32(byte()) << 16 | UInt32(byte()) << 24
     }
 
-    public mutating func u64() -> UInt64 { UInt64(u32()) | UInt64(u32()) << 32 }
+    package mutating func u64() -> UInt64 { UInt64(u32()) | UInt64(u32()) << 32 }
 }
 
 /// Byte-level mutations in the spirit of libFuzzer's default mutators, for the deterministic
 /// harness: bit flips, interesting bytes and 32-bit values (at aligned offsets, where image
 /// fields sit), insertions, deletions, copies within the input and splices with another seed.
-public enum Mutator {
+package enum Mutator {
     static let interestingBytes: [UInt8] = [0, 1, 2, 7, 8, 0x10, 0x20, 0x3F, 0x40, 0x7F, 0x80, 0xFE, 0xFF]
     static let interestingWords: [UInt32] = [
         0, 1, 2, 3, 4, 7, 8, 15, 16, 31, 32, 40, 63, 64, 96, 127, 128, 254, 255, 256, 4096, 0x7FFF, 0xFFFF,
@@ -63,7 +63,7 @@ public enum Mutator {
     ]
 
     /// One to `maximum` random changes of `input`; `other` is another seed to splice from.
-    public static func mutate(
+    package static func mutate(
         _ input: [UInt8], other: [UInt8], maximum: Int = 4, using random: inout SplitMix64
     ) -> [UInt8] {
         var bytes = input
@@ -132,7 +132,7 @@ public enum Mutator {
 
     /// Mutations of Ribbon source that keep it close to a program: snippets and tokens inserted,
     /// lines duplicated, swapped or re-indented, words swapped; plus the byte mutations.
-    public static func mutateSource(_ source: [UInt8], other: [UInt8], using random: inout SplitMix64) -> [UInt8] {
+    package static func mutateSource(_ source: [UInt8], other: [UInt8], using random: inout SplitMix64) -> [UInt8] {
         var bytes = source
         for _ in 0..<Int.random(in: 1...3, using: &random) {
             guard !bytes.isEmpty else { break }

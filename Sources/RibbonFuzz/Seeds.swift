@@ -10,17 +10,17 @@ import RibbonSystem
 
 /// The inputs every campaign starts from, built from the example programs: their sources, the
 /// unit images the compiler makes of them, the machine code the JIT makes of every function, and the cache rows that hold both.
-public struct Seeds {
-    public var sources: [(path: String, bytes: [UInt8])] = []
-    public var images: [[UInt8]] = []
-    public var blobs: [[UInt8]] = []
-    public var cacheRows: [[UInt8]] = []
+package struct Seeds {
+    package var sources: [(path: String, bytes: [UInt8])] = []
+    package var images: [[UInt8]] = []
+    package var blobs: [[UInt8]] = []
+    package var cacheRows: [[UInt8]] = []
     /// Hit logs with the damage of issue 12 (`HitLogInput.seeds`; not from the examples).
-    public var hitLogs: [[UInt8]] = HitLogInput.seeds
+    package var hitLogs: [[UInt8]] = HitLogInput.seeds
 
     /// The `.rib` files under `examples/` and `../shared/examples/` of the repository at `root`
     /// (sorted, so that campaigns are deterministic).
-    public static func exampleSources(root: String) -> [(path: String, bytes: [UInt8])] {
+    package static func exampleSources(root: String) -> [(path: String, bytes: [UInt8])] {
         var paths: [String] = []
         for directory in [root + "/examples", root + "/../shared/examples"] {
             collect(directory, into: &paths)
@@ -49,7 +49,7 @@ public struct Seeds {
     }
 
     /// Compiles every source that compiles; JIT-compiles every function of each image.
-    public init(root: String) {
+    package init(root: String) {
         sources = Seeds.exampleSources(root: root)
         for (path, bytes) in sources {
             let (program, diagnostics) = check(SourceFile(path: path, bytes: bytes))
@@ -74,20 +74,20 @@ public struct Seeds {
 ///
 /// Layout: u32 image length, the image, then for each blob u32 function Id, u32 length and the
 /// blob. Whatever does not parse is dropped (a truncated blob list is still an input).
-public struct CacheRows: Equatable {
-    public var image: [UInt8]
-    public var blobs: [(functionId: UInt32, blob: [UInt8])]
+package struct CacheRows: Equatable {
+    package var image: [UInt8]
+    package var blobs: [(functionId: UInt32, blob: [UInt8])]
 
-    public init(image: [UInt8], blobs: [(UInt32, [UInt8])]) {
+    package init(image: [UInt8], blobs: [(UInt32, [UInt8])]) {
         self.image = image
         self.blobs = blobs.map { ($0.0, $0.1) }
     }
 
-    public static func == (a: CacheRows, b: CacheRows) -> Bool {
+    package static func == (a: CacheRows, b: CacheRows) -> Bool {
         a.image == b.image && a.blobs.elementsEqual(b.blobs) { $0.functionId == $1.functionId && $0.blob == $1.blob }
     }
 
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         var out: [UInt8] = []
         func u32(_ v: UInt32) { for i in 0..<4 { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt32(i)))) } }
         u32(UInt32(image.count))
@@ -100,7 +100,7 @@ public struct CacheRows: Equatable {
         return out
     }
 
-    public init(decoding bytes: [UInt8]) {
+    package init(decoding bytes: [UInt8]) {
         var at = 0
         func u32() -> UInt32? {
             guard at + 4 <= bytes.count else { return nil }

@@ -4,20 +4,20 @@ import Glibc
 
 /// Pages holding machine code: written while read-write, then switched to read-execute with
 /// `mprotect`. Never writable and executable at once. Unmapped when released.
-public final class ExecutableMemory {
-    public let base: UnsafeMutableRawPointer
-    public let size: Int
+package final class ExecutableMemory {
+    package let base: UnsafeMutableRawPointer
+    package let size: Int
 
     /// Why code could not be placed in memory (never fatal: the caller keeps interpreting).
-    public struct Failure: Error, CustomStringConvertible {
-        public var call: String
-        public var errno: Int32
-        public var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
+    package struct Failure: Error, CustomStringConvertible {
+        package var call: String
+        package var errno: Int32
+        package var description: String { "\(call) failed: \(String(cString: strerror(errno)))" }
     }
 
     /// Maps fresh read-write pages, copies `code` into them and lets `patch` fix them up (apply
     /// relocations) before the pages become read-execute.
-    public init(
+    package init(
         copying code: UnsafeRawBufferPointer, patch: (UnsafeMutableRawPointer) throws -> Void
     ) throws {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))

@@ -30,12 +30,12 @@ enum FiberField {
 /// opcode to its translation, which lives by category (`+Integer`, `+Float`, `+Branches`,
 /// `+Calls`, `+Arrays`, `+Moves`); `+Operands` reads and writes bytecode registers wherever
 /// the plan put them, and `Opcode+X86` says which x86 instruction or condition each opcode is.
-public struct JITCompiler {
-    public enum Failure: Error, Equatable, CustomStringConvertible {
+package struct JITCompiler {
+    package enum Failure: Error, Equatable, CustomStringConvertible {
         case unsupported(String)
         case assembler(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .unsupported(let what): "cannot compile \(what) yet"
             case .assembler(let why): "assembler: \(why)"
@@ -80,7 +80,7 @@ public struct JITCompiler {
 
     /// Compiles `function` (already verified by the loader) for a CPU with `features`: code
     /// uses an instruction beyond the x86-64 baseline only where `features` has it.
-    public static func compile(
+    package static func compile(
         _ function: LoadedUnit.FunctionInfo, features: CPUFeatures = JITEngine.hostFeatures
     ) throws -> MachineCode {
         let h = function.header.pointee

@@ -12,39 +12,39 @@ import X86Assembler
 /// own unit (its AddressTable, its headers), and the swap also rewrites the slots of the units
 /// that import the function (`LoadedUnit.setEntry`), so calls from other files reach the
 /// machine code too.
-public final class JITEngine {
+package final class JITEngine {
     private var installed: [LoadedMachineCode] = []
     /// Each compiled function's loop entries, for on-stack replacement.
     private var loopEntries: [UnsafeRawPointer: [UInt32: UnsafeRawPointer]] = [:]
     /// Functions compiled in this process.
-    public private(set) var compiledCount = 0
+    package private(set) var compiledCount = 0
     /// Functions the JIT declined (an instruction it cannot compile yet); they stay interpreted.
-    public private(set) var declined: [String] = []
+    package private(set) var declined: [String] = []
     /// Running frames moved from the interpreter into machine code at a loop (on-stack replacement).
-    public private(set) var loopEntriesTaken = 0
+    package private(set) var loopEntriesTaken = 0
     /// Microseconds spent compiling and installing.
-    public private(set) var microseconds = 0
+    package private(set) var microseconds = 0
     /// Functions loaded from the cache (`installCached`).
-    public private(set) var loadedCount = 0
+    package private(set) var loadedCount = 0
 
     /// One function compiled in this process, kept for the cache.
-    public struct Compiled: Sendable {
+    package struct Compiled: Sendable {
         /// The unit the function belongs to.
-        public var unit: ObjectIdentifier
-        public var functionId: UInt32
-        public var code: MachineCode
-        public var microseconds: Int
+        package var unit: ObjectIdentifier
+        package var functionId: UInt32
+        package var code: MachineCode
+        package var microseconds: Int
     }
     /// Every function compiled in this process, in the order compiled (not glue, not code
     /// loaded from the cache): what the end of the run stores.
-    public private(set) var compiled: [Compiled] = []
+    package private(set) var compiled: [Compiled] = []
 
-    public init() {}
+    package init() {}
 
     /// The CPU features machine code may use: the host's (read with `cpuid`), narrowed by
     /// `RIBBON_CPU_FEATURES` (comma-separated names such as `sse2,sse4.1`) so that tests can make
     /// a host look older. An unknown name in the variable leaves the host's set unchanged.
-    public static let hostFeatures: CPUFeatures = {
+    package static let hostFeatures: CPUFeatures = {
         guard let raw = Environment.value("RIBBON_CPU_FEATURES"), let listed = CPUFeatures(names: raw) else {
             return CPUFeatures.host
         }
@@ -53,7 +53,7 @@ public final class JITEngine {
 
     /// Compiles and installs one function; false when it stays interpreted.
     @discardableResult
-    public func install(_ function: LoadedUnit.FunctionInfo, of unit: LoadedUnit) -> Bool {
+    package func install(_ function: LoadedUnit.FunctionInfo, of unit: LoadedUnit) -> Bool {
         // Already compiled (a hot loop in an interpreted frame that started before): keep it.
         if loopEntries[UnsafeRawPointer(function.header)] != nil { return true }
         let t0 = MonotonicClock.microseconds()
@@ -98,7 +98,7 @@ public final class JITEngine {
     /// or whose function already has code is skipped (the function stays as it is, and may be
     /// compiled again). Returns the Ids of the skipped blobs.
     @discardableResult
-    public func installCached(_ codes: [(functionId: UInt32, code: MachineCode)], of unit: LoadedUnit) -> [UInt32] {
+    package func installCached(_ codes: [(functionId: UInt32, code: MachineCode)], of unit: LoadedUnit) -> [UInt32] {
         var rejected: [UInt32] = []
         var accepted: [(function: LoadedUnit.FunctionInfo, code: MachineCode)] = []
         for (id, code) in codes {
@@ -125,7 +125,7 @@ public final class JITEngine {
 
     /// Puts System V glue in the slot of every C function the unit calls. Done in every mode:
     /// the interpreter, too, calls C only through glue.
-    public func installForeignGlue(_ unit: LoadedUnit) throws {
+    package func installForeignGlue(_ unit: LoadedUnit) throws {
         for (id, foreign) in unit.foreignFunctions.sorted(by: { $0.key < $1.key }) {
             let glue = try LoadedMachineCode(try ForeignGlue.make(foreign.signature)) { resolve($0, unit: unit) }
             installed.append(glue)
@@ -134,12 +134,12 @@ public final class JITEngine {
     }
 
     /// Compiles every function of a unit (`--jit eager`).
-    public func installAll(_ unit: LoadedUnit) {
+    package func installAll(_ unit: LoadedUnit) {
         for function in unit.functions { install(function, of: unit) }
     }
 
     /// Lets a fiber's interpreter hand hot functions to this engine (`--jit tier`).
-    public func attach(to fiber: Fiber, threshold: UInt64) {
+    package func attach(to fiber: Fiber, threshold: UInt64) {
         fiber.tierUpThreshold = threshold
         fiber.hotFunctionHandler = { [unowned self] header in
             guard let unit = LoadedUnit.owning(header), let function = unit.function(header: header) else { return }

@@ -3,7 +3,7 @@ import RibbonVM
 
 /// Runtime helpers that JIT code calls, by name (relocation targets name them, so machine code
 /// from the cache finds them in a newer process).
-public enum JITRuntime {
+package enum JITRuntime {
     static let callBytecodeName = "call_bytecode"
 
     /// `(header, function) -> signal`: runs a bytecode callee in the interpreter.
@@ -13,7 +13,7 @@ public enum JITRuntime {
         return fiber.callBytecode(function!)
     }
 
-    public static func helper(named name: String) -> UInt64? {
+    package static func helper(named name: String) -> UInt64? {
         switch name {
         case callBytecodeName: UInt64(UInt(bitPattern: unsafeBitCast(callBytecode, to: UnsafeRawPointer.self)))
         default: nil

@@ -18,14 +18,14 @@
 /// is not empty, the entry and each loop entry are at one of its bytes, and each relocation's
 /// 8 bytes lie inside it without overlapping another's.
 extension MachineCode {
-    public static let magic: [UInt8] = Array("RIBNCODE".utf8)
+    package static let magic: [UInt8] = Array("RIBNCODE".utf8)
     /// Bump on any change to this layout or to what emitted code assumes about the runtime.
-    public static let formatVersion: UInt32 = 1
+    package static let formatVersion: UInt32 = 1
 
-    public enum DecodingError: Error, Equatable, CustomStringConvertible {
+    package enum DecodingError: Error, Equatable, CustomStringConvertible {
         case malformed(String)
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .malformed(let why): "malformed machine-code blob: \(why)"
             }
@@ -33,7 +33,7 @@ extension MachineCode {
     }
 
     /// The serialized form (deterministic: the same code gives the same bytes).
-    public func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var strings: [UInt8] = []
         func name(_ s: String) -> (UInt32, UInt32) {
             let offset = UInt32(strings.count)
@@ -88,7 +88,7 @@ extension MachineCode {
     }
 
     /// Decodes and checks a serialized blob.
-    public init(serialized data: [UInt8]) throws(DecodingError) {
+    package init(serialized data: [UInt8]) throws(DecodingError) {
         var reader = LittleEndianReader(bytes: data)
         guard data.count >= 40, Array(data[0..<8]) == MachineCode.magic else { throw .malformed("bad magic") }
         reader.position = 8

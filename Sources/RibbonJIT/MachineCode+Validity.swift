@@ -14,7 +14,7 @@ import RibbonCore
 /// the install finds the addresses it writes, so nothing is looked up twice).
 extension MachineCode {
     /// Why a blob cannot run as the code of a function of a unit.
-    public enum Defect: Error, Equatable, Sendable, CustomStringConvertible {
+    package enum Defect: Error, Equatable, Sendable, CustomStringConvertible {
         /// The row records other features than the code needs (`recorded` as the row spells it).
         case featuresDiffer(recorded: String, needed: String)
         /// The blob's function Id is not a function of the unit.
@@ -33,12 +33,12 @@ extension MachineCode {
         case unavailableSymbol(String)
 
         /// Whether the blob (or its row) is wrong, on any host.
-        public var isDamage: Bool {
+        package var isDamage: Bool {
             if case .unavailableSymbol = self { return false }
             return true
         }
 
-        public var description: String {
+        package var description: String {
             switch self {
             case .featuresDiffer(let recorded, let needed):
                 "the row records features [\(recorded)] but the code needs [\(needed)]"
@@ -57,7 +57,7 @@ extension MachineCode {
 
     /// The blob against its cache row: nil when the features the row records (what a run chose
     /// it by) are the code's own. `spelled`: the row's text, for the message.
-    public func defect(recordedFeatures: Set<String>, spelled: String? = nil) -> Defect? {
+    package func defect(recordedFeatures: Set<String>, spelled: String? = nil) -> Defect? {
         guard features != recordedFeatures else { return nil }
         return .featuresDiffer(
             recorded: spelled ?? recordedFeatures.sorted().joined(separator: ","),
@@ -66,7 +66,7 @@ extension MachineCode {
 
     /// The function this code is for, placed (its code refers to its header and words), with
     /// every loop entry at one of its words; or the first defect.
-    public func function(_ id: UInt32, of unit: LoadedUnit) -> Result<LoadedUnit.FunctionInfo, Defect> {
+    package func function(_ id: UInt32, of unit: LoadedUnit) -> Result<LoadedUnit.FunctionInfo, Defect> {
         guard let function = unit.placed(id: id) else { return .failure(.notAFunction(id)) }
         let words = function.header.pointee.codeWords
         if let word = loopEntries.keys.first(where: { $0 >= words }) {
@@ -76,7 +76,7 @@ extension MachineCode {
     }
 
     /// The address `target` has in `unit` (placing the function it names), or why it has none.
-    public static func resolve(_ target: RelocationTarget, in unit: LoadedUnit) -> Result<UInt64, Defect> {
+    package static func resolve(_ target: RelocationTarget, in unit: LoadedUnit) -> Result<UInt64, Defect> {
         switch target {
         case .addressTable:
             return .success(UInt64(UInt(bitPattern: unit.addressTable)))
@@ -99,7 +99,7 @@ extension MachineCode {
 
     /// Every defect, in the order `ribbon cache verify` reports them: the features against the
     /// row; then, with a unit, the function, its loop entries (by word) and each relocation.
-    public func defects(
+    package func defects(
         recordedFeatures: Set<String>, spelled: String? = nil, asFunction id: UInt32, of unit: LoadedUnit?
     ) -> [Defect] {
         var found: [Defect] = []

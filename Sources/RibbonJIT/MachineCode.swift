@@ -1,6 +1,6 @@
 /// What an absolute address inside machine code refers to. Every such address is a
 /// relocation record, so a blob can be copied to any address (or out of the cache) and fixed up.
-public enum RelocationTarget: Hashable, Sendable {
+package enum RelocationTarget: Hashable, Sendable {
     /// The AddressTable of the function's unit.
     case addressTable
     /// A runtime helper, by name (`JITRuntime.helpers`).
@@ -15,11 +15,11 @@ public enum RelocationTarget: Hashable, Sendable {
 }
 
 /// One absolute address to write: 8 bytes at `offset`, little-endian.
-public struct Relocation: Hashable, Sendable {
-    public var offset: Int
-    public var target: RelocationTarget
+package struct Relocation: Hashable, Sendable {
+    package var offset: Int
+    package var target: RelocationTarget
 
-    public init(offset: Int, target: RelocationTarget) {
+    package init(offset: Int, target: RelocationTarget) {
         self.offset = offset
         self.target = target
     }
@@ -27,18 +27,18 @@ public struct Relocation: Hashable, Sendable {
 
 /// One function's machine code, position-independent until loaded: the bytes, where to enter,
 /// the CPU features it needs, and every absolute address in it as a relocation.
-public struct MachineCode: Sendable, Equatable {
-    public var bytes: [UInt8]
-    public var entryOffset: Int
+package struct MachineCode: Sendable, Equatable {
+    package var bytes: [UInt8]
+    package var entryOffset: Int
     /// Names of the CPU features the code uses beyond the x86-64 baseline (e.g. `sse4.1`, as
     /// `CPUFeatures.named` spells them): the minimal set a host needs to run it.
-    public var features: Set<String>
-    public var relocations: [Relocation]
+    package var features: Set<String>
+    package var relocations: [Relocation]
     /// Builtin-ABI entries that continue a running frame at a loop's first bytecode word
     /// (on-stack replacement): word index → offset in `bytes`.
-    public var loopEntries: [UInt32: Int]
+    package var loopEntries: [UInt32: Int]
 
-    public init(
+    package init(
         bytes: [UInt8], entryOffset: Int = 0, features: Set<String> = [], relocations: [Relocation] = [],
         loopEntries: [UInt32: Int] = [:]
     ) {
@@ -51,21 +51,21 @@ public struct MachineCode: Sendable, Equatable {
 }
 
 /// Machine code placed in executable memory with its relocations applied.
-public final class LoadedMachineCode {
+package final class LoadedMachineCode {
     /// The pages holding the code (shared by every blob of one `loadBatch`).
-    public let memory: ExecutableMemory
-    public let entry: UnsafeRawPointer
+    package let memory: ExecutableMemory
+    package let entry: UnsafeRawPointer
     /// Loop entries (see `MachineCode.loopEntries`), as addresses.
-    public let loopEntries: [UInt32: UnsafeRawPointer]
+    package let loopEntries: [UInt32: UnsafeRawPointer]
 
-    public enum Failure: Error, Equatable {
+    package enum Failure: Error, Equatable {
         case relocationOutOfBounds(Int)
         case unresolved(RelocationTarget)
         case entryOutOfBounds
     }
 
     /// Copies `code` to fresh pages and writes each relocation's address, as `resolve` gives it.
-    public convenience init(_ code: MachineCode, resolve: (RelocationTarget) -> UInt64?) throws {
+    package convenience init(_ code: MachineCode, resolve: (RelocationTarget) -> UInt64?) throws {
         let addresses = try Self.check(code, resolve: resolve)
         let memory = try code.bytes.withUnsafeBytes { raw in
             try ExecutableMemory(copying: raw) { base in Self.patch(base, code, addresses) }
@@ -82,7 +82,7 @@ public final class LoadedMachineCode {
     /// Loads many blobs into one mapping (one `mmap` and one `mprotect` for all, which matters
     /// when a warm run loads thousands). A blob that fails its checks is left out: its result
     /// is the error, the others load.
-    public static func loadBatch(
+    package static func loadBatch(
         _ codes: [MachineCode], resolve: (RelocationTarget) -> UInt64?
     ) -> [Result<LoadedMachineCode, Error>] {
         var results: [Result<LoadedMachineCode, Error>?] = Array(repeating: nil, count: codes.count)

@@ -4,7 +4,7 @@ extension MachineCodeListing {
     /// One blob's machine code as assembly (Capstone), each absolute address annotated with its
     /// relocation, and loop entries marked: what `ribbon cache show --disasm` prints for code
     /// read back from the cache. `functionName` names the Ids that relocations refer to.
-    public static func listing(_ code: MachineCode, functionName: (UInt32) -> String? = { _ in nil }) -> String {
+    package static func listing(_ code: MachineCode, functionName: (UInt32) -> String? = { _ in nil }) -> String {
         func describe(_ target: RelocationTarget) -> String {
             switch target {
             case .functionHeader(let id): functionName(id).map { "function \($0) (#\(id))" } ?? "function #\(id)"

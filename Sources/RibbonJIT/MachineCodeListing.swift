@@ -4,8 +4,8 @@ import X86Disassembler
 
 /// `ribbon disasm --machine`: each function's machine code as assembly (Capstone), with the
 /// relocations it carries. Addresses are offsets from the function's entry.
-public enum MachineCodeListing {
-    public static func listing(_ unit: LoadedUnit) -> String {
+package enum MachineCodeListing {
+    package static func listing(_ unit: LoadedUnit) -> String {
         var out = ""
         for function in unit.functions {
             out += "\n\(function.name):  ; machine code\n"

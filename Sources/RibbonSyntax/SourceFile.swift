@@ -2,22 +2,22 @@
 ///
 /// The lexer works on `bytes` with integer indices; nothing in the front end iterates Swift
 /// `Character`s, so lexing stays linear and allocation-free outside identifiers and literals.
-public struct SourceFile: Sendable {
-    public let path: String
-    public let bytes: [UInt8]
+package struct SourceFile: Sendable {
+    package let path: String
+    package let bytes: [UInt8]
 
-    public init(path: String, bytes: [UInt8]) {
+    package init(path: String, bytes: [UInt8]) {
         self.path = path
         self.bytes = bytes
     }
 
     /// Convenience for tests and tools: a file whose bytes are the UTF-8 encoding of `text`.
-    public init(path: String, text: String) {
+    package init(path: String, text: String) {
         self.init(path: path, bytes: Array(text.utf8))
     }
 
     /// The number of lines (a final line without a newline counts; an empty file has one).
-    public var lineCount: Int {
+    package var lineCount: Int {
         var count = 1
         for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") && offset + 1 < bytes.count {
             count += 1
@@ -29,7 +29,7 @@ public struct SourceFile: Sendable {
     ///
     /// This scans from the start of the file: it is meant for rendering diagnostics, not for
     /// hot paths.
-    public func lineText(_ line: Int) -> String {
+    package func lineText(_ line: Int) -> String {
         var currentLine = 1
         var start = 0
         while currentLine < line {
@@ -43,7 +43,7 @@ public struct SourceFile: Sendable {
     }
 
     /// The length of line `line` in Unicode scalars (what columns count).
-    public func lineLength(_ line: Int) -> Int {
+    package func lineLength(_ line: Int) -> Int {
         lineText(line).unicodeScalars.count
     }
 }
@@ -52,29 +52,29 @@ public struct SourceFile: Sendable {
 /// (not bytes) from the start of the line.
 ///
 /// Stored as two `Int32`s (8 bytes): every token and syntax node carries one.
-public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
+package struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
     private var storedLine: Int32
     private var storedColumn: Int32
 
-    public var line: Int {
+    package var line: Int {
         get { Int(storedLine) }
         set { storedLine = Int32(clamping: newValue) }
     }
 
-    public var column: Int {
+    package var column: Int {
         get { Int(storedColumn) }
         set { storedColumn = Int32(clamping: newValue) }
     }
 
-    public init(line: Int, column: Int) {
+    package init(line: Int, column: Int) {
         self.storedLine = Int32(clamping: line)
         self.storedColumn = Int32(clamping: column)
     }
 
-    public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
+    package static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
         (lhs.line, lhs.column) < (rhs.line, rhs.column)
     }
 
     /// `LINE:COL`, as used in messages that point at a second place.
-    public var description: String { "\(line):\(column)" }
+    package var description: String { "\(line):\(column)" }
 }

@@ -12,11 +12,11 @@
 /// the start of the callee; for everything else it is the first token.
 
 /// A name as written and where (`SourceFileSyntax.names` has its text).
-public struct Identifier: Sendable, Hashable {
-    public var name: Name
-    public var location: SourceLocation
+package struct Identifier: Sendable, Hashable {
+    package var name: Name
+    package var location: SourceLocation
 
-    public init(_ name: Name, at location: SourceLocation) {
+    package init(_ name: Name, at location: SourceLocation) {
         self.name = name
         self.location = location
     }
@@ -24,44 +24,44 @@ public struct Identifier: Sendable, Hashable {
 
 /// An expression of a file: an index into `SourceFileSyntax.expressions`.
 @frozen
-public struct ExpressionID: Sendable, Hashable {
-    public var index: Int32
+package struct ExpressionID: Sendable, Hashable {
+    package var index: Int32
 
     @inlinable
-    public init(_ index: Int32) {
+    package init(_ index: Int32) {
         self.index = index
     }
 }
 
 /// A block of a file: an index into `SourceFileSyntax.blocks`.
 @frozen
-public struct BlockID: Sendable, Hashable {
-    public var index: Int32
+package struct BlockID: Sendable, Hashable {
+    package var index: Int32
 
     @inlinable
-    public init(_ index: Int32) {
+    package init(_ index: Int32) {
         self.index = index
     }
 }
 
 /// A parsed file: its top-level declarations in order, and the node tables they index.
-public struct SourceFileSyntax: Sendable {
-    public var declarations: [DeclarationSyntax]
+package struct SourceFileSyntax: Sendable {
+    package var declarations: [DeclarationSyntax]
     /// The text of every `Name` in the tree.
-    public var names: NameTable
+    package var names: NameTable
     /// Every expression node (children before their parents).
-    public var expressions: [ExpressionSyntax]
+    package var expressions: [ExpressionSyntax]
     /// Every statement; a block's statements are contiguous (`BlockSyntax.statements`).
-    public var statements: [StatementSyntax]
-    public var blocks: [BlockSyntax]
+    package var statements: [StatementSyntax]
+    package var blocks: [BlockSyntax]
     /// Arguments of applications; an application's are contiguous (`Kind.apply`).
-    public var arguments: [ExpressionID]
+    package var arguments: [ExpressionID]
     /// Parameters of functions and foreign declarations (`FunctionSyntax.parameters`).
-    public var parameters: [ParameterSyntax]
+    package var parameters: [ParameterSyntax]
     /// Bytes of the string literals (after escapes), indexed by `Kind.string`.
-    public var strings: [[UInt8]]
+    package var strings: [[UInt8]]
 
-    public init(
+    package init(
         declarations: [DeclarationSyntax] = [], names: NameTable = NameTable(),
         expressions: [ExpressionSyntax] = [], statements: [StatementSyntax] = [], blocks: [BlockSyntax] = [],
         arguments: [ExpressionID] = [], parameters: [ParameterSyntax] = [], strings: [[UInt8]] = []
@@ -77,40 +77,40 @@ public struct SourceFileSyntax: Sendable {
     }
 
     @inlinable
-    public subscript(_ id: ExpressionID) -> ExpressionSyntax {
+    package subscript(_ id: ExpressionID) -> ExpressionSyntax {
         expressions[Int(id.index)]
     }
 
     @inlinable
-    public subscript(_ id: BlockID) -> BlockSyntax {
+    package subscript(_ id: BlockID) -> BlockSyntax {
         blocks[Int(id.index)]
     }
 
     /// The statements of `block`, in order.
     @inlinable
-    public func statements(of block: BlockSyntax) -> ArraySlice<StatementSyntax> {
+    package func statements(of block: BlockSyntax) -> ArraySlice<StatementSyntax> {
         statements[Int(block.statements.lowerBound)..<Int(block.statements.upperBound)]
     }
 
     /// The arguments of an application (`Kind.apply`), in order.
     @inlinable
-    public func arguments(_ range: Range<Int32>) -> ArraySlice<ExpressionID> {
+    package func arguments(_ range: Range<Int32>) -> ArraySlice<ExpressionID> {
         arguments[Int(range.lowerBound)..<Int(range.upperBound)]
     }
 
     /// The parameters of a function or foreign declaration, in order.
-    public func parameters(_ range: Range<Int32>) -> ArraySlice<ParameterSyntax> {
+    package func parameters(_ range: Range<Int32>) -> ArraySlice<ParameterSyntax> {
         parameters[Int(range.lowerBound)..<Int(range.upperBound)]
     }
 
     /// The bytes of a string literal.
     @inlinable
-    public func string(_ index: Int32) -> [UInt8] {
+    package func string(_ index: Int32) -> [UInt8] {
         strings[Int(index)]
     }
 }
 
-public enum DeclarationSyntax: Sendable {
+package enum DeclarationSyntax: Sendable {
     /// `use "path"`: the path's bytes as written (after escapes).
     case use(path: [UInt8], location: SourceLocation)
     /// `name := fun (...) -> T. body`
@@ -125,39 +125,39 @@ public enum DeclarationSyntax: Sendable {
 }
 
 /// A type as written: `I64`, `Array F64`. Resolved by the checker, which reports unknown names.
-public struct TypeSyntax: Sendable {
-    public var name: Name
+package struct TypeSyntax: Sendable {
+    package var name: Name
     /// The element type name after `Array`, if any.
-    public var element: Name?
-    public var location: SourceLocation
+    package var element: Name?
+    package var location: SourceLocation
 
-    public init(name: Name, element: Name? = nil, at location: SourceLocation) {
+    package init(name: Name, element: Name? = nil, at location: SourceLocation) {
         self.name = name
         self.element = element
         self.location = location
     }
 }
 
-public struct ParameterSyntax: Sendable {
-    public var name: Identifier
-    public var type: TypeSyntax
+package struct ParameterSyntax: Sendable {
+    package var name: Identifier
+    package var type: TypeSyntax
 
-    public init(name: Identifier, type: TypeSyntax) {
+    package init(name: Identifier, type: TypeSyntax) {
         self.name = name
         self.type = type
     }
 }
 
-public struct FunctionSyntax: Sendable {
+package struct FunctionSyntax: Sendable {
     /// A range of `SourceFileSyntax.parameters`.
-    public var parameters: Range<Int32>
+    package var parameters: Range<Int32>
     /// The declared result type; `nil` when omitted (the result is `Unit`).
-    public var result: TypeSyntax?
-    public var body: BlockID
+    package var result: TypeSyntax?
+    package var body: BlockID
     /// Position of the `fun` keyword.
-    public var location: SourceLocation
+    package var location: SourceLocation
 
-    public init(parameters: Range<Int32>, result: TypeSyntax?, body: BlockID, at location: SourceLocation) {
+    package init(parameters: Range<Int32>, result: TypeSyntax?, body: BlockID, at location: SourceLocation) {
         self.parameters = parameters
         self.result = result
         self.body = body
@@ -165,16 +165,16 @@ public struct FunctionSyntax: Sendable {
     }
 }
 
-public struct ForeignSyntax: Sendable {
+package struct ForeignSyntax: Sendable {
     /// The C symbol's bytes (a string literal).
-    public var symbol: [UInt8]
+    package var symbol: [UInt8]
     /// A range of `SourceFileSyntax.parameters`.
-    public var parameters: Range<Int32>
-    public var result: TypeSyntax?
+    package var parameters: Range<Int32>
+    package var result: TypeSyntax?
     /// Position of the `foreign` keyword.
-    public var location: SourceLocation
+    package var location: SourceLocation
 
-    public init(symbol: [UInt8], parameters: Range<Int32>, result: TypeSyntax?, at location: SourceLocation) {
+    package init(symbol: [UInt8], parameters: Range<Int32>, result: TypeSyntax?, at location: SourceLocation) {
         self.symbol = symbol
         self.parameters = parameters
         self.result = result
@@ -183,25 +183,25 @@ public struct ForeignSyntax: Sendable {
 }
 
 /// Statements of an indented block, or the single statement after a one-line header.
-public struct BlockSyntax: Sendable {
+package struct BlockSyntax: Sendable {
     /// A range of `SourceFileSyntax.statements`.
-    public var statements: Range<Int32>
+    package var statements: Range<Int32>
     /// Position of the block's first statement (or of its header when it has none).
-    public var location: SourceLocation
+    package var location: SourceLocation
     /// Height of the deepest expression or block inside (see `ExpressionSyntax.height`).
-    public var height: Int32
+    package var height: Int32
 
-    public init(statements: Range<Int32>, at location: SourceLocation, height: Int32) {
+    package init(statements: Range<Int32>, at location: SourceLocation, height: Int32) {
         self.statements = statements
         self.location = location
         self.height = height
     }
 
-    public var count: Int { statements.count }
+    package var count: Int { statements.count }
 }
 
-public struct StatementSyntax: Sendable {
-    public enum Kind: Sendable {
+package struct StatementSyntax: Sendable {
+    package enum Kind: Sendable {
         case expression(ExpressionID)
         /// `name := value`
         case declare(Identifier, ExpressionID)
@@ -213,27 +213,27 @@ public struct StatementSyntax: Sendable {
         case continueLoop
     }
 
-    public var kind: Kind
-    public var location: SourceLocation
+    package var kind: Kind
+    package var location: SourceLocation
     /// How deep the tree under this statement goes (bounded by the parser; see
     /// `Parser.maximumNesting`).
-    public var height: Int32
+    package var height: Int32
 
-    public init(_ kind: Kind, at location: SourceLocation, height: Int32) {
+    package init(_ kind: Kind, at location: SourceLocation, height: Int32) {
         self.kind = kind
         self.location = location
         self.height = height
     }
 }
 
-public enum BinaryOperator: Sendable, Hashable {
+package enum BinaryOperator: Sendable, Hashable {
     case or, and
     case equal, notEqual
     case less, lessEqual, greater, greaterEqual
     case add, subtract, multiply, divide, remainder
 
     /// The operator as written.
-    public var spelling: String {
+    package var spelling: String {
         switch self {
         case .or: "or"
         case .and: "and"
@@ -252,21 +252,21 @@ public enum BinaryOperator: Sendable, Hashable {
     }
 }
 
-public struct IfSyntax: Sendable {
-    public var condition: ExpressionID
-    public var then: BlockID
+package struct IfSyntax: Sendable {
+    package var condition: ExpressionID
+    package var then: BlockID
     /// The `else` block; an `else if` is a block holding that one `if` as an expression statement.
-    public var otherwise: BlockID?
+    package var otherwise: BlockID?
 
-    public init(condition: ExpressionID, then: BlockID, otherwise: BlockID?) {
+    package init(condition: ExpressionID, then: BlockID, otherwise: BlockID?) {
         self.condition = condition
         self.then = then
         self.otherwise = otherwise
     }
 }
 
-public struct ExpressionSyntax: Sendable {
-    public enum Kind: Sendable {
+package struct ExpressionSyntax: Sendable {
+    package enum Kind: Sendable {
         /// The literal's magnitude (see `TokenKind.integer`).
         case integer(UInt64)
         case float(Double)
@@ -290,14 +290,14 @@ public struct ExpressionSyntax: Sendable {
         case invalid
     }
 
-    public var kind: Kind
-    public var location: SourceLocation
+    package var kind: Kind
+    package var location: SourceLocation
 
     /// (The parser refuses trees higher than `Parser.maximumNesting`, so every later recursive
     /// pass has a bounded depth. Heights are kept by the parser, not in the node: a node is 24
     /// bytes, and a large file has hundreds of thousands.)
     @inlinable
-    public init(_ kind: Kind, at location: SourceLocation) {
+    package init(_ kind: Kind, at location: SourceLocation) {
         self.kind = kind
         self.location = location
     }

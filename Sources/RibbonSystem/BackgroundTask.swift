@@ -8,7 +8,7 @@ import Glibc
 /// Work on a second thread, for the warm path's independent steps (hashing an image while it
 /// is decoded; recording a hit while the program runs). A plain pthread: no Foundation, no
 /// Dispatch at start-up. `wait()` returns the body's result (it may be called more than once).
-public final class BackgroundTask<Result> {
+package final class BackgroundTask<Result> {
     private let thread: BackgroundThread
     private let box: ResultBox
 
@@ -16,14 +16,14 @@ public final class BackgroundTask<Result> {
         var value: Result?
     }
 
-    public init(_ body: @escaping () -> Result) {
+    package init(_ body: @escaping () -> Result) {
         let box = ResultBox()
         self.box = box
         thread = BackgroundThread { box.value = body() }
     }
 
     /// Waits for the body to finish and returns its result.
-    public func wait() -> Result {
+    package func wait() -> Result {
         thread.join()
         return box.value!
     }

@@ -7,8 +7,8 @@ import Glibc
 #endif
 
 /// Reading whole files with `open`/`read`, retrying `EINTR` (no Foundation at start-up).
-public enum FileSystem {
-    public static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
+package enum FileSystem {
+    package static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
         let fd = retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw SystemError(call: "read", path: path, errno: errno) }
         defer { close(fd) }
@@ -35,7 +35,7 @@ public enum FileSystem {
 extension FileSystem {
     /// Writes `contents` to `path` through a temporary file renamed over it, so a reader never
     /// sees half a file (depfiles are read by Make and Ninja while other builds run).
-    public static func writeFile(_ path: String, contents: String) throws(SystemError) {
+    package static func writeFile(_ path: String, contents: String) throws(SystemError) {
         let temporary = path + ".tmp-\(getpid())"
         let fd = retryingInterrupts { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
         guard fd >= 0 else { throw SystemError(call: "write", path: path, errno: errno) }
@@ -62,35 +62,35 @@ extension FileSystem {
 
 extension FileSystem {
     /// `stat` of `path` (following symbolic links); the error names the call "stat".
-    public static func status(_ path: String) throws(SystemError) -> stat {
+    package static func status(_ path: String) throws(SystemError) -> stat {
         var st = stat()
         guard retryingInterrupts({ stat(path, &st) }) == 0 else { throw SystemError(call: "stat", path: path, errno: errno) }
         return st
     }
 
     /// `lstat` of `path` (the link itself, not what it points to), or nil when it fails.
-    public static func linkStatus(_ path: String) -> stat? {
+    package static func linkStatus(_ path: String) -> stat? {
         var st = stat()
         return retryingInterrupts({ lstat(path, &st) }) == 0 ? st : nil
     }
 
     /// Whether anything (a dangling symbolic link included) is at `path`.
-    public static func exists(_ path: String) -> Bool {
+    package static func exists(_ path: String) -> Bool {
         linkStatus(path) != nil
     }
 
     /// Whether `status` describes a directory.
-    public static func isDirectory(_ status: stat) -> Bool {
+    package static func isDirectory(_ status: stat) -> Bool {
         (status.st_mode & S_IFMT) == S_IFDIR
     }
 
     /// The size of the file at `path`, 0 when it does not exist.
-    public static func size(_ path: String) -> Int64 {
+    package static func size(_ path: String) -> Int64 {
         (try? status(path)).map { Int64($0.st_size) } ?? 0
     }
 
     /// `realpath`: the path with every symbolic link resolved; nil when it does not exist.
-    public static func resolvedPath(_ path: String) -> String? {
+    package static func resolvedPath(_ path: String) -> String? {
         guard let resolved = realpath(path, nil) else { return nil }
         defer { free(resolved) }
         return String(cString: resolved)
@@ -98,9 +98,9 @@ extension FileSystem {
 }
 
 /// The process environment, read when asked (nothing is cached at start-up).
-public enum Environment {
+package enum Environment {
     /// The value of the environment variable `name`, or nil when it is not set.
-    public static func value(_ name: String) -> String? {
+    package static func value(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
 }

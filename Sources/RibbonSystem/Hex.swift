@@ -1,9 +1,9 @@
 // Lowercase hexadecimal text, the one encoder: digests and cache keys, the build-id, machine
 // code offsets, undecodable bytes in listings and JSON's `\u` escapes.
 
-public enum Hex {
+package enum Hex {
     /// Two lowercase hex digits per byte, as `sha256sum` prints them.
-    public static func encode(_ bytes: some Sequence<UInt8>) -> String {
+    package static func encode(_ bytes: some Sequence<UInt8>) -> String {
         var text: [UInt8] = []
         text.reserveCapacity(bytes.underestimatedCount * 2)
         for byte in bytes {
@@ -15,7 +15,7 @@ public enum Hex {
 
     /// `value` in lowercase hex, zero-padded to at least `width` digits (`padded(0x2a, width: 4)`
     /// is "002a"). `value` must not be negative.
-    public static func padded(_ value: some BinaryInteger, width: Int) -> String {
+    package static func padded(_ value: some BinaryInteger, width: Int) -> String {
         let digits = String(value, radix: 16)
         return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
     }

@@ -6,15 +6,15 @@
 import Glibc
 #endif
 
-public enum HugePages {
+package enum HugePages {
     /// The size of a transparent huge page on x86-64.
-    @inlinable public static var size: Int { 2 << 20 }
+    @inlinable package static var size: Int { 2 << 20 }
 
     /// Asks the kernel to back the whole huge pages inside `start..<end` with transparent huge
     /// pages (`start` rounded up, `end` down). Only a hint; harmless if ignored. Returns whether
     /// any whole huge page was inside.
     @discardableResult
-    public static func advise(from start: UInt, to end: UInt) -> Bool {
+    package static func advise(from start: UInt, to end: UInt) -> Bool {
         #if os(Linux)
         let page = UInt(size)
         let alignedStart = (start + page - 1) & ~(page - 1)

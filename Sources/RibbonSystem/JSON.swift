@@ -3,7 +3,7 @@
 // tools/bench parse it). Writing only; nothing in ribbon reads JSON.
 
 /// A JSON value with object keys in the order given (no Foundation): what `--json` prints.
-public enum JSON {
+package enum JSON {
     case string(String)
     case int(Int64)
     case double(Double)
@@ -12,16 +12,16 @@ public enum JSON {
     case array([JSON])
     case object([(String, JSON)])
 
-    public static func int(_ value: Int) -> JSON { .int(Int64(value)) }
-    public static func optional(_ value: String?) -> JSON { value.map(JSON.string) ?? .null }
+    package static func int(_ value: Int) -> JSON { .int(Int64(value)) }
+    package static func optional(_ value: String?) -> JSON { value.map(JSON.string) ?? .null }
     /// A ratio rounded to 4 decimals, or null.
-    public static func ratio(_ value: Double?) -> JSON {
+    package static func ratio(_ value: Double?) -> JSON {
         guard let value, value.isFinite else { return .null }
         return .double((value * 10_000).rounded() / 10_000)
     }
 
     /// The value as compact JSON text: no spaces, no newline.
-    public var text: String {
+    package var text: String {
         switch self {
         case .string(let s): return Self.quoted(s)
         case .int(let n): return "\(n)"
@@ -35,7 +35,7 @@ public enum JSON {
     }
 
     /// `s` as a JSON string literal: quotes, backslashes and control characters escaped.
-    public static func quoted(_ s: String) -> String {
+    package static func quoted(_ s: String) -> String {
         var out = "\""
         for scalar in s.unicodeScalars {
             switch scalar {

@@ -6,10 +6,10 @@
 import Glibc
 #endif
 
-public enum MonotonicClock {
+package enum MonotonicClock {
     /// Nanoseconds on the monotonic clock (an arbitrary origin, the same for the whole run).
     @inlinable @inline(__always)
-    public static func nanoseconds() -> Int64 {
+    package static func nanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
@@ -17,7 +17,7 @@ public enum MonotonicClock {
 
     /// Microseconds on the monotonic clock.
     @inlinable @inline(__always)
-    public static func microseconds() -> Int {
+    package static func microseconds() -> Int {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int(ts.tv_sec) * 1_000_000 + Int(ts.tv_nsec) / 1000

@@ -2,15 +2,15 @@
 // own file because it is no part of the background task it used to share a file with.
 
 /// Splits elapsed time into named phases (`mark` ends the current phase); repeated names add up.
-public struct PhaseClock {
-    public private(set) var phases: [(name: String, microseconds: Int)] = []
+package struct PhaseClock {
+    package private(set) var phases: [(name: String, microseconds: Int)] = []
     private var last = PhaseClock.now()
 
-    public init() {}
+    package init() {}
 
     static func now() -> Int { MonotonicClock.microseconds() }
 
-    public mutating func mark(_ name: String) {
+    package mutating func mark(_ name: String) {
         let t = PhaseClock.now()
         if let i = phases.firstIndex(where: { $0.name == name }) {
             phases[i].microseconds += t - last

@@ -8,10 +8,10 @@ import Glibc
 #endif
 
 /// Standard error, written whole with `write(2)`, retrying `EINTR` and short writes.
-public enum StandardError {
+package enum StandardError {
     /// Writes `text`; with `flushingOutput`, first flushes what the program printed to
     /// standard output (stdio buffers it), so the two streams keep their order on a terminal.
-    public static func write(_ text: String, flushingOutput: Bool = false) {
+    package static func write(_ text: String, flushingOutput: Bool = false) {
         if flushingOutput { fflush(nil) }
         var text = text
         text.withUTF8 { bytes in

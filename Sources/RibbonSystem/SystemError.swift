@@ -7,17 +7,17 @@ import Glibc
 #endif
 
 /// A failed system call: which call, on what, and `errno`.
-public struct SystemError: Error, Sendable, CustomStringConvertible {
-    public var call: String
-    public var path: String
-    public var errno: Int32
+package struct SystemError: Error, Sendable, CustomStringConvertible {
+    package var call: String
+    package var path: String
+    package var errno: Int32
 
-    public var description: String {
+    package var description: String {
         "cannot \(call) \(path): \(String(cString: strerror(errno)))"
     }
 
     /// `errno` defaults to the calling thread's, read at once after the failed call.
-    public init(call: String, path: String, errno: Int32 = Glibc.errno) {
+    package init(call: String, path: String, errno: Int32 = Glibc.errno) {
         self.call = call
         self.path = path
         self.errno = errno
@@ -27,7 +27,7 @@ public struct SystemError: Error, Sendable, CustomStringConvertible {
 /// Calls `body` again while it fails (returns -1) with `EINTR`, as swift-system's system calls
 /// do: a signal that arrives during a blocking call is not a failure of the call.
 @inlinable
-public func retryingInterrupts<Result: FixedWidthInteger>(_ body: () -> Result) -> Result {
+package func retryingInterrupts<Result: FixedWidthInteger>(_ body: () -> Result) -> Result {
     while true {
         let result = body()
         if result != -1 || errno != EINTR { return result }

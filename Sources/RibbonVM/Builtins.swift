@@ -10,9 +10,9 @@ import RibbonSystem
 ///
 /// Built-in functions that are single instructions (`len`, `float`, `int`, `sqrt`, `floor`,
 /// `abs`, the bit operations) are not here: the compiler emits the instruction.
-public enum Builtins {
+package enum Builtins {
     /// Builtin name → function. The names are part of the unit image format.
-    public static let table: [String: BuiltinFunction] = [
+    package static let table: [String: BuiltinFunction] = [
         "print_i64": { h in printI64(h!, newline: true) },
         "print_f64": { h in printF64(h!, newline: true) },
         "print_bool": { h in printBool(h!, newline: true) },
@@ -33,7 +33,7 @@ public enum Builtins {
     ]
 
     /// The address of a builtin, for `SymbolResolver.builtin`.
-    public static func address(named name: String) -> UInt64? {
+    package static func address(named name: String) -> UInt64? {
         guard let f = table[name] else { return nil }
         return UInt64(UInt(bitPattern: unsafeBitCast(f, to: UnsafeRawPointer.self)))
     }

@@ -6,7 +6,7 @@ import RibbonBytecode
 import RibbonCore
 
 /// Where `print` and `write` send their bytes.
-public enum OutputSink {
+package enum OutputSink {
     /// The process's standard output, through C stdio (so output from C functions called with
     /// `foreign` stays in program order).
     case standardOutput
@@ -20,41 +20,41 @@ public enum OutputSink {
 /// Registers live in one anonymous mapping reserved up front (pages are only touched as frames
 /// use them); a call whose frame would pass the end, or a call depth over `maximumDepth`, is the
 /// `stack overflow` runtime error, never a host crash.
-public final class Fiber {
+package final class Fiber {
     /// Calls deeper than this are `stack overflow` (LANGUAGE.md asks for at least 10,000).
-    public static let maximumDepth = 100_000
+    package static let maximumDepth = 100_000
     /// Registers reserved for the register stack (8 bytes each): 256 MiB of address space,
     /// touched only as frames use it. Enough that the depth limit always comes first: each of
     /// at most `maximumDepth` nested frames starts at most 254 registers above its caller's,
     /// so the deepest frame ends below 100,000 × 254 + 255 registers (≈ 203 MiB). Machine code
     /// relies on this and does not check that its frame fits.
-    public static let stackWords = 32 << 20
+    package static let stackWords = 32 << 20
 
-    public let header: UnsafeMutablePointer<FiberHeader>
+    package let header: UnsafeMutablePointer<FiberHeader>
     let stackBase: UnsafeMutablePointer<UInt64>
     /// Suspended callers, interpreted and native alike (`RibbonCallRecord`).
     let callStack: UnsafeMutablePointer<CallRecord>
     /// Arrays allocated by the program; freed with the fiber.
     var allocations: [UnsafeMutableRawPointer] = []
-    public let outputSink: OutputSink
+    package let outputSink: OutputSink
     /// What `print`/`write` wrote, with `OutputSink.buffer`.
-    public internal(set) var capturedOutput: [UInt8] = []
+    package internal(set) var capturedOutput: [UInt8] = []
     /// Interpreted calls after which a bytecode function is reported hot (`FunctionHeader.hotness`
     /// counts them); also the number of loop back-edges, counted down in a register across
     /// whatever the interpreter runs, after which the function running a loop is reported hot.
-    public var tierUpThreshold: UInt64 = .max
+    package var tierUpThreshold: UInt64 = .max
     /// Told about each function whose hotness reaches `tierUpThreshold`. The interpreter knows
     /// nothing more: whoever listens (the JIT) swaps the function's AddressTable entry.
-    public var hotFunctionHandler: ((UnsafeMutablePointer<FunctionHeader>) -> Void)?
+    package var hotFunctionHandler: ((UnsafeMutablePointer<FunctionHeader>) -> Void)?
     /// Asked, right after a loop's back-edge made its function hot, for machine code that
     /// continues the running frame at that loop's first instruction (on-stack replacement):
     /// the function and the loop's word index in, a builtin-ABI entry address out.
-    public var loopEntryHandler: ((UnsafeMutablePointer<FunctionHeader>, Int) -> UInt64?)?
+    package var loopEntryHandler: ((UnsafeMutablePointer<FunctionHeader>, Int) -> UInt64?)?
     /// Two words the interpreter jumps to for on-stack replacement: `osr_enter` and the entry
     /// address (the only place an `osr_enter` ever exists).
     let osrTrampoline: UnsafeMutablePointer<UInt64>
 
-    public init(output: OutputSink = .standardOutput) {
+    package init(output: OutputSink = .standardOutput) {
         outputSink = output
         let bytes = Fiber.stackWords * 8
         let mapped = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)
@@ -92,7 +92,7 @@ public final class Fiber {
     /// Runs a bytecode function to completion with the given arguments.
     ///
     /// Returns the function's result (the raw 64 bits), or the runtime error that stopped it.
-    public func call(_ function: LoadedUnit.FunctionInfo, arguments: [UInt64] = []) -> Result<UInt64, Trap> {
+    package func call(_ function: LoadedUnit.FunctionInfo, arguments: [UInt64] = []) -> Result<UInt64, Trap> {
         let frame = stackBase
         for (i, a) in arguments.enumerated() { frame[i] = a }
         header.pointee.callStackTop = callStack
@@ -130,7 +130,7 @@ public final class Fiber {
 
     /// Runs a bytecode function for a native caller, with the builtin ABI's contract: the
     /// arguments are in `header.frame[0...]`, the result goes to `header.frame[0]`.
-    public func callBytecode(_ function: UnsafeMutablePointer<FunctionHeader>) -> BuiltinSignal {
+    package func callBytecode(_ function: UnsafeMutablePointer<FunctionHeader>) -> BuiltinSignal {
         // Counted like an interpreted call, so a function called only from machine code tiers up.
         let hotness = function.pointee.hotness &+ 1
         function.pointee.hotness = hotness
@@ -174,7 +174,7 @@ public final class Fiber {
     }
 
     /// Flushes C stdio's buffer (before the process writes to stderr or exits).
-    public func flush() {
+    package func flush() {
         if outputSink == .standardOutput { fflush(stdout) }
     }
 }

@@ -1,22 +1,22 @@
 import RibbonCore
 
 /// A runtime error that stopped the program: the message of LANGUAGE.md and where it happened.
-public struct Trap: Error, Sendable, Equatable {
+package struct Trap: Error, Sendable, Equatable {
     /// One frame of the backtrace, innermost first.
-    public struct Frame: Sendable, Equatable {
-        public var function: String
-        public var path: String
-        public var line: Int
+    package struct Frame: Sendable, Equatable {
+        package var function: String
+        package var path: String
+        package var line: Int
     }
 
-    public var code: TrapCode
+    package var code: TrapCode
     /// The message after `runtime error: `.
-    public var reason: String
-    public var backtrace: [Frame]
+    package var reason: String
+    package var backtrace: [Frame]
 
     /// The text printed on standard error: the message, then `  at f (file:line)` per frame
     /// (the middle of very deep backtraces elided).
-    public var rendered: String {
+    package var rendered: String {
         var out = "runtime error: \(reason)\n"
         let shown = 12
         for (i, f) in backtrace.enumerated() {

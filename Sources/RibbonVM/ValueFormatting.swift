@@ -1,5 +1,5 @@
 /// Text of an F64 as Ribbon prints it: Swift's `Double.description` (shortest text that reads
 /// back to the same value), except that every NaN is `nan` whatever its sign.
-public func formatF64(_ v: Double) -> String {
+package func formatF64(_ v: Double) -> String {
     v.isNaN ? "nan" : v.description
 }

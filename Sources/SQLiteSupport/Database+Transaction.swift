@@ -13,7 +13,7 @@ extension Database {
     /// a transaction that failed at COMMIT on a full disk has already appended most of its
     /// pages to the write-ahead log, and SQLite keeps the file at that size after the rollback,
     /// so the space would stay taken (853 KB of a 1.2 MB disk, for one cold run).
-    public func transaction<Result>(_ body: () throws -> Result) throws -> Result {
+    package func transaction<Result>(_ body: () throws -> Result) throws -> Result {
         do {
             return try inTransaction(begin: "BEGIN IMMEDIATE", body)
         } catch let error as SQLiteError where error.isBusy {
@@ -28,7 +28,7 @@ extension Database {
     /// `body` throws): its reads see one snapshot and take SQLite's locks once, not once per
     /// statement or blob read. Keep `body` short: an open reader holds back other processes'
     /// WAL checkpoints. Not reentrant.
-    public func reading<Result>(_ body: () throws -> Result) throws -> Result {
+    package func reading<Result>(_ body: () throws -> Result) throws -> Result {
         try inTransaction(begin: "BEGIN", body)
     }
 

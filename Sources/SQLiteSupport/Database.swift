@@ -10,14 +10,14 @@ import RibbonSystem
 /// time may use it (and the statements it hands out). Concurrency between processes, or
 /// between threads with their own connections, goes through SQLite's file locks: WAL mode lets
 /// readers run beside one writer, and the busy timeout makes a second writer wait for the first.
-public final class Database {
+package final class Database {
     /// The `sqlite3*` handle; nil once closed.
-    public private(set) var handle: OpaquePointer?
+    package private(set) var handle: OpaquePointer?
     /// The path given to `init`.
-    public let path: String
+    package let path: String
     /// How long a statement waits for another connection's lock before failing with
     /// `SQLITE_BUSY`, as `init` set it (`withBusyTimeout` changes it for a while).
-    public let busyTimeoutMilliseconds: Int32
+    package let busyTimeoutMilliseconds: Int32
     /// Prepared statements by SQL text, reused by `statement(_:)`.
     private var statementCache: [String: Statement] = [:]
 
@@ -36,7 +36,7 @@ public final class Database {
     /// short); `mmapSize` lets reads come straight from a memory map instead of one `pread` per
     /// page; `checkpointOnClose: false` leaves the WAL in place at close; `autoCheckpoint: false`
     /// stops commits from checkpointing by themselves (call `checkpoint()` after big writes).
-    public init(
+    package init(
         path: String, busyTimeoutMilliseconds: Int32 = 5000, pageSize: Int? = nil, mmapSize: Int64 = 0,
         checkpointOnClose: Bool = true, autoCheckpoint: Bool = true
     ) throws {
@@ -83,7 +83,7 @@ public final class Database {
     /// `path` spelled so that SQLite takes it as a plain file name, whatever its URI setting:
     /// an absolute path as it is, a relative one behind `./` (`file:x` is the file `./file:x`).
     /// The special names `:memory:` and "" (a temporary database) stay special.
-    public static func plainFileName(_ path: String) -> String {
+    package static func plainFileName(_ path: String) -> String {
         path.hasPrefix("/") || path.isEmpty || path == ":memory:" ? path : "./" + path
     }
 
@@ -127,7 +127,7 @@ public final class Database {
     /// Idempotent. `sqlite3_close_v2` rather than `sqlite3_close`: a `prepare(_:)` statement the
     /// caller still holds keeps the connection alive as a zombie until it is finalized, instead
     /// of making close fail with `SQLITE_BUSY`.
-    public func close() {
+    package func close() {
         guard let connection = handle else { return }
         for statement in statementCache.values {
             statement.finalize()
@@ -149,7 +149,7 @@ public final class Database {
     /// Runs `sql`, which may hold several `;`-separated statements, stepping each to completion
     /// and discarding rows (a prepare/step/finalize loop over `sqlite3_prepare_v2`'s tail, so
     /// an error names the one statement that failed).
-    public func execute(_ sql: String) throws {
+    package func execute(_ sql: String) throws {
         let connection = try openHandle(sql: sql)
         var utf8 = Array(sql.utf8)
         utf8.append(0)
@@ -187,7 +187,7 @@ public final class Database {
     ///
     /// The statement stays owned by the cache: use it until the next `statement(_:)` call with
     /// the same SQL, and do not hold it past `close()`.
-    public func statement(_ sql: String) throws -> Statement {
+    package func statement(_ sql: String) throws -> Statement {
         if let cached = statementCache[sql] {
             cached.reset()
             cached.clearBindings()
@@ -199,10 +199,10 @@ public final class Database {
     }
 
     /// How many statements the cache holds (for tests and `cache stats`).
-    public var cachedStatementCount: Int { statementCache.count }
+    package var cachedStatementCount: Int { statementCache.count }
 
     /// A new statement for one `sql` statement, not cached: finalized when released.
-    public func prepare(_ sql: String) throws -> Statement {
+    package func prepare(_ sql: String) throws -> Statement {
         try prepare(sql, persistent: false)
     }
 
@@ -222,7 +222,7 @@ public final class Database {
 
     /// Runs `body` with the busy timeout set to `milliseconds` (`sqlite3_busy_timeout`), then
     /// puts back the one `init` set: for writes that are not worth waiting for (0 tries once).
-    public func withBusyTimeout<Result>(milliseconds: Int32, _ body: () throws -> Result) rethrows -> Result {
+    package func withBusyTimeout<Result>(milliseconds: Int32, _ body: () throws -> Result) rethrows -> Result {
         if let handle { sqlite3_busy_timeout(handle, milliseconds) }
         defer { if let handle { sqlite3_busy_timeout(handle, busyTimeoutMilliseconds) } }
         return try body()
@@ -237,7 +237,7 @@ public final class Database {
     /// wait the whole busy timeout. Returns whether the log is now empty (false: a reader, a
     /// writer or another checkpoint was in the way, or an error; the next one will do it).
     @discardableResult
-    public func checkpointWithoutWaiting() -> Bool {
+    package func checkpointWithoutWaiting() -> Bool {
         func run(_ mode: String) -> (busy: Int64, log: Int64, copied: Int64)? {
             guard let q = try? statement("PRAGMA wal_checkpoint(\(mode))") else { return nil }
             defer { q.reset() }
@@ -272,7 +272,7 @@ public final class Database {
     /// zero-length database instead of replaying it (`pagerOpenWalIfPresent`); the other order
     /// could leave a database whose last checkpoint was cut short by a crash without the log
     /// that completes it.
-    public func truncateToEmpty() throws {
+    package func truncateToEmpty() throws {
         let connection = try openHandle()
         defer { close() }
         csqlite_set_no_checkpoint_on_close(connection, 1)
@@ -300,17 +300,17 @@ public final class Database {
     static func fileSize(_ path: String) -> Int64 { FileSystem.size(path) }
 
     /// Rows changed by the last INSERT, UPDATE or DELETE (`sqlite3_changes64`).
-    public var changes: Int64 {
+    package var changes: Int64 {
         handle.map { sqlite3_changes64($0) } ?? 0
     }
 
     /// Whether a transaction is open (`sqlite3_get_autocommit` is 0).
-    public var isInTransaction: Bool {
+    package var isInTransaction: Bool {
         handle.map { sqlite3_get_autocommit($0) == 0 } ?? false
     }
 
     /// `PRAGMA user_version`: the schema version the migrator records.
-    public var userVersion: Int {
+    package var userVersion: Int {
         get throws {
             let statement = try statement("PRAGMA user_version")
             defer { statement.reset() }
@@ -321,12 +321,12 @@ public final class Database {
 
     /// Sets `PRAGMA user_version` (a pragma cannot take a bound parameter, so the integer is
     /// spliced into the SQL).
-    public func setUserVersion(_ version: Int) throws {
+    package func setUserVersion(_ version: Int) throws {
         try execute("PRAGMA user_version = \(version)")
     }
 
     /// `PRAGMA journal_mode`: "wal" once `init` has run on a file database.
-    public var journalMode: String {
+    package var journalMode: String {
         get throws {
             let statement = try statement("PRAGMA journal_mode")
             defer { statement.reset() }
@@ -342,7 +342,7 @@ extension Database {
     /// pages holding those bytes are read, not the whole value. The handle is closed again at
     /// once, so no read transaction stays open between calls. Throws `SQLiteError` if the row
     /// is gone or the range is outside the blob (`SQLITE_ERROR`).
-    public func readBlob(table: String, column: String, rowid: Int64, offset: Int, into destination: UnsafeMutableRawBufferPointer) throws {
+    package func readBlob(table: String, column: String, rowid: Int64, offset: Int, into destination: UnsafeMutableRawBufferPointer) throws {
         let blob = try Blob(self, table: table, column: column, rowid: rowid)
         defer { blob.close() }
         try blob.read(offset: offset, into: destination)
@@ -353,12 +353,12 @@ extension Database {
 /// which also keeps SQLite's list of the value's overflow pages, so a read far into a large
 /// value does not walk the chain from its start each time. It holds a read transaction while
 /// open: open it for a short batch of reads (inside `Database.reading`) and `close` it.
-public final class Blob {
+package final class Blob {
     private var handle: OpaquePointer?
     private let database: Database
     private let what: String
 
-    public init(_ database: Database, table: String, column: String, rowid: Int64) throws {
+    package init(_ database: Database, table: String, column: String, rowid: Int64) throws {
         self.database = database
         what = "blob \(table).\(column) row \(rowid)"
         let connection = try database.openHandle()
@@ -373,13 +373,13 @@ public final class Blob {
 
     deinit { close() }
 
-    public func close() {
+    package func close() {
         sqlite3_blob_close(handle)
         handle = nil
     }
 
     /// Reads `destination.count` bytes at `offset`; throws as `Database.readBlob`.
-    public func read(offset: Int, into destination: UnsafeMutableRawBufferPointer) throws {
+    package func read(offset: Int, into destination: UnsafeMutableRawBufferPointer) throws {
         guard let handle else { throw SQLiteError(code: SQLITE_MISUSE, message: "blob is closed", sql: what) }
         guard destination.count > 0 else { return }
         guard offset >= 0, offset <= Int(Int32.max), destination.count <= Int(Int32.max), let base = destination.baseAddress

@@ -1,13 +1,13 @@
 /// One forward-only schema step: `migrations/NNNN_name.sql` as embedded in the binary.
-public struct Migration: Sendable, Equatable {
+package struct Migration: Sendable, Equatable {
     /// NNNN from the file name; the value `PRAGMA user_version` holds once it is applied.
-    public let version: Int
+    package let version: Int
     /// The name part of the file name (`initial` for `0001_initial.sql`).
-    public let name: String
+    package let name: String
     /// The file's SQL, possibly several statements.
-    public let sql: String
+    package let sql: String
 
-    public init(version: Int, name: String, sql: String) {
+    package init(version: Int, name: String, sql: String) {
         self.version = version
         self.name = name
         self.sql = sql
@@ -15,7 +15,7 @@ public struct Migration: Sendable, Equatable {
 }
 
 /// What `migrate` found and did.
-public enum MigrationOutcome: Sendable, Equatable {
+package enum MigrationOutcome: Sendable, Equatable {
     /// The database already had the newest known version; nothing was applied.
     case upToDate
     /// This call applied the migrations after `from`, up to and including `to`.
@@ -33,7 +33,7 @@ public enum MigrationOutcome: Sendable, Equatable {
 /// transaction, with the write lock held, and a migration another connection has already
 /// applied is skipped. A migration that fails rolls back whole, leaving the database at the
 /// previous version, and the error is thrown.
-public func migrate(_ db: Database, _ migrations: [Migration]) throws -> MigrationOutcome {
+package func migrate(_ db: Database, _ migrations: [Migration]) throws -> MigrationOutcome {
     var previous = 0
     for migration in migrations {
         precondition(migration.version > previous, "migrations out of order at \(migration.version)")

@@ -4,52 +4,52 @@ import CSQLite
 ///
 /// `code` is an extended result code (extended codes are switched on for every connection);
 /// `primaryCode` is its low byte, e.g. 5 (`SQLITE_BUSY`) for 261 (`SQLITE_BUSY_RECOVERY`).
-public struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
+package struct SQLiteError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Extended result code (https://www.sqlite.org/rescode.html).
-    public let code: Int32
+    package let code: Int32
     /// `sqlite3_errmsg` at the time of the failure, or a description of the misuse.
-    public let message: String
+    package let message: String
     /// The statement that failed, when there was one.
-    public let sql: String?
+    package let sql: String?
 
-    public init(code: Int32, message: String, sql: String? = nil) {
+    package init(code: Int32, message: String, sql: String? = nil) {
         self.code = code
         self.message = message
         self.sql = sql
     }
 
     /// The primary result code: the low 8 bits of `code`.
-    public var primaryCode: Int32 { code & 0xFF }
+    package var primaryCode: Int32 { code & 0xFF }
 
     /// `code`, by name (`ResultCode`).
-    public var resultCode: ResultCode { ResultCode(rawValue: code) }
+    package var resultCode: ResultCode { ResultCode(rawValue: code) }
 
     /// `SQLITE_BUSY` or `SQLITE_LOCKED` (any extended form): another connection holds a lock
     /// longer than the busy timeout.
-    public var isBusy: Bool { resultCode.primary == .busy || resultCode.primary == .locked }
+    package var isBusy: Bool { resultCode.primary == .busy || resultCode.primary == .locked }
 
     /// `SQLITE_FULL` (any extended form): the disk is full.
-    public var isFull: Bool { resultCode.primary == .full }
+    package var isFull: Bool { resultCode.primary == .full }
 
     /// `SQLITE_CORRUPT` (any extended form): the database file is malformed.
-    public var isCorrupt: Bool { resultCode.primary == .corrupt }
+    package var isCorrupt: Bool { resultCode.primary == .corrupt }
 
     /// `SQLITE_NOTADB` (any extended form): the file is not a database.
-    public var isNotADatabase: Bool { resultCode.primary == .notADatabase }
+    package var isNotADatabase: Bool { resultCode.primary == .notADatabase }
 
     /// `SQLITE_READONLY` (any extended form): the database cannot be written.
-    public var isReadOnly: Bool { resultCode.primary == .readOnly }
+    package var isReadOnly: Bool { resultCode.primary == .readOnly }
 
     /// `isCorrupt` or `isNotADatabase`: the file itself is damaged, and no row of it can be
     /// trusted; nothing short of starting afresh mends it.
-    public var isDamagedFile: Bool { isCorrupt || isNotADatabase }
+    package var isDamagedFile: Bool { isCorrupt || isNotADatabase }
 
-    public init(_ resultCode: ResultCode, message: String, sql: String? = nil) {
+    package init(_ resultCode: ResultCode, message: String, sql: String? = nil) {
         self.init(code: resultCode.rawValue, message: message, sql: sql)
     }
 
     /// One line: `SQLite error 5 (database is locked): <message> in <sql>`.
-    public var description: String {
+    package var description: String {
         let name = String(cString: sqlite3_errstr(code))
         var line = "SQLite error \(code) (\(name)): \(message)"
         if let sql {

@@ -6,11 +6,11 @@ import CSQLite
 /// bindings are copied by SQLite (`SQLITE_TRANSIENT`), so the caller's buffer may go away
 /// after the call. Column accessors read the current row: call them after `step()` returned
 /// true and before the next `step()` or `reset()`.
-public final class Statement {
+package final class Statement {
     /// The `sqlite3_stmt*`; nil once finalized (by `Database.close()` for cached statements).
-    public private(set) var handle: OpaquePointer?
+    package private(set) var handle: OpaquePointer?
     /// The SQL the statement was prepared from, for errors.
-    public let sql: String
+    package let sql: String
 
     init(handle: OpaquePointer, sql: String) {
         self.handle = handle
@@ -47,18 +47,18 @@ public final class Statement {
     // MARK: Binding
 
     /// Binds a 64-bit integer to parameter `index` (`sqlite3_bind_int64`).
-    public func bind(_ value: Int64, at index: Int32) throws {
+    package func bind(_ value: Int64, at index: Int32) throws {
         let handle = try liveHandle()
         try check(sqlite3_bind_int64(handle, index, value), handle)
     }
 
     /// Binds an integer to parameter `index` (`sqlite3_bind_int64`).
-    public func bind(_ value: Int, at index: Int32) throws {
+    package func bind(_ value: Int, at index: Int32) throws {
         try bind(Int64(value), at: index)
     }
 
     /// Binds UTF-8 text to parameter `index` (`sqlite3_bind_text64`, copied).
-    public func bind(_ value: String, at index: Int32) throws {
+    package func bind(_ value: String, at index: Int32) throws {
         let handle = try liveHandle()
         let count = UInt64(value.utf8.count)
         // withCString hands over the whole UTF-8 buffer (embedded NULs included) and is never
@@ -68,7 +68,7 @@ public final class Statement {
     }
 
     /// Binds a blob to parameter `index` (`sqlite3_bind_blob64`, copied).
-    public func bind(_ bytes: [UInt8], at index: Int32) throws {
+    package func bind(_ bytes: [UInt8], at index: Int32) throws {
         try bytes.withUnsafeBytes { try bind($0, at: index) }
     }
 
@@ -76,7 +76,7 @@ public final class Statement {
     ///
     /// An empty buffer binds an empty blob (`sqlite3_bind_zeroblob` with length 0): a null
     /// pointer passed to `sqlite3_bind_blob64` would bind NULL instead.
-    public func bind(_ bytes: UnsafeRawBufferPointer, at index: Int32) throws {
+    package func bind(_ bytes: UnsafeRawBufferPointer, at index: Int32) throws {
         let handle = try liveHandle()
         let rc: Int32
         if let base = bytes.baseAddress, bytes.count > 0 {
@@ -88,13 +88,13 @@ public final class Statement {
     }
 
     /// Binds NULL to parameter `index` (`sqlite3_bind_null`).
-    public func bindNull(at index: Int32) throws {
+    package func bindNull(at index: Int32) throws {
         let handle = try liveHandle()
         try check(sqlite3_bind_null(handle, index), handle)
     }
 
     /// Sets every parameter back to NULL (`sqlite3_clear_bindings`).
-    public func clearBindings() {
+    package func clearBindings() {
         if let handle { sqlite3_clear_bindings(handle) }
     }
 
@@ -106,7 +106,7 @@ public final class Statement {
     /// On completion or error the statement is reset (`sqlite3_reset`), so it holds no read
     /// snapshot or lock afterwards; bindings are kept. A failure is a thrown `SQLiteError`
     /// with the extended code, e.g. 5 (`SQLITE_BUSY`) when the busy timeout ran out.
-    public func step() throws -> Bool {
+    package func step() throws -> Bool {
         let handle = try liveHandle()
         let rc = sqlite3_step(handle)
         switch rc {
@@ -123,12 +123,12 @@ public final class Statement {
     }
 
     /// Steps until the statement finishes, ignoring rows (for INSERT, UPDATE, DELETE).
-    public func run() throws {
+    package func run() throws {
         while try step() {}
     }
 
     /// Rewinds to before the first row (`sqlite3_reset`); bindings are kept.
-    public func reset() {
+    package func reset() {
         if let handle { sqlite3_reset(handle) }
     }
 
@@ -141,20 +141,20 @@ public final class Statement {
     }
 
     /// Number of columns in the result (`sqlite3_column_count`).
-    public var columnCount: Int32 { sqlite3_column_count(rowHandle) }
+    package var columnCount: Int32 { sqlite3_column_count(rowHandle) }
 
     /// Whether `column` of the current row is NULL.
-    public func isNull(_ column: Int32) -> Bool {
+    package func isNull(_ column: Int32) -> Bool {
         sqlite3_column_type(rowHandle, column) == SQLITE_NULL
     }
 
     /// `column` of the current row as a 64-bit integer (`sqlite3_column_int64`; NULL is 0).
-    public func int64(_ column: Int32) -> Int64 {
+    package func int64(_ column: Int32) -> Int64 {
         sqlite3_column_int64(rowHandle, column)
     }
 
     /// `column` of the current row as text (`sqlite3_column_text`; NULL is "").
-    public func text(_ column: Int32) -> String {
+    package func text(_ column: Int32) -> String {
         let handle = rowHandle
         // sqlite3_column_text before sqlite3_column_bytes: the conversion to text happens in
         // the first call, and bytes then measures the converted value.
@@ -164,7 +164,7 @@ public final class Statement {
     }
 
     /// `column` of the current row as a copied blob (NULL and the empty blob are `[]`).
-    public func blob(_ column: Int32) -> [UInt8] {
+    package func blob(_ column: Int32) -> [UInt8] {
         withBlob(column) { Array($0) }
     }
 
@@ -173,7 +173,7 @@ public final class Statement {
     ///
     /// The buffer is valid only inside `body`: SQLite frees or reuses it at the next `step()`,
     /// `reset()` or type conversion of that column. An empty blob or NULL is an empty buffer.
-    public func withBlob<Result>(
+    package func withBlob<Result>(
         _ column: Int32, _ body: (UnsafeRawBufferPointer) throws -> Result
     ) rethrows -> Result {
         let handle = rowHandle

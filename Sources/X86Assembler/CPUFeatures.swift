@@ -6,42 +6,42 @@ import CCPUID
 /// blob can carry its minimal feature set and load only on a host that has all of it
 /// (DESIGN.md, "Cache keys": subset rule). Bit positions are part of the cache format: append
 /// new features, never renumber.
-public struct CPUFeatures: OptionSet, Hashable, Sendable {
-    public let rawValue: UInt64
-    public init(rawValue: UInt64) { self.rawValue = rawValue }
+package struct CPUFeatures: OptionSet, Hashable, Sendable {
+    package let rawValue: UInt64
+    package init(rawValue: UInt64) { self.rawValue = rawValue }
 
     /// Part of every x86-64 CPU; recorded anyway so a blob's set says what it uses.
-    public static let sse2 = CPUFeatures(rawValue: 1 << 0)
-    public static let sse3 = CPUFeatures(rawValue: 1 << 1)
-    public static let ssse3 = CPUFeatures(rawValue: 1 << 2)
+    package static let sse2 = CPUFeatures(rawValue: 1 << 0)
+    package static let sse3 = CPUFeatures(rawValue: 1 << 1)
+    package static let ssse3 = CPUFeatures(rawValue: 1 << 2)
     /// `roundsd` (floor, ceil, trunc of doubles), `pinsrq`, `ptest`, ...
-    public static let sse4_1 = CPUFeatures(rawValue: 1 << 3)
-    public static let sse4_2 = CPUFeatures(rawValue: 1 << 4)
-    public static let popcnt = CPUFeatures(rawValue: 1 << 5)
+    package static let sse4_1 = CPUFeatures(rawValue: 1 << 3)
+    package static let sse4_2 = CPUFeatures(rawValue: 1 << 4)
+    package static let popcnt = CPUFeatures(rawValue: 1 << 5)
     /// AVX with the OS saving ymm state (cpuid AVX + OSXSAVE + XCR0 bits 1–2).
-    public static let avx = CPUFeatures(rawValue: 1 << 6)
-    public static let avx2 = CPUFeatures(rawValue: 1 << 7)
-    public static let fma = CPUFeatures(rawValue: 1 << 8)
-    public static let bmi1 = CPUFeatures(rawValue: 1 << 9)
-    public static let bmi2 = CPUFeatures(rawValue: 1 << 10)
+    package static let avx = CPUFeatures(rawValue: 1 << 6)
+    package static let avx2 = CPUFeatures(rawValue: 1 << 7)
+    package static let fma = CPUFeatures(rawValue: 1 << 8)
+    package static let bmi1 = CPUFeatures(rawValue: 1 << 9)
+    package static let bmi2 = CPUFeatures(rawValue: 1 << 10)
     /// `lzcnt` (AMD's ABM bit); without it the same bytes decode as `bsr`.
-    public static let lzcnt = CPUFeatures(rawValue: 1 << 11)
+    package static let lzcnt = CPUFeatures(rawValue: 1 << 11)
 
     /// Every feature with its name, in bit order (the names of `RIBBON_CPU_FEATURES`).
-    public static let named: [(name: String, feature: CPUFeatures)] = [
+    package static let named: [(name: String, feature: CPUFeatures)] = [
         ("sse2", .sse2), ("sse3", .sse3), ("ssse3", .ssse3), ("sse4.1", .sse4_1),
         ("sse4.2", .sse4_2), ("popcnt", .popcnt), ("avx", .avx), ("avx2", .avx2), ("fma", .fma),
         ("bmi1", .bmi1), ("bmi2", .bmi2), ("lzcnt", .lzcnt),
     ]
 
     /// The names of the features in this set, in bit order.
-    public var names: [String] {
+    package var names: [String] {
         Self.named.filter { contains($0.feature) }.map(\.name)
     }
 
     /// Parses a comma-separated list of names (`"sse2,sse4.1"`); nil if a name is unknown.
     /// The empty string is the empty set.
-    public init?(names list: String) {
+    package init?(names list: String) {
         self = []
         for part in list.split(separator: ",") {
             let name = part.filter { $0 != " " }
@@ -52,7 +52,7 @@ public struct CPUFeatures: OptionSet, Hashable, Sendable {
 
     /// The features of the CPU this process runs on, read with `cpuid` (and `xgetbv` for the
     /// OS's support of AVX state). Read once.
-    public static let host: CPUFeatures = readHost()
+    package static let host: CPUFeatures = readHost()
 
     private static func readHost() -> CPUFeatures {
         var a: UInt32 = 0, b: UInt32 = 0, c: UInt32 = 0, d: UInt32 = 0

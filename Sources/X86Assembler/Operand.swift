@@ -1,7 +1,7 @@
 /// A register-or-memory source operand (the r/m of ModRM), for callers that choose the form
 /// at run time: a JIT whose values live in machine registers or in memory picks the operand,
 /// then names the instruction once (`arithmetic(_:_:_:)`) instead of once per form.
-public enum Operand<Register: Sendable>: Sendable {
+package enum Operand<Register: Sendable>: Sendable {
     case register(Register)
     case memory(Memory)
 }

@@ -3,7 +3,7 @@
 /// The low three bits go into ModRM or the opcode; bit 3 goes into REX (R, X or B).
 /// Forms that work on the low byte (`setcc`, `mov8`, `movzx8`) name the same register:
 /// `.rsi` there means `sil`, `.r8` means `r8b`.
-public enum GPR: UInt8, CaseIterable, Sendable {
+package enum GPR: UInt8, CaseIterable, Sendable {
     case rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi, r8, r9, r10, r11, r12, r13, r14, r15
 
     /// The three bits that go into ModRM, SIB or the opcode byte.
@@ -15,7 +15,7 @@ public enum GPR: UInt8, CaseIterable, Sendable {
 }
 
 /// An SSE register, numbered as in the ModRM/REX encoding (xmm8…xmm15 need REX).
-public enum XMM: UInt8, CaseIterable, Sendable {
+package enum XMM: UInt8, CaseIterable, Sendable {
     case xmm0, xmm1, xmm2, xmm3, xmm4, xmm5, xmm6, xmm7
     case xmm8, xmm9, xmm10, xmm11, xmm12, xmm13, xmm14, xmm15
 }
@@ -25,9 +25,9 @@ public enum XMM: UInt8, CaseIterable, Sendable {
 ///
 /// Signed comparisons use `l`/`ge`/`le`/`g`; unsigned ones and `ucomisd` use `b`/`ae`/`be`/`a`
 /// (`ucomisd` reports "unordered" — a NaN operand — in `p`).
-public enum Condition: UInt8, CaseIterable, Sendable {
+package enum Condition: UInt8, CaseIterable, Sendable {
     case o, no, b, ae, e, ne, be, a, s, ns, p, np, l, ge, le, g
 
     /// The condition that holds exactly when this one does not (flips the low bit).
-    public var negated: Condition { Condition(rawValue: rawValue ^ 1)! }
+    package var negated: Condition { Condition(rawValue: rawValue ^ 1)! }
 }

@@ -3,7 +3,7 @@ extension X86Assembler {
     // MARK: Jumps and calls
 
     /// `jmp label`: EB rel8 to a bound label in range, else E9 rel32.
-    public mutating func jmp(_ label: Label) {
+    package mutating func jmp(_ label: Label) {
         if let rel8 = shortDisplacement(to: label, instructionSize: 2) {
             bytes.append(0xEB)
             emitInt8(rel8)
@@ -14,7 +14,7 @@ extension X86Assembler {
     }
 
     /// `jcc label`: 70+cc rel8 to a bound label in range, else 0F 80+cc rel32.
-    public mutating func jcc(_ condition: Condition, _ label: Label) {
+    package mutating func jcc(_ condition: Condition, _ label: Label) {
         if let rel8 = shortDisplacement(to: label, instructionSize: 2) {
             bytes.append(0x70 + condition.rawValue)
             emitInt8(rel8)
@@ -25,7 +25,7 @@ extension X86Assembler {
     }
 
     /// `call label` (E8 rel32).
-    public mutating func call(_ label: Label) {
+    package mutating func call(_ label: Label) {
         bytes.append(0xE8)
         emitRel32(to: label)
     }
@@ -37,38 +37,38 @@ extension X86Assembler {
     }
 
     /// `jmp target` (FF /4): an indirect jump to the address in a register.
-    public mutating func jmp(_ target: GPR) {
+    package mutating func jmp(_ target: GPR) {
         emit(wide: false, opcode: [0xFF], reg: 4, rm: .register(target.rawValue))
     }
 
     /// `jmp qword ptr [target]` (FF /4): an indirect jump through memory.
-    public mutating func jmp(_ target: Memory) {
+    package mutating func jmp(_ target: Memory) {
         emit(wide: false, opcode: [0xFF], reg: 4, rm: .memory(target))
     }
 
     /// `call target` (FF /2): calls the address in a register.
-    public mutating func call(_ target: GPR) {
+    package mutating func call(_ target: GPR) {
         emit(wide: false, opcode: [0xFF], reg: 2, rm: .register(target.rawValue))
     }
 
     /// `call qword ptr [target]` (FF /2): calls through memory, such as an AddressTable slot.
-    public mutating func call(_ target: Memory) {
+    package mutating func call(_ target: Memory) {
         emit(wide: false, opcode: [0xFF], reg: 2, rm: .memory(target))
     }
 
     /// `ret` (C3).
-    public mutating func ret() { bytes.append(0xC3) }
+    package mutating func ret() { bytes.append(0xC3) }
 
     // MARK: Stack
 
     /// `push reg` (50+r; 64-bit, REX.B for r8…r15).
-    public mutating func push(_ reg: GPR) {
+    package mutating func push(_ reg: GPR) {
         if reg.isExtended { bytes.append(0x41) }
         bytes.append(0x50 + reg.low3)
     }
 
     /// `pop reg` (58+r).
-    public mutating func pop(_ reg: GPR) {
+    package mutating func pop(_ reg: GPR) {
         if reg.isExtended { bytes.append(0x41) }
         bytes.append(0x58 + reg.low3)
     }
@@ -76,13 +76,13 @@ extension X86Assembler {
     // MARK: Traps and padding
 
     /// `int3` (CC): a breakpoint.
-    public mutating func int3() { bytes.append(0xCC) }
+    package mutating func int3() { bytes.append(0xCC) }
 
     /// `ud2` (0F 0B): an instruction guaranteed to fault; marks code that must never run.
-    public mutating func ud2() { bytes.append(contentsOf: [0x0F, 0x0B]) }
+    package mutating func ud2() { bytes.append(contentsOf: [0x0F, 0x0B]) }
 
     /// `nop` (90).
-    public mutating func nop() { bytes.append(0x90) }
+    package mutating func nop() { bytes.append(0x90) }
 
     /// Intel's recommended single-instruction nops of 1…9 bytes (SDM vol. 2B, "NOP").
     static let recommendedNops: [[UInt8]] = [
@@ -99,7 +99,7 @@ extension X86Assembler {
     ]
 
     /// Emits `length` bytes of nops, in as few instructions as possible (at most 9 bytes each).
-    public mutating func nop(length: Int) {
+    package mutating func nop(length: Int) {
         var left = length
         while left > 0 {
             let n = min(left, 9)
@@ -110,7 +110,7 @@ extension X86Assembler {
 
     /// Pads with nops until `position` is a multiple of `alignment` (a power of two), e.g. to
     /// align a loop header to 16 bytes.
-    public mutating func align(to alignment: Int) {
+    package mutating func align(to alignment: Int) {
         precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
         nop(length: (alignment - position % alignment) % alignment)
     }

@@ -3,22 +3,22 @@ extension X86Assembler {
     // MARK: Moves
 
     /// `mov dst, src` (64-bit; 89 /r).
-    public mutating func mov(_ dst: GPR, _ src: GPR) { move(wide: true, dst, src) }
+    package mutating func mov(_ dst: GPR, _ src: GPR) { move(wide: true, dst, src) }
     /// `mov dst, qword ptr [src]` (8B /r).
-    public mutating func mov(_ dst: GPR, _ src: Memory) { move(wide: true, dst, src) }
+    package mutating func mov(_ dst: GPR, _ src: Memory) { move(wide: true, dst, src) }
     /// `mov qword ptr [dst], src` (89 /r).
-    public mutating func mov(_ dst: Memory, _ src: GPR) { move(wide: true, dst, src) }
+    package mutating func mov(_ dst: Memory, _ src: GPR) { move(wide: true, dst, src) }
     /// `mov qword ptr [dst], imm` with the immediate sign-extended to 64 bits (C7 /0 id).
-    public mutating func mov(_ dst: Memory, _ imm: Int32) { move(wide: true, dst, imm) }
+    package mutating func mov(_ dst: Memory, _ imm: Int32) { move(wide: true, dst, imm) }
 
     /// `mov dst32, src32`: copies the low 32 bits and zeroes the upper 32 (89 /r).
-    public mutating func mov32(_ dst: GPR, _ src: GPR) { move(wide: false, dst, src) }
+    package mutating func mov32(_ dst: GPR, _ src: GPR) { move(wide: false, dst, src) }
     /// `mov dst32, dword ptr [src]`: loads 32 bits, zero-extended (8B /r).
-    public mutating func mov32(_ dst: GPR, _ src: Memory) { move(wide: false, dst, src) }
+    package mutating func mov32(_ dst: GPR, _ src: Memory) { move(wide: false, dst, src) }
     /// `mov dword ptr [dst], src32` (89 /r).
-    public mutating func mov32(_ dst: Memory, _ src: GPR) { move(wide: false, dst, src) }
+    package mutating func mov32(_ dst: Memory, _ src: GPR) { move(wide: false, dst, src) }
     /// `mov dword ptr [dst], imm32` (C7 /0 id).
-    public mutating func mov32(_ dst: Memory, _ imm: Int32) { move(wide: false, dst, imm) }
+    package mutating func mov32(_ dst: Memory, _ imm: Int32) { move(wide: false, dst, imm) }
 
     /// The four `mov` forms, 64-bit (REX.W) or 32-bit: one encoding each.
     private mutating func move(wide: Bool, _ dst: GPR, _ src: GPR) {
@@ -39,12 +39,12 @@ extension X86Assembler {
     }
 
     /// `movsxd dst, dword ptr [src]`: loads 32 bits, sign-extended (REX.W 63 /r).
-    public mutating func movsxd(_ dst: GPR, _ src: Memory) {
+    package mutating func movsxd(_ dst: GPR, _ src: Memory) {
         emit(wide: true, opcode: [0x63], reg: dst.rawValue, rm: .memory(src))
     }
 
     /// `movsxd dst, src32`: sign-extends the low 32 bits (REX.W 63 /r).
-    public mutating func movsxd(_ dst: GPR, _ src: GPR) {
+    package mutating func movsxd(_ dst: GPR, _ src: GPR) {
         emit(wide: true, opcode: [0x63], reg: dst.rawValue, rm: .register(src.rawValue))
     }
 
@@ -54,7 +54,7 @@ extension X86Assembler {
     /// - 1…2³²−1: `mov dst32, imm32` (5–6 bytes; the CPU zero-extends);
     /// - other values that fit a sign-extended imm32: `mov dst, simm32` (REX.W C7 /0, 7 bytes);
     /// - anything else: `movabs dst, imm64` (10 bytes).
-    public mutating func movImmediate(_ dst: GPR, _ value: Int64, preservingFlags: Bool = false) {
+    package mutating func movImmediate(_ dst: GPR, _ value: Int64, preservingFlags: Bool = false) {
         if value == 0 && !preservingFlags {
             emit(wide: false, opcode: [0x31], reg: dst.rawValue, rm: .register(dst.rawValue))
         } else if value >= 0 && value <= Int64(UInt32.max) {
@@ -72,7 +72,7 @@ extension X86Assembler {
     /// `movabs dst, imm64`: always the 10-byte form (REX.W B8+r io), so the constant can be
     /// relocated. Returns the offset of the 8-byte immediate (for a relocation record).
     @discardableResult
-    public mutating func movabs(_ dst: GPR, _ value: Int64) -> Int {
+    package mutating func movabs(_ dst: GPR, _ value: Int64) -> Int {
         bytes.append(dst.isExtended ? 0x49 : 0x48)
         bytes.append(0xB8 + dst.low3)
         let offset = position
@@ -81,31 +81,31 @@ extension X86Assembler {
     }
 
     /// `movzx dst32, byte ptr [src]`: loads one byte, zero-extended to 64 bits (0F B6 /r).
-    public mutating func movzx8(_ dst: GPR, _ src: Memory) {
+    package mutating func movzx8(_ dst: GPR, _ src: Memory) {
         emit(wide: false, opcode: [0x0F, 0xB6], reg: dst.rawValue, rm: .memory(src))
     }
 
     /// `movzx dst32, src8`: zero-extends the low byte of `src` (e.g. a `setcc` result) to 64 bits
     /// (0F B6 /r; sil/dil/spl/bpl get an empty REX).
-    public mutating func movzx8(_ dst: GPR, _ src: GPR) {
+    package mutating func movzx8(_ dst: GPR, _ src: GPR) {
         emit(
             wide: false, byteRM: true, opcode: [0x0F, 0xB6], reg: dst.rawValue,
             rm: .register(src.rawValue))
     }
 
     /// `mov byte ptr [dst], src8`: stores the low byte of `src` (88 /r).
-    public mutating func mov8(_ dst: Memory, _ src: GPR) {
+    package mutating func mov8(_ dst: Memory, _ src: GPR) {
         emit(wide: false, byteReg: true, opcode: [0x88], reg: src.rawValue, rm: .memory(dst))
     }
 
     /// `mov byte ptr [dst], imm8` (C6 /0 ib).
-    public mutating func mov8(_ dst: Memory, _ imm: UInt8) {
+    package mutating func mov8(_ dst: Memory, _ imm: UInt8) {
         emit(wide: false, opcode: [0xC6], reg: 0, rm: .memory(dst), immediateSize: 1)
         bytes.append(imm)
     }
 
     /// `lea dst, [src]`: the address, without touching memory or flags (REX.W 8D /r).
-    public mutating func lea(_ dst: GPR, _ src: Memory) {
+    package mutating func lea(_ dst: GPR, _ src: Memory) {
         emit(wide: true, opcode: [0x8D], reg: dst.rawValue, rm: .memory(src))
     }
 
@@ -159,7 +159,7 @@ extension X86Assembler {
 
     /// The two-operand integer instructions that take a register or memory source: the ALU
     /// group and `imul`.
-    public enum IntegerOperation: Sendable {
+    package enum IntegerOperation: Sendable {
         case add, sub, and, or, xor, imul, cmp
 
         /// The ALU group member (nil for `imul`, which has an encoding of its own).
@@ -178,7 +178,7 @@ extension X86Assembler {
 
     /// `op dst, src` for a source chosen at run time; the same bytes as the named forms
     /// (`add(_:_:)`, `imul(_:_:)`, `cmp(_:_:)`…).
-    public mutating func arithmetic(_ op: IntegerOperation, _ dst: GPR, _ src: Operand<GPR>) {
+    package mutating func arithmetic(_ op: IntegerOperation, _ dst: GPR, _ src: Operand<GPR>) {
         guard let alu = op.alu else {
             emit(wide: true, opcode: [0x0F, 0xAF], reg: dst.rawValue, rm: src.rm)
             return
@@ -189,61 +189,61 @@ extension X86Assembler {
         }
     }
 
-    public mutating func add(_ dst: GPR, _ src: GPR) { alu(.add, dst, src) }
-    public mutating func add(_ dst: GPR, _ src: Memory) { alu(.add, dst, src) }
-    public mutating func add(_ dst: Memory, _ src: GPR) { alu(.add, dst, src) }
-    public mutating func add(_ dst: GPR, _ imm: Int32) { alu(.add, dst, imm) }
-    public mutating func add(_ dst: Memory, _ imm: Int32) { alu(.add, dst, imm) }
+    package mutating func add(_ dst: GPR, _ src: GPR) { alu(.add, dst, src) }
+    package mutating func add(_ dst: GPR, _ src: Memory) { alu(.add, dst, src) }
+    package mutating func add(_ dst: Memory, _ src: GPR) { alu(.add, dst, src) }
+    package mutating func add(_ dst: GPR, _ imm: Int32) { alu(.add, dst, imm) }
+    package mutating func add(_ dst: Memory, _ imm: Int32) { alu(.add, dst, imm) }
 
-    public mutating func sub(_ dst: GPR, _ src: GPR) { alu(.sub, dst, src) }
-    public mutating func sub(_ dst: GPR, _ src: Memory) { alu(.sub, dst, src) }
-    public mutating func sub(_ dst: Memory, _ src: GPR) { alu(.sub, dst, src) }
-    public mutating func sub(_ dst: GPR, _ imm: Int32) { alu(.sub, dst, imm) }
-    public mutating func sub(_ dst: Memory, _ imm: Int32) { alu(.sub, dst, imm) }
+    package mutating func sub(_ dst: GPR, _ src: GPR) { alu(.sub, dst, src) }
+    package mutating func sub(_ dst: GPR, _ src: Memory) { alu(.sub, dst, src) }
+    package mutating func sub(_ dst: Memory, _ src: GPR) { alu(.sub, dst, src) }
+    package mutating func sub(_ dst: GPR, _ imm: Int32) { alu(.sub, dst, imm) }
+    package mutating func sub(_ dst: Memory, _ imm: Int32) { alu(.sub, dst, imm) }
 
-    public mutating func and(_ dst: GPR, _ src: GPR) { alu(.and, dst, src) }
-    public mutating func and(_ dst: GPR, _ src: Memory) { alu(.and, dst, src) }
-    public mutating func and(_ dst: Memory, _ src: GPR) { alu(.and, dst, src) }
-    public mutating func and(_ dst: GPR, _ imm: Int32) { alu(.and, dst, imm) }
-    public mutating func and(_ dst: Memory, _ imm: Int32) { alu(.and, dst, imm) }
+    package mutating func and(_ dst: GPR, _ src: GPR) { alu(.and, dst, src) }
+    package mutating func and(_ dst: GPR, _ src: Memory) { alu(.and, dst, src) }
+    package mutating func and(_ dst: Memory, _ src: GPR) { alu(.and, dst, src) }
+    package mutating func and(_ dst: GPR, _ imm: Int32) { alu(.and, dst, imm) }
+    package mutating func and(_ dst: Memory, _ imm: Int32) { alu(.and, dst, imm) }
 
-    public mutating func or(_ dst: GPR, _ src: GPR) { alu(.or, dst, src) }
-    public mutating func or(_ dst: GPR, _ src: Memory) { alu(.or, dst, src) }
-    public mutating func or(_ dst: Memory, _ src: GPR) { alu(.or, dst, src) }
-    public mutating func or(_ dst: GPR, _ imm: Int32) { alu(.or, dst, imm) }
-    public mutating func or(_ dst: Memory, _ imm: Int32) { alu(.or, dst, imm) }
+    package mutating func or(_ dst: GPR, _ src: GPR) { alu(.or, dst, src) }
+    package mutating func or(_ dst: GPR, _ src: Memory) { alu(.or, dst, src) }
+    package mutating func or(_ dst: Memory, _ src: GPR) { alu(.or, dst, src) }
+    package mutating func or(_ dst: GPR, _ imm: Int32) { alu(.or, dst, imm) }
+    package mutating func or(_ dst: Memory, _ imm: Int32) { alu(.or, dst, imm) }
 
-    public mutating func xor(_ dst: GPR, _ src: GPR) { alu(.xor, dst, src) }
-    public mutating func xor(_ dst: GPR, _ src: Memory) { alu(.xor, dst, src) }
-    public mutating func xor(_ dst: Memory, _ src: GPR) { alu(.xor, dst, src) }
-    public mutating func xor(_ dst: GPR, _ imm: Int32) { alu(.xor, dst, imm) }
-    public mutating func xor(_ dst: Memory, _ imm: Int32) { alu(.xor, dst, imm) }
+    package mutating func xor(_ dst: GPR, _ src: GPR) { alu(.xor, dst, src) }
+    package mutating func xor(_ dst: GPR, _ src: Memory) { alu(.xor, dst, src) }
+    package mutating func xor(_ dst: Memory, _ src: GPR) { alu(.xor, dst, src) }
+    package mutating func xor(_ dst: GPR, _ imm: Int32) { alu(.xor, dst, imm) }
+    package mutating func xor(_ dst: Memory, _ imm: Int32) { alu(.xor, dst, imm) }
 
     /// `cmp a, b`: sets the flags of `a - b`.
-    public mutating func cmp(_ a: GPR, _ b: GPR) { alu(.cmp, a, b) }
-    public mutating func cmp(_ a: GPR, _ b: Memory) { alu(.cmp, a, b) }
-    public mutating func cmp(_ a: Memory, _ b: GPR) { alu(.cmp, a, b) }
-    public mutating func cmp(_ a: GPR, _ imm: Int32) { alu(.cmp, a, imm) }
-    public mutating func cmp(_ a: Memory, _ imm: Int32) { alu(.cmp, a, imm) }
+    package mutating func cmp(_ a: GPR, _ b: GPR) { alu(.cmp, a, b) }
+    package mutating func cmp(_ a: GPR, _ b: Memory) { alu(.cmp, a, b) }
+    package mutating func cmp(_ a: Memory, _ b: GPR) { alu(.cmp, a, b) }
+    package mutating func cmp(_ a: GPR, _ imm: Int32) { alu(.cmp, a, imm) }
+    package mutating func cmp(_ a: Memory, _ imm: Int32) { alu(.cmp, a, imm) }
 
     /// `xor dst32, dst32`: zeroes the whole register (and the flags' ZF is set).
-    public mutating func zero(_ dst: GPR) {
+    package mutating func zero(_ dst: GPR) {
         emit(wide: false, opcode: [0x31], reg: dst.rawValue, rm: .register(dst.rawValue))
     }
 
     /// `test a, b`: sets the flags of `a & b` (85 /r).
-    public mutating func test(_ a: GPR, _ b: GPR) {
+    package mutating func test(_ a: GPR, _ b: GPR) {
         emit(wide: true, opcode: [0x85], reg: b.rawValue, rm: .register(a.rawValue))
     }
 
     /// `test a32, b32` (85 /r, no REX.W): flags from the low 32 bits only, e.g. a C `uint32_t`
     /// result whose upper half is undefined.
-    public mutating func test32(_ a: GPR, _ b: GPR) {
+    package mutating func test32(_ a: GPR, _ b: GPR) {
         emit(wide: false, opcode: [0x85], reg: b.rawValue, rm: .register(a.rawValue))
     }
 
     /// `test a, simm32` (A9 id for rax, else F7 /0 id; there is no imm8 form).
-    public mutating func test(_ a: GPR, _ imm: Int32) {
+    package mutating func test(_ a: GPR, _ imm: Int32) {
         if a == .rax {
             bytes.append(contentsOf: [0x48, 0xA9])
         } else {
@@ -253,13 +253,13 @@ extension X86Assembler {
     }
 
     /// `imul dst, src`: the low 64 bits of the product (REX.W 0F AF /r).
-    public mutating func imul(_ dst: GPR, _ src: GPR) { arithmetic(.imul, dst, .register(src)) }
+    package mutating func imul(_ dst: GPR, _ src: GPR) { arithmetic(.imul, dst, .register(src)) }
 
     /// `imul dst, qword ptr [src]` (REX.W 0F AF /r).
-    public mutating func imul(_ dst: GPR, _ src: Memory) { arithmetic(.imul, dst, .memory(src)) }
+    package mutating func imul(_ dst: GPR, _ src: Memory) { arithmetic(.imul, dst, .memory(src)) }
 
     /// `imul dst, src, simm`: 6B /r ib when the value fits in a byte, else 69 /r id.
-    public mutating func imul(_ dst: GPR, _ src: GPR, _ imm: Int32) {
+    package mutating func imul(_ dst: GPR, _ src: GPR, _ imm: Int32) {
         if let imm8 = Int8(exactly: imm) {
             emit(wide: true, opcode: [0x6B], reg: dst.rawValue, rm: .register(src.rawValue), immediateSize: 1)
             emitInt8(imm8)
@@ -270,23 +270,23 @@ extension X86Assembler {
     }
 
     /// `neg dst` (REX.W F7 /3).
-    public mutating func neg(_ dst: GPR) {
+    package mutating func neg(_ dst: GPR) {
         emit(wide: true, opcode: [0xF7], reg: 3, rm: .register(dst.rawValue))
     }
 
     /// `not dst` (REX.W F7 /2).
-    public mutating func not(_ dst: GPR) {
+    package mutating func not(_ dst: GPR) {
         emit(wide: true, opcode: [0xF7], reg: 2, rm: .register(dst.rawValue))
     }
 
     /// `cqo`: sign-extends rax into rdx:rax, before `idiv` (REX.W 99).
-    public mutating func cqo() {
+    package mutating func cqo() {
         bytes.append(contentsOf: [0x48, 0x99])
     }
 
     /// `idiv divisor`: rdx:rax / divisor → quotient in rax, remainder in rdx (REX.W F7 /7).
     /// Faults (#DE) on a zero divisor and on Int64.min / -1; the JIT checks both first.
-    public mutating func idiv(_ divisor: GPR) {
+    package mutating func idiv(_ divisor: GPR) {
         emit(wide: true, opcode: [0xF7], reg: 7, rm: .register(divisor.rawValue))
     }
 
@@ -311,34 +311,34 @@ extension X86Assembler {
     }
 
     /// `shl dst, count` (D1 /4 for 1, else C1 /4 ib). The CPU masks the count to 6 bits.
-    public mutating func shl(_ dst: GPR, _ count: UInt8) { shift(.shl, dst, count) }
+    package mutating func shl(_ dst: GPR, _ count: UInt8) { shift(.shl, dst, count) }
     /// `shr dst, count`: logical (zero-filling) right shift.
-    public mutating func shr(_ dst: GPR, _ count: UInt8) { shift(.shr, dst, count) }
+    package mutating func shr(_ dst: GPR, _ count: UInt8) { shift(.shr, dst, count) }
     /// `sar dst, count`: arithmetic (sign-filling) right shift.
-    public mutating func sar(_ dst: GPR, _ count: UInt8) { shift(.sar, dst, count) }
+    package mutating func sar(_ dst: GPR, _ count: UInt8) { shift(.sar, dst, count) }
     /// `shl dst, cl` (D3 /4): the count must be in rcx; the CPU masks it to 6 bits.
-    public mutating func shlByCL(_ dst: GPR) { shiftByCL(.shl, dst) }
+    package mutating func shlByCL(_ dst: GPR) { shiftByCL(.shl, dst) }
     /// `shr dst, cl` (D3 /5).
-    public mutating func shrByCL(_ dst: GPR) { shiftByCL(.shr, dst) }
+    package mutating func shrByCL(_ dst: GPR) { shiftByCL(.shr, dst) }
     /// `sar dst, cl` (D3 /7).
-    public mutating func sarByCL(_ dst: GPR) { shiftByCL(.sar, dst) }
+    package mutating func sarByCL(_ dst: GPR) { shiftByCL(.sar, dst) }
 
     // MARK: Conditions
 
     /// `setcc dst8`: writes 1 or 0 to the low byte only (0F 90+cc /0); follow with `movzx8`.
-    public mutating func setcc(_ condition: Condition, _ dst: GPR) {
+    package mutating func setcc(_ condition: Condition, _ dst: GPR) {
         emit(
             wide: false, byteRM: true, opcode: [0x0F, 0x90 + condition.rawValue], reg: 0,
             rm: .register(dst.rawValue))
     }
 
     /// `cmovcc dst, src` (REX.W 0F 40+cc /r).
-    public mutating func cmov(_ condition: Condition, _ dst: GPR, _ src: GPR) {
+    package mutating func cmov(_ condition: Condition, _ dst: GPR, _ src: GPR) {
         emit(wide: true, opcode: [0x0F, 0x40 + condition.rawValue], reg: dst.rawValue, rm: .register(src.rawValue))
     }
 
     /// `cmovcc dst, qword ptr [src]` (REX.W 0F 40+cc /r). The load happens either way.
-    public mutating func cmov(_ condition: Condition, _ dst: GPR, _ src: Memory) {
+    package mutating func cmov(_ condition: Condition, _ dst: GPR, _ src: Memory) {
         emit(wide: true, opcode: [0x0F, 0x40 + condition.rawValue], reg: dst.rawValue, rm: .memory(src))
     }
 }

@@ -11,11 +11,11 @@
 /// Jump sizes: a jump to a bound label (backward) uses rel8 when the target is in range, else
 /// rel32; a jump to an unbound label (forward) is always rel32. No relaxation pass: an
 /// instruction's size is fixed when it is emitted, so recorded offsets never move.
-public struct X86Assembler {
+package struct X86Assembler {
     /// The code emitted so far. Rel32 fields of unbound labels hold 0 until `bind`.
-    public internal(set) var bytes: [UInt8] = []
+    package internal(set) var bytes: [UInt8] = []
     /// The features the emitted instructions need (see `CPUFeatures`).
-    public private(set) var usedFeatures: CPUFeatures = []
+    package private(set) var usedFeatures: CPUFeatures = []
 
     /// Where each label was bound (nil: not yet).
     private var labelOffsets: [Int?] = []
@@ -33,24 +33,24 @@ public struct X86Assembler {
         var addend: Int = 0
     }
 
-    public init() {}
+    package init() {}
 
     /// The offset of the next instruction (the number of bytes emitted so far).
     ///
     /// Read-only: to change emitted bytes use `patchInt32` / `patchInt64`, which cannot
     /// change an instruction's length.
-    public var position: Int { bytes.count }
+    package var position: Int { bytes.count }
 
     // MARK: Labels
 
     /// A new, unbound label.
-    public mutating func makeLabel() -> Label {
+    package mutating func makeLabel() -> Label {
         labelOffsets.append(nil)
         return Label(id: labelOffsets.count - 1)
     }
 
     /// Binds `label` to the current position and patches every earlier use of it.
-    public mutating func bind(_ label: Label) {
+    package mutating func bind(_ label: Label) {
         precondition(labelOffsets[label.id] == nil, "label bound twice")
         labelOffsets[label.id] = position
         var stillPending: [Fixup] = []
@@ -65,12 +65,12 @@ public struct X86Assembler {
     }
 
     /// Where `label` was bound, or nil if it is not bound yet.
-    public func offset(of label: Label) -> Int? {
+    package func offset(of label: Label) -> Int? {
         labelOffsets[label.id]
     }
 
     /// Whether `label` has been bound.
-    public func isBound(_ label: Label) -> Bool {
+    package func isBound(_ label: Label) -> Bool {
         labelOffsets[label.id] != nil
     }
 
@@ -78,7 +78,7 @@ public struct X86Assembler {
     ///
     /// Fixups are patched as labels are bound, so there is nothing left to patch here; this is
     /// where a forgotten `bind` shows up.
-    public func finish() throws -> [UInt8] {
+    package func finish() throws -> [UInt8] {
         if let fixup = pendingFixups.first {
             throw X86AssemblerError(
                 kind: .unboundLabel, label: fixup.label, offset: fixup.field,
@@ -90,22 +90,22 @@ public struct X86Assembler {
     // MARK: Raw bytes and patching
 
     /// Appends bytes as they are (data in the code, such as constants for RIP-relative loads).
-    public mutating func emit(_ data: [UInt8]) {
+    package mutating func emit(_ data: [UInt8]) {
         bytes.append(contentsOf: data)
     }
 
     /// Appends a little-endian 64-bit value (data in the code).
-    public mutating func emitInt64(_ value: Int64) {
+    package mutating func emitInt64(_ value: Int64) {
         emitLittleEndian(UInt64(bitPattern: value), byteCount: 8)
     }
 
     /// Overwrites the 4 bytes at `offset` (an immediate or displacement of an emitted instruction).
-    public mutating func patchInt32(at offset: Int, _ value: Int32) {
+    package mutating func patchInt32(at offset: Int, _ value: Int32) {
         writeInt32(at: offset, value)
     }
 
     /// Overwrites the 8 bytes at `offset` (the imm64 of a `movabs`).
-    public mutating func patchInt64(at offset: Int, _ value: Int64) {
+    package mutating func patchInt64(at offset: Int, _ value: Int64) {
         let bits = UInt64(bitPattern: value)
         for i in 0..<8 { bytes[offset + i] = UInt8(truncatingIfNeeded: bits >> (8 * UInt64(i))) }
     }
@@ -233,20 +233,20 @@ public struct X86Assembler {
 }
 
 /// Why `X86Assembler.finish()` failed.
-public struct X86AssemblerError: Error, CustomStringConvertible {
-    public enum Kind: Sendable {
+package struct X86AssemblerError: Error, CustomStringConvertible {
+    package enum Kind: Sendable {
         /// A label was used (jump or RIP-relative operand) but never bound.
         case unboundLabel
     }
-    public var kind: Kind
+    package var kind: Kind
     /// The first offending label.
-    public var label: Label
+    package var label: Label
     /// Offset of the first rel32/disp32 field that refers to it.
-    public var offset: Int
+    package var offset: Int
     /// How many distinct labels are affected.
-    public var count: Int
+    package var count: Int
 
-    public var description: String {
+    package var description: String {
         switch kind {
         case .unboundLabel:
             "\(count) label(s) used but never bound; the first is used by the field at offset \(offset)"

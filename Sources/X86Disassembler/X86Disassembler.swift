@@ -45,7 +45,7 @@ private struct Capstone {
 /// Bytes that do not decode are shown one at a time as `.byte 0xNN` and decoding resumes after
 /// them, so the result always covers every byte. Returns an empty array if Capstone cannot be
 /// loaded or opened.
-public func disassemble(_ bytes: [UInt8], address: UInt64) -> [(offset: Int, text: String)] {
+package func disassemble(_ bytes: [UInt8], address: UInt64) -> [(offset: Int, text: String)] {
     guard let cs = Capstone.shared else { return [] }
     var handle: csh = 0
     guard cs.open(CS_ARCH_X86, CS_MODE_64, &handle) == CS_ERR_OK else { return [] }

@@ -110,7 +110,7 @@ import Testing
 }
 
 extension SystemError: Equatable {
-    public static func == (a: SystemError, b: SystemError) -> Bool {
+    package static func == (a: SystemError, b: SystemError) -> Bool {
         a.call == b.call && a.path == b.path && a.errno == b.errno
     }
 }

@@ -1,8 +1,8 @@
 import ArgumentParser
 
 /// `ribbon cache ...`: look into the compilation cache and manage it (../shared/DESIGN.md, "Command line").
-public struct CacheCommand: ParsableCommand {
-    public static let configuration = CommandConfiguration(
+package struct CacheCommand: ParsableCommand {
+    package static let configuration = CommandConfiguration(
         commandName: "cache",
         abstract: "Inspect and manage the compilation cache.",
         discussion: """
@@ -16,5 +16,5 @@ public struct CacheCommand: ParsableCommand {
         ]
     )
 
-    public init() {}
+    package init() {}
 }
