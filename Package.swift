@@ -5,7 +5,8 @@
 // every module it imports directly (tools/check_layers.py checks this, run by LayeringTests).
 //
 //   system     RibbonSystem     errno errors, files, stderr, the monotonic clock, the background
-//                               task, huge-page advice, hex, JSON. Glibc only; any module may use it
+//                               task, huge-page advice, hex, JSON, sizes and times as people write
+//                               them. Glibc only; any module may use it
 //              C modules        CRibbonABI (layout shared with native code), CCPUID, CCapstone,
 //                               CLZ4, CCrypto, CSQLite, CRibbonSystem (build-id), CRibbonStartup
 //   engine     RibbonCore       ISA table, instruction words, Ids, AddressTable kinds, foreign signatures
@@ -155,7 +156,8 @@ let package = Package(
                 "CacheCodecs", "SQLiteSupport", "RibbonSystem",
             ]),
         .testTarget(name: "SQLiteSupportTests", dependencies: ["SQLiteSupport"]),
-        .testTarget(name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CSQLite", "CacheCodecs"]),
+        .testTarget(
+            name: "RibbonCacheTests", dependencies: ["RibbonCache", "SQLiteSupport", "CSQLite", "CacheCodecs", "RibbonSystem"]),
         .testTarget(name: "RibbonFuzzTests", dependencies: ["RibbonFuzz", "RibbonBytecode", "RibbonVM", "RibbonJIT"]),
     ],
     // The modules that run work on several threads (RibbonSystem's background task, the cache's

@@ -52,7 +52,11 @@ extension CacheStore {
     /// The digest recorded for `path` if the file still has exactly `stat` and the row is
     /// trusted; nil otherwise (the caller reads and hashes the file). A nil also reads the
     /// file system's clock, once per store, before the caller reads the file: see `DigestClock`.
-    package func trustedDigest(path: String, stat: FileStat) throws -> SHA256Digest? {
+    package func trustedDigest(path: String, stat: FileStat) throws(CacheError) -> SHA256Digest? {
+        try CacheError.wrapping { try readTrustedDigest(path: path, stat: stat) }
+    }
+
+    private func readTrustedDigest(path: String, stat: FileStat) throws -> SHA256Digest? {
         digestClock.readIfNeeded(directory: directory)
         digestClock.lookedUp.insert(path)
         let query = try db.statement(
@@ -75,7 +79,11 @@ extension CacheStore {
     /// order, or nil where `trustedDigest` gives nil. The rule is `trustedDigest`'s, exactly,
     /// and so is the reading of the file system's clock (`DigestClock`) that the digests then
     /// recorded for these paths are dated by (tests hold the two to it).
-    package func trustedDigests(_ files: [(path: String, stat: FileStat)]) throws -> [SHA256Digest?] {
+    package func trustedDigests(_ files: [(path: String, stat: FileStat)]) throws(CacheError) -> [SHA256Digest?] {
+        try CacheError.wrapping { try readTrustedDigests(files) }
+    }
+
+    private func readTrustedDigests(_ files: [(path: String, stat: FileStat)]) throws -> [SHA256Digest?] {
         guard !files.isEmpty else { return [] }
         // As `trustedDigest`: the file system's clock is read before any of these files is, and
         // only the paths looked up may be recorded with that reading.
@@ -141,7 +149,11 @@ extension CacheStore {
     }
 
     /// Remembers `digest` for `path` with `stat`, taken at `now` (nanoseconds since the epoch).
-    package func recordDigest(path: String, stat: FileStat, digest: SHA256Digest, now: Int64) throws {
+    package func recordDigest(path: String, stat: FileStat, digest: SHA256Digest, now: Int64) throws(CacheError) {
+        try CacheError.wrapping { try writeDigest(path: path, stat: stat, digest: digest, now: now) }
+    }
+
+    private func writeDigest(path: String, stat: FileStat, digest: SHA256Digest, now: Int64) throws {
         let upsert = try db.statement(
             """
             INSERT OR REPLACE INTO source_digests (path, device, inode, size, mtime_ns, ctime_ns, digest, recorded_ns)

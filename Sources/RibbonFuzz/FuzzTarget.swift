@@ -9,6 +9,7 @@ import RibbonCore
 import RibbonDriver
 import RibbonJIT
 import RibbonSyntax
+import RibbonSystem
 import RibbonVM
 import SQLiteSupport
 
@@ -278,7 +279,8 @@ package final class FuzzRunner {
         }
         var code: [(functionId: UInt32, code: MachineCode)] = []
         for row in rows {
-            guard let decoded = try? MachineCode(serialized: row.blob), decoded.features == row.features else { continue }
+            guard let decoded = try? MachineCode(serialized: row.blob), decoded.defect(recordedFeatures: row.features) == nil
+            else { continue }
             try checkBounds(decoded, target: .cache)
             code.append((row.functionId, decoded))
         }

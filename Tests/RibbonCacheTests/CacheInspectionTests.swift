@@ -1,5 +1,6 @@
 import CacheCodecs
 import Foundation
+import RibbonSystem
 import SQLiteSupport
 import Testing
 

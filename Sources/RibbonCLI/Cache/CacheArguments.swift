@@ -1,5 +1,6 @@
 import ArgumentParser
 import RibbonCache
+import RibbonSystem
 
 // The values `cache` options take that ArgumentParser does not know: sizes, ages, orders.
 
