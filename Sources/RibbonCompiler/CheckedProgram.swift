@@ -43,37 +43,13 @@ package enum ValueType: Hashable, Sendable, CustomStringConvertible {
 /// (no references, no nested arrays, no `indirect` boxes), so checking appends to a handful of
 /// arrays instead of allocating a box per node, and lowering walks them without reference
 /// counting.
-@frozen
-package struct CheckedExpressionID: Sendable, Hashable {
-    package var index: Int32
-
-    @inlinable
-    package init(_ index: Int32) {
-        self.index = index
-    }
-}
+package typealias CheckedExpressionID = NodeIndex<CheckedExpression>
 
 /// A statement: an index into `CheckedProgram.statements`.
-@frozen
-package struct CheckedStatementID: Sendable, Hashable {
-    package var index: Int32
-
-    @inlinable
-    package init(_ index: Int32) {
-        self.index = index
-    }
-}
+package typealias CheckedStatementID = NodeIndex<CheckedStatement>
 
 /// A block: an index into `CheckedProgram.blocks`.
-@frozen
-package struct CheckedBlockID: Sendable, Hashable {
-    package var index: Int32
-
-    @inlinable
-    package init(_ index: Int32) {
-        self.index = index
-    }
-}
+package typealias CheckedBlockID = NodeIndex<CheckedBlock>
 
 package struct CheckedProgram: Sendable {
     /// The file the program came from (its path is what backtraces and diagnostics name).

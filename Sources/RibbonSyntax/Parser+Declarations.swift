@@ -63,12 +63,7 @@ extension Parser {
     mutating func parseFunction() throws(Diagnostic) -> FunctionSyntax {
         let location = current.location
         advance()
-        let parameters = try parseParameters()
-        var result: TypeSyntax?
-        if current.kind == .arrow {
-            advance()
-            result = try parseType()
-        }
+        let (parameters, result) = try parseSignature()
         let dot = try expect(.dot, " after the function header")
         let body = try parseBody(header: dot.location)
         return FunctionSyntax(parameters: parameters, result: result, body: body, at: location)
@@ -82,13 +77,17 @@ extension Parser {
         }
         let symbol = lexer.strings[Int(symbolIndex)]
         advance()
-        let parameters = try parseParameters()
-        var result: TypeSyntax?
-        if current.kind == .arrow {
-            advance()
-            result = try parseType()
-        }
+        let (parameters, result) = try parseSignature()
         return ForeignSyntax(symbol: symbol, parameters: parameters, result: result, at: location)
+    }
+
+    /// `( name: Type, ... )`, then `-> Type` if there is one: what functions and foreign
+    /// declarations share.
+    mutating func parseSignature() throws(Diagnostic) -> (parameters: Range<Int32>, result: TypeSyntax?) {
+        let parameters = try parseParameters()
+        guard current.kind == .arrow else { return (parameters, nil) }
+        advance()
+        return (parameters, try parseType())
     }
 
     /// `( name: Type, ... )`

@@ -22,9 +22,11 @@ package struct Identifier: Sendable, Hashable {
     }
 }
 
-/// An expression of a file: an index into `SourceFileSyntax.expressions`.
+/// An index into one of a tree's flat node arrays, typed by what it indexes (`Node`), so an
+/// expression's index cannot be used as a block's. The syntax tree and the checked tree
+/// (RibbonCompiler) both store their nodes this way.
 @frozen
-package struct ExpressionID: Sendable, Hashable {
+package struct NodeIndex<Node>: Sendable, Hashable {
     package var index: Int32
 
     @inlinable
@@ -32,17 +34,12 @@ package struct ExpressionID: Sendable, Hashable {
         self.index = index
     }
 }
+
+/// An expression of a file: an index into `SourceFileSyntax.expressions`.
+package typealias ExpressionID = NodeIndex<ExpressionSyntax>
 
 /// A block of a file: an index into `SourceFileSyntax.blocks`.
-@frozen
-package struct BlockID: Sendable, Hashable {
-    package var index: Int32
-
-    @inlinable
-    package init(_ index: Int32) {
-        self.index = index
-    }
-}
+package typealias BlockID = NodeIndex<BlockSyntax>
 
 /// A parsed file: its top-level declarations in order, and the node tables they index.
 package struct SourceFileSyntax: Sendable {
