@@ -8,7 +8,7 @@ package struct CacheTrustError: Error, Equatable, CustomStringConvertible {
     package var description: String
 }
 
-/// Where the cache lives and whether it can be trusted (DESIGN.md, "Storage").
+/// Where the cache lives and whether it can be trusted (../shared/DESIGN.md, "Storage").
 ///
 /// A cache holds machine code that will be executed, so it is used only when nobody else could
 /// have written it: the directory must be a real directory (not a symbolic link), owned by

@@ -1,6 +1,6 @@
 import SQLiteSupport
 
-/// The cache database's schema: the migrations embedded from migrations/ (DESIGN.md, "Storage").
+/// The cache database's schema: the migrations embedded from migrations/ (../shared/DESIGN.md, "Storage").
 package enum CacheSchema {
     /// Every migration, in version order; `migrate(_:_:)` applies the ones a database lacks.
     package static let migrations = embeddedMigrations

@@ -9,7 +9,7 @@ import SQLiteSupport
 extension CacheStore {
     // MARK: Size bound
 
-    /// Default bound on the cache's size (DESIGN.md, "Storage"); `RIBBON_CACHE_MAX_SIZE` overrides.
+    /// Default bound on the cache's size (../shared/DESIGN.md, "Storage"); `RIBBON_CACHE_MAX_SIZE` overrides.
     package static let defaultMaxBytes: Int64 = 1 << 30
 
     /// Deletes least-recently-used units (with their machine code) until the entries take at

@@ -5,7 +5,7 @@ import CacheCodecs
 import RibbonSystem
 import SQLiteSupport
 
-/// The compilation cache: one SQLite database per cache directory (DESIGN.md, "Storage").
+/// The compilation cache: one SQLite database per cache directory (../shared/DESIGN.md, "Storage").
 ///
 /// Rows hold LZ4 frames of unit images and machine-code blobs, each with the SHA-256 of its
 /// uncompressed bytes; a row whose hash or decompression fails is reported as bad, never

@@ -7,7 +7,7 @@ import RibbonCache
 import RibbonJIT
 import RibbonSystem
 
-/// The cache as one run uses it, with DESIGN.md's failure policy: anything the cache does
+/// The cache as one run uses it, with ../shared/DESIGN.md's failure policy: anything the cache does
 /// wrong — an untrusted or unwritable directory, a locked or full database, a bad row — is one
 /// warning line and a run without (part of) the cache. It never changes the program's output
 /// or exit status.

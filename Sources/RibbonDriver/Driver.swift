@@ -11,7 +11,7 @@ import RibbonSyntax
 import RibbonSystem
 import RibbonVM
 
-/// Exit statuses of DESIGN.md, "Command line".
+/// Exit statuses of ../shared/DESIGN.md, "Command line".
 package enum ExitStatus {
     package static let compileError: Int32 = 1
     package static let usage: Int32 = 64

@@ -4,7 +4,7 @@ import CCPUID
 ///
 /// The assembler records in `usedFeatures` what the code it emitted needs, so a machine-code
 /// blob can carry its minimal feature set and load only on a host that has all of it
-/// (DESIGN.md, "Cache keys": subset rule). Bit positions are part of the cache format: append
+/// (../shared/DESIGN.md, "Cache keys": subset rule). Bit positions are part of the cache format: append
 /// new features, never renumber.
 package struct CPUFeatures: OptionSet, Hashable, Sendable {
     package let rawValue: UInt64
