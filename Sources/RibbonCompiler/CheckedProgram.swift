@@ -113,35 +113,35 @@ package struct CheckedProgram: Sendable {
     }
 
     @inlinable
-    package subscript(_ id: CheckedExpressionID) -> CheckedExpression {
+    public subscript(_ id: CheckedExpressionID) -> CheckedExpression {
         expressions[Int(id.index)]
     }
 
     @inlinable
-    package subscript(_ id: CheckedStatementID) -> CheckedStatement {
+    public subscript(_ id: CheckedStatementID) -> CheckedStatement {
         statements[Int(id.index)]
     }
 
     @inlinable
-    package subscript(_ id: CheckedBlockID) -> CheckedBlock {
+    public subscript(_ id: CheckedBlockID) -> CheckedBlock {
         blocks[Int(id.index)]
     }
 
     /// The statements of a block, in order.
     @inlinable
-    package func statements(of block: CheckedBlock) -> ArraySlice<CheckedStatement> {
+    public func statements(of block: CheckedBlock) -> ArraySlice<CheckedStatement> {
         statements[Int(block.statements.lowerBound)..<Int(block.statements.upperBound)]
     }
 
     /// The arguments of a call, in order.
     @inlinable
-    package func arguments(_ range: Range<Int32>) -> ArraySlice<CheckedExpressionID> {
+    public func arguments(_ range: Range<Int32>) -> ArraySlice<CheckedExpressionID> {
         arguments[Int(range.lowerBound)..<Int(range.upperBound)]
     }
 
     /// The bytes of a string literal.
     @inlinable
-    package func string(_ range: Range<Int32>) -> ArraySlice<UInt8> {
+    public func string(_ range: Range<Int32>) -> ArraySlice<UInt8> {
         stringBytes[Int(range.lowerBound)..<Int(range.upperBound)]
     }
 

@@ -38,7 +38,7 @@ package struct NameTable: Sendable {
     package var count: Int { texts.count }
 
     @inlinable
-    package subscript(name: Name) -> String { texts[Int(name.id)] }
+    public subscript(name: Name) -> String { texts[Int(name.id)] }
 
     /// Whether `name` is spelled `Array`.
     func isArray(_ name: Name) -> Bool {

@@ -53,20 +53,23 @@ package struct SourceFile: Sendable {
 ///
 /// Stored as two `Int32`s (8 bytes): every token and syntax node carries one.
 package struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
-    private var storedLine: Int32
-    private var storedColumn: Int32
+    @usableFromInline var storedLine: Int32
+    @usableFromInline var storedColumn: Int32
 
-    package var line: Int {
+    @inlinable
+    public var line: Int {
         get { Int(storedLine) }
         set { storedLine = Int32(clamping: newValue) }
     }
 
-    package var column: Int {
+    @inlinable
+    public var column: Int {
         get { Int(storedColumn) }
         set { storedColumn = Int32(clamping: newValue) }
     }
 
-    package init(line: Int, column: Int) {
+    @inlinable
+    public init(line: Int, column: Int) {
         self.storedLine = Int32(clamping: line)
         self.storedColumn = Int32(clamping: column)
     }

@@ -30,7 +30,7 @@ package struct NodeIndex<Node>: Sendable, Hashable {
     package var index: Int32
 
     @inlinable
-    package init(_ index: Int32) {
+    public init(_ index: Int32) {
         self.index = index
     }
 }
@@ -74,24 +74,24 @@ package struct SourceFileSyntax: Sendable {
     }
 
     @inlinable
-    package subscript(_ id: ExpressionID) -> ExpressionSyntax {
+    public subscript(_ id: ExpressionID) -> ExpressionSyntax {
         expressions[Int(id.index)]
     }
 
     @inlinable
-    package subscript(_ id: BlockID) -> BlockSyntax {
+    public subscript(_ id: BlockID) -> BlockSyntax {
         blocks[Int(id.index)]
     }
 
     /// The statements of `block`, in order.
     @inlinable
-    package func statements(of block: BlockSyntax) -> ArraySlice<StatementSyntax> {
+    public func statements(of block: BlockSyntax) -> ArraySlice<StatementSyntax> {
         statements[Int(block.statements.lowerBound)..<Int(block.statements.upperBound)]
     }
 
     /// The arguments of an application (`Kind.apply`), in order.
     @inlinable
-    package func arguments(_ range: Range<Int32>) -> ArraySlice<ExpressionID> {
+    public func arguments(_ range: Range<Int32>) -> ArraySlice<ExpressionID> {
         arguments[Int(range.lowerBound)..<Int(range.upperBound)]
     }
 
@@ -102,7 +102,7 @@ package struct SourceFileSyntax: Sendable {
 
     /// The bytes of a string literal.
     @inlinable
-    package func string(_ index: Int32) -> [UInt8] {
+    public func string(_ index: Int32) -> [UInt8] {
         strings[Int(index)]
     }
 }
@@ -294,7 +294,7 @@ package struct ExpressionSyntax: Sendable {
     /// pass has a bounded depth. Heights are kept by the parser, not in the node: a node is 24
     /// bytes, and a large file has hundreds of thousands.)
     @inlinable
-    package init(_ kind: Kind, at location: SourceLocation) {
+    public init(_ kind: Kind, at location: SourceLocation) {
         self.kind = kind
         self.location = location
     }

@@ -8,7 +8,7 @@ import Glibc
 
 package enum HugePages {
     /// The size of a transparent huge page on x86-64.
-    @inlinable package static var size: Int { 2 << 20 }
+    @inlinable public static var size: Int { 2 << 20 }
 
     /// Asks the kernel to back the whole huge pages inside `start..<end` with transparent huge
     /// pages (`start` rounded up, `end` down). Only a hint; harmless if ignored. Returns whether

@@ -9,7 +9,7 @@ import Glibc
 package enum MonotonicClock {
     /// Nanoseconds on the monotonic clock (an arbitrary origin, the same for the whole run).
     @inlinable @inline(__always)
-    package static func nanoseconds() -> Int64 {
+    public static func nanoseconds() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int64(ts.tv_sec) &* 1_000_000_000 &+ Int64(ts.tv_nsec)
@@ -17,7 +17,7 @@ package enum MonotonicClock {
 
     /// Microseconds on the monotonic clock.
     @inlinable @inline(__always)
-    package static func microseconds() -> Int {
+    public static func microseconds() -> Int {
         var ts = timespec()
         clock_gettime(CLOCK_MONOTONIC, &ts)
         return Int(ts.tv_sec) * 1_000_000 + Int(ts.tv_nsec) / 1000

@@ -27,7 +27,7 @@ package struct SystemError: Error, Sendable, CustomStringConvertible {
 /// Calls `body` again while it fails (returns -1) with `EINTR`, as swift-system's system calls
 /// do: a signal that arrives during a blocking call is not a failure of the call.
 @inlinable
-package func retryingInterrupts<Result: FixedWidthInteger>(_ body: () -> Result) -> Result {
+public func retryingInterrupts<Result: FixedWidthInteger>(_ body: () -> Result) -> Result {
     while true {
         let result = body()
         if result != -1 || errno != EINTR { return result }
