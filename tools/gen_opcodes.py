@@ -150,7 +150,7 @@ def generate():
     w("/// Every Ribbon opcode. The raw value is the number stored in the low 16 bits of an")
     w("/// instruction word; numbers never change. They are dense, so the case index equals the")
     w("/// number (the interpreter reinterprets a verified word's low byte as an `Opcode`).")
-    w("package enum Opcode: UInt16, CaseIterable, Sendable {")
+    w("public enum Opcode: UInt16, CaseIterable, Sendable {")
     assert numbers == list(range(len(numbers))), "opcode numbers must be dense: 0, 1, 2, ..."
     limit = len(numbers)
     for n, name, fmt, flags, summary in OPCODES:
@@ -160,10 +160,10 @@ def generate():
     w("")
     w("extension Opcode {")
     w(f"    /// One past the highest opcode number.")
-    w(f"    package static let numberLimit: UInt16 = {limit}")
+    w(f"    public static let numberLimit: UInt16 = {limit}")
     w("")
     w("    /// The name written by the disassembler.")
-    w("    package var name: String {")
+    w("    public var name: String {")
     w("        switch self {")
     for _, name, *_ in OPCODES:
         w(f"        case .{camel(name)}: \"{name}\"")
@@ -171,7 +171,7 @@ def generate():
     w("    }")
     w("")
     w("    /// How the operands are packed into the word (see `OperandFormat`).")
-    w("    package var format: OperandFormat {")
+    w("    public var format: OperandFormat {")
     w("        switch self {")
     for fmt in FORMATS:
         members = [camel(name) for _, name, f, *_ in OPCODES if f == fmt]
@@ -181,7 +181,7 @@ def generate():
     w("    }")
     w("")
     w("    /// A JIT-only hint: the interpreter executes it as `nop`.")
-    w("    package var isJITHint: Bool {")
+    w("    public var isJITHint: Bool {")
     jit = [camel(name) for _, name, _, flags, _ in OPCODES if "jit" in flags.split()]
     w("        switch self {")
     w("        case " + ", ".join("." + m for m in jit) + ": true")
@@ -190,7 +190,7 @@ def generate():
     w("    }")
     w("")
     w("    /// Created only by the VM itself; never valid in a unit (the verifier rejects it).")
-    w("    package var isInternal: Bool {")
+    w("    public var isInternal: Bool {")
     internal = [camel(name) for _, name, _, flags, _ in OPCODES if "internal" in flags.split()]
     w("        switch self {")
     w("        case " + ", ".join("." + m for m in internal) + ": true")
@@ -199,7 +199,7 @@ def generate():
     w("    }")
     w("")
     w("    /// Ends a basic block: control never falls through to the next word.")
-    w("    package var isTerminator: Bool {")
+    w("    public var isTerminator: Bool {")
     term = [camel(name) for _, name, _, flags, _ in OPCODES if "term" in flags.split()]
     w("        switch self {")
     w("        case " + ", ".join("." + m for m in term) + ": true")

@@ -2,8 +2,8 @@ import RibbonCore
 
 /// Text form of loaded bytecode, one instruction a line: `  0004  i_add64 r2, r0, r1`.
 /// Branch targets print as word indices within the function; Ids print with what they name.
-package enum Disassembler {
-    package static func disassemble(_ unit: LoadedUnit) -> String {
+public enum Disassembler {
+    public static func disassemble(_ unit: LoadedUnit) -> String {
         var out = "; unit \(unit.sourcePath)\n"
         for function in unit.functions {
             let h = function.header.pointee
@@ -41,7 +41,7 @@ package enum Disassembler {
         }
     }
 
-    package static func disassemble(
+    public static func disassemble(
         code: UnsafeBufferPointer<UInt64>, describeId: (Int) -> String, line: (Int) -> Int
     ) -> String {
         var out = ""

@@ -1,7 +1,7 @@
 import RibbonCore
 
 /// A branch target inside one function, bound to a word index once known.
-package struct Label: Hashable, Sendable {
+public struct Label: Hashable, Sendable {
     let index: Int
 }
 
@@ -9,18 +9,18 @@ package struct Label: Hashable, Sendable {
 ///
 /// Lowering emits straight-line words; a branch to a label that is not yet bound records a
 /// fixup which `finish()` patches with the word offset (relative to the branch itself).
-package struct FunctionBuilder: Sendable {
-    package private(set) var words: [UInt64] = []
+public struct FunctionBuilder: Sendable {
+    public private(set) var words: [UInt64] = []
     private var labelPositions: [Int?] = []
     private var fixups: [(word: Int, label: Label)] = []
     /// (word index, source line), appended when the line changes.
-    package private(set) var lineTable: [(word: UInt32, line: UInt32)] = []
+    public private(set) var lineTable: [(word: UInt32, line: UInt32)] = []
 
-    package init() {}
+    public init() {}
 
     /// Empties the builder for the next function, keeping its storage: lowering reuses one
     /// builder for every function instead of allocating four arrays per function.
-    package mutating func reset() {
+    public mutating func reset() {
         words.removeAll(keepingCapacity: true)
         labelPositions.removeAll(keepingCapacity: true)
         fixups.removeAll(keepingCapacity: true)
@@ -28,22 +28,22 @@ package struct FunctionBuilder: Sendable {
     }
 
     /// Index of the next word to be emitted.
-    package var position: Int { words.count }
+    public var position: Int { words.count }
 
-    package mutating func makeLabel() -> Label {
+    public mutating func makeLabel() -> Label {
         labelPositions.append(nil)
         return Label(index: labelPositions.count - 1)
     }
 
-    package mutating func bind(_ label: Label) {
+    public mutating func bind(_ label: Label) {
         precondition(labelPositions[label.index] == nil, "label bound twice")
         labelPositions[label.index] = words.count
     }
 
-    package func isBound(_ label: Label) -> Bool { labelPositions[label.index] != nil }
+    public func isBound(_ label: Label) -> Bool { labelPositions[label.index] != nil }
 
     /// Records that the following words come from `line`.
-    package mutating func mark(line: Int) {
+    public mutating func mark(line: Int) {
         let l = UInt32(clamping: line)
         if let last = lineTable.last {
             if last.line == l { return }
@@ -57,65 +57,65 @@ package struct FunctionBuilder: Sendable {
 
     // MARK: Emitting, one helper per operand format
 
-    package mutating func emit(_ op: Opcode) {
+    public mutating func emit(_ op: Opcode) {
         assert(op.format == .none)
         words.append(InstructionWord.encode(op))
     }
 
-    package mutating func emit(_ op: Opcode, _ a: Register) {
+    public mutating func emit(_ op: Opcode, _ a: Register) {
         assert(op.format == .r)
         words.append(InstructionWord.encode(op, a))
     }
 
-    package mutating func emit(_ op: Opcode, _ d: Register, _ a: Register) {
+    public mutating func emit(_ op: Opcode, _ d: Register, _ a: Register) {
         assert(op.format == .rr)
         words.append(InstructionWord.encode(op, d, a))
     }
 
-    package mutating func emit(_ op: Opcode, _ d: Register, _ a: Register, _ b: Register) {
+    public mutating func emit(_ op: Opcode, _ d: Register, _ a: Register, _ b: Register) {
         assert(op.format == .rrr)
         words.append(InstructionWord.encode(op, d, a, b))
     }
 
     /// `rrrr` (`f_mul_add64`, `f_mul_sub64`).
-    package mutating func emit(_ op: Opcode, _ d: Register, _ a: Register, _ b: Register, _ c: Register) {
+    public mutating func emit(_ op: Opcode, _ d: Register, _ a: Register, _ b: Register, _ c: Register) {
         assert(op.format == .rrrr)
         words.append(InstructionWord.encode(op, d, a, b, c))
     }
 
     /// `ri32` (`const_i32`).
-    package mutating func emit(_ op: Opcode, _ d: Register, imm: Int32) {
+    public mutating func emit(_ op: Opcode, _ d: Register, imm: Int32) {
         assert(op.format == .ri32)
         words.append(InstructionWord.encode(op, d, high32: UInt32(bitPattern: imm)))
     }
 
     /// `rri32` (`i_add64_imm`, …).
-    package mutating func emit(_ op: Opcode, _ d: Register, _ a: Register, imm: Int32) {
+    public mutating func emit(_ op: Opcode, _ d: Register, _ a: Register, imm: Int32) {
         assert(op.format == .rri32)
         words.append(InstructionWord.encode(op, d, a, high32: UInt32(bitPattern: imm)))
     }
 
     /// `rx64` (`const64`): two words.
-    package mutating func emit(_ op: Opcode, _ d: Register, imm64: UInt64) {
+    public mutating func emit(_ op: Opcode, _ d: Register, imm64: UInt64) {
         assert(op.format == .rx64)
         words.append(InstructionWord.encode(op, d))
         words.append(imm64)
     }
 
     /// `rid` (`global_get`, `global_set`, `const_addr`).
-    package mutating func emit(_ op: Opcode, _ r: Register, id: UInt32) {
+    public mutating func emit(_ op: Opcode, _ r: Register, id: UInt32) {
         assert(op.format == .rid)
         words.append(InstructionWord.encode(op, r, high32: id))
     }
 
     /// `call` (`call`, `call_c`).
-    package mutating func emitCall(_ op: Opcode, result d: Register, base: Register, id: UInt32) {
+    public mutating func emitCall(_ op: Opcode, result d: Register, base: Register, id: UInt32) {
         assert(op.format == .call)
         words.append(InstructionWord.encode(op, d, base, high32: id))
     }
 
     /// Any branch: `o32`, `ro32`, `rro32` (a, b) or `ri8o32` (a, imm8 in `b`).
-    package mutating func emitBranch(_ op: Opcode, _ a: Register = 0, _ b: UInt8 = 0, to label: Label) {
+    public mutating func emitBranch(_ op: Opcode, _ a: Register = 0, _ b: UInt8 = 0, to label: Label) {
         assert(op.format.hasBranchOffset)
         let at = words.count
         if let target = labelPositions[label.index] {
@@ -127,7 +127,7 @@ package struct FunctionBuilder: Sendable {
     }
 
     /// Patches every forward branch. Every label used must be bound by now.
-    package mutating func finish() {
+    public mutating func finish() {
         for (at, label) in fixups {
             guard let target = labelPositions[label.index] else {
                 preconditionFailure("branch to a label that was never bound")

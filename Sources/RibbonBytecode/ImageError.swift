@@ -4,7 +4,7 @@ import RibbonCore
 /// throws. Separate from the reader and the loader so that callers (the driver's `cache verify`,
 /// the fuzzer, tests) find its cases and their wording in one place, and match on a `Reason`,
 /// never on the text. Each case's `description` is the text the CLI prints.
-package enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
+public enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     case badMagic
     case unsupportedVersion(UInt32)
     case truncated
@@ -13,7 +13,7 @@ package enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
     case unresolvedForeign(String)
     case unresolvedImport(String)
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .badMagic: "not a Ribbon unit image"
         case .unsupportedVersion(let v): "unsupported unit image version \(v)"
@@ -29,7 +29,7 @@ package enum ImageError: Error, Equatable, Sendable, CustomStringConvertible {
 extension ImageError {
     /// What is wrong with a malformed image: a record that contradicts another or the format,
     /// or a function the verifier rejects.
-    package indirect enum Reason: Equatable, Sendable, CustomStringConvertible {
+    public indirect enum Reason: Equatable, Sendable, CustomStringConvertible {
         // The header and the sections (`LoadedUnit+Decoding.swift`).
         /// A lazy image's source could not fetch (or check) a range; the source's error, as text.
         case sourceFailed(String)
@@ -73,7 +73,7 @@ extension ImageError {
         /// The verifier rejects the instruction at `word` of `function`.
         case rejectedWord(function: String, word: Int, Problem)
 
-        package var description: String {
+        public var description: String {
             switch self {
             case .sourceFailed(let error): "unit image: \(error)"
             case .functionPrefixTooLong: "the function prefix is longer than the functions"
@@ -117,7 +117,7 @@ extension ImageError {
 
     /// Why the verifier rejects one instruction word: its structure (`Verifier`) or the kinds
     /// of the registers it uses (`KindCheck`).
-    package indirect enum Problem: Equatable, Sendable, CustomStringConvertible {
+    public indirect enum Problem: Equatable, Sendable, CustomStringConvertible {
         // Structure.
         case emptyFunction
         case undefinedOpcode(UInt16)
@@ -139,7 +139,7 @@ extension ImageError {
         /// What the instruction's Id is could not be worked out.
         case badId(UInt64, ImageError)
 
-        package var description: String {
+        public var description: String {
             switch self {
             case .emptyFunction: "empty function"
             case .undefinedOpcode(let number): "undefined opcode \(number)"
@@ -164,7 +164,7 @@ extension ImageError {
     }
 
     /// Where an instruction uses a register as a value of one kind (`Problem.wrongKind`).
-    package enum KindUse: Equatable, Sendable, CustomStringConvertible {
+    public enum KindUse: Equatable, Sendable, CustomStringConvertible {
         case globalSet
         /// `ret`: the function's declared result.
         case ret
@@ -173,7 +173,7 @@ extension ImageError {
         /// A call's argument.
         case argument(Int)
 
-        package var description: String {
+        public var description: String {
             switch self {
             case .globalSet: "global_set"
             case .ret: "ret (the function's declared result)"

@@ -94,7 +94,7 @@ extension LoadedUnit {
 /// Where a lazily loaded unit's image comes from (`LoadedUnit(lazy:resolver:)`): `count` bytes at
 /// `base`, of which only the ranges `ensure` has made valid may be read. `ensure` must check
 /// what it fetches (the cache hash-checks each chunk) and throw when it cannot.
-package protocol UnitImageSource: AnyObject {
+public protocol UnitImageSource: AnyObject {
     var count: Int { get }
     var base: UnsafeRawPointer { get }
     func ensure(_ range: Range<Int>) throws

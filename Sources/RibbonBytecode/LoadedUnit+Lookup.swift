@@ -8,13 +8,13 @@ import RibbonCore
 extension LoadedUnit {
     /// The function with this Id, if the Id names one of this unit's functions (nil too when
     /// a lazily loaded unit's row for it cannot be read).
-    package func function(id: UInt32) -> FunctionInfo? {
+    public func function(id: UInt32) -> FunctionInfo? {
         guard Int(id) < entryCount, let index = numbering.row(ofId: Int(id)) else { return nil }
         return info(index: index)
     }
 
     /// The function whose header is at `header`, for backtraces and tier-up (nil for a stub).
-    package func function(header: UnsafePointer<FunctionHeader>) -> FunctionInfo? {
+    public func function(header: UnsafePointer<FunctionHeader>) -> FunctionInfo? {
         let id = header.pointee.functionId
         guard Int(id) < entryCount, let index = numbering.row(ofId: Int(id)), let f = info(index: index) else {
             return nil
@@ -29,12 +29,12 @@ extension LoadedUnit {
     /// loaded unit has not read its SymbolTable (a file links the few names it uses; building
     /// the whole dictionary for each of a thousand files was 3% of such a program's warm run),
     /// else the dictionary.
-    package func exportedId(named name: String) -> UInt32? {
+    public func exportedId(named name: String) -> UInt32? {
         if lazySource != nil, !symbolsRead { return symbol(named: name) }
         return symbols[name]
     }
 
-    package func symbol(named name: String) -> UInt32? {
+    public func symbol(named name: String) -> UInt32? {
         guard lazySource != nil, !symbolsRead else { return symbolList.first { $0.name == name }?.id }
         var wanted = name
         return wanted.withUTF8 { wanted in findSymbol(wanted) }
@@ -146,7 +146,7 @@ extension LoadedUnit {
 
     /// The source line of the instruction at `word` of `function`, reading the function's line
     /// rows first if the unit was loaded lazily.
-    package func line(in function: FunctionInfo, atWord word: Int) -> Int {
+    public func line(in function: FunctionInfo, atWord word: Int) -> Int {
         guard Int(function.id) < entryCount, let i = numbering.row(ofId: Int(function.id)) else {
             return function.line(atWord: word)
         }

@@ -12,11 +12,11 @@ extension LoadedUnit {
     /// this Id, which is no function's, and its one word is `load_code`, which finds the
     /// function from the call that got there (`placedCallee`). So loading writes the same
     /// value into every function's slot and reads none of their entries.
-    package static let stubId = UInt32.max
+    public static let stubId = UInt32.max
 
     /// For the interpreter's `load_code` in the stub: the function that the `call` word
     /// at `callPC` of the function `caller` calls, placed (its own, or the one it imports).
-    package static func placedCallee(
+    public static func placedCallee(
         callPC: UnsafePointer<UInt64>, caller: UnsafePointer<FunctionHeader>
     ) -> UnsafeMutablePointer<FunctionHeader>? {
         guard let unit = owning(caller) else { return nil }
@@ -55,13 +55,13 @@ extension LoadedUnit {
     }
 
     /// Functions whose code has been placed (all of them when loaded at once).
-    package var placedCount: Int { placedHeaders.count }
+    public var placedCount: Int { placedHeaders.count }
 
     /// Makes sure the function's code is in place, checked and verified (for a lazily loaded
     /// unit; always true otherwise). False only if neither the image nor the fallback gives
     /// code that passes the checks.
     @discardableResult
-    package func placeCode(_ function: FunctionInfo) -> Bool {
+    public func placeCode(_ function: FunctionInfo) -> Bool {
         guard Int(function.id) < entryCount, let index = numbering.row(ofId: Int(function.id)) else { return false }
         return place(index: index) != nil
     }
@@ -70,9 +70,9 @@ extension LoadedUnit {
     /// it now, in memory of its own, and points its AddressTable entry there unless machine
     /// code is already in it). Nil only if neither the image nor the fallback gives code that
     /// passes the checks.
-    package func placed(_ function: FunctionInfo) -> FunctionInfo? { placed(id: function.id) }
+    public func placed(_ function: FunctionInfo) -> FunctionInfo? { placed(id: function.id) }
 
-    package func placed(id: UInt32) -> FunctionInfo? {
+    public func placed(id: UInt32) -> FunctionInfo? {
         guard Int(id) < entryCount, let index = numbering.row(ofId: Int(id)) else { return nil }
         guard place(index: index) != nil else { return nil }
         return info(index: index)
@@ -145,7 +145,7 @@ extension LoadedUnit {
     /// code and signature of every function that was called (or placed), the entries that were
     /// read (those functions' and their callees'), and what finding and calling `main` reads
     /// (its symbol-index slots, symbol, name and row).
-    package func usedImageRanges() -> [Range<Int>] {
+    public func usedImageRanges() -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         let main = symbol(named: "main").flatMap { Int($0) < entryCount ? numbering.row(ofId: Int($0)) : nil }
         for i in Set(entriesRead) {

@@ -10,20 +10,20 @@ import RibbonCore
 /// when the image is loaded at once; `[AddressTable][globals][stub][data]` when it is loaded
 /// lazily (`init(lazy:)`), where every function starts as the one stub — a header and one
 /// `load_code` word — and gets memory of its own, with its verified code, when placed.
-package final class LoadedUnit {
-    package let sourcePath: String
+public final class LoadedUnit {
+    public let sourcePath: String
     /// The AddressTable: one 8-byte entry per Id.
-    package let addressTable: UnsafeMutablePointer<UInt64>
-    package let entryCount: Int
+    public let addressTable: UnsafeMutablePointer<UInt64>
+    public let entryCount: Int
     /// The kind of each Id.
-    package let entryKinds: [AddressTableEntryKind]
+    public let entryKinds: [AddressTableEntryKind]
     /// Entry names for builtins, foreign symbols and imports (by Id), for disassembly.
-    package let entryNames: [Int: String]
+    public let entryNames: [Int: String]
     /// What each imported entry names: `.function` or `.global` (by Id).
-    package let importedKinds: [Int: AddressTableEntryKind]
+    public let importedKinds: [Int: AddressTableEntryKind]
     /// The image's `interface` section: what files that use this one are checked against
     /// (read from the image on first use when loaded lazily; empty if it cannot be read).
-    package var interface: [UInt8] {
+    public var interface: [UInt8] {
         guard lazySource != nil else { return interfaceBytes }
         let range = layout.interface
         return read(range) { Array($0[range]) } ?? []
@@ -31,13 +31,13 @@ package final class LoadedUnit {
     let interfaceBytes: [UInt8]
     /// What the verifier checks registers against: each function's declared signature, and
     /// what each Id holds or takes. Units that import from this one check their uses with it.
-    package private(set) var kinds = UnitKinds()
+    public private(set) var kinds = UnitKinds()
     /// The image's `kinds` section, when loaded at once (lazily it is read on demand).
     let kindsBytes: [UInt8]
     /// What the verifier checks each Id against: an import counts as what it names.
     let verifiedKinds: [AddressTableEntryKind]
     /// The units this one imports from (kept alive: its slots hold their addresses).
-    package let importedUnits: [LoadedUnit]
+    public let importedUnits: [LoadedUnit]
     /// For each of this unit's functions that other units import: their slots, which
     /// `setEntry` keeps equal to this unit's own.
     var importerSlots: [UInt32: [UnsafeMutablePointer<UInt64>]] = [:]
@@ -45,36 +45,36 @@ package final class LoadedUnit {
     var linkedSlots: [(exporter: LoadedUnit, id: UInt32, slot: UnsafeMutablePointer<UInt64>)] = []
     /// Name → Id (functions and globals this unit defines). Built on first use: a warm run of
     /// a large program only looks up `main` (`symbol(named:)`).
-    package private(set) lazy var symbols: [String: UInt32] = Dictionary(
+    public private(set) lazy var symbols: [String: UInt32] = Dictionary(
         symbolList.map { ($0.name, $0.id) }, uniquingKeysWith: { _, last in last })
     /// The SymbolTable in image order (read from the image on first use when loaded lazily).
-    package private(set) lazy var symbolList: [(name: String, id: UInt32)] = readSymbols()
+    public private(set) lazy var symbolList: [(name: String, id: UInt32)] = readSymbols()
     /// Every function, in image order. For a lazily loaded unit this reads every function's
     /// row; a run asks `function(id:)` for the few it needs.
-    package var functions: [FunctionInfo] { (0..<functionCount).compactMap { info(index: $0) } }
-    package let functionCount: Int
+    public var functions: [FunctionInfo] { (0..<functionCount).compactMap { info(index: $0) } }
+    public let functionCount: Int
     /// The C functions this unit calls, by Id: signature and `dlsym` address.
-    package let foreignFunctions: [Int: ForeignFunction]
+    public let foreignFunctions: [Int: ForeignFunction]
     let memory: UnsafeMutableRawPointer
     let memorySize: Int
 
     /// A C function a unit calls: how to call it and where it is.
-    package struct ForeignFunction: Sendable {
-        package var signature: ForeignSignature
-        package var address: UInt64
+    public struct ForeignFunction: Sendable {
+        public var signature: ForeignSignature
+        public var address: UInt64
     }
 
     /// What the runtime needs to know about one function besides its header.
-    package struct FunctionInfo {
-        package var id: UInt32
-        package var name: String
+    public struct FunctionInfo {
+        public var id: UInt32
+        public var name: String
         /// Address of the function's `FunctionHeader` in loaded memory: for a lazily loaded
         /// function not placed yet, its stub's (`LoadedUnit.placed(_:)` gives the placed one).
-        package var header: UnsafeMutablePointer<FunctionHeader>
+        public var header: UnsafeMutablePointer<FunctionHeader>
         /// Its instruction words (a stub's header says 1).
-        package var codeWords: Int
+        public var codeWords: Int
         /// (word index, line) rows, ascending by word (a slice of the unit's one line table).
-        package var lines: ArraySlice<(word: UInt32, line: UInt32)>
+        public var lines: ArraySlice<(word: UInt32, line: UInt32)>
         /// Where its parts are in the image: its header in `code`, its rows in `lines`, its
         /// signature in `kinds`.
         var headerOffset: Int
@@ -83,7 +83,7 @@ package final class LoadedUnit {
         var kindsOffset: Int
 
         /// The source line of the instruction at `word`.
-        package func line(atWord word: Int) -> Int {
+        public func line(atWord word: Int) -> Int {
             var result = lines.first.map { Int($0.line) } ?? 0
             for row in lines {
                 if Int(row.word) > word { break }
@@ -98,7 +98,7 @@ package final class LoadedUnit {
     ///
     /// `sourcePath` is the file as this run found it, which backtraces name: an image holds no
     /// path (it may have been compiled from another spelling of it, or on another machine).
-    package convenience init(image: UnitImage, resolver: SymbolResolver, sourcePath: String = "") throws(ImageError) {
+    public convenience init(image: UnitImage, resolver: SymbolResolver, sourcePath: String = "") throws(ImageError) {
         let loaded: LoadedParts
         do {
             loaded = try image.bytes.withUnsafeBytes { raw in
@@ -126,7 +126,7 @@ package final class LoadedUnit {
     /// for the function, its code (verified, in memory of its own) when it first runs or is
     /// compiled (`placed(_:)`), its line rows when a backtrace needs them, the symbols when one
     /// is looked up. Throws as `init(image:)` for what it reads now.
-    package convenience init(lazy source: UnitImageSource, resolver: SymbolResolver, sourcePath: String = "") throws(ImageError) {
+    public convenience init(lazy source: UnitImageSource, resolver: SymbolResolver, sourcePath: String = "") throws(ImageError) {
         let loaded = try LoadedUnit.decode(
             ByteReader(base: UnsafeRawBufferPointer(start: source.base, count: source.count)), resolver: resolver,
             lazy: source)
@@ -193,7 +193,7 @@ package final class LoadedUnit {
 
 
     /// The unit a function header belongs to.
-    package static func owning(_ header: UnsafePointer<FunctionHeader>) -> LoadedUnit? {
+    public static func owning(_ header: UnsafePointer<FunctionHeader>) -> LoadedUnit? {
         guard let unit = header.pointee.unit else { return nil }
         return Unmanaged<LoadedUnit>.fromOpaque(unit).takeUnretainedValue()
     }
@@ -223,19 +223,19 @@ package final class LoadedUnit {
     /// fails its checks (or its row is gone) in the middle of a run. It must give exactly the
     /// stored bytes — the caller proves it by the stored image's SHA-256 — or nil: parts of two
     /// different images must never be spliced into one unit.
-    package var fallbackImage: (() -> UnitImage?)? = nil
+    public var fallbackImage: (() -> UnitImage?)? = nil
     var fallbackBytes: [UInt8]?? = nil
     /// A part of the lazy image failed its checks and the fallback was used: the stored entry
     /// should be replaced.
-    package internal(set) var damaged = false
+    public internal(set) var damaged = false
     /// A part of the lazy image could not be read and there was no identical fallback (the
     /// source changed since the key was made, or it no longer compiles): what the unit was
     /// asked for then is missing — a function stays unplaced, a name unknown — so the run
     /// cannot go on faithfully. The driver stops it with an internal error (`Driver.execute`).
-    package internal(set) var unavailable = false
+    public internal(set) var unavailable = false
 
     /// Called with a function's Id right after it is placed (lazily loaded units only), before
     /// it runs: the driver installs the function's machine code from the cache here, so that
     /// machine code loads only for functions that run (`Driver.installCachedCodeOnPlacement`).
-    package var onPlaced: ((UInt32) -> Void)? = nil
+    public var onPlaced: ((UInt32) -> Void)? = nil
 }

@@ -1,7 +1,7 @@
 import RibbonCore
 
 /// The value a global cell starts with.
-package enum GlobalInitializer: Hashable, Sendable {
+public enum GlobalInitializer: Hashable, Sendable {
     /// Raw 64-bit contents (I64, F64 bit pattern, Bool 0/1).
     case bits(UInt64)
     /// The address of the constant with this Id (a `Str` global).
@@ -10,7 +10,7 @@ package enum GlobalInitializer: Hashable, Sendable {
 
 /// Collects everything one Bytecode unit holds — AddressTable entries, symbols, functions,
 /// globals, constant data — and encodes it as a position-independent `UnitImage`.
-package struct UnitBuilder: Sendable {
+public struct UnitBuilder: Sendable {
     enum Entry: Hashable, Sendable {
         case function(index: Int)
         case global(index: Int)
@@ -52,12 +52,12 @@ package struct UnitBuilder: Sendable {
     private var foreignIds: [String: UInt32] = [:]
     /// What files that use this one need to know to be checked, opaque here (the compiler's
     /// `UnitInterface`): the image's `interface` section.
-    package var interface: [UInt8] = []
+    public var interface: [UInt8] = []
 
     /// No path: an image is a function of what its cache key covers (the source's bytes, the
     /// keys of the units it uses, the compiler), never of how its file was named, so the path
     /// comes from the loader (`LoadedUnit.sourcePath`).
-    package init(interface: [UInt8] = []) {
+    public init(interface: [UInt8] = []) {
         self.interface = interface
     }
 
@@ -67,7 +67,7 @@ package struct UnitBuilder: Sendable {
     }
 
     /// Declares a function (its body comes later with `define`); exported under `name`.
-    package mutating func declareFunction(name: String, parameterCount: Int) -> UInt32 {
+    public mutating func declareFunction(name: String, parameterCount: Int) -> UInt32 {
         let id = add(.function(index: functions.count))
         functions.append(Function(id: id, name: name, parameterCount: parameterCount))
         symbols.append((name, id))
@@ -77,13 +77,13 @@ package struct UnitBuilder: Sendable {
     /// Declares the value kinds a function takes and returns (`KindSignature`), which the
     /// verifier checks its body and every call to it against: the compiler's types for it. A
     /// function without one takes and returns scalars. The image's `kinds` section holds them.
-    package mutating func setSignature(_ signature: KindSignature, ofFunction id: UInt32) {
+    public mutating func setSignature(_ signature: KindSignature, ofFunction id: UInt32) {
         guard case .function(let index) = entries[Int(id)] else { preconditionFailure("not a function Id") }
         functions[index].signature = signature
     }
 
     /// Supplies the body of a declared function.
-    package mutating func define(function id: UInt32, frameSize: Int, code: FunctionBuilder) {
+    public mutating func define(function id: UInt32, frameSize: Int, code: FunctionBuilder) {
         guard case .function(let index) = entries[Int(id)] else { preconditionFailure("not a function Id") }
         precondition(frameSize <= maximumFrameSize && frameSize >= functions[index].parameterCount)
         functions[index].frameSize = frameSize
@@ -97,12 +97,12 @@ package struct UnitBuilder: Sendable {
 
     /// Makes room for this many more instruction words (lowering knows roughly how many it
     /// will emit; growing the shared buffer step by step copies it several times).
-    package mutating func reserveCodeCapacity(words: Int) {
+    public mutating func reserveCodeCapacity(words: Int) {
         code.reserveCapacity(code.count + words)
     }
 
     /// Declares a global cell, exported under `name`.
-    package mutating func addGlobal(name: String, initialValue: GlobalInitializer) -> UInt32 {
+    public mutating func addGlobal(name: String, initialValue: GlobalInitializer) -> UInt32 {
         let id = add(.global(index: globals.count))
         globals.append(initialValue)
         symbols.append((name, id))
@@ -110,7 +110,7 @@ package struct UnitBuilder: Sendable {
     }
 
     /// Constant bytes (a NUL is appended: `Str` values are C strings). Equal constants share one Id.
-    package mutating func constant(_ bytes: [UInt8]) -> UInt32 {
+    public mutating func constant(_ bytes: [UInt8]) -> UInt32 {
         if let id = constantIds[bytes] { return id }
         let offset = data.count
         data.append(contentsOf: bytes)
@@ -122,18 +122,18 @@ package struct UnitBuilder: Sendable {
     }
 
     /// The Id of a runtime builtin, by name (one Id per name).
-    package mutating func builtin(_ name: String) -> UInt32 { named(.builtin(name)) }
+    public mutating func builtin(_ name: String) -> UInt32 { named(.builtin(name)) }
 
     /// The Id of a function another unit defines, linked by name at load (one Id per name).
     /// The name is how the loader's `SymbolResolver.imported` finds it.
-    package mutating func importFunction(_ name: String) -> UInt32 { named(.imported(name, kind: .function)) }
+    public mutating func importFunction(_ name: String) -> UInt32 { named(.imported(name, kind: .function)) }
 
     /// The Id of a global another unit defines (its cell; one Id per name).
-    package mutating func importGlobal(_ name: String) -> UInt32 { named(.imported(name, kind: .global)) }
+    public mutating func importGlobal(_ name: String) -> UInt32 { named(.imported(name, kind: .global)) }
 
     /// Declares a C function with its signature (one Id per symbol; see `ForeignSignature`).
     @discardableResult
-    package mutating func declareForeign(_ signature: ForeignSignature) -> UInt32 {
+    public mutating func declareForeign(_ signature: ForeignSignature) -> UInt32 {
         if let id = foreignIds[signature.symbol] { return id }
         let id = named(.foreign(signature.entryName))
         foreignIds[signature.symbol] = id
@@ -141,7 +141,7 @@ package struct UnitBuilder: Sendable {
     }
 
     /// The Id of a C function declared with `declareForeign`.
-    package mutating func foreign(_ symbol: String) -> UInt32 {
+    public mutating func foreign(_ symbol: String) -> UInt32 {
         guard let id = foreignIds[symbol] else { preconditionFailure("foreign `\(symbol)` was not declared") }
         return id
     }
@@ -154,7 +154,7 @@ package struct UnitBuilder: Sendable {
     }
 
     /// Encodes the unit. Every declared function must have been defined.
-    package func encode() -> UnitImage {
+    public func encode() -> UnitImage {
         UnitImage(encoding: self)
     }
 }

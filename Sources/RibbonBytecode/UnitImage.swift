@@ -51,16 +51,16 @@ import RibbonCore
 /// Nothing in it is an absolute address: loading copies `code` and `data` into fresh memory and
 /// builds the AddressTable from `entries` (`LoadedUnit`). Each record's size and field offsets
 /// are named once, in `UnitImage+Records.swift`.
-package struct UnitImage: Sendable, Equatable {
-    package var bytes: [UInt8]
+public struct UnitImage: Sendable, Equatable {
+    public var bytes: [UInt8]
 
-    package init(bytes: [UInt8]) {
+    public init(bytes: [UInt8]) {
         self.bytes = bytes
     }
 
-    package static let magic: [UInt8] = Array("RIBNUNIT".utf8)
+    public static let magic: [UInt8] = Array("RIBNUNIT".utf8)
     /// Bump on any change to the layout above or to the ISA's meaning.
-    package static let formatVersion: UInt32 = 5
+    public static let formatVersion: UInt32 = 5
 
     enum Section: Int, CaseIterable {
         case entries, symbols, functions, globals, code, data, strings, lines, interface, kinds, symbolIndex

@@ -6,7 +6,7 @@ import RibbonCore
 /// What a 64-bit value is, as far as memory safety goes: besides computing on its bits, the
 /// interpreter and machine code only ever dereference a register, and each dereference expects
 /// one layout.
-package enum ValueKind: UInt8, Sendable, CustomStringConvertible {
+public enum ValueKind: UInt8, Sendable, CustomStringConvertible {
     /// Any bits: `I64`, `F64`, `Bool`, `Unit`. Never dereferenced.
     case scalar = 1
     /// The address of NUL-terminated bytes (`Str`).
@@ -16,7 +16,7 @@ package enum ValueKind: UInt8, Sendable, CustomStringConvertible {
     /// The address of an `I64` length and that many 1-byte elements (`Array Bool`).
     case array8 = 4
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .scalar: "a scalar"
         case .string: "a Str"
@@ -27,11 +27,11 @@ package enum ValueKind: UInt8, Sendable, CustomStringConvertible {
 }
 
 /// The kinds a function takes and returns.
-package struct KindSignature: Sendable, Hashable {
-    package var parameters: [ValueKind]
-    package var result: ValueKind
+public struct KindSignature: Sendable, Hashable {
+    public var parameters: [ValueKind]
+    public var result: ValueKind
 
-    package init(parameters: [ValueKind], result: ValueKind) {
+    public init(parameters: [ValueKind], result: ValueKind) {
         self.parameters = parameters
         self.result = result
     }
@@ -45,7 +45,7 @@ package struct KindSignature: Sendable, Hashable {
     /// The parameter and result kinds of each runtime builtin the verifier knows: how many
     /// argument registers it reads, which it dereferences, what its result is. Builtin names
     /// are part of the image format, so this table is too.
-    package static let builtins: [String: KindSignature] = [
+    public static let builtins: [String: KindSignature] = [
         "print_i64": .init(parameters: [.scalar], result: .scalar),
         "print_f64": .init(parameters: [.scalar], result: .scalar),
         "print_bool": .init(parameters: [.scalar], result: .scalar),
@@ -67,9 +67,9 @@ package struct KindSignature: Sendable, Hashable {
 /// a check asks for it (a warm run of a large program checks only the functions it runs, and
 /// they name few Ids) and kept; units that import from this one read their imports' kinds
 /// from it (`LoadedUnit.kinds`).
-package final class UnitKinds {
+public final class UnitKinds {
     /// What one Id is, for the kind check.
-    package enum Entry: Sendable, Equatable {
+    public enum Entry: Sendable, Equatable {
         /// A constant (its address is a `Str`).
         case constant
         /// A global cell holding values of this kind (its own or, imported, its exporter's).
@@ -93,7 +93,7 @@ package final class UnitKinds {
     private let compute: (Int) throws(ImageError) -> Entry
 
     /// An empty table (a unit with no Ids).
-    package convenience init() {
+    public convenience init() {
         self.init(count: 0) { _ throws(ImageError) in .unchecked }
     }
 
@@ -103,7 +103,7 @@ package final class UnitKinds {
     }
 
     /// What Id `id` is; throws when the image's record of it is malformed or cannot be read.
-    package func entry(_ id: Int) throws(ImageError) -> Entry {
+    public func entry(_ id: Int) throws(ImageError) -> Entry {
         guard id >= 0, id < count else { throw .malformed(.idOutOfRange(id: id)) }
         if let known = entries[id] { return known }
         let entry = try compute(id)
@@ -112,13 +112,13 @@ package final class UnitKinds {
     }
 
     /// The declared signature of the function with this Id, if it is one of this unit's.
-    package func signature(ofFunctionId id: UInt32) -> KindSignature? {
+    public func signature(ofFunctionId id: UInt32) -> KindSignature? {
         guard case .callee(let s)? = try? entry(Int(id)) else { return nil }
         return s
     }
 
     /// The kind a global entry of this unit holds.
-    package func kind(ofGlobalId id: UInt32) -> ValueKind? {
+    public func kind(ofGlobalId id: UInt32) -> ValueKind? {
         guard case .global(let k)? = try? entry(Int(id)) else { return nil }
         return k
     }

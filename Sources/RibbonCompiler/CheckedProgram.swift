@@ -8,11 +8,11 @@ import RibbonSyntax
 /// becomes a `CheckedProgram` when checking found no error.
 
 /// A Ribbon Core value type (LANGUAGE.md, "Types").
-package enum ValueType: Hashable, Sendable, CustomStringConvertible {
+public enum ValueType: Hashable, Sendable, CustomStringConvertible {
     case i64, f64, bool, str, unit
     case arrayI64, arrayF64, arrayBool
 
-    package var description: String {
+    public var description: String {
         switch self {
         case .i64: "I64"
         case .f64: "F64"
@@ -26,7 +26,7 @@ package enum ValueType: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The element type of an array type, `nil` for the others.
-    package var elementType: ValueType? {
+    public var elementType: ValueType? {
         switch self {
         case .arrayI64: .i64
         case .arrayF64: .f64
@@ -43,54 +43,54 @@ package enum ValueType: Hashable, Sendable, CustomStringConvertible {
 /// (no references, no nested arrays, no `indirect` boxes), so checking appends to a handful of
 /// arrays instead of allocating a box per node, and lowering walks them without reference
 /// counting.
-package typealias CheckedExpressionID = NodeIndex<CheckedExpression>
+public typealias CheckedExpressionID = NodeIndex<CheckedExpression>
 
 /// A statement: an index into `CheckedProgram.statements`.
-package typealias CheckedStatementID = NodeIndex<CheckedStatement>
+public typealias CheckedStatementID = NodeIndex<CheckedStatement>
 
 /// A block: an index into `CheckedProgram.blocks`.
-package typealias CheckedBlockID = NodeIndex<CheckedBlock>
+public typealias CheckedBlockID = NodeIndex<CheckedBlock>
 
-package struct CheckedProgram: Sendable {
+public struct CheckedProgram: Sendable {
     /// The file the program came from (its path is what backtraces and diagnostics name).
-    package var path: String
-    package var globals: [CheckedGlobal]
+    public var path: String
+    public var globals: [CheckedGlobal]
     /// Functions in declaration order; `CheckedExpression.Kind.call` indexes this array.
-    package var functions: [CheckedFunction]
+    public var functions: [CheckedFunction]
     /// Foreign declarations in declaration order; `.callForeign` indexes this array.
-    package var foreigns: [CheckedForeign]
+    public var foreigns: [CheckedForeign]
     /// Index into `functions` of `main := fun () -> I64.`, if the file declares one.
-    package var mainFunction: Int?
+    public var mainFunction: Int?
     /// `use "path"` declarations as written (path text, line).
-    package var uses: [(path: String, line: Int)]
+    public var uses: [(path: String, line: Int)]
     /// Functions of used files that this file calls, in the order of their first reference.
     /// `Kind.call(function: f)` with `f >= functions.count` calls `importedFunctions[f -
     /// functions.count]`.
-    package var importedFunctions: [CheckedImport] = []
+    public var importedFunctions: [CheckedImport] = []
     /// Globals of used files that this file reads or assigns; `.global(g)` and `.assignGlobal`
     /// with `g >= globals.count` name `importedGlobals[g - globals.count]`.
-    package var importedGlobals: [CheckedImport] = []
+    public var importedGlobals: [CheckedImport] = []
     /// What files that use this one see (`UnitInterface`).
-    package var interface = UnitInterface()
+    public var interface = UnitInterface()
 
     // The node tables every function's body indexes.
 
     /// Every expression (children before their parents).
-    package var expressions: [CheckedExpression]
+    public var expressions: [CheckedExpression]
     /// Every statement; a block's statements are contiguous (`CheckedBlock.statements`).
-    package var statements: [CheckedStatement]
-    package var blocks: [CheckedBlock]
+    public var statements: [CheckedStatement]
+    public var blocks: [CheckedBlock]
     /// Arguments of calls; a call's are contiguous (`Kind.call`, `.callForeign`, `.builtin`).
-    package var arguments: [CheckedExpressionID]
+    public var arguments: [CheckedExpressionID]
     /// Bytes of all string literals (after escapes, no terminating NUL), back to back;
     /// `Kind.stringLiteral` holds a range of them.
-    package var stringBytes: [UInt8]
+    public var stringBytes: [UInt8]
     /// The type and name of every function's local slots, back to back
     /// (`CheckedFunction.locals` is a range of them).
-    package var localTypes: [ValueType]
-    package var localNames: [String]
+    public var localTypes: [ValueType]
+    public var localNames: [String]
 
-    package init(
+    public init(
         path: String, globals: [CheckedGlobal], functions: [CheckedFunction],
         foreigns: [CheckedForeign], mainFunction: Int?, uses: [(path: String, line: Int)] = [],
         expressions: [CheckedExpression] = [], statements: [CheckedStatement] = [], blocks: [CheckedBlock] = [],
@@ -146,30 +146,30 @@ package struct CheckedProgram: Sendable {
     }
 
     /// The type of every local slot of `function`, parameters first.
-    package func localTypes(of function: CheckedFunction) -> ArraySlice<ValueType> {
+    public func localTypes(of function: CheckedFunction) -> ArraySlice<ValueType> {
         localTypes[Int(function.locals.lowerBound)..<Int(function.locals.upperBound)]
     }
 
     /// The name of every local slot of `function`, parallel to `localTypes(of:)`.
-    package func localNames(of function: CheckedFunction) -> ArraySlice<String> {
+    public func localNames(of function: CheckedFunction) -> ArraySlice<String> {
         localNames[Int(function.locals.lowerBound)..<Int(function.locals.upperBound)]
     }
 }
 
 /// A function or global of another file, referred to by name: the unit links it when the
 /// program's units are loaded.
-package struct CheckedImport: Sendable, Hashable {
+public struct CheckedImport: Sendable, Hashable {
     /// The AddressTable entry's name: the `use` path as written, `:`, the name it defines
     /// (`lib/geometry.rib:area`). The loader finds the unit by the path, the Id by the name.
-    package var entryName: String
+    public var entryName: String
 
-    package init(entryName: String) {
+    public init(entryName: String) {
         self.entryName = entryName
     }
 }
 
 /// The value a global starts with: its initialiser, evaluated by the checker.
-package enum ConstantValue: Hashable, Sendable {
+public enum ConstantValue: Hashable, Sendable {
     case i64(Int64)
     case f64(Double)
     case bool(Bool)
@@ -177,13 +177,13 @@ package enum ConstantValue: Hashable, Sendable {
     case str([UInt8])
 }
 
-package struct CheckedGlobal: Sendable {
-    package var name: String
-    package var type: ValueType
-    package var initialValue: ConstantValue
-    package var line: Int
+public struct CheckedGlobal: Sendable {
+    public var name: String
+    public var type: ValueType
+    public var initialValue: ConstantValue
+    public var line: Int
 
-    package init(name: String, type: ValueType, initialValue: ConstantValue, line: Int) {
+    public init(name: String, type: ValueType, initialValue: ConstantValue, line: Int) {
         self.name = name
         self.type = type
         self.initialValue = initialValue
@@ -191,22 +191,22 @@ package struct CheckedGlobal: Sendable {
     }
 }
 
-package struct CheckedFunction: Sendable {
-    package var name: String
+public struct CheckedFunction: Sendable {
+    public var name: String
     /// Parameters are locals `0 ..< parameterCount`.
-    package var parameterCount: Int
+    public var parameterCount: Int
     /// The function's local slots: a range of `CheckedProgram.localTypes` and `localNames`,
     /// parameters first (slot `n` is `locals.lowerBound + n`). Every `x := e` gets a slot of
     /// its own (shadowing declares a new one), so slots are unique within the function.
-    package var locals: Range<Int32>
-    package var resultType: ValueType
+    public var locals: Range<Int32>
+    public var resultType: ValueType
     /// The body. When `resultType` is not `.unit`, every path through it ends in `return e` or
     /// in a block result of that type (the checker guarantees it).
-    package var body: CheckedBlockID
+    public var body: CheckedBlockID
     /// Line of the `fun` header.
-    package var line: Int
+    public var line: Int
 
-    package init(
+    public init(
         name: String, parameterCount: Int, locals: Range<Int32>, resultType: ValueType, body: CheckedBlockID,
         line: Int
     ) {
@@ -219,18 +219,18 @@ package struct CheckedFunction: Sendable {
     }
 
     /// How many local slots the function has (parameters included).
-    package var localCount: Int { locals.count }
+    public var localCount: Int { locals.count }
 }
 
-package struct CheckedForeign: Sendable {
-    package var name: String
+public struct CheckedForeign: Sendable {
+    public var name: String
     /// The C symbol looked up with `dlsym`.
-    package var symbol: String
-    package var parameterTypes: [ValueType]
-    package var resultType: ValueType
-    package var line: Int
+    public var symbol: String
+    public var parameterTypes: [ValueType]
+    public var resultType: ValueType
+    public var line: Int
 
-    package init(name: String, symbol: String, parameterTypes: [ValueType], resultType: ValueType, line: Int) {
+    public init(name: String, symbol: String, parameterTypes: [ValueType], resultType: ValueType, line: Int) {
         self.name = name
         self.symbol = symbol
         self.parameterTypes = parameterTypes
@@ -242,19 +242,19 @@ package struct CheckedForeign: Sendable {
 /// A sequence of statements and, when the block has a non-`Unit` value, the expression that
 /// gives it (the block's last expression). A block whose last statement is an expression of
 /// type `Unit` has `result == nil` and keeps that expression as a statement.
-package struct CheckedBlock: Sendable {
+public struct CheckedBlock: Sendable {
     /// A range of `CheckedProgram.statements`.
-    package var statements: Range<Int32>
-    package var result: CheckedExpressionID?
+    public var statements: Range<Int32>
+    public var result: CheckedExpressionID?
 
-    package init(statements: Range<Int32>, result: CheckedExpressionID?) {
+    public init(statements: Range<Int32>, result: CheckedExpressionID?) {
         self.statements = statements
         self.result = result
     }
 }
 
-package struct CheckedStatement: Sendable {
-    package enum Kind: Sendable {
+public struct CheckedStatement: Sendable {
+    public enum Kind: Sendable {
         /// An expression evaluated for its effect; its value (if any) is dropped.
         case expression(CheckedExpressionID)
         /// `x := e`: initialise local slot `local`.
@@ -270,23 +270,23 @@ package struct CheckedStatement: Sendable {
         case continueLoop
     }
 
-    package var kind: Kind
+    public var kind: Kind
     /// Source line of the statement (for the line table and backtraces).
-    package var line: Int32
+    public var line: Int32
 
-    package init(_ kind: Kind, line: Int32) {
+    public init(_ kind: Kind, line: Int32) {
         self.kind = kind
         self.line = line
     }
 }
 
 /// Typed unary operations.
-package enum UnaryOperation: Sendable {
+public enum UnaryOperation: Sendable {
     case negateI64, negateF64, not
 }
 
 /// Typed binary operations (`and`/`or` are separate: they short-circuit).
-package enum BinaryOperation: Sendable {
+public enum BinaryOperation: Sendable {
     case addI64, subI64, mulI64, divI64, remI64
     case addF64, subF64, mulF64, divF64
     case eqI64, neI64, ltI64, leI64, gtI64, geI64
@@ -295,7 +295,7 @@ package enum BinaryOperation: Sendable {
 }
 
 /// One resolved overload of a built-in function (LANGUAGE.md, "Built-in functions").
-package enum BuiltinFunction: String, CaseIterable, Sendable {
+public enum BuiltinFunction: String, CaseIterable, Sendable {
     case printI64, printF64, printBool, printStr
     case writeI64, writeF64, writeBool, writeStr
     case arrayI64, arrayF64, arrayBool
@@ -309,11 +309,11 @@ package enum BuiltinFunction: String, CaseIterable, Sendable {
     case clock
 }
 
-package struct CheckedExpression: Sendable {
+public struct CheckedExpression: Sendable {
     /// Children are ids of nodes appended before this one; argument lists are ranges of
     /// `CheckedProgram.arguments`. Every payload is a plain value, so a node is copied without
     /// reference counting.
-    package enum Kind: Sendable {
+    public enum Kind: Sendable {
         case intLiteral(Int64)
         case floatLiteral(Double)
         case boolLiteral(Bool)
@@ -340,13 +340,13 @@ package struct CheckedExpression: Sendable {
         case ifElse(condition: CheckedExpressionID, then: CheckedBlockID, otherwise: CheckedBlockID?)
     }
 
-    package var kind: Kind
-    package var type: ValueType
+    public var kind: Kind
+    public var type: ValueType
     /// Source position of the expression (1-based).
-    package var line: Int32
-    package var column: Int32
+    public var line: Int32
+    public var column: Int32
 
-    package init(_ kind: Kind, type: ValueType, line: Int32, column: Int32) {
+    public init(_ kind: Kind, type: ValueType, line: Int32, column: Int32) {
         self.kind = kind
         self.type = type
         self.line = line

@@ -9,21 +9,21 @@ import RibbonSyntax
 ///
 /// A `use` of a file gets no names here: `check(_:uses:)` is how the files a program uses are
 /// passed in.
-package func check(_ file: SourceFile) -> (program: CheckedProgram?, diagnostics: [Diagnostic]) {
+public func check(_ file: SourceFile) -> (program: CheckedProgram?, diagnostics: [Diagnostic]) {
     check(ParsedFile(file), uses: [:])
 }
 
 /// A file parsed for checking: the driver reads its `use` declarations first, compiles the
 /// files they name, then checks it against their interfaces (`check(_:uses:)`).
-package struct ParsedFile: Sendable {
-    package let path: String
+public struct ParsedFile: Sendable {
+    public let path: String
     var syntax: SourceFileSyntax
     /// Syntax errors (lexer errors included).
-    package let diagnostics: [Diagnostic]
+    public let diagnostics: [Diagnostic]
     /// The file's `use` declarations, in order.
-    package let uses: [UseDeclaration]
+    public let uses: [UseDeclaration]
 
-    package init(_ file: SourceFile) {
+    public init(_ file: SourceFile) {
         let (syntax, diagnostics) = parse(file)
         self.path = file.path
         self.uses = syntax.uses
@@ -34,7 +34,7 @@ package struct ParsedFile: Sendable {
 
 /// Type-checks a parsed file. `uses` maps each `use` path as written to the file it names; a
 /// path missing from it gives no names (the driver reports why it could not be used).
-package func check(_ file: consuming ParsedFile, uses: [String: UsedUnit]) -> (program: CheckedProgram?, diagnostics: [Diagnostic]) {
+public func check(_ file: consuming ParsedFile, uses: [String: UsedUnit]) -> (program: CheckedProgram?, diagnostics: [Diagnostic]) {
     var checker = Checker(path: file.path)
     let syntaxDiagnostics = file.diagnostics
     let program = checker.checkFile(file.syntax, uses: uses)

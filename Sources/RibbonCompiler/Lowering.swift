@@ -8,7 +8,7 @@ import RibbonSyntax
 /// calling convention delivers them); temporaries are allocated above them like a stack and
 /// released after each statement. A call evaluates its arguments into the top of that stack,
 /// because the callee's frame starts there.
-package func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics: [Diagnostic]) {
+public func lower(_ program: CheckedProgram) -> (image: UnitImage?, diagnostics: [Diagnostic]) {
     var unit = UnitBuilder(interface: program.interface.encoded())
     // Ids, rows and code follow `functionOrder` (what `main` calls first), not declaration order.
     let order = functionOrder(of: program)

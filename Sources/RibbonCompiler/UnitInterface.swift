@@ -8,21 +8,21 @@ import RibbonSyntax
 /// interface (`UnitImage`'s `interface` section, encoded by `encoded()`). A dependent's own
 /// image refers to what it imports by name only, so it depends on its source and on these
 /// interfaces, not on the bodies behind them.
-package struct UnitInterface: Sendable, Equatable {
-    package enum Entity: Sendable, Equatable {
+public struct UnitInterface: Sendable, Equatable {
+    public enum Entity: Sendable, Equatable {
         case function(parameters: [ValueType], result: ValueType)
         case global(ValueType)
         /// A C function: the dependent declares its own foreign entry for `symbol`.
         case foreign(symbol: String, parameters: [ValueType], result: ValueType)
     }
 
-    package struct Definition: Sendable, Equatable {
-        package var name: String
-        package var entity: Entity
+    public struct Definition: Sendable, Equatable {
+        public var name: String
+        public var entity: Entity
         /// Where the name is defined in its file (for messages about clashes).
-        package var location: SourceLocation
+        public var location: SourceLocation
 
-        package init(name: String, entity: Entity, location: SourceLocation) {
+        public init(name: String, entity: Entity, location: SourceLocation) {
             self.name = name
             self.entity = entity
             self.location = location
@@ -30,9 +30,9 @@ package struct UnitInterface: Sendable, Equatable {
     }
 
     /// In declaration order.
-    package var definitions: [Definition]
+    public var definitions: [Definition]
 
-    package init(definitions: [Definition] = []) {
+    public init(definitions: [Definition] = []) {
         self.definitions = definitions
     }
 
@@ -45,7 +45,7 @@ package struct UnitInterface: Sendable, Equatable {
     static let formatTag: [UInt8] = Array("RIBI1".utf8)
 
     /// The interface as bytes, for the unit image.
-    package func encoded() -> [UInt8] {
+    public func encoded() -> [UInt8] {
         var out = UnitInterface.formatTag
         func u32(_ v: Int) { for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: v >> shift)) } }
         func string(_ s: String) {
@@ -82,7 +82,7 @@ package struct UnitInterface: Sendable, Equatable {
     }
 
     /// Decodes `encoded()`'s bytes; nil when they are not a well-formed interface.
-    package init?(encoded bytes: [UInt8]) {
+    public init?(encoded bytes: [UInt8]) {
         var at = 0
         func u8() -> UInt8? {
             guard at < bytes.count else { return nil }
@@ -139,12 +139,12 @@ package struct UnitInterface: Sendable, Equatable {
 }
 
 /// A file that the file being checked uses: how messages name it, and what it defines.
-package struct UsedUnit: Sendable {
+public struct UsedUnit: Sendable {
     /// The path messages use for it (as the driver found it: relative to where `ribbon` runs).
-    package var displayPath: String
-    package var interface: UnitInterface
+    public var displayPath: String
+    public var interface: UnitInterface
 
-    package init(displayPath: String, interface: UnitInterface) {
+    public init(displayPath: String, interface: UnitInterface) {
         self.displayPath = displayPath
         self.interface = interface
     }

@@ -3,7 +3,7 @@
 /// A unit's Ids index one table holding every function, global, constant, builtin and foreign
 /// symbol it refers to. In a unit image each entry is stored as a kind plus an offset or a
 /// symbol name; loading turns each into an absolute address (`UnitImage` format docs).
-package enum AddressTableEntryKind: UInt8, Sendable {
+public enum AddressTableEntryKind: UInt8, Sendable {
     /// A bytecode function of this unit: offset of its `FunctionHeader` in the code section.
     case function = 1
     /// A global of this unit: its index (the cell lives in the loaded unit's globals area).

@@ -3,7 +3,7 @@
 ///
 /// These helpers are the only place that knows the bit positions; the Builder, the decoder and
 /// the interpreter all go through them.
-package enum InstructionWord {
+public enum InstructionWord {
     /// Opcode bits of a word (may name no defined opcode in unverified input).
     @inlinable @inline(__always)
     public static func opcodeNumber(_ word: UInt64) -> UInt16 { UInt16(truncatingIfNeeded: word) }
@@ -26,13 +26,13 @@ package enum InstructionWord {
 
     // MARK: Encoding
 
-    @usableFromInline @inline(__always)
+    @inlinable @inline(__always)
     static func op(_ opcode: Opcode) -> UInt64 { UInt64(opcode.rawValue) }
 
-    @usableFromInline @inline(__always)
+    @inlinable @inline(__always)
     static func reg(_ r: UInt8, at index: Int) -> UInt64 { UInt64(r) << UInt64(index * 8) }
 
-    @usableFromInline @inline(__always)
+    @inlinable @inline(__always)
     static func high32(_ value: UInt32) -> UInt64 { UInt64(value) << 32 }
 
     /// Packs a word from its parts; operands a format does not use must be 0.
@@ -46,7 +46,7 @@ package enum InstructionWord {
 }
 
 /// A register number within a frame (0…254).
-package typealias Register = UInt8
+public typealias Register = UInt8
 
 /// The most registers a frame may have.
-package let maximumFrameSize = 255
+public let maximumFrameSize = 255

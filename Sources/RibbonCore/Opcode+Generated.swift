@@ -4,7 +4,7 @@
 /// Every Ribbon opcode. The raw value is the number stored in the low 16 bits of an
 /// instruction word; numbers never change. They are dense, so the case index equals the
 /// number (the interpreter reinterprets a verified word's low byte as an `Opcode`).
-package enum Opcode: UInt16, CaseIterable, Sendable {
+public enum Opcode: UInt16, CaseIterable, Sendable {
     /// `nop` (none): do nothing.
     case nop = 0
     /// `mov` (rr): d = a.
@@ -157,10 +157,10 @@ package enum Opcode: UInt16, CaseIterable, Sendable {
 
 extension Opcode {
     /// One past the highest opcode number.
-    package static let numberLimit: UInt16 = 74
+    public static let numberLimit: UInt16 = 74
 
     /// The name written by the disassembler.
-    package var name: String {
+    public var name: String {
         switch self {
         case .nop: "nop"
         case .mov: "mov"
@@ -240,7 +240,7 @@ extension Opcode {
     }
 
     /// How the operands are packed into the word (see `OperandFormat`).
-    package var format: OperandFormat {
+    public var format: OperandFormat {
         switch self {
         case .nop, .retUnit, .jitLoopHeader, .jitCold, .loadCode: .none
         case .ret: .r
@@ -260,7 +260,7 @@ extension Opcode {
     }
 
     /// A JIT-only hint: the interpreter executes it as `nop`.
-    package var isJITHint: Bool {
+    public var isJITHint: Bool {
         switch self {
         case .jitLoopHeader, .jitCold: true
         default: false
@@ -268,7 +268,7 @@ extension Opcode {
     }
 
     /// Created only by the VM itself; never valid in a unit (the verifier rejects it).
-    package var isInternal: Bool {
+    public var isInternal: Bool {
         switch self {
         case .osrEnter, .loadCode: true
         default: false
@@ -276,7 +276,7 @@ extension Opcode {
     }
 
     /// Ends a basic block: control never falls through to the next word.
-    package var isTerminator: Bool {
+    public var isTerminator: Bool {
         switch self {
         case .br, .ret, .retUnit, .osrEnter, .loadCode: true
         default: false

@@ -1,6 +1,6 @@
 /// How an instruction's operands are packed into its 64-bit word (and, for `rx64`, the word
 /// after it). Byte 0–1 of every word hold the opcode; see `tools/gen_opcodes.py` for the table.
-package enum OperandFormat: Sendable {
+public enum OperandFormat: Sendable {
     case none
     /// `a@2`
     case r
@@ -30,10 +30,10 @@ package enum OperandFormat: Sendable {
     case call
 
     /// Words the instruction occupies.
-    package var wordCount: Int { self == .rx64 ? 2 : 1 }
+    public var wordCount: Int { self == .rx64 ? 2 : 1 }
 
     /// Whether the instruction carries a branch offset in bytes 4–7.
-    package var hasBranchOffset: Bool {
+    public var hasBranchOffset: Bool {
         switch self {
         case .o32, .ro32, .rro32, .ri8o32: true
         default: false
@@ -41,5 +41,5 @@ package enum OperandFormat: Sendable {
     }
 
     /// Whether bytes 4–7 hold an AddressTable Id.
-    package var hasId: Bool { self == .rid || self == .call }
+    public var hasId: Bool { self == .rid || self == .call }
 }

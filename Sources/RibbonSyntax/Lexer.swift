@@ -7,7 +7,7 @@
 /// Errors (a tab in indentation, a bad escape, a malformed number, an unknown character) are
 /// reported and lexing goes on with a token that keeps the parser in step, so one mistake
 /// gives one diagnostic.
-package struct Lexer {
+public struct Lexer {
     /// The source, borrowed for the duration of `tokenize` (which owns the array).
     let bytes: UnsafeBufferPointer<UInt8>
     var position = 0
@@ -49,16 +49,16 @@ package struct Lexer {
     }
 
     /// What lexing a file produces.
-    package struct Output: Sendable {
+    public struct Output: Sendable {
         /// Ends with `endOfFile`, preceded by the `dedent`s that close open blocks.
-        package var tokens: [Token]
-        package var names: NameTable
-        package var strings: [[UInt8]]
-        package var diagnostics: [Diagnostic]
+        public var tokens: [Token]
+        public var names: NameTable
+        public var strings: [[UInt8]]
+        public var diagnostics: [Diagnostic]
     }
 
     /// Tokenises the whole input.
-    package static func tokenize(_ source: [UInt8]) -> Output {
+    public static func tokenize(_ source: [UInt8]) -> Output {
         source.withUnsafeBufferPointer { tokenize(bytes: $0) }
     }
 

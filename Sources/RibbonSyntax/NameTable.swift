@@ -4,9 +4,9 @@
 /// The table is an open-addressing hash set keyed by the identifier's bytes (FNV-1a), holding
 /// ids; a spelling's `String` is made once, when it is first seen. The keywords are interned
 /// first, so an id below `keywordCount` is a keyword.
-package struct NameTable: Sendable {
+public struct NameTable: Sendable {
     /// Text of every name, indexed by id.
-    package private(set) var texts: [String] = []
+    public private(set) var texts: [String] = []
     /// UTF-8 bytes of all names, back to back; `spellingRanges[id]` locates one.
     var spellingBytes: [UInt8] = []
     var spellingRanges: [Range<Int>] = []
@@ -25,7 +25,7 @@ package struct NameTable: Sendable {
     /// `keywords.count`, as a constant (the lexer compares every identifier with it).
     static var keywordCount: Int32 { 14 }
 
-    package init() {
+    public init() {
         assert(
             NameTable.keywords.count == NameTable.keywordCount
                 && NameTable.keywords.indices.allSatisfy { NameTable.keywordKind(Int32($0)) == NameTable.keywords[$0].1 })
@@ -35,7 +35,7 @@ package struct NameTable: Sendable {
         }
     }
 
-    package var count: Int { texts.count }
+    public var count: Int { texts.count }
 
     @inlinable
     public subscript(name: Name) -> String { texts[Int(name.id)] }
@@ -48,7 +48,7 @@ package struct NameTable: Sendable {
     }
 
     /// The id of an existing name, if `text` was interned.
-    package func lookup(_ text: String) -> Name? {
+    public func lookup(_ text: String) -> Name? {
         let bytes = Array(text.utf8)
         return bytes.withUnsafeBufferPointer { buffer in
             var slot = Int(NameTable.hash(buffer)) & (slots.count - 1)

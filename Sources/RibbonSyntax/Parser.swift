@@ -6,7 +6,7 @@ import RibbonSystem
 /// Parses a source file. Never fails: syntax errors are returned as diagnostics (sorted by
 /// position, lexer errors included) and the tree holds what could be parsed, with
 /// `.invalid` placeholders where a statement or declaration was dropped.
-package func parse(_ file: SourceFile) -> (SourceFileSyntax, [Diagnostic]) {
+public func parse(_ file: SourceFile) -> (SourceFileSyntax, [Diagnostic]) {
     file.bytes.withUnsafeBufferPointer { bytes in
         var parser = Parser(lexer: Lexer(bytes: bytes))
         parser.reserve(forBytes: bytes.count)
@@ -30,7 +30,7 @@ struct Parser {
     /// The deepest tree (and deepest parser recursion) accepted. Deeper input is reported as
     /// "expression nested too deeply" instead of overflowing the stack here or in the passes
     /// that walk the tree recursively.
-    package static let maximumNesting = 200
+    public static let maximumNesting = 200
 
     /// Produces tokens on demand into its token buffer, which the parser reads at `index` and
     /// trims now and then (keeping the previous token).

@@ -2,22 +2,22 @@
 ///
 /// The lexer works on `bytes` with integer indices; nothing in the front end iterates Swift
 /// `Character`s, so lexing stays linear and allocation-free outside identifiers and literals.
-package struct SourceFile: Sendable {
-    package let path: String
-    package let bytes: [UInt8]
+public struct SourceFile: Sendable {
+    public let path: String
+    public let bytes: [UInt8]
 
-    package init(path: String, bytes: [UInt8]) {
+    public init(path: String, bytes: [UInt8]) {
         self.path = path
         self.bytes = bytes
     }
 
     /// Convenience for tests and tools: a file whose bytes are the UTF-8 encoding of `text`.
-    package init(path: String, text: String) {
+    public init(path: String, text: String) {
         self.init(path: path, bytes: Array(text.utf8))
     }
 
     /// The number of lines (a final line without a newline counts; an empty file has one).
-    package var lineCount: Int {
+    public var lineCount: Int {
         var count = 1
         for (offset, byte) in bytes.enumerated() where byte == UInt8(ascii: "\n") && offset + 1 < bytes.count {
             count += 1
@@ -29,7 +29,7 @@ package struct SourceFile: Sendable {
     ///
     /// This scans from the start of the file: it is meant for rendering diagnostics, not for
     /// hot paths.
-    package func lineText(_ line: Int) -> String {
+    public func lineText(_ line: Int) -> String {
         var currentLine = 1
         var start = 0
         while currentLine < line {
@@ -43,7 +43,7 @@ package struct SourceFile: Sendable {
     }
 
     /// The length of line `line` in Unicode scalars (what columns count).
-    package func lineLength(_ line: Int) -> Int {
+    public func lineLength(_ line: Int) -> Int {
         lineText(line).unicodeScalars.count
     }
 }
@@ -52,7 +52,7 @@ package struct SourceFile: Sendable {
 /// (not bytes) from the start of the line.
 ///
 /// Stored as two `Int32`s (8 bytes): every token and syntax node carries one.
-package struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
+public struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConvertible {
     @usableFromInline var storedLine: Int32
     @usableFromInline var storedColumn: Int32
 
@@ -74,10 +74,10 @@ package struct SourceLocation: Hashable, Sendable, Comparable, CustomStringConve
         self.storedColumn = Int32(clamping: column)
     }
 
-    package static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
+    public static func < (lhs: SourceLocation, rhs: SourceLocation) -> Bool {
         (lhs.line, lhs.column) < (rhs.line, rhs.column)
     }
 
     /// `LINE:COL`, as used in messages that point at a second place.
-    package var description: String { "\(line):\(column)" }
+    public var description: String { "\(line):\(column)" }
 }

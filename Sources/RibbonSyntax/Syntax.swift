@@ -12,11 +12,11 @@
 /// the start of the callee; for everything else it is the first token.
 
 /// A name as written and where (`SourceFileSyntax.names` has its text).
-package struct Identifier: Sendable, Hashable {
-    package var name: Name
-    package var location: SourceLocation
+public struct Identifier: Sendable, Hashable {
+    public var name: Name
+    public var location: SourceLocation
 
-    package init(_ name: Name, at location: SourceLocation) {
+    public init(_ name: Name, at location: SourceLocation) {
         self.name = name
         self.location = location
     }
@@ -26,8 +26,8 @@ package struct Identifier: Sendable, Hashable {
 /// expression's index cannot be used as a block's. The syntax tree and the checked tree
 /// (RibbonCompiler) both store their nodes this way.
 @frozen
-package struct NodeIndex<Node>: Sendable, Hashable {
-    package var index: Int32
+public struct NodeIndex<Node>: Sendable, Hashable {
+    public var index: Int32
 
     @inlinable
     public init(_ index: Int32) {
@@ -36,29 +36,29 @@ package struct NodeIndex<Node>: Sendable, Hashable {
 }
 
 /// An expression of a file: an index into `SourceFileSyntax.expressions`.
-package typealias ExpressionID = NodeIndex<ExpressionSyntax>
+public typealias ExpressionID = NodeIndex<ExpressionSyntax>
 
 /// A block of a file: an index into `SourceFileSyntax.blocks`.
-package typealias BlockID = NodeIndex<BlockSyntax>
+public typealias BlockID = NodeIndex<BlockSyntax>
 
 /// A parsed file: its top-level declarations in order, and the node tables they index.
-package struct SourceFileSyntax: Sendable {
-    package var declarations: [DeclarationSyntax]
+public struct SourceFileSyntax: Sendable {
+    public var declarations: [DeclarationSyntax]
     /// The text of every `Name` in the tree.
-    package var names: NameTable
+    public var names: NameTable
     /// Every expression node (children before their parents).
-    package var expressions: [ExpressionSyntax]
+    public var expressions: [ExpressionSyntax]
     /// Every statement; a block's statements are contiguous (`BlockSyntax.statements`).
-    package var statements: [StatementSyntax]
-    package var blocks: [BlockSyntax]
+    public var statements: [StatementSyntax]
+    public var blocks: [BlockSyntax]
     /// Arguments of applications; an application's are contiguous (`Kind.apply`).
-    package var arguments: [ExpressionID]
+    public var arguments: [ExpressionID]
     /// Parameters of functions and foreign declarations (`FunctionSyntax.parameters`).
-    package var parameters: [ParameterSyntax]
+    public var parameters: [ParameterSyntax]
     /// Bytes of the string literals (after escapes), indexed by `Kind.string`.
-    package var strings: [[UInt8]]
+    public var strings: [[UInt8]]
 
-    package init(
+    public init(
         declarations: [DeclarationSyntax] = [], names: NameTable = NameTable(),
         expressions: [ExpressionSyntax] = [], statements: [StatementSyntax] = [], blocks: [BlockSyntax] = [],
         arguments: [ExpressionID] = [], parameters: [ParameterSyntax] = [], strings: [[UInt8]] = []
@@ -96,7 +96,7 @@ package struct SourceFileSyntax: Sendable {
     }
 
     /// The parameters of a function or foreign declaration, in order.
-    package func parameters(_ range: Range<Int32>) -> ArraySlice<ParameterSyntax> {
+    public func parameters(_ range: Range<Int32>) -> ArraySlice<ParameterSyntax> {
         parameters[Int(range.lowerBound)..<Int(range.upperBound)]
     }
 
@@ -107,7 +107,7 @@ package struct SourceFileSyntax: Sendable {
     }
 }
 
-package enum DeclarationSyntax: Sendable {
+public enum DeclarationSyntax: Sendable {
     /// `use "path"`: the path's bytes as written (after escapes).
     case use(path: [UInt8], location: SourceLocation)
     /// `name := fun (...) -> T. body`
@@ -122,39 +122,39 @@ package enum DeclarationSyntax: Sendable {
 }
 
 /// A type as written: `I64`, `Array F64`. Resolved by the checker, which reports unknown names.
-package struct TypeSyntax: Sendable {
-    package var name: Name
+public struct TypeSyntax: Sendable {
+    public var name: Name
     /// The element type name after `Array`, if any.
-    package var element: Name?
-    package var location: SourceLocation
+    public var element: Name?
+    public var location: SourceLocation
 
-    package init(name: Name, element: Name? = nil, at location: SourceLocation) {
+    public init(name: Name, element: Name? = nil, at location: SourceLocation) {
         self.name = name
         self.element = element
         self.location = location
     }
 }
 
-package struct ParameterSyntax: Sendable {
-    package var name: Identifier
-    package var type: TypeSyntax
+public struct ParameterSyntax: Sendable {
+    public var name: Identifier
+    public var type: TypeSyntax
 
-    package init(name: Identifier, type: TypeSyntax) {
+    public init(name: Identifier, type: TypeSyntax) {
         self.name = name
         self.type = type
     }
 }
 
-package struct FunctionSyntax: Sendable {
+public struct FunctionSyntax: Sendable {
     /// A range of `SourceFileSyntax.parameters`.
-    package var parameters: Range<Int32>
+    public var parameters: Range<Int32>
     /// The declared result type; `nil` when omitted (the result is `Unit`).
-    package var result: TypeSyntax?
-    package var body: BlockID
+    public var result: TypeSyntax?
+    public var body: BlockID
     /// Position of the `fun` keyword.
-    package var location: SourceLocation
+    public var location: SourceLocation
 
-    package init(parameters: Range<Int32>, result: TypeSyntax?, body: BlockID, at location: SourceLocation) {
+    public init(parameters: Range<Int32>, result: TypeSyntax?, body: BlockID, at location: SourceLocation) {
         self.parameters = parameters
         self.result = result
         self.body = body
@@ -162,16 +162,16 @@ package struct FunctionSyntax: Sendable {
     }
 }
 
-package struct ForeignSyntax: Sendable {
+public struct ForeignSyntax: Sendable {
     /// The C symbol's bytes (a string literal).
-    package var symbol: [UInt8]
+    public var symbol: [UInt8]
     /// A range of `SourceFileSyntax.parameters`.
-    package var parameters: Range<Int32>
-    package var result: TypeSyntax?
+    public var parameters: Range<Int32>
+    public var result: TypeSyntax?
     /// Position of the `foreign` keyword.
-    package var location: SourceLocation
+    public var location: SourceLocation
 
-    package init(symbol: [UInt8], parameters: Range<Int32>, result: TypeSyntax?, at location: SourceLocation) {
+    public init(symbol: [UInt8], parameters: Range<Int32>, result: TypeSyntax?, at location: SourceLocation) {
         self.symbol = symbol
         self.parameters = parameters
         self.result = result
@@ -180,25 +180,25 @@ package struct ForeignSyntax: Sendable {
 }
 
 /// Statements of an indented block, or the single statement after a one-line header.
-package struct BlockSyntax: Sendable {
+public struct BlockSyntax: Sendable {
     /// A range of `SourceFileSyntax.statements`.
-    package var statements: Range<Int32>
+    public var statements: Range<Int32>
     /// Position of the block's first statement (or of its header when it has none).
-    package var location: SourceLocation
+    public var location: SourceLocation
     /// Height of the deepest expression or block inside (see `ExpressionSyntax.height`).
-    package var height: Int32
+    public var height: Int32
 
-    package init(statements: Range<Int32>, at location: SourceLocation, height: Int32) {
+    public init(statements: Range<Int32>, at location: SourceLocation, height: Int32) {
         self.statements = statements
         self.location = location
         self.height = height
     }
 
-    package var count: Int { statements.count }
+    public var count: Int { statements.count }
 }
 
-package struct StatementSyntax: Sendable {
-    package enum Kind: Sendable {
+public struct StatementSyntax: Sendable {
+    public enum Kind: Sendable {
         case expression(ExpressionID)
         /// `name := value`
         case declare(Identifier, ExpressionID)
@@ -210,27 +210,27 @@ package struct StatementSyntax: Sendable {
         case continueLoop
     }
 
-    package var kind: Kind
-    package var location: SourceLocation
+    public var kind: Kind
+    public var location: SourceLocation
     /// How deep the tree under this statement goes (bounded by the parser; see
     /// `Parser.maximumNesting`).
-    package var height: Int32
+    public var height: Int32
 
-    package init(_ kind: Kind, at location: SourceLocation, height: Int32) {
+    public init(_ kind: Kind, at location: SourceLocation, height: Int32) {
         self.kind = kind
         self.location = location
         self.height = height
     }
 }
 
-package enum BinaryOperator: Sendable, Hashable {
+public enum BinaryOperator: Sendable, Hashable {
     case or, and
     case equal, notEqual
     case less, lessEqual, greater, greaterEqual
     case add, subtract, multiply, divide, remainder
 
     /// The operator as written.
-    package var spelling: String {
+    public var spelling: String {
         switch self {
         case .or: "or"
         case .and: "and"
@@ -249,21 +249,21 @@ package enum BinaryOperator: Sendable, Hashable {
     }
 }
 
-package struct IfSyntax: Sendable {
-    package var condition: ExpressionID
-    package var then: BlockID
+public struct IfSyntax: Sendable {
+    public var condition: ExpressionID
+    public var then: BlockID
     /// The `else` block; an `else if` is a block holding that one `if` as an expression statement.
-    package var otherwise: BlockID?
+    public var otherwise: BlockID?
 
-    package init(condition: ExpressionID, then: BlockID, otherwise: BlockID?) {
+    public init(condition: ExpressionID, then: BlockID, otherwise: BlockID?) {
         self.condition = condition
         self.then = then
         self.otherwise = otherwise
     }
 }
 
-package struct ExpressionSyntax: Sendable {
-    package enum Kind: Sendable {
+public struct ExpressionSyntax: Sendable {
+    public enum Kind: Sendable {
         /// The literal's magnitude (see `TokenKind.integer`).
         case integer(UInt64)
         case float(Double)
@@ -287,8 +287,8 @@ package struct ExpressionSyntax: Sendable {
         case invalid
     }
 
-    package var kind: Kind
-    package var location: SourceLocation
+    public var kind: Kind
+    public var location: SourceLocation
 
     /// (The parser refuses trees higher than `Parser.maximumNesting`, so every later recursive
     /// pass has a bounded depth. Heights are kept by the parser, not in the node: a node is 24

@@ -3,7 +3,7 @@
 /// Layout is tokenised the way Python does it: every line with code ends in `newline`, and a
 /// change of indentation produces `indent` / `dedent` before the first token of the line.
 /// Blank and comment-only lines produce nothing.
-package enum TokenKind: Equatable, Sendable {
+public enum TokenKind: Equatable, Sendable {
     case identifier(Name)
     /// An integer literal's value; literals beyond `UInt64.max` saturate (the checker rejects
     /// anything above `Int64.max` except directly after a prefix `-`).
@@ -28,7 +28,7 @@ package enum TokenKind: Equatable, Sendable {
     case newline, indent, dedent, endOfFile
 
     /// How messages name the token ("found `)`", "found end of line").
-    package var description: String {
+    public var description: String {
         switch self {
         case .identifier: "a name"
         case .integer, .float: "a number"
@@ -82,11 +82,11 @@ package enum TokenKind: Equatable, Sendable {
 ///
 /// Tokens are trivial values (no references), so the parser copies them for free; names and
 /// string literals live in side tables (`NameTable`, `Lexer.strings`).
-package struct Token: Sendable {
-    package var kind: TokenKind
-    package var location: SourceLocation
+public struct Token: Sendable {
+    public var kind: TokenKind
+    public var location: SourceLocation
 
-    package init(_ kind: TokenKind, at location: SourceLocation) {
+    public init(_ kind: TokenKind, at location: SourceLocation) {
         self.kind = kind
         self.location = location
     }
@@ -94,10 +94,10 @@ package struct Token: Sendable {
 
 /// An interned identifier: equal names have equal ids within one file. `NameTable` (kept in
 /// `SourceFileSyntax.names`) gives the text back.
-package struct Name: Hashable, Sendable {
-    package var id: Int32
+public struct Name: Hashable, Sendable {
+    public var id: Int32
 
-    package init(id: Int32) {
+    public init(id: Int32) {
         self.id = id
     }
 }

@@ -1,9 +1,9 @@
 /// A `use "path"` declaration: the path as written (after escapes) and where the `use` is.
-package struct UseDeclaration: Sendable, Hashable {
-    package var path: String
-    package var location: SourceLocation
+public struct UseDeclaration: Sendable, Hashable {
+    public var path: String
+    public var location: SourceLocation
 
-    package init(path: String, location: SourceLocation) {
+    public init(path: String, location: SourceLocation) {
         self.path = path
         self.location = location
     }
@@ -11,7 +11,7 @@ package struct UseDeclaration: Sendable, Hashable {
 
 extension SourceFileSyntax {
     /// The file's `use` declarations, in order.
-    package var uses: [UseDeclaration] {
+    public var uses: [UseDeclaration] {
         declarations.compactMap { declaration in
             guard case .use(let path, let location) = declaration else { return nil }
             return UseDeclaration(path: String(decoding: path, as: UTF8.self), location: location)
@@ -28,7 +28,7 @@ extension SourceFileSyntax {
 /// keyword is reserved, so in a valid file every `use` token starts a declaration); for any
 /// other file it may differ, which only costs a cache miss: what is compiled and stored always
 /// comes from the parser.
-package func scanUses(_ bytes: [UInt8]) -> [UseDeclaration] {
+public func scanUses(_ bytes: [UInt8]) -> [UseDeclaration] {
     bytes.withUnsafeBufferPointer { bytes in
         var uses: [UseDeclaration] = []
         let end = bytes.count
