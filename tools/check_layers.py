@@ -12,6 +12,9 @@ usage: python3 tools/check_layers.py [--report]
 4. No Swift file under Sources/ is over 600 lines (generated `+Generated.swift` files aside),
    and no type has over 400 lines of code (blank and comment lines not counted) in one file.
 5. Engine modules (everything in Sources/) import no Foundation (start-up time).
+6. Access: outside the engine's leaf modules (PUBLIC_MODULES, public for cross-module
+   optimization: Documentation/Architecture.md, "The rule"), `public` is only on what a library
+   user would call (PUBLIC_API) and on `@inlinable` declarations; the rest is `package`.
 
 Reads the package with `swift package dump-package`. Prints one line per violation and exits 1
 if there is any; `--report` also prints the largest files and types.
@@ -29,6 +32,17 @@ PLATFORM = {"Glibc", "Swift", "_Concurrency", "Synchronization"}
 TEST_PLATFORM = PLATFORM | {"Foundation", "Testing", "XCTest"}
 MAX_FILE_LINES = 600
 MAX_TYPE_LINES = 400
+# Rule 6: modules whose declarations stay public so that Swift's default cross-module
+# optimization (which considers only public declarations) inlines them into their callers.
+PUBLIC_MODULES = {"RibbonCore", "RibbonSyntax", "RibbonBytecode", "RibbonCompiler"}
+# Rule 6: the API a library user would call: run a program, or the whole command line.
+PUBLIC_API = {
+    "Sources/RibbonDriver/RunOptions.swift": None,  # the whole file: JITMode and RunOptions
+    "Sources/RibbonDriver/Driver.swift": ("public enum Driver", "public static func run(path: String, options: RunOptions)"),
+    "Sources/RibbonCLI/RibbonCommand.swift": ("public struct RibbonCommand", "public static let configuration", "public init()"),
+    "Sources/RibbonCLI/RunFastPath.swift": ("public static func mainFast()",),
+}
+PUBLIC = re.compile(r"(?<![\w\"`])public(?=\s)")
 # A harness that damages databases on purpose (see rule 2).
 SQLITE_EXEMPT = {"RibbonFuzz"}
 
@@ -174,6 +188,18 @@ def main():
                     problems.append(f"{rel}: import {module} {why}")
             if is_test:
                 continue
+            if name not in PUBLIC_MODULES:
+                allowed_public = PUBLIC_API.get(rel, ())
+                lines = code_lines(text)
+                raw = text.split("\n")
+                for i, line in enumerate(lines):
+                    if not PUBLIC.search(line) or allowed_public is None:
+                        continue
+                    if any(a in raw[i] for a in allowed_public):
+                        continue
+                    if "@inlinable" in line or (i > 0 and "@inlinable" in lines[i - 1]):
+                        continue
+                    problems.append(f"{rel}:{i + 1}: public outside the library API (use package): {raw[i].strip()}")
             count = text.count("\n")
             largest.append((count, rel))
             if count > MAX_FILE_LINES and not rel.endswith("+Generated.swift"):

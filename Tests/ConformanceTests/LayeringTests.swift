@@ -4,7 +4,7 @@ import Testing
 /// The layering rules of Documentation/Architecture.md, checked against the tree by
 /// `tools/check_layers.py`: each module imports only what Package.swift declares for it, no
 /// module above RibbonCache touches SQLiteSupport, no `@_exported import`, no Foundation in
-/// engine modules, and no file or type past its size bound.
+/// engine modules, no file or type past its size bound, and `public` only where the rule allows.
 @Suite struct LayeringTests {
     static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent()
