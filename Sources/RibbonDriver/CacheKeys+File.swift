@@ -19,7 +19,7 @@ extension CacheKeys {
         try program.walk(from: root) { (frame: inout KeyFrame, chain) throws(SystemError) in
             let file = frame.file
             if !frame.started {
-                let bytes = try FileSystem.readFile(file.path)
+                let bytes = try FileSystem.readFile(file.path, limit: SourceFile.maximumBytes)
                 file.digest = SHA256.hash(bytes)
                 for problem in program.resolve(scanUses(bytes), of: file, chain: chain) {
                     if case .unreadable(_, let error) = problem { throw error }

@@ -79,7 +79,9 @@ extension Driver {
             case .compile(let failedPath, let diagnostics):
                 result.messages += diagnostics
                 let count = diagnostics.count
-                result.messages.append("ribbon: \(count) error\(count == 1 ? "" : "s") in \(failedPath)")
+                if diagnostics.last != Diagnostic.tooManyErrors {
+                    result.messages.append("ribbon: \(count) error\(count == 1 ? "" : "s") in \(failedPath)")
+                }
             case .load(let failedPath, let message):
                 result.messages.append("ribbon: error: \(failedPath): \(message)")
             }

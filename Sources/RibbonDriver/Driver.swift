@@ -53,12 +53,12 @@ public enum Driver {
         let t1 = MonotonicClock.microseconds()
         statistics.parseMicroseconds += t1 - t0
         guard let program, diagnostics.isEmpty else {
-            return .failure(diagnostics.map { $0.rendered(in: source) })
+            return .failure(diagnostics.rendered(in: source))
         }
         let lowered = lower(program)
         statistics.compileMicroseconds += MonotonicClock.microseconds() - t1
         guard let image = lowered.image else {
-            return .failure(lowered.diagnostics.map { $0.rendered(in: source) })
+            return .failure(lowered.diagnostics.rendered(in: source))
         }
         statistics.unitsCompiled += 1
         statistics.functionsCompiled += program.functions.count
@@ -155,7 +155,9 @@ public enum Driver {
             case .compile(let failedPath, let diagnostics):
                 for d in diagnostics { report.standardError += d + "\n" }
                 let count = diagnostics.count
-                report.standardError += "ribbon: \(count) error\(count == 1 ? "" : "s") in \(failedPath)\n"
+                if diagnostics.last != Diagnostic.tooManyErrors {
+                    report.standardError += "ribbon: \(count) error\(count == 1 ? "" : "s") in \(failedPath)\n"
+                }
                 return finish(ExitStatus.compileError)
             case .load(let failedPath, let message):
                 report.standardError += "ribbon: error: \(failedPath): \(message)\n"

@@ -60,7 +60,7 @@ final class ProgramLoader {
         } else if stat == nil {
             // The error `read` gives names the problem the way every other read error does.
             do {
-                _ = try FileSystem.readFile(path)
+                _ = try FileSystem.readFile(path, limit: SourceFile.maximumBytes)
             } catch {
                 throw .unreadable("ribbon: error: \(error)")
             }
@@ -205,8 +205,10 @@ final class ProgramLoader {
     private func report(_ problems: [Diagnostic], of file: ProgramFile, parsed: ParsedFile?) throws(Failure) {
         guard !problems.isEmpty else { return }
         let source = SourceFile(path: file.path, bytes: file.bytes!)
+        // A file that is not UTF-8 text is that one error; what its `use` lines seem to say is moot.
+        if let encoding = source.encodingError() { throw .compile(path: file.path, diagnostics: [encoding.rendered(in: source)]) }
         let all = ((parsed?.diagnostics ?? []) + problems).sortedByLocation()
-        throw .compile(path: file.path, diagnostics: all.map { $0.rendered(in: source) })
+        throw .compile(path: file.path, diagnostics: all.rendered(in: source))
     }
 
     /// The problems with `file`'s uses (`ProgramWalk.resolve`), as compile errors.
@@ -217,7 +219,7 @@ final class ProgramLoader {
     private func read(_ file: ProgramFile) throws(Failure) {
         guard file.bytes == nil else { return }
         do {
-            file.bytes = try FileSystem.readFile(file.path)
+            file.bytes = try FileSystem.readFile(file.path, limit: SourceFile.maximumBytes)
         } catch {
             guard let (user, location) = file.firstUse, let bytes = user.bytes else {
                 throw .unreadable("ribbon: error: \(error)")
@@ -283,7 +285,7 @@ final class ProgramLoader {
     private func recompile(_ file: ProgramFile) -> UnitImage? {
         if let image = file.fallbackImage { return image }
         guard let expected = file.storedImageDigest else { return nil }
-        guard let bytes = try? FileSystem.readFile(file.path), SHA256.hash(bytes) == file.digest else { return nil }
+        guard let bytes = try? FileSystem.readFile(file.path, limit: SourceFile.maximumBytes), SHA256.hash(bytes) == file.digest else { return nil }
         var used: [String: UsedUnit] = [:]
         for (usePath, dependency) in file.usePaths {
             guard let encoded = dependency.unit?.interface, let interface = UnitInterface(encoded: encoded) else { return nil }

@@ -7,7 +7,9 @@ import RibbonSystem
 /// position, lexer errors included) and the tree holds what could be parsed, with
 /// `.invalid` placeholders where a statement or declaration was dropped.
 public func parse(_ file: SourceFile) -> (SourceFileSyntax, [Diagnostic]) {
-    file.bytes.withUnsafeBufferPointer { bytes in
+    // A file that is not UTF-8 text is one error at its first bad byte, not one per byte.
+    if let error = file.encodingError() { return (SourceFileSyntax(), [error]) }
+    return file.bytes.withUnsafeBufferPointer { bytes in
         var parser = Parser(lexer: Lexer(bytes: bytes))
         parser.reserve(forBytes: bytes.count)
         let syntax = parser.parseFile()

@@ -8,7 +8,8 @@ import Glibc
 
 /// Reading whole files with `open`/`read`, retrying `EINTR` (no Foundation at start-up).
 package enum FileSystem {
-    package static func readFile(_ path: String) throws(SystemError) -> [UInt8] {
+    /// Reads at most `limit` bytes: a longer file (or an endless one, `/dev/zero`) is `EFBIG`.
+    package static func readFile(_ path: String, limit: Int = Int.max) throws(SystemError) -> [UInt8] {
         let fd = retryingInterrupts { open(path, O_RDONLY | O_CLOEXEC) }
         guard fd >= 0 else { throw SystemError(call: "read", path: path, errno: errno) }
         defer { close(fd) }
@@ -26,6 +27,7 @@ package enum FileSystem {
             if n < 0 { throw SystemError(call: "read", path: path, errno: errno) }
             if n == 0 { break }
             count += n
+            if count > limit { throw SystemError(call: "read", path: path, errno: EFBIG) }
         }
         bytes.removeSubrange(count...)
         return bytes

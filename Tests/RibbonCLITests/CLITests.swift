@@ -75,6 +75,20 @@ import Testing
         #expect(r.stderr == "ribbon: error: cannot read no/such/file.rib: No such file or directory\n")
     }
 
+    /// `/dev/zero` never ends and 80 KB of a binary used to print 272 MB of errors: a source
+    /// has a size limit, and a file that is not UTF-8 is one error.
+    @Test func hostileSourcesAreOneShortError() throws {
+        let endless = try ribbon(["run", "/dev/zero", "--no-cache"])
+        #expect(endless.status == 74)
+        #expect(endless.stderr == "ribbon: error: cannot read /dev/zero: File too large\n")
+        let binary = try ribbon(["run", "/bin/ls", "--no-cache"])
+        #expect(binary.status == 1)
+        #expect(binary.stderr.hasPrefix("/bin/ls:"))
+        #expect(binary.stderr.components(separatedBy: "error: the file is not UTF-8 text (byte 0x").count == 2)
+        #expect(binary.stderr.utf8.count < 1000)
+        #expect(binary.stderr.hasSuffix("ribbon: 1 error in /bin/ls\n"))
+    }
+
     @Test func compileErrorIs1WithCaretDiagnostics() throws {
         let r = try ribbon(["run", "../shared/examples/errors/type_error.rib"])
         #expect(r.status == 1)
