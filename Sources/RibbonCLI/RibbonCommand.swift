@@ -6,8 +6,15 @@ public struct RibbonCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "ribbon",
         abstract: "Run Ribbon Core programs with a bytecode interpreter, an x86-64 JIT and a persistent cache.",
+        version: RibbonCommand.versionText,
         subcommands: [RunCommand.self, BuildCommand.self, CacheCommand.self, DisasmCommand.self]
     )
+
+    /// What `ribbon --version` prints (../shared/DESIGN.md, "Command line"): the version, the
+    /// executable's build-id, and the format versions a cached unit depends on.
+    static var versionText: String {
+        "ribbon \(CacheKeys.version)\n\(CacheKeys.ribbonBuild)\n\(CacheKeys.compilerIdentity); \(CacheKeys.jitIdentity)"
+    }
 
     public init() {}
 }

@@ -6,6 +6,9 @@ import RibbonJIT
 
 /// How this build of `ribbon` names what it puts in the cache (../shared/DESIGN.md, "Cache keys").
 package enum CacheKeys {
+    /// The release this tree is: `ribbon --version`. Not a cache-key factor (the build-id is).
+    package static let version = "0.2.0-dev"
+
     /// Formats and versions a unit image depends on besides the source: the unit-image format,
     /// the ISA (opcode numbering) and the machine-code format.
     package static let compilerIdentity =

@@ -63,6 +63,16 @@ import Testing
         #expect(r.stderr.isEmpty)
     }
 
+    @Test func versionNamesTheBuildAndTheFormats() throws {
+        let r = try ribbon(["--version"])
+        #expect(r.status == 0)
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 3)
+        #expect(lines.first?.hasPrefix("ribbon 0.") == true)
+        #expect(lines.count == 3 && lines[1].hasPrefix("build-id "))
+        #expect(lines.count == 3 && lines[2].hasPrefix("unit-image ") && lines[2].contains("; x86-64 jit "))
+    }
+
     @Test func usageErrorIs64() throws {
         let r = try ribbon(["run", "examples/hello.rib", "--jit", "sideways"])
         #expect(r.status == 64)
