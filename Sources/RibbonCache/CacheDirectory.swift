@@ -57,6 +57,13 @@ package enum CacheDirectory {
         return database
     }
 
+    /// Checks an existing cache directory can be trusted, as `prepare` does, without creating
+    /// anything: a command that only reads the cache must not report "not created yet" for a
+    /// directory that is a file, is not searchable or is writable by others.
+    package static func checkExisting(_ directory: String) throws(CacheTrustError) {
+        try check(directory, kind: "directory", expectDirectory: true, mayBeMissing: true)
+    }
+
     private static func createDirectories(_ path: String) throws(CacheTrustError) {
         var prefix = path.hasPrefix("/") ? "" : "."
         let parts = path.split(separator: "/")

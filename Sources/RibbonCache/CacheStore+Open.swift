@@ -84,6 +84,8 @@ extension CacheStore {
     /// `maintenanceBusyTimeoutMilliseconds`.
     package static func openExisting(directory: String, busyTimeoutMilliseconds: Int32 = 5000) throws(CacheError) -> CacheStore? {
         return try CacheError.wrapping {
+            // A directory that is there but cannot be trusted is an error, not "no cache".
+            try CacheDirectory.checkExisting(directory)
             // lstat: a symbolic link counts as present, and `init` then refuses it.
             guard FileSystem.exists(databasePath(in: directory)) else { return nil }
             return try CacheStore(directory: directory, busyTimeoutMilliseconds: busyTimeoutMilliseconds)

@@ -184,6 +184,30 @@ import Testing
         }
     }
 
+    /// A cache directory that cannot be used is an error even before it holds a database:
+    /// it used to read as "(not created yet)" with exit 0.
+    @Test func aCacheDirectoryThatCannotBeUsedIsAnErrorBeforeItHasADatabase() throws {
+        let root = temporaryDirectory()
+        let file = root + "/a-file"
+        #expect(FileManager.default.createFile(atPath: file, contents: Data()))
+        let open = root + "/world-writable"
+        try FileManager.default.createDirectory(atPath: open, withIntermediateDirectories: false)
+        chmod(open, 0o777)
+        let cases: [(String, String)] = [
+            (file, "ribbon: error: cache directory \(file) is not a directory\n"),
+            (file + "/sub", "ribbon: error: cannot use cache directory \(file)/sub: Not a directory\n"),
+            (open, "ribbon: error: cache directory \(open) is writable by group or others; not using it\n"),
+        ]
+        for (cache, message) in cases {
+            for command in [["stats"], ["ls"], ["verify"], ["gc"], ["clear"], ["key", "--explain", Self.hello]] {
+                let r = try ribbon(["cache"] + command, cache: cache)
+                #expect(r.status == 74, "\(command) \(cache)")
+                #expect(r.stderr == message, "\(command)")
+                #expect(r.stdout.isEmpty, "\(command)")
+            }
+        }
+    }
+
     // MARK: show
 
     @Test func showFindsAnEntryByKeyPrefixAndByPath() throws {
