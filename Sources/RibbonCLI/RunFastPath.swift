@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import RibbonDriver
+import RibbonSystem
 
 /// A hand-written parser for the common shapes of `ribbon run`, so a warm run skips
 /// ArgumentParser.
@@ -98,11 +99,25 @@ extension RibbonCommand {
     public static func mainFast() {
         let arguments = CommandLine.arguments.dropFirst()
         guard let invocation = RunFastPath.parse(arguments) else {
-            main()
+            mainThroughArgumentParser(Array(arguments))
             return
         }
         let status = RunCommand.run(path: invocation.path, options: invocation.options)
         // As ArgumentParser does for `ExitCode`: exit(3), which flushes stdio.
         if status != 0 { Glibc.exit(status) }
+    }
+
+    /// ArgumentParser's `main()`, except that an error it reports says `ribbon: error:` like
+    /// every other error of ribbon's, not `Error:` (usage errors still exit 64 with the usage).
+    static func mainThroughArgumentParser(_ arguments: [String]) {
+        do {
+            var command = try parseAsRoot(arguments)
+            try command.run()
+        } catch {
+            let text = fullMessage(for: error)
+            guard exitCode(for: error) != .success, text.hasPrefix("Error: ") else { exit(withError: error) }
+            StandardError.write("ribbon: error: " + text.dropFirst("Error: ".count) + "\n", flushingOutput: true)
+            Glibc.exit(exitCode(for: error).rawValue)
+        }
     }
 }

@@ -77,6 +77,11 @@ import Testing
         let r = try ribbon(["run", "examples/hello.rib", "--jit", "sideways"])
         #expect(r.status == 64)
         #expect(r.stdout.isEmpty)
+        // One error prefix for every error, usage errors included (ArgumentParser says `Error:`).
+        #expect(r.stderr.hasPrefix("ribbon: error: The value 'sideways' is invalid for '--jit <jit>'"))
+        let unknown = try ribbon(["cache", "ls", "--bogus"])
+        #expect(unknown.status == 64)
+        #expect(unknown.stderr.hasPrefix("ribbon: error: Unknown option '--bogus'\nUsage: ribbon cache ls"))
     }
 
     @Test func missingFileIs74WithOneLine() throws {
