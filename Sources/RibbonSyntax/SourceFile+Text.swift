@@ -18,27 +18,7 @@ extension SourceFile {
                     i += 8
                 }
                 guard i < n else { return nil }
-                let lead = b[i]
-                if lead < 0x80 {
-                    i += 1
-                    continue
-                }
-                let length: Int
-                var low: UInt8 = 0x80
-                var high: UInt8 = 0xBF
-                switch lead {
-                case 0xC2...0xDF: length = 2
-                case 0xE0: length = 3; low = 0xA0
-                case 0xE1...0xEC, 0xEE...0xEF: length = 3
-                case 0xED: length = 3; high = 0x9F
-                case 0xF0: length = 4; low = 0x90
-                case 0xF1...0xF3: length = 4
-                case 0xF4: length = 4; high = 0x8F
-                default: return i
-                }
-                guard i + length <= n else { return i }
-                guard (low...high).contains(b[i + 1]) else { return i }
-                for k in 2..<length where !(0x80...0xBF).contains(b[i + k]) { return i }
+                guard let length = Self.scalarLength(in: b, at: i) else { return i }
                 i += length
             }
             return nil
@@ -64,36 +44,32 @@ extension SourceFile {
     /// The one error for a file that is not UTF-8 text, at its first bad byte; nil for text.
     public func encodingError() -> Diagnostic? {
         guard let offset = firstInvalidUTF8Offset() else { return nil }
-        let hex = String(bytes[offset], radix: 16, uppercase: true)
         return Diagnostic(
-            "the file is not UTF-8 text (byte 0x\(hex.count < 2 ? "0" + hex : hex))", at: location(ofByte: offset))
+            "the file is not UTF-8 text (byte 0x\(Self.twoHexDigits(bytes[offset])))", at: location(ofByte: offset))
     }
 
     /// Line `line` as a message shows it, with the caret's column in it: at most
     /// `Diagnostic.maximumLineColumns` columns around `column`, bytes that are not printable
     /// (control characters other than tab, and any byte of malformed UTF-8) as `\xHH`.
     func displayedLine(_ line: Int, column: Int) -> (text: String, caretColumn: Int) {
-        // Each scalar (or bad byte) as the text it is shown as.
+        // Each scalar (or byte of malformed UTF-8) as the text it is shown as.
+        let text = Array(lineBytes(line))
         var pieces: [String] = []
-        let text = Array(lineText(rawLine: line))
-        var i = 0
-        while i < text.count {
-            let byte = text[i]
-            if byte < 0x80 {
-                pieces.append(byte < 0x20 && byte != 0x09 || byte == 0x7F ? Self.escaped(byte) : String(UnicodeScalar(byte)))
-                i += 1
-                continue
-            }
-            let length = byte >= 0xF0 ? 4 : byte >= 0xE0 ? 3 : byte >= 0xC0 ? 2 : 1
-            let scalarBytes = i + length <= text.count ? Array(text[i..<i + length]) : []
-            if length > 1, !scalarBytes.isEmpty,
-                SourceFile(path: "", bytes: scalarBytes).firstInvalidUTF8Offset() == nil
-            {
-                pieces.append(String(decoding: scalarBytes, as: UTF8.self))
+        text.withUnsafeBufferPointer { b in
+            var i = 0
+            while i < b.count {
+                guard let length = Self.scalarLength(in: b, at: i) else {
+                    pieces.append(Self.escaped(b[i]))
+                    i += 1
+                    continue
+                }
+                let byte = b[i]
+                if length == 1, byte < 0x20 && byte != 0x09 || byte == 0x7F {
+                    pieces.append(Self.escaped(byte))
+                } else {
+                    pieces.append(String(decoding: UnsafeBufferPointer(rebasing: b[i..<i + length]), as: UTF8.self))
+                }
                 i += length
-            } else {
-                pieces.append(Self.escaped(byte))
-                i += 1
             }
         }
         let limit = Diagnostic.maximumLineColumns
@@ -113,32 +89,47 @@ extension SourceFile {
         var shown = ""
         var caret = 0
         var used = 0
-        for k in start..<pieces.count {
-            if used + widths[k] > limit { break }
-            if k < target { caret += widths[k] }
-            shown += pieces[k]
-            used += widths[k]
+        var end = start
+        while end < pieces.count, used + widths[end] <= limit {
+            if end < target { caret += widths[end] }
+            shown += pieces[end]
+            used += widths[end]
+            end += 1
         }
-        if target >= start, caret < before - widths[..<start].reduce(0, +) { caret = used }
-        return (shown, caret)
+        // A column past what fits: the caret goes at the end of the shown part.
+        return (shown, end < target ? used : caret)
     }
 
-    static func escaped(_ byte: UInt8) -> String {
+    /// `byte` as `\\xHH`, how a message shows a byte it cannot print.
+    static func escaped(_ byte: UInt8) -> String { "\\x" + twoHexDigits(byte) }
+
+    static func twoHexDigits(_ byte: UInt8) -> String {
         let hex = String(byte, radix: 16, uppercase: true)
-        return "\\x" + (hex.count < 2 ? "0" + hex : hex)
+        return hex.count < 2 ? "0" + hex : hex
     }
 
-    /// Line `line`'s bytes without its terminator (`lineText` as bytes, for display).
-    func lineText(rawLine line: Int) -> ArraySlice<UInt8> {
-        var currentLine = 1
-        var start = 0
-        while currentLine < line {
-            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else { return [] }
-            start = newline + 1
-            currentLine += 1
+    /// The length in bytes of the well-formed UTF-8 scalar at `i`, or nil if the bytes there
+    /// are not one (a byte that never starts UTF-8, a cut-short sequence, an overlong form, a
+    /// surrogate, a value past U+10FFFF).
+    @inline(__always)
+    static func scalarLength(in b: UnsafeBufferPointer<UInt8>, at i: Int) -> Int? {
+        let lead = b[i]
+        if lead < 0x80 { return 1 }
+        let length: Int
+        var low: UInt8 = 0x80
+        var high: UInt8 = 0xBF
+        switch lead {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; low = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; high = 0x9F
+        case 0xF0: length = 4; low = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; high = 0x8F
+        default: return nil
         }
-        var end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
-        if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        return bytes[start..<end]
+        guard i + length <= b.count, (low...high).contains(b[i + 1]) else { return nil }
+        for k in 2..<length where !(0x80...0xBF).contains(b[i + k]) { return nil }
+        return length
     }
 }

@@ -34,16 +34,21 @@ public struct SourceFile: Sendable {
     /// This scans from the start of the file: it is meant for rendering diagnostics, not for
     /// hot paths.
     public func lineText(_ line: Int) -> String {
+        String(decoding: lineBytes(line), as: UTF8.self)
+    }
+
+    /// Line `line`'s bytes without its line terminator; empty past the end (`lineText`).
+    public func lineBytes(_ line: Int) -> ArraySlice<UInt8> {
         var currentLine = 1
         var start = 0
         while currentLine < line {
-            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else { return "" }
+            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else { return [] }
             start = newline + 1
             currentLine += 1
         }
         var end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) ?? bytes.count
         if end > start, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
-        return String(decoding: bytes[start..<end], as: UTF8.self)
+        return bytes[start..<end]
     }
 
     /// The length of line `line` in Unicode scalars (what columns count).
